@@ -1,0 +1,5 @@
+//! (family not implemented yet)
+
+use super::Command;
+
+pub const COMMANDS: &[Command] = &[];

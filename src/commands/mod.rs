@@ -1,0 +1,284 @@
+//! The command table and dispatch.
+//!
+//! Each family module (`string.rs`, `keys.rs`, …) exports a `COMMANDS` slice of
+//! [`Command`] entries; [`CommandTable::build`] gathers them once at startup.
+//! [`dispatch`] runs every generic check off an entry (lookup, subcommand,
+//! arity, authentication) and then calls the handler, so a handler only deals
+//! with its own arguments.
+
+pub mod args;
+pub mod table;
+
+pub mod bits;
+pub mod client;
+pub mod command;
+pub mod config_cmd;
+pub mod connection;
+pub mod expire;
+pub mod info;
+pub mod keys;
+pub mod server;
+pub mod string;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+pub use table::{acl, flags, Command, Handler};
+
+use crate::error::CmdError;
+use crate::protocol::{Args, Reply};
+use crate::server::client::Client;
+use crate::server::stats::ThreadStats;
+use crate::server::Server;
+
+/// Everything a handler may use while it runs.
+pub struct Ctx<'a> {
+    pub server: &'a Server,
+    pub client: &'a mut Client,
+    pub out: &'a mut Reply,
+    /// Current Unix time in ms, read once per command (Redis's
+    /// `commandTimeSnapshot`): all expiry decisions of one command agree.
+    pub now: u64,
+    /// The entry being executed (subcommand entry for containers).
+    pub cmd: &'static Command,
+    /// This worker thread's counters.
+    pub tstats: &'a ThreadStats,
+}
+
+impl Ctx<'_> {
+    /// The database the client has selected.
+    #[inline]
+    pub fn db(&self) -> usize {
+        self.client.db
+    }
+}
+
+/// Every family's table, in the order `COMMAND` lists them.
+pub fn families() -> Vec<&'static [Command]> {
+    vec![
+        connection::COMMANDS,
+        string::COMMANDS,
+        bits::COMMANDS,
+        keys::COMMANDS,
+        expire::COMMANDS,
+        server::COMMANDS,
+        config_cmd::COMMANDS,
+        client::COMMANDS,
+        info::COMMANDS,
+        command::COMMANDS,
+    ]
+}
+
+/// An entry with its stats index and, for containers, its subcommands.
+pub struct TableEntry {
+    pub cmd: &'static Command,
+    /// Index into per-command statistics.
+    pub id: usize,
+    /// Subcommand name (lower case, without `container|`) → entry index.
+    pub subs: HashMap<&'static [u8], usize>,
+}
+
+/// All commands, looked up case-insensitively by name.
+pub struct CommandTable {
+    /// Top-level commands first, then subcommands.
+    pub entries: Vec<TableEntry>,
+    by_name: HashMap<&'static [u8], usize>,
+    /// Number of top-level commands (they are `entries[..top]`).
+    pub top: usize,
+}
+
+/// Longest command name we look up; longer names are unknown by definition.
+const MAX_NAME: usize = 64;
+
+/// Lower-case `name` into `buf`, or None if it is too long to be a command.
+#[inline]
+fn lower<'b>(name: &[u8], buf: &'b mut [u8; MAX_NAME]) -> Option<&'b [u8]> {
+    if name.len() > MAX_NAME {
+        return None;
+    }
+    for (d, s) in buf.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(&buf[..name.len()])
+}
+
+impl CommandTable {
+    pub fn build() -> CommandTable {
+        let mut entries = Vec::new();
+        let mut by_name = HashMap::new();
+        let all: Vec<&'static Command> = families().into_iter().flatten().collect();
+        for cmd in &all {
+            let id = entries.len();
+            let dup = by_name.insert(cmd.name.as_bytes(), id);
+            assert!(dup.is_none(), "command {} is in the table twice", cmd.name);
+            entries.push(TableEntry {
+                cmd,
+                id,
+                subs: HashMap::new(),
+            });
+        }
+        let top = entries.len();
+        for (parent, cmd) in all.iter().enumerate() {
+            for sub in cmd.subcommands {
+                let id = entries.len();
+                let short = sub.name.rsplit('|').next().unwrap_or(sub.name);
+                entries[parent].subs.insert(short.as_bytes(), id);
+                entries.push(TableEntry {
+                    cmd: sub,
+                    id,
+                    subs: HashMap::new(),
+                });
+            }
+        }
+        CommandTable {
+            entries,
+            by_name,
+            top,
+        }
+    }
+
+    /// Look a top-level command up by name, any case.
+    #[inline]
+    pub fn get(&self, name: &[u8]) -> Option<&TableEntry> {
+        let mut buf = [0u8; MAX_NAME];
+        let lname = lower(name, &mut buf)?;
+        self.by_name.get(lname).map(|&i| &self.entries[i])
+    }
+
+    /// Look up `name` or `container|sub`.
+    pub fn get_full(&self, name: &[u8]) -> Option<&TableEntry> {
+        match name.iter().position(|&b| b == b'|') {
+            None => self.get(name),
+            Some(p) => self.sub(self.get(&name[..p])?, &name[p + 1..]),
+        }
+    }
+
+    /// A subcommand of a container, any case.
+    pub fn sub(&self, parent: &TableEntry, name: &[u8]) -> Option<&TableEntry> {
+        let mut buf = [0u8; MAX_NAME];
+        let lname = lower(name, &mut buf)?;
+        parent.subs.get(lname).map(|&i| &self.entries[i])
+    }
+
+    /// Top-level entries.
+    pub fn top_level(&self) -> &[TableEntry] {
+        &self.entries[..self.top]
+    }
+
+    /// Resolve a request to the entry that will run it, or the error Redis
+    /// gives (unknown command / subcommand, wrong arity).
+    pub fn resolve(&self, args: Args<'_>) -> Result<&TableEntry, CmdError> {
+        let name = args.get(0);
+        let Some(entry) = self.get(name) else {
+            return Err(unknown_command(args));
+        };
+        let entry = if entry.cmd.subcommands.is_empty() {
+            entry
+        } else {
+            if args.len() < 2 {
+                return Err(CmdError::WrongArity(entry.cmd.name.to_string()));
+            }
+            match self.sub(entry, args.get(1)) {
+                Some(sub) => sub,
+                None => {
+                    let sub = String::from_utf8_lossy(args.get(1));
+                    return Err(CmdError::err(format!(
+                        "unknown subcommand '{}'. Try {} HELP.",
+                        truncate_chars(&sub, 128),
+                        entry.cmd.name.to_ascii_uppercase()
+                    )));
+                }
+            }
+        };
+        if !entry.cmd.arity_ok(args.len()) {
+            return Err(CmdError::WrongArity(entry.cmd.name.to_string()));
+        }
+        Ok(entry)
+    }
+}
+
+fn truncate_chars(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Redis's unknown-command error: the name (at most 128 bytes) and the
+/// arguments quoted, until their text reaches 128 bytes.
+pub fn unknown_command(args: Args<'_>) -> CmdError {
+    let name = String::from_utf8_lossy(&args.get(0)[..args.get(0).len().min(128)]).into_owned();
+    let mut rest = String::new();
+    for a in args.iter().skip(1) {
+        if rest.len() >= 128 {
+            break;
+        }
+        let room = 128 - rest.len();
+        let a = String::from_utf8_lossy(&a[..a.len().min(room)]).into_owned();
+        rest.push('\'');
+        rest.push_str(&a);
+        rest.push_str("' ");
+    }
+    CmdError::err(format!(
+        "unknown command '{name}', with args beginning with: {rest}"
+    ))
+}
+
+/// Execute one request: resolve, check, run, account. The reply (or error) is
+/// appended to `out`.
+pub fn dispatch(
+    server: &Server,
+    client: &mut Client,
+    out: &mut Reply,
+    tstats: &ThreadStats,
+    args: Args<'_>,
+) {
+    let entry = match server.commands.resolve(args) {
+        Ok(e) => e,
+        Err(e) => {
+            if let Some(top) = server.commands.get(args.get(0)) {
+                tstats.rejected(top.id);
+            }
+            reply_error(server, out, &e);
+            return;
+        }
+    };
+    let cmd = entry.cmd;
+    if !client.authenticated && !cmd.has(flags::NO_AUTH) && server.auth_required() {
+        tstats.rejected(entry.id);
+        reply_error(
+            server,
+            out,
+            &CmdError::coded("NOAUTH Authentication required."),
+        );
+        return;
+    }
+    let Some(handler) = cmd.handler else {
+        // Containers always resolve to a subcommand above.
+        reply_error(server, out, &unknown_command(args));
+        return;
+    };
+    let started = Instant::now();
+    let mut ctx = Ctx {
+        server,
+        client,
+        out,
+        now: crate::util::now_ms(),
+        cmd,
+        tstats,
+    };
+    let result = handler(&mut ctx, args);
+    let usec = started.elapsed().as_micros() as u64;
+    tstats.called(entry.id, usec);
+    if let Err(e) = result {
+        tstats.failed(entry.id);
+        reply_error(server, ctx.out, &e);
+    }
+}
+
+/// Write an error reply and count it in `INFO errorstats`.
+pub fn reply_error(server: &Server, out: &mut Reply, e: &CmdError) {
+    let msg = e.message();
+    server.stats.count_error(&msg);
+    out.error(&msg);
+}

@@ -1,0 +1,125 @@
+//! Active expiry: reclaim keys whose TTL passed even if nobody touches them.
+//!
+//! Modelled on Redis's `activeExpireCycle`: for each shard and database with
+//! keys that have a TTL, sample [`KEYS_PER_LOOP`] random such keys and delete
+//! the expired ones; repeat while more than [`ACCEPTABLE_STALE_PERCENT`] of a
+//! sample was expired (the table is probably full of dead keys), stopping when
+//! the cycle's time budget is spent. The next cycle resumes at the shard where
+//! this one stopped. A shard lock is held for at most [`LOOPS_PER_LOCK`]
+//! samples at a time, so clients wait microseconds, not the whole cycle.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{Keyspace, NSHARDS};
+use crate::util::now_ms;
+
+/// Keys sampled per loop (Redis: ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
+pub const KEYS_PER_LOOP: usize = 20;
+/// Keep looping on a table while more than this share of a sample was stale.
+pub const ACCEPTABLE_STALE_PERCENT: usize = 10;
+/// Sample loops per lock acquisition.
+pub const LOOPS_PER_LOCK: usize = 16;
+
+/// Where the next cycle starts (shard index).
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+/// Run one active expiry cycle with the given time budget; returns how many
+/// keys it deleted.
+pub fn active_expire_cycle(ks: &Keyspace, budget: Duration) -> usize {
+    let start = Instant::now();
+    let first = NEXT_SHARD.load(Ordering::Relaxed) % NSHARDS;
+    let mut deleted = 0;
+    // Visit shards round-robin; keep going around while some shard still
+    // looked stale and the budget allows.
+    let mut pass_stale = true;
+    while pass_stale {
+        pass_stale = false;
+        for n in 0..NSHARDS {
+            let i = (first + n) % NSHARDS;
+            if start.elapsed() >= budget {
+                NEXT_SHARD.store(i, Ordering::Relaxed);
+                return deleted;
+            }
+            let (d, stale) = expire_shard(ks, i);
+            deleted += d;
+            pass_stale |= stale;
+        }
+    }
+    NEXT_SHARD.store(first.wrapping_add(1), Ordering::Relaxed);
+    deleted
+}
+
+/// Sample one shard; returns (deleted, still looks stale).
+fn expire_shard(ks: &Keyspace, i: usize) -> (usize, bool) {
+    let mut shard = ks.lock_shard(i);
+    let now = now_ms();
+    let mut deleted = 0;
+    let mut stale = false;
+    let ndbs = ks.ndbs();
+    for db in 0..ndbs {
+        if shard.db_ref(db).volatile_len() == 0 {
+            continue;
+        }
+        for _ in 0..LOOPS_PER_LOCK {
+            let table = shard.db(db);
+            let sample = KEYS_PER_LOOP.min(table.volatile_len());
+            if sample == 0 {
+                break;
+            }
+            let mut expired = 0;
+            for _ in 0..sample {
+                let Some(pos) = table.random_volatile_position() else {
+                    break;
+                };
+                let is_expired = table.at(pos).is_some_and(|(_, e)| e.is_expired(now));
+                if is_expired {
+                    table.remove_at(pos);
+                    expired += 1;
+                }
+            }
+            deleted += expired;
+            if expired * 100 <= sample * ACCEPTABLE_STALE_PERCENT {
+                break;
+            }
+            stale = true;
+        }
+        shard.db(db).maybe_shrink();
+    }
+    shard.stats.expired_keys += deleted as u64;
+    (deleted, stale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Str, Value};
+
+    #[test]
+    fn cycle_reclaims_expired_keys_only() {
+        let ks = Keyspace::new(2);
+        let now = now_ms();
+        for i in 0..5000 {
+            let key = format!("dead{i}");
+            let mut s = ks.lock(key.as_bytes());
+            s.db(1)
+                .insert(key.as_bytes(), Value::Str(Str::Int(1)), now - 1, now);
+        }
+        for i in 0..100 {
+            let key = format!("live{i}");
+            let mut s = ks.lock(key.as_bytes());
+            s.db(1)
+                .insert(key.as_bytes(), Value::Str(Str::Int(1)), now + 60_000, now);
+        }
+        let mut total = 0;
+        for _ in 0..100 {
+            total += active_expire_cycle(&ks, Duration::from_millis(50));
+            if ks.dbsize(1) == 100 {
+                break;
+            }
+        }
+        assert_eq!(total, 5000);
+        assert_eq!(ks.dbsize(1), 100);
+        assert_eq!(ks.stats().expired_keys, 5000);
+    }
+}

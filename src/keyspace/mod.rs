@@ -1,0 +1,292 @@
+//! The keyspace: all databases, partitioned into independently locked shards.
+//!
+//! A key belongs to a Redis Cluster hash slot (CRC16 of the key, or of its
+//! `{hash tag}`, mod 16384); slots are grouped into [`NSHARDS`] shards
+//! (`slot % NSHARDS`). Each shard sits behind its own mutex and holds, for
+//! each of the 16 databases, a [`Table`] of that shard's keys. Commands on
+//! keys in different shards never contend; a multi-key command locks every
+//! shard it needs *in ascending shard order* ([`Keyspace::lock_keys`]), so two
+//! such commands can never deadlock, and holds them all while it runs, so it
+//! is atomic. Because the partition follows hash slots, keys that share a
+//! `{tag}` share a shard, and cluster mode can later hand out slots without
+//! re-laying out anything.
+//!
+//! Rule for callers: never lock a second shard while holding one, except
+//! through `lock_keys`/`lock_all`.
+
+pub mod expire;
+pub mod table;
+
+use parking_lot::{Mutex, MutexGuard};
+
+pub use table::{lru_clock, Entry, Key, Lookup, Table, NO_EXPIRE};
+
+/// Number of shards. A power of two dividing 16384, so each shard owns a fixed
+/// set of hash slots. 64 keeps contention low at 16 cores while the per-shard
+/// overhead (16 empty tables) stays negligible.
+pub const NSHARDS: usize = 64;
+
+/// Redis Cluster's number of hash slots.
+pub const SLOTS: u16 = 16384;
+
+/// The hash slot of a key: CRC16 (XMODEM) of the key, or of the part between
+/// the first `{` and the next `}` when that part is non-empty.
+pub fn key_slot(key: &[u8]) -> u16 {
+    let hashed = match key.iter().position(|&b| b == b'{') {
+        Some(open) => match key[open + 1..].iter().position(|&b| b == b'}') {
+            Some(len) if len > 0 => &key[open + 1..open + 1 + len],
+            _ => key,
+        },
+        None => key,
+    };
+    crc16::State::<crc16::XMODEM>::calculate(hashed) % SLOTS
+}
+
+/// Counters kept per shard (summed for INFO), updated under the shard lock.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct ShardStats {
+    pub expired_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    /// Changes since the last save (Redis's `server.dirty`).
+    pub dirty: u64,
+}
+
+/// One shard: a table per database, plus counters.
+pub struct Shard {
+    dbs: Box<[Table]>,
+    pub stats: ShardStats,
+}
+
+impl Shard {
+    fn new(ndbs: usize) -> Self {
+        Shard {
+            dbs: (0..ndbs).map(|_| Table::default()).collect(),
+            stats: ShardStats::default(),
+        }
+    }
+
+    /// The table of database `db` (callers validated `db` at SELECT time).
+    #[inline]
+    pub fn db(&mut self, db: usize) -> &mut Table {
+        &mut self.dbs[db]
+    }
+
+    #[inline]
+    pub fn db_ref(&self, db: usize) -> &Table {
+        &self.dbs[db]
+    }
+
+    pub fn dbs_mut(&mut self) -> &mut [Table] {
+        &mut self.dbs
+    }
+
+    /// Look a key up for reading: lazy expiry, hit/miss counting, LRU touch.
+    #[inline]
+    pub fn read(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
+        match self.dbs[db].lookup(key, now) {
+            Lookup::Found(e) => {
+                self.stats.keyspace_hits += 1;
+                e.lru = lru_clock(now);
+                Some(e)
+            }
+            Lookup::Expired => {
+                self.stats.expired_keys += 1;
+                self.stats.keyspace_misses += 1;
+                None
+            }
+            Lookup::Missing => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Look a key up for writing: lazy expiry and LRU touch, no hit/miss count.
+    #[inline]
+    pub fn write(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
+        match self.dbs[db].lookup(key, now) {
+            Lookup::Found(e) => {
+                e.lru = lru_clock(now);
+                Some(e)
+            }
+            Lookup::Expired => {
+                self.stats.expired_keys += 1;
+                None
+            }
+            Lookup::Missing => None,
+        }
+    }
+
+    /// Whether a live key exists (lazy-expires it otherwise); no stats, no touch.
+    pub fn exists(&mut self, db: usize, key: &[u8], now: u64) -> bool {
+        match self.dbs[db].lookup(key, now) {
+            Lookup::Found(_) => true,
+            Lookup::Expired => {
+                self.stats.expired_keys += 1;
+                false
+            }
+            Lookup::Missing => false,
+        }
+    }
+
+    /// Record that `key` in `db` was modified. Every write path calls this once
+    /// per key it changes: it counts toward save points and is the single hook
+    /// where WATCH invalidation and blocked-client wake-ups attach.
+    #[inline]
+    pub fn modified(&mut self, _db: usize, _key: &[u8]) {
+        self.stats.dirty += 1;
+    }
+}
+
+/// Pads a value to its own cache line so neighbouring shard locks do not
+/// false-share.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// All databases of the server.
+pub struct Keyspace {
+    shards: Box<[Padded<Mutex<Shard>>]>,
+    ndbs: usize,
+}
+
+impl Keyspace {
+    pub fn new(ndbs: usize) -> Self {
+        Keyspace {
+            shards: (0..NSHARDS)
+                .map(|_| Padded(Mutex::new(Shard::new(ndbs))))
+                .collect(),
+            ndbs,
+        }
+    }
+
+    /// Number of databases (`databases` config).
+    pub fn ndbs(&self) -> usize {
+        self.ndbs
+    }
+
+    #[inline]
+    pub fn shard_of(&self, key: &[u8]) -> usize {
+        key_slot(key) as usize % NSHARDS
+    }
+
+    /// Lock the shard holding `key`.
+    #[inline]
+    pub fn lock(&self, key: &[u8]) -> MutexGuard<'_, Shard> {
+        self.shards[self.shard_of(key)].0.lock()
+    }
+
+    /// Lock shard `i` (for whole-keyspace walks, one shard at a time).
+    pub fn lock_shard(&self, i: usize) -> MutexGuard<'_, Shard> {
+        self.shards[i].0.lock()
+    }
+
+    /// Lock every shard any of `keys` lives in, in ascending order.
+    pub fn lock_keys<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> MultiLock<'_> {
+        let mut idx: Vec<usize> = keys.into_iter().map(|k| self.shard_of(k)).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        MultiLock {
+            guards: idx
+                .into_iter()
+                .map(|i| (i, self.shards[i].0.lock()))
+                .collect(),
+        }
+    }
+
+    /// Lock every shard (FLUSHALL, SWAPDB, snapshots of the whole keyspace).
+    pub fn lock_all(&self) -> MultiLock<'_> {
+        MultiLock {
+            guards: self
+                .shards
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i, s.0.lock()))
+                .collect(),
+        }
+    }
+
+    /// Number of live-or-not-yet-reclaimed keys in `db` (DBSIZE; Redis also
+    /// counts keys whose TTL passed but that were not reclaimed yet).
+    pub fn dbsize(&self, db: usize) -> usize {
+        (0..NSHARDS)
+            .map(|i| self.lock_shard(i).db_ref(db).len())
+            .sum()
+    }
+
+    /// `(keys, keys_with_ttl)` of `db`, for INFO keyspace.
+    pub fn db_counts(&self, db: usize) -> (usize, usize) {
+        (0..NSHARDS).fold((0, 0), |(k, v), i| {
+            let s = self.lock_shard(i);
+            let t = s.db_ref(db);
+            (k + t.len(), v + t.volatile_len())
+        })
+    }
+
+    /// Counters summed over shards.
+    pub fn stats(&self) -> ShardStats {
+        let mut sum = ShardStats::default();
+        for i in 0..NSHARDS {
+            let s = self.lock_shard(i).stats;
+            sum.expired_keys += s.expired_keys;
+            sum.keyspace_hits += s.keyspace_hits;
+            sum.keyspace_misses += s.keyspace_misses;
+            sum.dirty += s.dirty;
+        }
+        sum
+    }
+
+    /// Zero the hit/miss/expired counters (CONFIG RESETSTAT).
+    pub fn reset_stats(&self) {
+        for i in 0..NSHARDS {
+            let mut s = self.lock_shard(i);
+            let dirty = s.stats.dirty;
+            s.stats = ShardStats {
+                dirty,
+                ..ShardStats::default()
+            };
+        }
+    }
+}
+
+/// Several shards locked together, in ascending order.
+pub struct MultiLock<'a> {
+    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+}
+
+impl<'a> MultiLock<'a> {
+    /// The locked shard holding `key`. The key must have been passed to
+    /// `lock_keys` (or the lock must be `lock_all`).
+    pub fn shard(&mut self, key: &[u8]) -> &mut Shard {
+        let i = key_slot(key) as usize % NSHARDS;
+        let at = self
+            .guards
+            .binary_search_by_key(&i, |(j, _)| *j)
+            .unwrap_or_else(|_| panic!("shard {i} was not locked for this key"));
+        &mut self.guards[at].1
+    }
+
+    /// Every locked shard.
+    pub fn shards(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.guards.iter_mut().map(|(_, g)| &mut **g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_match_redis_cluster() {
+        // Values from `CLUSTER KEYSLOT` on Redis.
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"bar"), 5061);
+        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
+        assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
+        assert_eq!(
+            key_slot(b"{}x"),
+            crc16::State::<crc16::XMODEM>::calculate(b"{}x") % SLOTS
+        );
+        assert_eq!(key_slot(b"foo{{bar}}zap"), key_slot(b"{bar"));
+    }
+}

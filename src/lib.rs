@@ -1,0 +1,21 @@
+//! Ember: a Redis-compatible in-memory key-value server.
+//!
+//! Layers, from the wire inwards: [`protocol`] (RESP parsing and encoding, no
+//! I/O), [`server`] (listeners, worker threads, connections), [`commands`]
+//! (the declarative command table and one module per command family),
+//! [`keyspace`] (sharded databases, expiry), [`types`] (value types).
+//! docs/ARCHITECTURE.md walks through the request path.
+
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod keyspace;
+pub mod protocol;
+pub mod server;
+pub mod types;
+pub mod util;
+
+/// The Redis version Ember reports (INFO, HELLO): clients enable features by it.
+pub const REDIS_VERSION: &str = "7.2.4";
+/// Ember's own version.
+pub const EMBER_VERSION: &str = env!("CARGO_PKG_VERSION");

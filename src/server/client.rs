@@ -1,0 +1,163 @@
+//! Per-connection state.
+//!
+//! [`Client`] is owned by the connection's task and holds what only that
+//! connection touches (selected db, auth, reply mode). [`ClientInfo`] is the
+//! part other connections may read or act on (`CLIENT LIST`, `CLIENT KILL`),
+//! shared through the [`ClientRegistry`]; its fields are atomics or small
+//! mutexes written by the owning connection.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::util::now_ms;
+
+/// `CLIENT REPLY` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Suppress the reply of the next command only.
+    SkipNext,
+    /// Suppressing the current command's reply (SkipNext moved on).
+    Skipping,
+}
+
+/// State owned by one connection's task.
+pub struct Client {
+    pub info: Arc<ClientInfo>,
+    /// Selected database.
+    pub db: usize,
+    /// RESP version (2 or 3).
+    pub resp: u8,
+    pub authenticated: bool,
+    /// ACL user name.
+    pub user: String,
+    /// Close the connection once the pending replies are written (QUIT).
+    pub close_after_reply: bool,
+    pub reply_mode: ReplyMode,
+    /// `CLIENT NO-EVICT on`.
+    pub no_evict: bool,
+    /// `CLIENT NO-TOUCH on`: reads do not update LRU/LFU.
+    pub no_touch: bool,
+}
+
+impl Client {
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
+        Client {
+            info,
+            db: 0,
+            resp: 2,
+            authenticated,
+            user: "default".to_string(),
+            close_after_reply: false,
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            no_touch: false,
+        }
+    }
+
+    /// Switch database, keeping the shared view in sync.
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Relaxed);
+    }
+}
+
+/// What other connections can see of a client.
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub fd: i32,
+    pub created_ms: u64,
+    pub name: Mutex<Vec<u8>>,
+    pub lib_name: Mutex<Vec<u8>>,
+    pub lib_ver: Mutex<Vec<u8>>,
+    pub db: AtomicUsize,
+    pub resp: AtomicU8,
+    /// Unix ms of the last command (for `idle`).
+    pub last_interaction_ms: AtomicU64,
+    /// Command-table id of the last command (for `cmd=`), usize::MAX if none.
+    pub last_cmd: AtomicUsize,
+    /// Bytes in the query buffer and output buffer (for `qbuf`/`omem`).
+    pub qbuf: AtomicUsize,
+    pub obuf: AtomicUsize,
+    /// Set by CLIENT KILL; the connection closes at its next wake-up.
+    pub killed: AtomicBool,
+    pub kill: Notify,
+}
+
+impl ClientInfo {
+    /// Ask the connection to close (CLIENT KILL, SHUTDOWN).
+    pub fn request_kill(&self) {
+        self.killed.store(true, Relaxed);
+        self.kill.notify_one();
+    }
+
+    pub fn name(&self) -> Vec<u8> {
+        self.name.lock().clone()
+    }
+}
+
+/// All connected clients.
+#[derive(Default)]
+pub struct ClientRegistry {
+    next_id: AtomicU64,
+    clients: Mutex<HashMap<u64, Arc<ClientInfo>>>,
+    connected: AtomicUsize,
+}
+
+impl ClientRegistry {
+    /// Number of connected clients.
+    pub fn count(&self) -> usize {
+        self.connected.load(Relaxed)
+    }
+
+    pub fn register(&self, addr: SocketAddr, laddr: SocketAddr, fd: i32) -> Arc<ClientInfo> {
+        let id = self.next_id.fetch_add(1, Relaxed) + 1;
+        let now = now_ms();
+        let info = Arc::new(ClientInfo {
+            id,
+            addr,
+            laddr,
+            fd,
+            created_ms: now,
+            name: Mutex::new(Vec::new()),
+            lib_name: Mutex::new(Vec::new()),
+            lib_ver: Mutex::new(Vec::new()),
+            db: AtomicUsize::new(0),
+            resp: AtomicU8::new(2),
+            last_interaction_ms: AtomicU64::new(now),
+            last_cmd: AtomicUsize::new(usize::MAX),
+            qbuf: AtomicUsize::new(0),
+            obuf: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            kill: Notify::new(),
+        });
+        self.clients.lock().insert(id, info.clone());
+        self.connected.fetch_add(1, Relaxed);
+        info
+    }
+
+    pub fn unregister(&self, id: u64) {
+        if self.clients.lock().remove(&id).is_some() {
+            self.connected.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// A snapshot of all clients, ordered by id.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        let mut v: Vec<_> = self.clients.lock().values().cloned().collect();
+        v.sort_by_key(|c| c.id);
+        v
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.clients.lock().get(&id).cloned()
+    }
+}

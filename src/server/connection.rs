@@ -1,0 +1,173 @@
+//! One client connection: read → parse every complete request → execute them
+//! in order → write all their replies with one `write`.
+//!
+//! The read buffer is parsed in place: multibulk arguments are slices of it,
+//! so a `SET` copies its value once, into the keyspace. Replies go into one
+//! output buffer that is written when the batch is done (or earlier if it
+//! grows past [`FLUSH_AT`], so a huge pipeline cannot hold unbounded replies).
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::client::{Client, ReplyMode};
+use super::stats::ThreadStats;
+use super::Server;
+use crate::commands::dispatch;
+use crate::protocol::{Limits, Parsed, Parser, Reply};
+
+/// Size of the read buffer, and how much free room we keep before a read.
+const READ_CHUNK: usize = 16 * 1024;
+/// Write replies out mid-batch once this many bytes are pending.
+const FLUSH_AT: usize = 64 * 1024;
+/// Give back read-buffer memory above this once a big request is done.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// Removes the client from the registry when the connection ends, however it ends.
+struct Registered<'a> {
+    server: &'a Server,
+    id: u64,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.server.clients.unregister(self.id);
+    }
+}
+
+/// Serve one connection until it closes.
+pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<ThreadStats>) {
+    let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else {
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+
+    if server.clients.count() as u64 >= server.config.maxclients() {
+        server.stats.rejected_connections.fetch_add(1, Relaxed);
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    }
+
+    #[cfg(unix)]
+    let fd = std::os::unix::io::AsRawFd::as_raw_fd(&stream);
+    #[cfg(not(unix))]
+    let fd = -1;
+    let info = server.clients.register(addr, laddr, fd);
+    let _registered = Registered {
+        server: &server,
+        id: info.id,
+    };
+    let mut client = Client::new(info.clone(), !server.auth_required());
+    let mut parser = Parser::default();
+    let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut out = Reply::new(false);
+
+    let killed = info.kill.notified();
+    tokio::pin!(killed);
+
+    loop {
+        if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
+            inbuf.reserve(READ_CHUNK);
+        }
+        let n = tokio::select! {
+            biased;
+            _ = &mut killed => return,
+            r = stream.read_buf(&mut inbuf) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            },
+        };
+        tstats.net_in(n);
+        if info.killed.load(Relaxed) {
+            return;
+        }
+        info.last_interaction_ms
+            .store(crate::util::now_ms(), Relaxed);
+
+        let limits = Limits {
+            max_bulk_len: server.config.proto_max_bulk_len().min(i64::MAX as u64) as i64,
+        };
+        let mut pos = 0;
+        let mut fatal = false;
+        loop {
+            let parsed = match parser.parse(&inbuf[pos..], &limits) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::debug!("protocol error from {addr}: {}", e.0);
+                    out.error(&e.0);
+                    fatal = true;
+                    break;
+                }
+            };
+            let consumed = match parsed {
+                Parsed::Incomplete => break,
+                Parsed::Empty { consumed } => {
+                    pos += consumed;
+                    continue;
+                }
+                Parsed::Multibulk { consumed } | Parsed::Inline { consumed } => consumed,
+            };
+            let args = parser.args(&inbuf[pos..], &parsed);
+            let mark = out.len();
+            if client.reply_mode == ReplyMode::SkipNext {
+                client.reply_mode = ReplyMode::Skipping;
+            }
+            dispatch(&server, &mut client, &mut out, &tstats, args);
+            pos += consumed;
+            match client.reply_mode {
+                ReplyMode::On | ReplyMode::SkipNext => {}
+                ReplyMode::Off => out.buf.truncate(mark),
+                ReplyMode::Skipping => {
+                    out.buf.truncate(mark);
+                    client.reply_mode = ReplyMode::On;
+                }
+            }
+            if client.close_after_reply || info.killed.load(Relaxed) {
+                fatal = true;
+                break;
+            }
+            if out.len() >= FLUSH_AT {
+                if write_out(&mut stream, &mut out, &tstats).await.is_err() {
+                    return;
+                }
+            }
+        }
+        // Keep only the unparsed tail.
+        if pos > 0 {
+            inbuf.drain(..pos);
+        }
+        if !out.is_empty() && write_out(&mut stream, &mut out, &tstats).await.is_err() {
+            return;
+        }
+        if fatal {
+            let _ = stream.shutdown().await;
+            return;
+        }
+        if inbuf.len() as u64 > server.config.query_buffer_limit() {
+            tracing::warn!("closing client that reached max query buffer length: {addr}");
+            return;
+        }
+        info.qbuf.store(inbuf.len(), Relaxed);
+        if inbuf.is_empty() && inbuf.capacity() > KEEP_CAPACITY {
+            inbuf = Vec::with_capacity(READ_CHUNK);
+        }
+    }
+}
+
+async fn write_out(
+    stream: &mut TcpStream,
+    out: &mut Reply,
+    tstats: &ThreadStats,
+) -> std::io::Result<()> {
+    tstats.net_out(out.len());
+    let r = stream.write_all(&out.buf).await;
+    out.buf.clear();
+    if out.buf.capacity() > KEEP_CAPACITY * 16 {
+        out.buf.shrink_to(KEEP_CAPACITY);
+    }
+    r
+}

@@ -1,0 +1,332 @@
+//! The running server: shared state, listeners and worker threads.
+//!
+//! Threading: `worker_threads` OS threads each run a single-threaded tokio
+//! runtime. One acceptor task per listening socket hands new connections to
+//! the workers round-robin; a connection then lives on its worker for good.
+//! A single-threaded runtime has no work-stealing queues or cross-thread
+//! wake-ups on the request path, and the keyspace's per-shard locks are what
+//! the workers share. A separate `cron` thread runs active expiry and other
+//! periodic work at `hz`.
+
+pub mod client;
+pub mod connection;
+pub mod stats;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, watch};
+
+use crate::commands::CommandTable;
+use crate::config::{Config, ConfigStore};
+use crate::keyspace::Keyspace;
+use client::ClientRegistry;
+use stats::{ServerStats, ThreadStats};
+
+/// State shared by every connection.
+pub struct Server {
+    pub config: ConfigStore,
+    pub keyspace: Keyspace,
+    pub commands: CommandTable,
+    pub stats: ServerStats,
+    pub clients: ClientRegistry,
+    /// Counters of every worker thread, summed by INFO.
+    pub thread_stats: Mutex<Vec<Arc<ThreadStats>>>,
+    pub started: Instant,
+    pub started_unix_ms: u64,
+    /// 40 hex characters, new at each start (INFO `run_id`).
+    pub run_id: String,
+    /// The TCP port actually bound (differs from the config with `--port 0`).
+    pub port: u16,
+    shutdown_tx: watch::Sender<bool>,
+}
+
+impl Server {
+    /// Whether clients must authenticate before running commands.
+    #[inline]
+    pub fn auth_required(&self) -> bool {
+        self.config.auth_required()
+    }
+
+    /// Ask the whole server to stop (SHUTDOWN, signals).
+    pub fn request_shutdown(&self) {
+        let _ = self.shutdown_tx.send(true);
+    }
+
+    /// A receiver that sees `true` once shutdown was requested.
+    pub fn shutdown_rx(&self) -> watch::Receiver<bool> {
+        self.shutdown_tx.subscribe()
+    }
+
+    /// New counters for a worker thread, registered for INFO.
+    fn new_thread_stats(&self) -> Arc<ThreadStats> {
+        let s = Arc::new(ThreadStats::new(self.commands.entries.len()));
+        self.thread_stats.lock().push(s.clone());
+        s
+    }
+}
+
+/// A started server.
+pub struct ServerHandle {
+    pub server: Arc<Server>,
+    /// The addresses actually bound.
+    pub addrs: Vec<SocketAddr>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// The first bound address (tests connect here).
+    pub fn addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    /// Block until shutdown is requested, then stop every thread.
+    pub fn wait(self) {
+        let mut rx = self.server.shutdown_rx();
+        let rt = runtime();
+        rt.block_on(async {
+            while !*rx.borrow_and_update() {
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+
+    /// Request shutdown and wait for the threads.
+    pub fn stop(self) {
+        self.server.request_shutdown();
+        self.wait();
+    }
+}
+
+fn random_hex(n: usize) -> String {
+    (0..n)
+        .map(|_| char::from_digit((crate::util::rand_u64() % 16) as u32, 16).unwrap_or('0'))
+        .collect()
+}
+
+/// Resolve `bind` entries to socket addresses. A leading `-` marks an address
+/// that may be unavailable (Redis: `-::1` when IPv6 is off) and is skipped
+/// silently if binding fails.
+fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
+    let mut listeners = Vec::new();
+    let mut port = config.port;
+    for b in &config.bind {
+        let (optional, host) = match b.strip_prefix('-') {
+            Some(h) => (true, h),
+            None => (false, b.as_str()),
+        };
+        let host = if host == "*" { "0.0.0.0" } else { host };
+        let addr: SocketAddr = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        }
+        .parse()
+        .map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("bad bind address {b}"))
+        })?;
+        match StdListener::bind(addr) {
+            Ok(l) => {
+                // With port 0, bind the other addresses to the same port.
+                if port == 0 {
+                    port = l.local_addr()?.port();
+                }
+                l.set_nonblocking(true)?;
+                listeners.push(l);
+            }
+            Err(e) if optional => {
+                tracing::debug!("skipping optional bind address {addr}: {e}");
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("Could not create server TCP listening socket {addr}: {e}"),
+                ))
+            }
+        }
+    }
+    if listeners.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            "Failed listening on port: no bind address could be used",
+        ));
+    }
+    Ok(listeners)
+}
+
+/// Bind, start the worker and cron threads, and return at once.
+pub fn start(config: Config) -> io::Result<ServerHandle> {
+    let listeners = bind_all(&config)?;
+    let addrs: Vec<SocketAddr> = listeners
+        .iter()
+        .map(|l| l.local_addr())
+        .collect::<io::Result<_>>()?;
+    let nworkers = match config.worker_threads {
+        0 => thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let (shutdown_tx, _) = watch::channel(false);
+    let server = Arc::new(Server {
+        keyspace: Keyspace::new(config.databases),
+        config: ConfigStore::new(config),
+        commands: CommandTable::build(),
+        stats: ServerStats::default(),
+        clients: ClientRegistry::default(),
+        thread_stats: Mutex::new(Vec::new()),
+        started: Instant::now(),
+        started_unix_ms: crate::util::now_ms(),
+        run_id: random_hex(40),
+        port: addrs[0].port(),
+        shutdown_tx,
+    });
+
+    let mut threads = Vec::new();
+    let mut senders = Vec::new();
+    for i in 0..nworkers {
+        let (tx, rx) = mpsc::unbounded_channel::<std::net::TcpStream>();
+        senders.push(tx);
+        let server = server.clone();
+        threads.push(
+            thread::Builder::new()
+                .name(format!("ember-worker-{i}"))
+                .spawn(move || worker(server, rx))?,
+        );
+    }
+    // Acceptors run on their own thread's runtime.
+    {
+        let server = server.clone();
+        threads.push(
+            thread::Builder::new()
+                .name("ember-accept".into())
+                .spawn(move || acceptor(server, listeners, senders))?,
+        );
+    }
+    {
+        let server = server.clone();
+        threads.push(
+            thread::Builder::new()
+                .name("ember-cron".into())
+                .spawn(move || cron(server))?,
+        );
+    }
+    Ok(ServerHandle {
+        server,
+        addrs,
+        threads,
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start a tokio runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// A worker thread: serves the connections handed to it until shutdown.
+fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<std::net::TcpStream>) {
+    let rt = runtime();
+    let tstats = server.new_thread_stats();
+    let mut shutdown = server.shutdown_rx();
+    rt.block_on(async move {
+        loop {
+            tokio::select! {
+                s = rx.recv() => match s {
+                    Some(std_stream) => {
+                        match tokio::net::TcpStream::from_std(std_stream) {
+                            Ok(stream) => {
+                                tokio::spawn(connection::serve(server.clone(), stream, tstats.clone()));
+                            }
+                            Err(e) => tracing::warn!("cannot register connection: {e}"),
+                        }
+                    }
+                    None => break,
+                },
+                _ = shutdown.changed() => break,
+            }
+        }
+    });
+    // Dropping the runtime cancels every connection task and closes sockets.
+    drop(rt);
+}
+
+/// Accept connections on every listener and deal them out to the workers.
+fn acceptor(
+    server: Arc<Server>,
+    listeners: Vec<StdListener>,
+    senders: Vec<mpsc::UnboundedSender<std::net::TcpStream>>,
+) {
+    let rt = runtime();
+    let mut shutdown = server.shutdown_rx();
+    rt.block_on(async move {
+        let senders = Arc::new(senders);
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for l in listeners {
+            let listener = match tokio::net::TcpListener::from_std(l) {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!("cannot register listener: {e}");
+                    continue;
+                }
+            };
+            let senders = senders.clone();
+            let next = next.clone();
+            let server = server.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    match listener.accept().await {
+                        Ok((stream, _)) => {
+                            server
+                                .stats
+                                .total_connections_received
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Ok(std_stream) = stream.into_std() else {
+                                continue;
+                            };
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                                % senders.len();
+                            let _ = senders[i].send(std_stream);
+                        }
+                        Err(e) => {
+                            // Out of file descriptors and the like: back off briefly.
+                            tracing::warn!("accept failed: {e}");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+            }));
+        }
+        let _ = shutdown.changed().await;
+        for t in tasks {
+            t.abort();
+        }
+    });
+}
+
+/// Periodic work: active expiry at `hz` times a second.
+fn cron(server: Arc<Server>) {
+    let shutdown = server.shutdown_rx();
+    while !*shutdown.borrow() {
+        let hz = server.config.hz().max(1);
+        let period = Duration::from_micros(1_000_000 / hz as u64);
+        // Like Redis's slow cycle: at most 25% of the period on expiry.
+        crate::keyspace::expire::active_expire_cycle(&server.keyspace, period / 4);
+        thread::sleep(period);
+    }
+}

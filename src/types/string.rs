@@ -1,0 +1,92 @@
+//! The string type. Like Redis, a string that is the canonical decimal form of
+//! a 64-bit integer is kept as that integer (`OBJECT ENCODING` = `int`), which
+//! makes counters (`INCR`) cheap and small; everything else is a byte buffer
+//! (`embstr` up to 44 bytes as created by SET, otherwise `raw`).
+
+use crate::protocol::parse_i64;
+
+/// Longest string reported as `embstr` (Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
+pub const EMBSTR_MAX: usize = 44;
+
+/// Largest string a command may create (Redis's `proto-max-bulk-len` default,
+/// also the APPEND/SETRANGE/SETBIT limit).
+pub const STRING_MAX: usize = 512 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Str {
+    /// An integer kept in binary form.
+    Int(i64),
+    /// Bytes as written by SET and friends (`embstr` when short).
+    Bytes(Vec<u8>),
+    /// Bytes that were modified in place (APPEND, SETRANGE, SETBIT): Redis
+    /// reports these as `raw` whatever their length.
+    Raw(Vec<u8>),
+}
+
+impl Str {
+    /// A string value from client bytes, stored as an integer when it is one.
+    pub fn from_bytes(b: &[u8]) -> Str {
+        if b.len() <= 20 {
+            if let Some(n) = parse_i64(b) {
+                return Str::Int(n);
+            }
+        }
+        Str::Bytes(b.to_vec())
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Str::Int(_) => "int",
+            Str::Bytes(b) if b.len() <= EMBSTR_MAX => "embstr",
+            Str::Bytes(_) | Str::Raw(_) => "raw",
+        }
+    }
+
+    /// Length in bytes of the string form.
+    pub fn len(&self) -> usize {
+        match self {
+            Str::Int(n) => itoa::Buffer::new().format(*n).len(),
+            Str::Bytes(b) | Str::Raw(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Call `f` with the string's bytes, formatting an integer on the stack.
+    #[inline]
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            Str::Int(n) => f(itoa::Buffer::new().format(*n).as_bytes()),
+            Str::Bytes(b) | Str::Raw(b) => f(b),
+        }
+    }
+
+    /// The bytes as an owned vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.with_bytes(|b| b.to_vec())
+    }
+
+    /// The value as an integer, if it is one (INCR and friends).
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Str::Int(n) => Some(*n),
+            Str::Bytes(b) | Str::Raw(b) => parse_i64(b),
+        }
+    }
+
+    /// Mutable bytes for in-place edits (APPEND, SETRANGE, SETBIT); turns the
+    /// value into the `raw` form.
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        let bytes = match std::mem::replace(self, Str::Raw(Vec::new())) {
+            Str::Int(n) => itoa::Buffer::new().format(n).as_bytes().to_vec(),
+            Str::Bytes(b) | Str::Raw(b) => b,
+        };
+        *self = Str::Raw(bytes);
+        match self {
+            Str::Raw(b) => b,
+            _ => unreachable!("just set to Raw"),
+        }
+    }
+}
