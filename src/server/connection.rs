@@ -98,7 +98,8 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 Ok(p) => p,
                 Err(e) => {
                     tracing::debug!("protocol error from {addr}: {}", e.0);
-                    out.error(&e.0);
+                    out.error(&format!("ERR {}", e.0));
+                    server.stats.count_error("ERR");
                     fatal = true;
                     break;
                 }

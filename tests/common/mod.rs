@@ -1,0 +1,123 @@
+//! Shared test harness: start an Ember server in-process on an ephemeral port
+//! and talk to it through the `redis` crate or a raw socket.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use ember::config::Config;
+use ember::server::{start, ServerHandle};
+
+pub struct TestServer {
+    handle: Option<ServerHandle>,
+    pub addr: SocketAddr,
+}
+
+impl TestServer {
+    /// A server with default settings on 127.0.0.1:<ephemeral>.
+    pub fn start() -> TestServer {
+        Self::with_config(|_| {})
+    }
+
+    /// A server with settings adjusted by `f` (port and bind are forced).
+    pub fn with_config(f: impl FnOnce(&mut Config)) -> TestServer {
+        let mut c = Config::default();
+        c.worker_threads = 2;
+        f(&mut c);
+        c.port = 0;
+        c.bind = vec!["127.0.0.1".into()];
+        let handle = start(c).expect("server starts");
+        let addr = handle.addr();
+        TestServer {
+            handle: Some(handle),
+            addr,
+        }
+    }
+
+    pub fn handle(&self) -> &ServerHandle {
+        self.handle.as_ref().expect("running")
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    /// A `redis` crate client.
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(self.url()).expect("valid url")
+    }
+
+    /// A synchronous connection through the `redis` crate.
+    pub fn conn(&self) -> redis::Connection {
+        self.client().get_connection().expect("connects")
+    }
+
+    /// A raw TCP connection.
+    pub fn raw(&self) -> Raw {
+        let s = TcpStream::connect(self.addr).expect("connects");
+        s.set_nodelay(true).ok();
+        Raw(s)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.stop();
+        }
+    }
+}
+
+/// A raw socket for protocol-level tests.
+pub struct Raw(pub TcpStream);
+
+impl Raw {
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.0.write_all(bytes).expect("write");
+    }
+
+    /// Read until exactly `expected` arrives (or fail after 5 s), then check
+    /// nothing more came quickly.
+    pub fn expect(&mut self, expected: &[u8]) {
+        let got = self.read_n(expected.len(), Duration::from_secs(5));
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expected)
+        );
+    }
+
+    /// Send `req` and expect exactly `reply`.
+    pub fn roundtrip(&mut self, req: &[u8], reply: &[u8]) {
+        self.send(req);
+        self.expect(reply);
+    }
+
+    /// Read `n` bytes or whatever came before the timeout.
+    pub fn read_n(&mut self, n: usize, timeout: Duration) -> Vec<u8> {
+        let deadline = Instant::now() + timeout;
+        let mut buf = vec![0u8; n];
+        let mut got = 0;
+        while got < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            self.0.set_read_timeout(Some(left)).ok();
+            match self.0.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(_) => break,
+            }
+        }
+        buf.truncate(got);
+        buf
+    }
+
+    /// Whether the server closed the connection (reads EOF within 2 s).
+    pub fn is_closed(&mut self) -> bool {
+        self.0.set_read_timeout(Some(Duration::from_secs(2))).ok();
+        let mut b = [0u8; 64];
+        matches!(self.0.read(&mut b), Ok(0)) || matches!(self.0.read(&mut b), Ok(0))
+    }
+}
