@@ -9,6 +9,7 @@
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod glob;
 pub mod keyspace;
 pub mod protocol;
 pub mod server;
