@@ -63,3 +63,54 @@ pub fn rand_below(n: usize) -> usize {
 pub fn eq_ic(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
 }
+
+/// A cheap monotonic tick counter for timing commands (commandstats, later
+/// SLOWLOG): the CPU's time-stamp counter on x86_64 (invariant on every CPU
+/// that runs servers today), nanoseconds since first use elsewhere. Two
+/// `clock_gettime` calls per command were 14% of the server's CPU in a
+/// pipelined GET benchmark; two TSC reads cost a few nanoseconds.
+#[inline]
+pub fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: RDTSC has no preconditions; it only reads a counter.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_nanos() as u64
+    }
+}
+
+/// Ticks per microsecond, measured once against the monotonic clock.
+fn ticks_per_us() -> f64 {
+    static TPU: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TPU.get_or_init(|| {
+        let t0 = std::time::Instant::now();
+        let c0 = ticks();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let c1 = ticks();
+        let us = t0.elapsed().as_secs_f64() * 1e6;
+        let tpu = (c1.wrapping_sub(c0)) as f64 / us;
+        if tpu.is_finite() && tpu > 0.0 {
+            tpu
+        } else {
+            1000.0
+        }
+    })
+}
+
+/// Calibrate the tick clock now (at startup) rather than on first use.
+pub fn calibrate_ticks() {
+    ticks_per_us();
+}
+
+/// Convert a tick difference into microseconds.
+#[inline]
+pub fn ticks_to_us(t: u64) -> u64 {
+    (t as f64 / ticks_per_us()) as u64
+}

@@ -20,10 +20,10 @@ pub mod keys;
 pub mod server;
 pub mod string;
 
-use std::collections::HashMap;
-use std::time::Instant;
-
 pub use table::{acl, flags, Command, Handler};
+
+/// Name → index maps with a fast hasher (command lookup runs per request).
+type NameMap = std::collections::HashMap<&'static [u8], usize, foldhash::fast::RandomState>;
 
 use crate::error::CmdError;
 use crate::protocol::{Args, Reply};
@@ -36,8 +36,9 @@ pub struct Ctx<'a> {
     pub server: &'a Server,
     pub client: &'a mut Client,
     pub out: &'a mut Reply,
-    /// Current Unix time in ms, read once per command (Redis's
-    /// `commandTimeSnapshot`): all expiry decisions of one command agree.
+    /// Current Unix time in ms, read once per batch of pipelined requests
+    /// (like Redis's `commandTimeSnapshot`, all expiry decisions of one
+    /// command agree; a batch spans microseconds).
     pub now: u64,
     /// The entry being executed (subcommand entry for containers).
     pub cmd: &'static Command,
@@ -75,14 +76,14 @@ pub struct TableEntry {
     /// Index into per-command statistics.
     pub id: usize,
     /// Subcommand name (lower case, without `container|`) → entry index.
-    pub subs: HashMap<&'static [u8], usize>,
+    pub subs: NameMap,
 }
 
 /// All commands, looked up case-insensitively by name.
 pub struct CommandTable {
     /// Top-level commands first, then subcommands.
     pub entries: Vec<TableEntry>,
-    by_name: HashMap<&'static [u8], usize>,
+    by_name: NameMap,
     /// Number of top-level commands (they are `entries[..top]`).
     pub top: usize,
 }
@@ -105,7 +106,7 @@ fn lower<'b>(name: &[u8], buf: &'b mut [u8; MAX_NAME]) -> Option<&'b [u8]> {
 impl CommandTable {
     pub fn build() -> CommandTable {
         let mut entries = Vec::new();
-        let mut by_name = HashMap::new();
+        let mut by_name = NameMap::default();
         let all: Vec<&'static Command> = families().into_iter().flatten().collect();
         for cmd in &all {
             let id = entries.len();
@@ -114,7 +115,7 @@ impl CommandTable {
             entries.push(TableEntry {
                 cmd,
                 id,
-                subs: HashMap::new(),
+                subs: NameMap::default(),
             });
         }
         let top = entries.len();
@@ -126,7 +127,7 @@ impl CommandTable {
                 entries.push(TableEntry {
                     cmd: sub,
                     id,
-                    subs: HashMap::new(),
+                    subs: NameMap::default(),
                 });
             }
         }
@@ -225,12 +226,14 @@ pub fn unknown_command(args: Args<'_>) -> CmdError {
 }
 
 /// Execute one request: resolve, check, run, account. The reply (or error) is
-/// appended to `out`.
+/// appended to `out`. `now` is the Unix time in ms the connection read once
+/// for the batch this request came in.
 pub fn dispatch(
     server: &Server,
     client: &mut Client,
     out: &mut Reply,
     tstats: &ThreadStats,
+    now: u64,
     args: Args<'_>,
 ) {
     let entry = match server.commands.resolve(args) {
@@ -258,17 +261,17 @@ pub fn dispatch(
         reply_error(server, out, &unknown_command(args));
         return;
     };
-    let started = Instant::now();
+    let started = crate::util::ticks();
     let mut ctx = Ctx {
         server,
         client,
         out,
-        now: crate::util::now_ms(),
+        now,
         cmd,
         tstats,
     };
     let result = handler(&mut ctx, args);
-    let usec = started.elapsed().as_micros() as u64;
+    let usec = crate::util::ticks_to_us(crate::util::ticks().wrapping_sub(started));
     tstats.called(entry.id, usec);
     if let Err(e) = result {
         tstats.failed(entry.id);

@@ -85,8 +85,8 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         if info.killed.load(Relaxed) {
             return;
         }
-        info.last_interaction_ms
-            .store(crate::util::now_ms(), Relaxed);
+        let now = crate::util::now_ms();
+        info.last_interaction_ms.store(now, Relaxed);
 
         let limits = Limits {
             max_bulk_len: server.config.proto_max_bulk_len().min(i64::MAX as u64) as i64,
@@ -117,7 +117,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
             }
-            dispatch(&server, &mut client, &mut out, &tstats, args);
+            dispatch(&server, &mut client, &mut out, &tstats, now, args);
             pos += consumed;
             match client.reply_mode {
                 ReplyMode::On | ReplyMode::SkipNext => {}

@@ -165,6 +165,7 @@ fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
 
 /// Bind, start the worker and cron threads, and return at once.
 pub fn start(config: Config) -> io::Result<ServerHandle> {
+    crate::util::calibrate_ticks();
     let listeners = bind_all(&config)?;
     let addrs: Vec<SocketAddr> = listeners
         .iter()
