@@ -131,10 +131,8 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 fatal = true;
                 break;
             }
-            if out.len() >= FLUSH_AT {
-                if write_out(&mut stream, &mut out, &tstats).await.is_err() {
-                    return;
-                }
+            if out.len() >= FLUSH_AT && write_out(&mut stream, &mut out, &tstats).await.is_err() {
+                return;
             }
         }
         // Keep only the unparsed tail.
