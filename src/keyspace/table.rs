@@ -125,7 +125,7 @@ impl Table {
 
     #[inline]
     pub fn at_mut(&mut self, i: usize) -> Option<(&Key, &mut Entry)> {
-        self.map.get_index_mut(i).map(|(k, e)| (k, e))
+        self.map.get_index_mut(i)
     }
 
     /// Insert or overwrite `key`. An overwrite replaces value and TTL (as SET
