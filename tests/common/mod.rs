@@ -22,8 +22,10 @@ impl TestServer {
 
     /// A server with settings adjusted by `f` (port and bind are forced).
     pub fn with_config(f: impl FnOnce(&mut Config)) -> TestServer {
-        let mut c = Config::default();
-        c.worker_threads = 2;
+        let mut c = Config {
+            worker_threads: 2,
+            ..Config::default()
+        };
         f(&mut c);
         c.port = 0;
         c.bind = vec!["127.0.0.1".into()];
