@@ -1,16 +1,21 @@
-//! Server configuration: the typed settings and the live store that
-//! `CONFIG GET/SET` reads and writes.
+//! Server configuration: typed settings, one declarative parameter table, the
+//! redis.conf-syntax file parser, `--name value` flags, and the live store
+//! that `CONFIG GET/SET/REWRITE` work on.
 //!
+//! [`PARAMS`] is the only place a parameter is named: the config file, the
+//! command line, CONFIG GET, CONFIG SET and CONFIG REWRITE all go through it.
 //! Values read on the request path (bulk length limit, query buffer limit,
 //! password presence) are mirrored in atomics so connections never take the
 //! config lock per request.
 
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 
 use parking_lot::RwLock;
 
 /// Every setting Ember has, with Redis's names (as `snake_case` fields).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub port: u16,
     pub bind: Vec<String>,
@@ -27,8 +32,28 @@ pub struct Config {
     pub logfile: String,
     pub dir: String,
     pub dbfilename: String,
-    /// Worker threads serving connections; 0 = one per CPU.
+    /// Worker threads serving connections; 0 = one per CPU. (Ember's own.)
     pub worker_threads: usize,
+    // Stored and reported now; used by the features of later issues.
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+    pub maxmemory_samples: u64,
+    pub save: String,
+    pub appendonly: bool,
+    pub appendfsync: String,
+    pub daemonize: bool,
+    pub pidfile: String,
+    pub hash_max_listpack_entries: u64,
+    pub hash_max_listpack_value: u64,
+    pub set_max_intset_entries: u64,
+    pub set_max_listpack_entries: u64,
+    pub set_max_listpack_value: u64,
+    pub zset_max_listpack_entries: u64,
+    pub zset_max_listpack_value: u64,
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: u64,
+    /// The file the server was started with (for CONFIG REWRITE).
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -50,8 +75,607 @@ impl Default for Config {
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
             worker_threads: 0,
+            maxmemory: 0,
+            maxmemory_policy: "noeviction".into(),
+            maxmemory_samples: 5,
+            save: "3600 1 300 100 60 10000".into(),
+            appendonly: false,
+            appendfsync: "everysec".into(),
+            daemonize: false,
+            pidfile: String::new(),
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            config_file: None,
         }
     }
+}
+
+/// Reading and writing one parameter's value as text.
+type Getter = fn(&Config) -> String;
+type Setter = fn(&mut Config, &[String]) -> Result<(), String>;
+
+/// One configuration parameter.
+pub struct Param {
+    pub name: &'static str,
+    /// Older names accepted in files, flags and CONFIG GET/SET (e.g. `*-ziplist-*`).
+    pub aliases: &'static [&'static str],
+    /// Whether CONFIG SET may change it at runtime.
+    pub mutable: bool,
+    pub get: Getter,
+    pub set: Setter,
+}
+
+fn one(v: &[String]) -> Result<&str, String> {
+    match v {
+        [x] => Ok(x),
+        _ => Err("wrong number of arguments".into()),
+    }
+}
+
+fn parse_bool(v: &[String]) -> Result<bool, String> {
+    match one(v)?.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+fn parse_int(v: &[String], min: i64, max: i64) -> Result<i64, String> {
+    let n: i64 = one(v)?
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    if n < min || n > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n)
+}
+
+/// Parse a memory amount with Redis's units: `1k`=1000, `1kb`=1024, likewise
+/// m/mb, g/gb; case-insensitive. A plain number is bytes.
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let lower = s.to_ascii_lowercase();
+    let (digits, mul) = [
+        ("gb", 1u64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1_000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suffix, mul)| lower.strip_suffix(suffix).map(|d| (d.to_string(), *mul)))
+    .unwrap_or((lower.clone(), 1));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+fn parse_mem(v: &[String]) -> Result<u64, String> {
+    parse_memory(one(v)?).ok_or_else(|| "argument must be a memory value".into())
+}
+
+fn parse_enum(v: &[String], allowed: &[&str]) -> Result<String, String> {
+    let s = one(v)?.to_ascii_lowercase();
+    if allowed.contains(&s.as_str()) {
+        Ok(s)
+    } else {
+        Err(format!(
+            "argument(s) must be one of the following: {}",
+            allowed.join(", ")
+        ))
+    }
+}
+
+const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
+const POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+const FSYNC: &[&str] = &["always", "everysec", "no"];
+
+/// A boolean parameter bound to a `Config` field.
+macro_rules! p_bool {
+    ($name:expr, $field:ident, $mutable:expr) => {
+        Param {
+            name: $name,
+            aliases: &[],
+            mutable: $mutable,
+            get: |c| yes_no(c.$field),
+            set: |c, v| {
+                c.$field = parse_bool(v)?;
+                Ok(())
+            },
+        }
+    };
+}
+
+/// An integer parameter bound to a `Config` field, with bounds.
+macro_rules! p_int {
+    ($name:expr, $aliases:expr, $field:ident, $ty:ty, $min:expr, $max:expr, $mutable:expr) => {
+        Param {
+            name: $name,
+            aliases: $aliases,
+            mutable: $mutable,
+            get: |c| c.$field.to_string(),
+            set: |c, v| {
+                c.$field = parse_int(v, $min, $max)? as $ty;
+                Ok(())
+            },
+        }
+    };
+}
+
+/// A memory-size parameter (units accepted; reported in bytes).
+macro_rules! p_mem {
+    ($name:expr, $field:ident, $mutable:expr) => {
+        Param {
+            name: $name,
+            aliases: &[],
+            mutable: $mutable,
+            get: |c| c.$field.to_string(),
+            set: |c, v| {
+                c.$field = parse_mem(v)?;
+                Ok(())
+            },
+        }
+    };
+}
+
+/// A free-form string parameter.
+macro_rules! p_str {
+    ($name:expr, $field:ident, $mutable:expr) => {
+        Param {
+            name: $name,
+            aliases: &[],
+            mutable: $mutable,
+            get: |c| c.$field.clone(),
+            set: |c, v| {
+                c.$field = one(v)?.to_string();
+                Ok(())
+            },
+        }
+    };
+}
+
+/// An enumerated parameter.
+macro_rules! p_enum {
+    ($name:expr, $field:ident, $allowed:expr, $mutable:expr) => {
+        Param {
+            name: $name,
+            aliases: &[],
+            mutable: $mutable,
+            get: |c| c.$field.clone(),
+            set: |c, v| {
+                c.$field = parse_enum(v, $allowed)?;
+                Ok(())
+            },
+        }
+    };
+}
+
+const MAX: i64 = i64::MAX;
+const IMAX: i64 = i32::MAX as i64;
+
+/// Every parameter, in the order CONFIG GET * lists them.
+pub const PARAMS: &[Param] = &[
+    Param {
+        name: "bind",
+        aliases: &[],
+        mutable: false,
+        get: |c| c.bind.join(" "),
+        set: |c, v| {
+            let addrs: Vec<String> = v
+                .iter()
+                .flat_map(|s| s.split_whitespace())
+                .map(String::from)
+                .collect();
+            if addrs.is_empty() {
+                return Err("wrong number of arguments".into());
+            }
+            c.bind = addrs;
+            Ok(())
+        },
+    },
+    p_int!("port", &[], port, u16, 0, 65535, false),
+    p_bool!("protected-mode", protected_mode, true),
+    p_int!("databases", &[], databases, usize, 1, IMAX, false),
+    p_int!("maxclients", &[], maxclients, u64, 1, IMAX, true),
+    p_mem!("proto-max-bulk-len", proto_max_bulk_len, true),
+    p_mem!("client-query-buffer-limit", client_query_buffer_limit, true),
+    Param {
+        name: "hz",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.hz.to_string(),
+        set: |c, v| {
+            // Redis clamps hz into 1..=500 rather than refusing.
+            c.hz = parse_int(v, IMAX.wrapping_neg(), IMAX)?.clamp(1, 500) as u32;
+            Ok(())
+        },
+    },
+    Param {
+        name: "requirepass",
+        aliases: &[],
+        mutable: true,
+        get: |c| {
+            c.requirepass
+                .as_ref()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default()
+        },
+        set: |c, v| {
+            let p = one(v)?;
+            c.requirepass = (!p.is_empty()).then(|| p.as_bytes().to_vec());
+            Ok(())
+        },
+    },
+    p_int!("timeout", &[], timeout, u64, 0, IMAX, true),
+    p_int!("tcp-keepalive", &[], tcp_keepalive, u64, 0, IMAX, true),
+    p_enum!("loglevel", loglevel, LOGLEVELS, true),
+    p_str!("logfile", logfile, false),
+    p_str!("dir", dir, true),
+    p_str!("dbfilename", dbfilename, true),
+    p_int!("worker-threads", &[], worker_threads, usize, 0, 1024, false),
+    p_mem!("maxmemory", maxmemory, true),
+    p_enum!("maxmemory-policy", maxmemory_policy, POLICIES, true),
+    p_int!(
+        "maxmemory-samples",
+        &[],
+        maxmemory_samples,
+        u64,
+        1,
+        IMAX,
+        true
+    ),
+    Param {
+        name: "save",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.save.clone(),
+        set: |c, v| {
+            let words: Vec<&str> = v.iter().flat_map(|s| s.split_whitespace()).collect();
+            if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
+                return Err("Invalid save parameters".into());
+            }
+            c.save = words.join(" ");
+            Ok(())
+        },
+    },
+    p_bool!("appendonly", appendonly, true),
+    p_enum!("appendfsync", appendfsync, FSYNC, true),
+    p_bool!("daemonize", daemonize, false),
+    p_str!("pidfile", pidfile, false),
+    p_int!(
+        "hash-max-listpack-entries",
+        &["hash-max-ziplist-entries"],
+        hash_max_listpack_entries,
+        u64,
+        0,
+        MAX,
+        true
+    ),
+    p_int!(
+        "hash-max-listpack-value",
+        &["hash-max-ziplist-value"],
+        hash_max_listpack_value,
+        u64,
+        0,
+        MAX,
+        true
+    ),
+    p_int!(
+        "set-max-intset-entries",
+        &[],
+        set_max_intset_entries,
+        u64,
+        0,
+        MAX,
+        true
+    ),
+    p_int!(
+        "set-max-listpack-entries",
+        &[],
+        set_max_listpack_entries,
+        u64,
+        0,
+        MAX,
+        true
+    ),
+    p_int!(
+        "set-max-listpack-value",
+        &[],
+        set_max_listpack_value,
+        u64,
+        0,
+        MAX,
+        true
+    ),
+    p_int!(
+        "zset-max-listpack-entries",
+        &["zset-max-ziplist-entries"],
+        zset_max_listpack_entries,
+        u64,
+        0,
+        MAX,
+        true
+    ),
+    p_int!(
+        "zset-max-listpack-value",
+        &["zset-max-ziplist-value"],
+        zset_max_listpack_value,
+        u64,
+        0,
+        MAX,
+        true
+    ),
+    p_int!(
+        "list-max-listpack-size",
+        &["list-max-ziplist-size"],
+        list_max_listpack_size,
+        i64,
+        IMAX.wrapping_neg(),
+        IMAX,
+        true
+    ),
+    p_int!(
+        "list-compress-depth",
+        &[],
+        list_compress_depth,
+        u64,
+        0,
+        IMAX,
+        true
+    ),
+];
+
+/// Find a parameter by name or alias (case-insensitive).
+pub fn find_param(name: &str) -> Option<&'static Param> {
+    let name = name.to_ascii_lowercase();
+    PARAMS
+        .iter()
+        .find(|p| p.name == name || p.aliases.contains(&name.as_str()))
+}
+
+/// A configuration error, worded like Redis's fatal config error.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn fatal(line_no: usize, line: &str, reason: &str, source: &str) -> ConfigError {
+    ConfigError(format!(
+        "\n*** FATAL CONFIG FILE ERROR (Ember {}) ***\nReading the configuration file{source}, at line {line_no}\n>>> '{}'\n{reason}",
+        crate::EMBER_VERSION,
+        line.trim()
+    ))
+}
+
+impl Config {
+    /// Apply configuration text in redis.conf syntax. `source` names where it
+    /// came from (for errors); `base` resolves relative `include` paths.
+    pub fn apply_text(
+        &mut self,
+        text: &str,
+        source: &str,
+        depth: usize,
+    ) -> Result<(), ConfigError> {
+        for (i, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let mut scratch = Vec::new();
+            let mut ranges = Vec::new();
+            if !crate::protocol::parse::split_args(trimmed.as_bytes(), &mut scratch, &mut ranges) {
+                return Err(fatal(
+                    i + 1,
+                    line,
+                    "Unbalanced quotes in configuration line",
+                    source,
+                ));
+            }
+            let words: Vec<String> = ranges
+                .iter()
+                .map(|r| String::from_utf8_lossy(&scratch[r.clone()]).into_owned())
+                .collect();
+            let Some((name, values)) = words.split_first() else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("include") {
+                let [path] = values else {
+                    return Err(fatal(
+                        i + 1,
+                        line,
+                        "Bad directive or wrong number of arguments",
+                        source,
+                    ));
+                };
+                if depth > 16 {
+                    return Err(fatal(i + 1, line, "include nested too deeply", source));
+                }
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    fatal(
+                        i + 1,
+                        line,
+                        &format!("Can't open the include file: {e}"),
+                        source,
+                    )
+                })?;
+                self.apply_text(&text, &format!(" {path}"), depth + 1)?;
+                continue;
+            }
+            let Some(param) = find_param(name) else {
+                return Err(fatal(
+                    i + 1,
+                    line,
+                    "Bad directive or wrong number of arguments",
+                    source,
+                ));
+            };
+            (param.set)(self, values).map_err(|e| fatal(i + 1, line, &e, source))?;
+        }
+        Ok(())
+    }
+
+    /// Load a config file in redis.conf syntax on top of the current values.
+    pub fn load_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(format!(
+                "Fatal error, can't open config file '{}': {e}",
+                path.display()
+            ))
+        })?;
+        self.apply_text(&text, &format!(" {}", path.display()), 0)?;
+        self.config_file = Some(path.to_path_buf());
+        Ok(())
+    }
+
+    /// Build the configuration from command-line arguments, like redis-server:
+    /// `[config-file] [--name value ...]`. Flags override the file. Returns
+    /// `Ok(None)` after printing `--help`/`--version`.
+    pub fn from_args(args: &[String]) -> Result<CliOutcome, ConfigError> {
+        let mut config = Config::default();
+        let mut rest = args;
+        if let Some(first) = rest.first() {
+            match first.as_str() {
+                "-h" | "--help" => return Ok(CliOutcome::Help),
+                "-v" | "--version" => return Ok(CliOutcome::Version),
+                f if !f.starts_with("--") => {
+                    config.load_file(Path::new(f))?;
+                    rest = &rest[1..];
+                }
+                _ => {}
+            }
+        }
+        // `--name v1 v2 --other v` → lines "name v1 v2", "other v".
+        let mut text = String::new();
+        for a in rest {
+            if let Some(name) = a.strip_prefix("--") {
+                if name == "help" {
+                    return Ok(CliOutcome::Help);
+                }
+                if name == "version" {
+                    return Ok(CliOutcome::Version);
+                }
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(name);
+            } else {
+                if text.is_empty() {
+                    return Err(ConfigError(format!(
+                        "Invalid argument '{a}': options are given as --name value"
+                    )));
+                }
+                text.push(' ');
+                text.push_str(&quote(a));
+            }
+        }
+        config.apply_text(&text, " (command line)", 0)?;
+        Ok(CliOutcome::Run(Box::new(config)))
+    }
+
+    /// The value of a parameter as CONFIG GET shows it.
+    pub fn get(&self, name: &str) -> Option<String> {
+        find_param(name).map(|p| (p.get)(self))
+    }
+}
+
+/// Quote an argument so `split_args` reads it back as one word.
+fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && !s
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b == b'"' || b == b'\'' || b == b'\\')
+    {
+        return s.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// What the command line asked for.
+pub enum CliOutcome {
+    Run(Box<Config>),
+    Help,
+    Version,
+}
+
+/// Text of `CONFIG REWRITE`: the original file with every known directive set
+/// to its current value (first occurrence kept, later ones dropped), and
+/// directives that differ from the default appended.
+pub fn rewrite_text(original: &str, config: &Config) -> String {
+    let defaults = Config::default();
+    let mut done: Vec<&'static str> = Vec::new();
+    let mut out = String::new();
+    for line in original.lines() {
+        let word = line.split_whitespace().next().unwrap_or("");
+        let param = (!line.trim_start().starts_with('#'))
+            .then(|| find_param(word))
+            .flatten();
+        match param {
+            Some(p) if done.contains(&p.name) => {}
+            Some(p) => {
+                done.push(p.name);
+                let _ = writeln!(out, "{} {}", p.name, quote(&(p.get)(config)));
+            }
+            None if line.trim() == "# Generated by CONFIG REWRITE" => {}
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    let mut header = false;
+    for p in PARAMS {
+        if done.contains(&p.name) || (p.get)(config) == (p.get)(&defaults) {
+            continue;
+        }
+        if !header {
+            out.push_str("# Generated by CONFIG REWRITE\n");
+            header = true;
+        }
+        let _ = writeln!(out, "{} {}", p.name, quote(&(p.get)(config)));
+    }
+    out
 }
 
 /// The live configuration.
@@ -124,5 +748,110 @@ impl ConfigStore {
     #[inline]
     pub fn auth_required(&self) -> bool {
         self.auth_required.load(Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("1kb"), Some(1024));
+        assert_eq!(parse_memory("2MB"), Some(2 << 20));
+        assert_eq!(parse_memory("1g"), Some(1_000_000_000));
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        assert_eq!(parse_memory("100"), Some(100));
+        assert_eq!(parse_memory("1x"), None);
+        assert_eq!(parse_memory("-1"), None);
+        assert_eq!(parse_memory(""), None);
+    }
+
+    #[test]
+    fn file_syntax_and_errors() {
+        let mut c = Config::default();
+        c.apply_text(
+            "# comment\n\nport 7000\nmaxmemory 1mb\nrequirepass \"a b\"\nsave \"\"\nhash-max-ziplist-entries 7\nbind 0.0.0.0 ::\n",
+            "",
+            0,
+        )
+        .unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.maxmemory, 1 << 20);
+        assert_eq!(c.requirepass.as_deref(), Some(&b"a b"[..]));
+        assert_eq!(c.save, "");
+        assert_eq!(c.hash_max_listpack_entries, 7);
+        assert_eq!(c.bind, vec!["0.0.0.0", "::"]);
+        let e = c
+            .apply_text("port 1\nfoo bar\n", " test.conf", 0)
+            .unwrap_err()
+            .0;
+        assert!(e.contains("FATAL CONFIG FILE ERROR"), "{e}");
+        assert!(e.contains("test.conf, at line 2"), "{e}");
+        assert!(e.contains(">>> 'foo bar'"), "{e}");
+        assert!(
+            e.contains("Bad directive or wrong number of arguments"),
+            "{e}"
+        );
+        let e = c.apply_text("appendonly maybe", "", 0).unwrap_err().0;
+        assert!(e.contains("argument must be 'yes' or 'no'"), "{e}");
+        let e = c.apply_text("port \"unbalanced", "", 0).unwrap_err().0;
+        assert!(e.contains("Unbalanced quotes"), "{e}");
+    }
+
+    #[test]
+    fn command_line_overrides_file() {
+        let dir = std::env::temp_dir().join(format!("ember-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let inc = dir.join("inc.conf");
+        std::fs::write(&inc, "hz 20\n").unwrap();
+        let main = dir.join("main.conf");
+        std::fs::write(
+            &main,
+            format!("port 7001\ninclude {}\ndatabases 4\n", inc.display()),
+        )
+        .unwrap();
+        let args: Vec<String> = [
+            main.to_str().unwrap(),
+            "--port",
+            "7002",
+            "--save",
+            "900",
+            "1",
+            "--loglevel",
+            "warning",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let CliOutcome::Run(c) = Config::from_args(&args).unwrap() else {
+            panic!("expected a config");
+        };
+        assert_eq!((c.port, c.hz, c.databases), (7002, 20, 4));
+        assert_eq!(c.save, "900 1");
+        assert_eq!(c.loglevel, "warning");
+        assert_eq!(c.config_file.as_deref(), Some(main.as_path()));
+        assert!(matches!(
+            Config::from_args(&["--version".into()]),
+            Ok(CliOutcome::Version)
+        ));
+        assert!(Config::from_args(&["--nope".into(), "1".into()]).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn rewrite_keeps_comments_and_updates_values() {
+        let mut c = Config::default();
+        c.port = 7005;
+        c.maxmemory = 100;
+        let text = rewrite_text("# my server\nport 6379\nport 6380\nhz 10\n", &c);
+        assert_eq!(
+            text,
+            "# my server\nport 7005\nhz 10\n# Generated by CONFIG REWRITE\nmaxmemory 100\n"
+        );
+        let mut back = Config::default();
+        back.apply_text(&text, "", 0).unwrap();
+        assert_eq!((back.port, back.maxmemory), (7005, 100));
     }
 }

@@ -1,5 +1,164 @@
-//! (family not implemented yet)
+//! CONFIG GET / SET / RESETSTAT / REWRITE / HELP, over the parameter table
+//! in `config.rs`.
 
-use super::Command;
+use super::{flags::*, Command, Ctx};
+use crate::config::{find_param, rewrite_text, Config, PARAMS};
+use crate::error::{CmdError, CmdResult};
+use crate::glob;
+use crate::protocol::Args;
 
-pub const COMMANDS: &[Command] = &[];
+pub const COMMANDS: &[Command] = &[Command::container("config", CONFIG).group("server").doc(
+    "2.0.0",
+    "Depends on subcommand.",
+    "A container for server configuration commands.",
+    "",
+)];
+
+const CONFIG: &[Command] = &[
+    Command::new("config|get", -3, get)
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+        .group("server")
+        .doc(
+            "2.0.0",
+            "O(N) when N is the number of configuration parameters provided",
+            "Returns the effective values of configuration parameters.",
+            "parameter [parameter ...]",
+        ),
+    Command::new("config|set", -4, set)
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+        .group("server")
+        .doc(
+            "2.0.0",
+            "O(N) when N is the number of configuration parameters provided",
+            "Sets configuration parameters in-flight.",
+            "parameter value [parameter value ...]",
+        ),
+    Command::new("config|resetstat", 2, resetstat)
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+        .group("server")
+        .doc("2.0.0", "O(1)", "Resets the server's statistics.", ""),
+    Command::new("config|rewrite", 2, rewrite)
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+        .group("server")
+        .doc(
+            "2.8.0",
+            "O(1)",
+            "Persists the effective configuration to file.",
+            "",
+        ),
+    Command::new("config|help", 2, help)
+        .flags(LOADING | STALE)
+        .group("server")
+        .doc(
+            "5.0.0",
+            "O(1)",
+            "Returns helpful text about the different subcommands.",
+            "",
+        ),
+];
+
+fn get(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let config = ctx.server.config.snapshot();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for pattern in args.slice(2).iter() {
+        let pattern_s = String::from_utf8_lossy(pattern).to_ascii_lowercase();
+        for p in PARAMS {
+            for name in std::iter::once(&p.name).chain(p.aliases.iter()) {
+                if glob::matches(pattern_s.as_bytes(), name.as_bytes(), true)
+                    && !pairs.iter().any(|(n, _)| n == name)
+                {
+                    pairs.push((name.to_string(), (p.get)(&config)));
+                }
+            }
+        }
+    }
+    ctx.out.map(pairs.len());
+    for (n, v) in &pairs {
+        ctx.out.bulk(n.as_bytes());
+        ctx.out.bulk(v.as_bytes());
+    }
+    Ok(())
+}
+
+fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if args.len() % 2 != 0 {
+        return Err(CmdError::Syntax);
+    }
+    // Apply every pair to a copy; commit only if all succeed.
+    let mut next: Config = ctx.server.config.snapshot();
+    let mut seen: Vec<&str> = Vec::new();
+    for i in (2..args.len()).step_by(2) {
+        let name = String::from_utf8_lossy(&args[i]).into_owned();
+        let Some(p) = find_param(&name) else {
+            return Err(CmdError::err(format!(
+                "Unknown option or number of arguments for CONFIG SET - '{name}'"
+            )));
+        };
+        let failed = |why: &str| {
+            CmdError::err(format!(
+                "CONFIG SET failed (possibly related to argument '{name}') - {why}"
+            ))
+        };
+        if seen.contains(&p.name) {
+            return Err(failed("duplicate parameter"));
+        }
+        seen.push(p.name);
+        if !p.mutable {
+            return Err(failed("can't set immutable config"));
+        }
+        let value = String::from_utf8_lossy(&args[i + 1]).into_owned();
+        (p.set)(&mut next, &[value]).map_err(|e| failed(&e))?;
+    }
+    ctx.server.config.update(|c| *c = next);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    ctx.server.stats.reset();
+    for t in ctx.server.thread_stats.lock().iter() {
+        t.reset();
+    }
+    ctx.server.keyspace.reset_stats();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn rewrite(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    let config = ctx.server.config.snapshot();
+    let Some(path) = config.config_file.clone() else {
+        return Err(CmdError::err("The server is running without a config file"));
+    };
+    let original = std::fs::read_to_string(&path).unwrap_or_default();
+    let text = rewrite_text(&original, &config);
+    let tmp = path.with_extension("rewrite.tmp");
+    let result = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &path));
+    if let Err(e) = result {
+        tracing::warn!("CONFIG REWRITE failed: {e}");
+        return Err(CmdError::err(format!("Rewriting config file: {e}")));
+    }
+    tracing::info!("CONFIG REWRITE executed with success.");
+    ctx.out.ok();
+    Ok(())
+}
+
+fn help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    const LINES: &[&str] = &[
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Print this help.",
+    ];
+    ctx.out.array(LINES.len());
+    for l in LINES {
+        ctx.out.simple(l);
+    }
+    Ok(())
+}
