@@ -355,7 +355,7 @@ pub const PARAMS: &[Param] = &[
         get: |c| c.save.clone(),
         set: |c, v| {
             let words: Vec<&str> = v.iter().flat_map(|s| s.split_whitespace()).collect();
-            if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
+            if !words.len().is_multiple_of(2) || words.iter().any(|w| w.parse::<u64>().is_err()) {
                 return Err("Invalid save parameters".into());
             }
             c.save = words.join(" ");
@@ -842,9 +842,11 @@ mod tests {
 
     #[test]
     fn rewrite_keeps_comments_and_updates_values() {
-        let mut c = Config::default();
-        c.port = 7005;
-        c.maxmemory = 100;
+        let c = Config {
+            port: 7005,
+            maxmemory: 100,
+            ..Config::default()
+        };
         let text = rewrite_text("# my server\nport 6379\nport 6380\nhz 10\n", &c);
         assert_eq!(
             text,

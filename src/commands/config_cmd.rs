@@ -81,7 +81,7 @@ fn get(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     // Apply every pair to a copy; commit only if all succeed.
