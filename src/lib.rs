@@ -6,6 +6,7 @@
 //! [`keyspace`] (sharded databases, expiry), [`types`] (value types).
 //! docs/ARCHITECTURE.md walks through the request path.
 
+pub mod alloc;
 pub mod commands;
 pub mod config;
 pub mod error;

@@ -4,6 +4,9 @@ use std::sync::Arc;
 
 use ember::config::{CliOutcome, Config};
 
+#[global_allocator]
+static ALLOC: ember::alloc::CountingAlloc = ember::alloc::CountingAlloc;
+
 const USAGE: &str = "Usage: ember-server [/path/to/ember.conf] [options]
        ember-server -v or --version
        ember-server -h or --help
@@ -14,6 +17,7 @@ Every config directive can be given as an option (they override the file):
 ";
 
 fn main() {
+    ember::alloc::mark_installed();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = match Config::from_args(&args) {
         Ok(CliOutcome::Run(c)) => *c,

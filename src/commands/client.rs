@@ -1,5 +1,375 @@
-//! (family not implemented yet)
+//! CLIENT ID / SETNAME / GETNAME / SETINFO / LIST / INFO / KILL / REPLY /
+//! NO-EVICT / NO-TOUCH / HELP.
 
-use super::Command;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering::Relaxed;
 
-pub const COMMANDS: &[Command] = &[];
+use super::connection::valid_name;
+use super::{acl, flags::*, Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::Args;
+use crate::server::client::{ClientInfo, ReplyMode};
+use crate::server::Server;
+use crate::util::{eq_ic, now_ms};
+
+pub const COMMANDS: &[Command] = &[Command::container("client", CLIENT)
+    .group("connection")
+    .doc(
+        "2.4.0",
+        "Depends on subcommand.",
+        "A container for client connection commands.",
+        "",
+    )];
+
+const F: u32 = NOSCRIPT | LOADING | STALE;
+
+const CLIENT: &[Command] = &[
+    Command::new("client|id", 2, id)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("5.0.0", "O(1)", "Returns the unique client ID of the connection.", ""),
+    Command::new("client|setname", 3, setname)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("2.6.9", "O(1)", "Sets the connection name.", "connection-name"),
+    Command::new("client|getname", 2, getname)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("2.6.9", "O(1)", "Returns the name of the connection.", ""),
+    Command::new("client|setinfo", 4, setinfo)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("7.2.0", "O(1)", "Sets information specific to the client or connection.", "LIB-NAME libname | LIB-VER libver"),
+    Command::new("client|list", -2, list)
+        .flags(ADMIN | F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("2.4.0", "O(N) where N is the number of client connections", "Lists open connections.", "[TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id [client-id ...]]"),
+    Command::new("client|info", 2, info)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("6.2.0", "O(1)", "Returns information about the connection.", ""),
+    Command::new("client|kill", -3, kill)
+        .flags(ADMIN | F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("2.4.0", "O(N) where N is the number of client connections", "Terminates open connections.", "ip:port | [ID client-id] [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes | no] [MAXAGE maxage]"),
+    Command::new("client|reply", 3, reply)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("3.2.0", "O(1)", "Instructs the server whether to reply to commands.", "ON | OFF | SKIP"),
+    Command::new("client|no-evict", 3, no_evict)
+        .flags(ADMIN | F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("7.0.0", "O(1)", "Sets the client eviction mode of the connection.", "ON | OFF"),
+    Command::new("client|no-touch", 3, no_touch)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("7.2.0", "O(1)", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "ON | OFF"),
+    Command::new("client|help", 2, help)
+        .flags(LOADING | STALE)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("5.0.0", "O(1)", "Returns helpful text about the different subcommands.", ""),
+];
+
+fn id(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    ctx.out.int(ctx.client.info.id as i64);
+    Ok(())
+}
+
+fn setname(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if !valid_name(&args[2]) {
+        return Err(CmdError::err(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    *ctx.client.info.name.lock() = args[2].to_vec();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn getname(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    let name = ctx.client.info.name();
+    if name.is_empty() {
+        ctx.out.null();
+    } else {
+        ctx.out.bulk(&name);
+    }
+    Ok(())
+}
+
+fn setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let (field, what) = if eq_ic(&args[2], b"lib-name") {
+        (&ctx.client.info.lib_name, "lib-name")
+    } else if eq_ic(&args[2], b"lib-ver") {
+        (&ctx.client.info.lib_ver, "lib-ver")
+    } else {
+        let opt = String::from_utf8_lossy(&args[2]);
+        return Err(CmdError::err(format!("Unrecognized option '{opt}'")));
+    };
+    if !valid_name(&args[3]) {
+        return Err(CmdError::err(format!(
+            "{what} cannot contain spaces, newlines or special characters."
+        )));
+    }
+    *field.lock() = args[3].to_vec();
+    ctx.out.ok();
+    Ok(())
+}
+
+/// One `CLIENT LIST` line, with Redis's fields in Redis's order.
+fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
+    let now = now_ms();
+    let cmd = server
+        .commands
+        .entries
+        .get(c.last_cmd.load(Relaxed))
+        .map_or("NULL", |e| e.cmd.name);
+    let qbuf = c.qbuf.load(Relaxed);
+    let _ = writeln!(
+        out,
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        c.id,
+        c.addr,
+        c.laddr,
+        c.fd,
+        String::from_utf8_lossy(&c.name.lock()),
+        now.saturating_sub(c.created_ms) / 1000,
+        now.saturating_sub(c.last_interaction_ms.load(Relaxed)) / 1000,
+        c.db.load(Relaxed),
+        qbuf,
+        16 * 1024usize.saturating_sub(qbuf.min(16 * 1024)),
+        16 * 1024,
+        c.obuf.load(Relaxed),
+        16 * 1024 + qbuf + c.obuf.load(Relaxed),
+        cmd,
+        c.resp.load(Relaxed),
+        String::from_utf8_lossy(&c.lib_name.lock()),
+        String::from_utf8_lossy(&c.lib_ver.lock()),
+    );
+}
+
+fn list(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut i = 2;
+    while i < args.len() {
+        if eq_ic(&args[i], b"type") && i + 1 < args.len() {
+            let t = args.get(i + 1).to_ascii_lowercase();
+            match t.as_slice() {
+                b"normal" => {}
+                // Ember has no replicas, masters or subscribers yet.
+                b"master" | b"replica" | b"slave" | b"pubsub" => ids = Some(Vec::new()),
+                _ => {
+                    let t = String::from_utf8_lossy(&t);
+                    return Err(CmdError::err(format!("Unknown client type '{t}'")));
+                }
+            }
+            i += 2;
+        } else if eq_ic(&args[i], b"id") && i + 1 < args.len() {
+            let mut v = Vec::new();
+            for a in args.slice(i + 1).iter() {
+                match crate::protocol::parse_i64(a) {
+                    Some(n) if n > 0 => v.push(n as u64),
+                    _ => return Err(CmdError::err("Invalid client ID")),
+                }
+            }
+            ids = Some(v);
+            i = args.len();
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let mut text = String::new();
+    for c in ctx.server.clients.all() {
+        if ids.as_ref().is_none_or(|v| v.contains(&c.id)) {
+            client_line(ctx.server, &c, &mut text);
+        }
+    }
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn info(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    let mut text = String::new();
+    client_line(ctx.server, &ctx.client.info, &mut text);
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let me = ctx.client.info.id;
+    // Old form: CLIENT KILL ip:port, answers OK or an error.
+    if args.len() == 3 {
+        let addr = String::from_utf8_lossy(&args[2]).into_owned();
+        let target = ctx
+            .server
+            .clients
+            .all()
+            .into_iter()
+            .find(|c| c.addr.to_string() == addr);
+        let Some(c) = target else {
+            return Err(CmdError::err("No such client"));
+        };
+        if c.id == me {
+            ctx.client.close_after_reply = true;
+        } else {
+            c.request_kill();
+        }
+        ctx.out.ok();
+        return Ok(());
+    }
+    let mut id: Option<u64> = None;
+    let mut addr: Option<String> = None;
+    let mut laddr: Option<String> = None;
+    let mut user: Option<Vec<u8>> = None;
+    let mut maxage: Option<u64> = None;
+    let mut skipme = true;
+    let mut none_of_type = false;
+    let mut i = 2;
+    while i < args.len() {
+        if i + 1 >= args.len() {
+            return Err(CmdError::Syntax);
+        }
+        let (opt, val) = (&args[i], args.get(i + 1));
+        if eq_ic(opt, b"id") {
+            match crate::protocol::parse_i64(val) {
+                Some(n) if n > 0 => id = Some(n as u64),
+                _ => return Err(CmdError::err("client-id should be greater than 0")),
+            }
+        } else if eq_ic(opt, b"type") {
+            match val.to_ascii_lowercase().as_slice() {
+                b"normal" => {}
+                b"master" | b"replica" | b"slave" | b"pubsub" => none_of_type = true,
+                _ => {
+                    let t = String::from_utf8_lossy(val);
+                    return Err(CmdError::err(format!("Unknown client type '{t}'")));
+                }
+            }
+        } else if eq_ic(opt, b"addr") {
+            addr = Some(String::from_utf8_lossy(val).into_owned());
+        } else if eq_ic(opt, b"laddr") {
+            laddr = Some(String::from_utf8_lossy(val).into_owned());
+        } else if eq_ic(opt, b"user") {
+            user = Some(val.to_vec());
+        } else if eq_ic(opt, b"skipme") {
+            if eq_ic(val, b"yes") {
+                skipme = true;
+            } else if eq_ic(val, b"no") {
+                skipme = false;
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        } else if eq_ic(opt, b"maxage") {
+            match crate::protocol::parse_i64(val) {
+                Some(n) if n >= 0 => maxage = Some(n as u64),
+                _ => return Err(CmdError::NotInteger),
+            }
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    let now = now_ms();
+    let mut killed = 0;
+    for c in ctx.server.clients.all() {
+        let matches = !none_of_type
+            && id.is_none_or(|v| v == c.id)
+            && addr.as_ref().is_none_or(|a| *a == c.addr.to_string())
+            && laddr.as_ref().is_none_or(|a| *a == c.laddr.to_string())
+            && user.as_ref().is_none_or(|u| u == b"default")
+            && maxage.is_none_or(|m| now.saturating_sub(c.created_ms) / 1000 >= m)
+            && !(skipme && c.id == me);
+        if matches {
+            if c.id == me {
+                ctx.client.close_after_reply = true;
+            } else {
+                c.request_kill();
+            }
+            killed += 1;
+        }
+    }
+    ctx.out.int(killed);
+    Ok(())
+}
+
+fn reply(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if eq_ic(&args[2], b"on") {
+        ctx.client.reply_mode = ReplyMode::On;
+        ctx.out.ok();
+    } else if eq_ic(&args[2], b"off") {
+        ctx.client.reply_mode = ReplyMode::Off;
+    } else if eq_ic(&args[2], b"skip") {
+        if ctx.client.reply_mode != ReplyMode::Off {
+            ctx.client.reply_mode = ReplyMode::SkipNext;
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    Ok(())
+}
+
+fn on_off(arg: &[u8]) -> Result<bool, CmdError> {
+    if eq_ic(arg, b"on") {
+        Ok(true)
+    } else if eq_ic(arg, b"off") {
+        Ok(false)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+fn no_evict(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    ctx.client.no_evict = on_off(&args[2])?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn no_touch(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    ctx.client.no_touch = on_off(&args[2])?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    const LINES: &[&str] = &[
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME, MAXAGE.",
+        "LIST [options ...]",
+        "    Return information about client connections. Options: TYPE, ID.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
+        "NO-TOUCH (ON|OFF)",
+        "    Will not touch LRU/LFU stats when this mode is on.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "SETINFO <option> <value>",
+        "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+        "HELP",
+        "    Print this help.",
+    ];
+    ctx.out.array(LINES.len());
+    for l in LINES {
+        ctx.out.simple(l);
+    }
+    Ok(())
+}

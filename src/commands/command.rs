@@ -1,5 +1,564 @@
-//! (family not implemented yet)
+//! COMMAND, COMMAND COUNT / INFO / DOCS / LIST / GETKEYS / GETKEYSANDFLAGS /
+//! HELP — all read from the command table.
+//!
+//! `COMMAND DOCS` argument trees are derived from each entry's redis.io-style
+//! syntax string (`key value [NX | XX] [EX seconds | PX milliseconds]`) by
+//! [`parse_syntax`]: lower-case words are named arguments, UPPER-CASE words
+//! tokens, `[...]` optional, `a | b` alternatives, `...` repetition.
 
-use super::Command;
+use super::{acl, flags, flags::*, Command, Ctx, TableEntry};
+use crate::error::{CmdError, CmdResult};
+use crate::glob;
+use crate::protocol::{Args, Reply};
+use crate::util::eq_ic;
 
-pub const COMMANDS: &[Command] = &[];
+pub const COMMANDS: &[Command] = &[Command::new("command", -1, command)
+    .flags(LOADING | STALE)
+    .acl(acl::CONNECTION)
+    .group("server")
+    .doc(
+        "2.8.13",
+        "O(N) where N is the total number of Redis commands",
+        "Returns detailed information about all commands.",
+        "",
+    )
+    .subcommands(SUBS)];
+
+const F: u32 = LOADING | STALE;
+
+const SUBS: &[Command] = &[
+    Command::new("command|count", 2, count)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("server")
+        .doc("2.8.13", "O(1)", "Returns a count of commands.", ""),
+    Command::new("command|info", -2, info)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("server")
+        .doc(
+            "2.8.13",
+            "O(N) where N is the number of commands to look up",
+            "Returns information about one, multiple or all commands.",
+            "[command-name [command-name ...]]",
+        ),
+    Command::new("command|docs", -2, docs)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("server")
+        .doc(
+            "7.0.0",
+            "O(N) where N is the number of commands to look up",
+            "Returns documentary information about one, multiple or all commands.",
+            "[command-name [command-name ...]]",
+        ),
+    Command::new("command|list", -2, list)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("server")
+        .doc(
+            "7.0.0",
+            "O(N) where N is the total number of Redis commands",
+            "Returns a list of command names.",
+            "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]",
+        ),
+    Command::new("command|getkeys", -3, getkeys)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("server")
+        .doc(
+            "2.8.13",
+            "O(N) where N is the number of arguments to the command",
+            "Extracts the key names from an arbitrary command.",
+            "command [arg [arg ...]]",
+        ),
+    Command::new("command|getkeysandflags", -3, getkeysandflags)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("server")
+        .doc(
+            "7.0.0",
+            "O(N) where N is the number of arguments to the command",
+            "Extracts the key names and access flags for an arbitrary command.",
+            "command [arg [arg ...]]",
+        ),
+    Command::new("command|help", 2, help)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("server")
+        .doc(
+            "5.0.0",
+            "O(1)",
+            "Returns helpful text about the different subcommands.",
+            "",
+        ),
+];
+
+/// `COMMAND` with no subcommand lists everything; with one, the container
+/// dispatch in `mod.rs` never reaches here.
+fn command(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    let table = &ctx.server.commands;
+    let top = table.top_level();
+    ctx.out.array(top.len());
+    for e in top {
+        write_info(ctx.out, table, e);
+    }
+    Ok(())
+}
+
+fn count(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    ctx.out.int(ctx.server.commands.top_level().len() as i64);
+    Ok(())
+}
+
+fn write_info(out: &mut Reply, table: &super::CommandTable, e: &TableEntry) {
+    let c = e.cmd;
+    out.array(10);
+    out.bulk(c.name.as_bytes());
+    out.int(c.arity as i64);
+    let fl: Vec<&str> = flags::NAMES
+        .iter()
+        .filter(|(bit, _)| c.flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    out.set(fl.len());
+    for f in fl {
+        out.simple(f);
+    }
+    out.int(c.first_key as i64);
+    out.int(c.last_key as i64);
+    out.int(c.key_step as i64);
+    let cats = c.acl_categories();
+    let names: Vec<&str> = acl::NAMES
+        .iter()
+        .filter(|(bit, _)| cats & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    out.set(names.len());
+    for n in names {
+        out.simple(&format!("@{n}"));
+    }
+    out.array(0); // tips
+    out.array(0); // key specs: first/last/step above describe the keys
+    let mut subs: Vec<&usize> = e.subs.values().collect();
+    subs.sort();
+    out.array(subs.len());
+    for &i in subs {
+        write_info(out, table, &table.entries[i]);
+    }
+}
+
+fn info(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let table = &ctx.server.commands;
+    if args.len() == 2 {
+        return command(ctx, args);
+    }
+    ctx.out.array(args.len() - 2);
+    for name in args.slice(2).iter() {
+        match table.get_full(name) {
+            Some(e) => write_info(ctx.out, table, e),
+            None => ctx.out.null_array(),
+        }
+    }
+    Ok(())
+}
+
+/// One argument of a command, as COMMAND DOCS describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocArg {
+    pub name: String,
+    /// key, string, integer, double, pure-token, oneof, block.
+    pub kind: &'static str,
+    pub token: Option<String>,
+    pub optional: bool,
+    pub multiple: bool,
+    pub args: Vec<DocArg>,
+}
+
+fn arg_kind(name: &str) -> &'static str {
+    match name {
+        "key" | "source" | "destination" | "newkey" => "key",
+        "seconds"
+        | "milliseconds"
+        | "count"
+        | "index"
+        | "index1"
+        | "index2"
+        | "db"
+        | "destination-db"
+        | "offset"
+        | "start"
+        | "end"
+        | "timeout"
+        | "numkeys"
+        | "unix-time-seconds"
+        | "unix-time-milliseconds"
+        | "increment"
+        | "decrement"
+        | "protover"
+        | "client-id"
+        | "maxage"
+        | "cursor" => "integer",
+        _ => "string",
+    }
+}
+
+fn is_token(w: &str) -> bool {
+    w.chars().any(|c| c.is_ascii_uppercase())
+        && w.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn leaf(name: &str) -> DocArg {
+    DocArg {
+        name: name.to_string(),
+        kind: arg_kind(name),
+        token: None,
+        optional: false,
+        multiple: false,
+        args: Vec::new(),
+    }
+}
+
+/// Parse a redis.io syntax string into DOCS arguments; None if malformed.
+pub fn parse_syntax(syntax: &str) -> Option<Vec<DocArg>> {
+    let spaced = syntax.replace('[', " [ ").replace(']', " ] ");
+    let toks: Vec<&str> = spaced.split_whitespace().collect();
+    let mut pos = 0;
+    let seq = parse_seq(&toks, &mut pos)?;
+    (pos == toks.len()).then_some(seq)
+}
+
+/// A sequence up to `]`, `|` or the end.
+fn parse_seq(toks: &[&str], pos: &mut usize) -> Option<Vec<DocArg>> {
+    let mut out: Vec<DocArg> = Vec::new();
+    while *pos < toks.len() {
+        match toks[*pos] {
+            "]" | "|" => break,
+            "..." => {
+                out.last_mut()?.multiple = true;
+                *pos += 1;
+            }
+            "[" => {
+                *pos += 1;
+                let mut alts = vec![parse_seq(toks, pos)?];
+                while toks.get(*pos) == Some(&"|") {
+                    *pos += 1;
+                    alts.push(parse_seq(toks, pos)?);
+                }
+                if toks.get(*pos) != Some(&"]") {
+                    return None;
+                }
+                *pos += 1;
+                let mut arg = if alts.len() == 1 {
+                    let seq = alts.pop()?;
+                    // `key [key ...]`: the repetition of the previous argument.
+                    if let ([one], Some(prev)) = (seq.as_slice(), out.last_mut()) {
+                        if one.multiple && one.name == prev.name && one.token.is_none() {
+                            prev.multiple = true;
+                            continue;
+                        }
+                    }
+                    group(seq)?
+                } else {
+                    DocArg {
+                        name: "option".into(),
+                        kind: "oneof",
+                        token: None,
+                        optional: false,
+                        multiple: false,
+                        args: alts.into_iter().map(group).collect::<Option<_>>()?,
+                    }
+                };
+                arg.optional = true;
+                out.push(arg);
+            }
+            w if is_token(w) => {
+                *pos += 1;
+                // A token followed by its value: one argument with a token.
+                match toks.get(*pos) {
+                    Some(v) if !is_token(v) && !["[", "]", "|", "..."].contains(v) => {
+                        let mut a = leaf(v);
+                        a.token = Some(w.to_string());
+                        out.push(a);
+                        *pos += 1;
+                    }
+                    _ => out.push(DocArg {
+                        name: w.to_ascii_lowercase(),
+                        kind: "pure-token",
+                        token: Some(w.to_string()),
+                        optional: false,
+                        multiple: false,
+                        args: Vec::new(),
+                    }),
+                }
+            }
+            w => {
+                out.push(leaf(w));
+                *pos += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// One argument, or a block holding several.
+fn group(mut seq: Vec<DocArg>) -> Option<DocArg> {
+    match seq.len() {
+        0 => None,
+        1 => seq.pop(),
+        _ => {
+            // `[key value ...]`: the repetition applies to the whole block.
+            let multiple = seq.last().is_some_and(|a| a.multiple);
+            if let Some(last) = seq.last_mut() {
+                last.multiple = false;
+            }
+            Some(DocArg {
+                name: seq[0].name.clone(),
+                kind: "block",
+                token: None,
+                optional: false,
+                multiple,
+                args: seq,
+            })
+        }
+    }
+}
+
+fn write_arg(out: &mut Reply, a: &DocArg) {
+    let flags: Vec<&str> = [("optional", a.optional), ("multiple", a.multiple)]
+        .iter()
+        .filter(|f| f.1)
+        .map(|f| f.0)
+        .collect();
+    let nested = !a.args.is_empty();
+    let display = a.kind != "block" && a.kind != "oneof" && a.kind != "pure-token";
+    let n = 2
+        + a.token.is_some() as usize
+        + !flags.is_empty() as usize
+        + nested as usize
+        + display as usize;
+    out.map(n);
+    out.bulk(b"name");
+    out.bulk(a.name.as_bytes());
+    out.bulk(b"type");
+    out.bulk(a.kind.as_bytes());
+    if display {
+        out.bulk(b"display_text");
+        out.bulk(a.name.as_bytes());
+    }
+    if let Some(t) = &a.token {
+        out.bulk(b"token");
+        out.bulk(t.as_bytes());
+    }
+    if !flags.is_empty() {
+        out.bulk(b"flags");
+        out.set(flags.len());
+        for f in flags {
+            out.simple(f);
+        }
+    }
+    if nested {
+        out.bulk(b"arguments");
+        out.array(a.args.len());
+        for x in &a.args {
+            write_arg(out, x);
+        }
+    }
+}
+
+fn write_doc(out: &mut Reply, table: &super::CommandTable, e: &TableEntry) {
+    let c = e.cmd;
+    let args = parse_syntax(c.syntax).unwrap_or_default();
+    let n = 4 + !args.is_empty() as usize + !e.subs.is_empty() as usize;
+    out.map(n);
+    out.bulk(b"summary");
+    out.bulk(c.summary.as_bytes());
+    out.bulk(b"since");
+    out.bulk(c.since.as_bytes());
+    out.bulk(b"group");
+    out.bulk(c.group.as_bytes());
+    out.bulk(b"complexity");
+    out.bulk(c.complexity.as_bytes());
+    if !args.is_empty() {
+        out.bulk(b"arguments");
+        out.array(args.len());
+        for a in &args {
+            write_arg(out, a);
+        }
+    }
+    if !e.subs.is_empty() {
+        let mut subs: Vec<&usize> = e.subs.values().collect();
+        subs.sort();
+        out.bulk(b"subcommands");
+        out.map(subs.len());
+        for &i in subs {
+            let s = &table.entries[i];
+            out.bulk(s.cmd.name.as_bytes());
+            write_doc(out, table, s);
+        }
+    }
+}
+
+fn docs(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let table = &ctx.server.commands;
+    let entries: Vec<&TableEntry> = if args.len() == 2 {
+        table.top_level().iter().collect()
+    } else {
+        args.slice(2)
+            .iter()
+            .filter_map(|n| table.get_full(n))
+            .collect()
+    };
+    ctx.out.map(entries.len());
+    for e in entries {
+        ctx.out.bulk(e.cmd.name.as_bytes());
+        write_doc(ctx.out, table, e);
+    }
+    Ok(())
+}
+
+fn list(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let table = &ctx.server.commands;
+    let filter: Box<dyn Fn(&Command) -> bool> = match args.len() {
+        2 => Box::new(|_| true),
+        5 if eq_ic(&args[2], b"filterby") => {
+            let value = args.get(4).to_vec();
+            if eq_ic(&args[3], b"module") {
+                Box::new(|_| false)
+            } else if eq_ic(&args[3], b"aclcat") {
+                let cat = acl::NAMES
+                    .iter()
+                    .find(|(_, n)| eq_ic(n.as_bytes(), &value))
+                    .map(|(b, _)| *b);
+                Box::new(move |c| cat.is_some_and(|b| c.acl_categories() & b != 0))
+            } else if eq_ic(&args[3], b"pattern") {
+                Box::new(move |c| glob::matches(&value, c.name.as_bytes(), true))
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    let names: Vec<&str> = table
+        .entries
+        .iter()
+        .filter(|e| filter(e.cmd))
+        .map(|e| e.cmd.name)
+        .collect();
+    ctx.out.array(names.len());
+    for n in names {
+        ctx.out.bulk(n.as_bytes());
+    }
+    Ok(())
+}
+
+/// Resolve the command given to GETKEYS and return its key positions.
+fn keys_of(ctx: &Ctx<'_>, args: Args<'_>) -> Result<(Vec<usize>, &'static Command), CmdError> {
+    let sub = args.slice(2);
+    let table = &ctx.server.commands;
+    let Some(e) = table.get(sub.get(0)) else {
+        return Err(CmdError::err("Invalid command specified"));
+    };
+    let e = if e.subs.is_empty() {
+        e
+    } else {
+        match (sub.len() > 1).then(|| table.sub(e, sub.get(1))).flatten() {
+            Some(s) => s,
+            None => return Err(CmdError::err("Invalid command specified")),
+        }
+    };
+    if !e.cmd.arity_ok(sub.len()) {
+        return Err(CmdError::err(
+            "Invalid number of arguments specified for command",
+        ));
+    }
+    let keys = e.cmd.key_positions(sub);
+    if keys.is_empty() {
+        return Err(CmdError::err("The command has no key arguments"));
+    }
+    Ok((keys, e.cmd))
+}
+
+fn getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let (keys, _) = keys_of(ctx, args)?;
+    let sub = args.slice(2);
+    ctx.out.array(keys.len());
+    for i in keys {
+        ctx.out.bulk(sub.get(i));
+    }
+    Ok(())
+}
+
+fn getkeysandflags(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let (keys, cmd) = keys_of(ctx, args)?;
+    let sub = args.slice(2);
+    let flag = if cmd.has(WRITE) { "RW" } else { "RO" };
+    ctx.out.array(keys.len());
+    for i in keys {
+        ctx.out.array(2);
+        ctx.out.bulk(sub.get(i));
+        ctx.out.set(1);
+        ctx.out.simple(flag);
+    }
+    Ok(())
+}
+
+fn help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    const LINES: &[&str] = &[
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
+        "HELP",
+        "    Print this help.",
+    ];
+    ctx.out.array(LINES.len());
+    for l in LINES {
+        ctx.out.simple(l);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_strings_become_doc_trees() {
+        let a = parse_syntax("key value [NX | XX] [GET] [EX seconds | PX milliseconds | KEEPTTL]")
+            .unwrap();
+        assert_eq!(a.len(), 5);
+        assert_eq!((a[0].name.as_str(), a[0].kind), ("key", "key"));
+        assert_eq!(a[2].kind, "oneof");
+        assert!(a[2].optional);
+        assert_eq!(a[2].args[1].token.as_deref(), Some("XX"));
+        assert_eq!(a[3].kind, "pure-token");
+        assert_eq!(a[4].args[0].token.as_deref(), Some("EX"));
+        assert_eq!(a[4].args[0].kind, "integer");
+        let d = parse_syntax("key [key ...]").unwrap();
+        assert_eq!(d.len(), 1);
+        assert!(d[0].multiple && !d[0].optional);
+        let m = parse_syntax("key value [key value ...]").unwrap();
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[2].kind, "block");
+        assert!(m[2].optional && m[2].multiple);
+        assert!(parse_syntax("key [unclosed").is_none());
+        assert_eq!(parse_syntax("").unwrap(), vec![]);
+    }
+}

@@ -1,8 +1,9 @@
-//! Connection commands: PING, ECHO, QUIT, SELECT.
+//! Connection commands: PING, ECHO, QUIT, SELECT, HELLO, AUTH, RESET.
 
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, Args};
+use crate::util::eq_ic;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("ping", -1, ping)
@@ -30,6 +31,31 @@ pub const COMMANDS: &[Command] = &[
         .acl(acl::CONNECTION)
         .group("connection")
         .doc("2.0.0", "O(1)", "Changes the selected database.", "index"),
+    Command::new("hello", -1, hello)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc(
+            "6.0.0",
+            "O(1)",
+            "Handshakes with the Redis server.",
+            "[protover [AUTH username password] [SETNAME clientname]]",
+        ),
+    Command::new("auth", -2, auth)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc(
+            "1.0.0",
+            "O(N) where N is the number of passwords defined for the user",
+            "Authenticates the connection.",
+            "[username] password",
+        ),
+    Command::new("reset", 1, reset)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("6.2.0", "O(1)", "Resets the connection.", ""),
 ];
 
 fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
@@ -59,5 +85,145 @@ fn select(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     ctx.client.select(db as usize);
     ctx.out.ok();
+    Ok(())
+}
+
+/// Compare secrets in time independent of where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = (a.len() != b.len()) as u8;
+    for i in 0..a.len().max(b.len()) {
+        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+    }
+    diff == 0
+}
+
+/// Check a user/password pair for the default user (ACLs come later).
+fn check_password(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
+    let required = ctx.server.config.read(|c| c.requirepass.clone());
+    let ok = user == b"default"
+        && match &required {
+            None => true,
+            Some(p) => constant_time_eq(p, pass),
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(CmdError::coded(
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        ))
+    }
+}
+
+fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if args.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    if args.len() == 2 && !ctx.server.auth_required() {
+        return Err(CmdError::err(
+            "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+        ));
+    }
+    let (user, pass) = if args.len() == 3 {
+        (args.get(1), args.get(2))
+    } else {
+        (&b"default"[..], args.get(1))
+    };
+    check_password(ctx, user, pass)?;
+    ctx.client.authenticated = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Client names may hold only printable non-space ASCII (Redis's rule).
+pub fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let mut ver = None;
+    let mut i = 1;
+    if args.len() >= 2 {
+        let v = parse_i64(&args[1])
+            .ok_or_else(|| CmdError::err("Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&v) {
+            return Err(CmdError::coded("NOPROTO unsupported protocol version"));
+        }
+        ver = Some(v as u8);
+        i = 2;
+    }
+    let mut creds = None;
+    let mut name = None;
+    while i < args.len() {
+        let more = args.len() - 1 - i;
+        if eq_ic(&args[i], b"auth") && more >= 2 {
+            creds = Some((args.get(i + 1), args.get(i + 2)));
+            i += 3;
+        } else if eq_ic(&args[i], b"setname") && more >= 1 {
+            let n = args.get(i + 1);
+            if !valid_name(n) {
+                return Err(CmdError::err(
+                    "Client names cannot contain spaces, newlines or special characters.",
+                ));
+            }
+            name = Some(n);
+            i += 2;
+        } else {
+            let opt = String::from_utf8_lossy(&args[i]);
+            return Err(CmdError::err(format!(
+                "Syntax error in HELLO option '{opt}'"
+            )));
+        }
+    }
+    if let Some((user, pass)) = creds {
+        check_password(ctx, user, pass)?;
+        ctx.client.authenticated = true;
+    }
+    if !ctx.client.authenticated {
+        return Err(CmdError::coded(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(n) = name {
+        *ctx.client.info.name.lock() = n.to_vec();
+    }
+    if let Some(v) = ver {
+        ctx.client.resp = v;
+        ctx.client
+            .info
+            .resp
+            .store(v, std::sync::atomic::Ordering::Relaxed);
+        ctx.out.resp3 = v == 3;
+    }
+    let out = &mut *ctx.out;
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(crate::REDIS_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(ctx.client.resp as i64);
+    out.bulk(b"id");
+    out.int(ctx.client.info.id as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
+    Ok(())
+}
+
+fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    let c = &mut *ctx.client;
+    c.select(0);
+    c.resp = 2;
+    c.info.resp.store(2, std::sync::atomic::Ordering::Relaxed);
+    ctx.out.resp3 = false;
+    c.reply_mode = crate::server::client::ReplyMode::On;
+    c.no_evict = false;
+    c.no_touch = false;
+    c.info.name.lock().clear();
+    c.authenticated = !ctx.server.auth_required();
+    ctx.out.simple("RESET");
     Ok(())
 }

@@ -1,5 +1,285 @@
-//! (family not implemented yet)
+//! INFO, with Redis's section and field names (clients and monitoring tools
+//! parse them; ioredis waits for `loading:0`).
 
-use super::Command;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering::Relaxed;
 
-pub const COMMANDS: &[Command] = &[];
+use super::{flags::*, Command, Ctx};
+use crate::error::CmdResult;
+use crate::protocol::Args;
+
+pub const COMMANDS: &[Command] = &[Command::new("info", -1, info)
+    .flags(LOADING | STALE)
+    .acl(super::acl::DANGEROUS)
+    .group("server")
+    .doc(
+        "1.0.0",
+        "O(1)",
+        "Returns information and statistics about the server.",
+        "[section [section ...]]",
+    )];
+
+/// Sections in output order, and whether `default` includes them.
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", true),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("keyspace", true),
+];
+
+fn info(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let mut wanted: Vec<&str> = Vec::new();
+    if args.len() == 1 {
+        wanted.extend(SECTIONS.iter().filter(|s| s.1).map(|s| s.0));
+    }
+    for a in args.iter().skip(1) {
+        let a = String::from_utf8_lossy(a).to_ascii_lowercase();
+        match a.as_str() {
+            "all" | "everything" => wanted.extend(SECTIONS.iter().map(|s| s.0)),
+            "default" => wanted.extend(SECTIONS.iter().filter(|s| s.1).map(|s| s.0)),
+            other => {
+                if let Some(s) = SECTIONS.iter().find(|s| s.0 == other) {
+                    wanted.push(s.0);
+                }
+            }
+        }
+    }
+    let mut text = String::new();
+    for (name, _) in SECTIONS {
+        if !wanted.contains(name) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str("\r\n");
+        }
+        section(ctx, name, &mut text);
+    }
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b < 1024.0 {
+        format!("{bytes}B")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.2}K", b / 1024.0)
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", b / (1024.0 * 1024.0))
+    } else {
+        format!("{:.2}G", b / (1024.0 * 1024.0 * 1024.0))
+    }
+}
+
+/// (user, system) CPU seconds of this process, from /proc/self/stat.
+fn cpu_times() -> (f64, f64) {
+    let ticks = 100.0; // USER_HZ on Linux
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((
+                f.get(11)?.parse::<f64>().ok()? / ticks,
+                f.get(12)?.parse::<f64>().ok()? / ticks,
+            ))
+        })
+        .unwrap_or((0.0, 0.0))
+}
+
+fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
+    let server = ctx.server;
+    let config = server.config.snapshot();
+    let w = |t: &mut String, k: &str, v: &dyn std::fmt::Display| {
+        let _ = write!(t, "{k}:{v}\r\n");
+    };
+    match name {
+        "server" => {
+            let uptime = server.started.elapsed().as_secs();
+            t.push_str("# Server\r\n");
+            w(t, "redis_version", &crate::REDIS_VERSION);
+            w(t, "redis_git_sha1", &"00000000");
+            w(t, "redis_git_dirty", &0);
+            w(t, "redis_build_id", &"0");
+            w(t, "redis_mode", &"standalone");
+            w(t, "ember_version", &crate::EMBER_VERSION);
+            w(
+                t,
+                "os",
+                &format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            );
+            w(t, "arch_bits", &(usize::BITS));
+            w(t, "multiplexing_api", &"epoll");
+            w(t, "process_id", &std::process::id());
+            w(t, "run_id", &server.run_id);
+            w(t, "tcp_port", &server.port);
+            w(t, "server_time_usec", &crate::util::now_us());
+            w(t, "uptime_in_seconds", &uptime);
+            w(t, "uptime_in_days", &(uptime / 86400));
+            w(t, "hz", &server.config.hz());
+            w(t, "configured_hz", &config.hz);
+            w(
+                t,
+                "executable",
+                &std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
+            w(
+                t,
+                "config_file",
+                &config
+                    .config_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
+        }
+        "clients" => {
+            t.push_str("# Clients\r\n");
+            w(t, "connected_clients", &server.clients.count());
+            w(t, "cluster_connections", &0);
+            w(t, "maxclients", &config.maxclients);
+            w(t, "client_recent_max_input_buffer", &0);
+            w(t, "client_recent_max_output_buffer", &0);
+            w(t, "blocked_clients", &0);
+            w(t, "tracking_clients", &0);
+            w(t, "clients_in_timeout_table", &0);
+        }
+        "memory" => {
+            let rss = crate::alloc::rss() as u64;
+            let used = crate::alloc::used_memory() as u64;
+            let peak = crate::alloc::sample_peak() as u64;
+            t.push_str("# Memory\r\n");
+            w(t, "used_memory", &used);
+            w(t, "used_memory_human", &human(used));
+            w(t, "used_memory_rss", &rss);
+            w(t, "used_memory_rss_human", &human(rss));
+            w(t, "used_memory_peak", &peak);
+            w(t, "used_memory_peak_human", &human(peak));
+            w(t, "maxmemory", &config.maxmemory);
+            w(t, "maxmemory_human", &human(config.maxmemory));
+            w(t, "maxmemory_policy", &config.maxmemory_policy);
+            let frag = if used > 0 {
+                rss as f64 / used as f64
+            } else {
+                0.0
+            };
+            w(t, "mem_fragmentation_ratio", &format!("{frag:.2}"));
+            w(t, "mem_allocator", &"libc (counted)");
+        }
+        "persistence" => {
+            let stats = server.keyspace.stats();
+            t.push_str("# Persistence\r\n");
+            w(t, "loading", &0);
+            w(t, "async_loading", &0);
+            w(t, "rdb_changes_since_last_save", &stats.dirty);
+            w(t, "rdb_bgsave_in_progress", &0);
+            w(t, "rdb_last_save_time", &(server.started_unix_ms / 1000));
+            w(t, "rdb_last_bgsave_status", &"ok");
+            w(t, "aof_enabled", &0);
+            w(t, "aof_rewrite_in_progress", &0);
+            w(t, "aof_last_write_status", &"ok");
+        }
+        "stats" => {
+            let ks = server.keyspace.stats();
+            let (mut cmds, mut net_in, mut net_out) = (0u64, 0u64, 0u64);
+            for ts in server.thread_stats.lock().iter() {
+                cmds += ts.commands_processed.load(Relaxed);
+                net_in += ts.net_input_bytes.load(Relaxed);
+                net_out += ts.net_output_bytes.load(Relaxed);
+            }
+            t.push_str("# Stats\r\n");
+            w(
+                t,
+                "total_connections_received",
+                &server.stats.total_connections_received.load(Relaxed),
+            );
+            w(t, "total_commands_processed", &cmds);
+            w(t, "total_net_input_bytes", &net_in);
+            w(t, "total_net_output_bytes", &net_out);
+            w(
+                t,
+                "rejected_connections",
+                &server.stats.rejected_connections.load(Relaxed),
+            );
+            w(t, "expired_keys", &ks.expired_keys);
+            w(t, "evicted_keys", &0);
+            w(t, "keyspace_hits", &ks.keyspace_hits);
+            w(t, "keyspace_misses", &ks.keyspace_misses);
+            w(t, "pubsub_channels", &0);
+            w(t, "pubsub_patterns", &0);
+            w(
+                t,
+                "total_error_replies",
+                &server.stats.total_error_replies.load(Relaxed),
+            );
+        }
+        "replication" => {
+            t.push_str("# Replication\r\n");
+            w(t, "role", &"master");
+            w(t, "connected_slaves", &0);
+            w(t, "master_replid", &server.run_id);
+            w(t, "master_repl_offset", &0);
+        }
+        "cpu" => {
+            let (user, sys) = cpu_times();
+            t.push_str("# CPU\r\n");
+            w(t, "used_cpu_sys", &format!("{sys:.6}"));
+            w(t, "used_cpu_user", &format!("{user:.6}"));
+        }
+        "modules" => t.push_str("# Modules\r\n"),
+        "errorstats" => {
+            t.push_str("# Errorstats\r\n");
+            let errors = server.stats.errors.lock();
+            let mut codes: Vec<_> = errors.iter().collect();
+            codes.sort();
+            for (code, n) in codes {
+                let _ = write!(t, "errorstat_{code}:count={n}\r\n");
+            }
+        }
+        "commandstats" => {
+            t.push_str("# Commandstats\r\n");
+            let threads = server.thread_stats.lock();
+            for e in &server.commands.entries {
+                let sum = |f: &dyn Fn(&crate::server::stats::CmdCounters) -> u64| -> u64 {
+                    threads.iter().map(|ts| f(&ts.cmds[e.id])).sum()
+                };
+                let calls = sum(&|c| c.calls.load(Relaxed));
+                let rejected = sum(&|c| c.rejected.load(Relaxed));
+                let failed = sum(&|c| c.failed.load(Relaxed));
+                if calls == 0 && rejected == 0 && failed == 0 {
+                    continue;
+                }
+                let usec = sum(&|c| c.usec.load(Relaxed));
+                let per = if calls > 0 {
+                    usec as f64 / calls as f64
+                } else {
+                    0.0
+                };
+                let _ = write!(
+                    t,
+                    "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
+                    e.cmd.name
+                );
+            }
+        }
+        "keyspace" => {
+            t.push_str("# Keyspace\r\n");
+            for db in 0..server.keyspace.ndbs() {
+                let (keys, expires) = server.keyspace.db_counts(db);
+                if keys > 0 {
+                    let _ = write!(t, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -173,7 +173,10 @@ impl CommandTable {
         let Some(entry) = self.get(name) else {
             return Err(unknown_command(args));
         };
-        let entry = if entry.cmd.subcommands.is_empty() {
+        let entry = if entry.cmd.subcommands.is_empty()
+            || (args.len() < 2 && entry.cmd.handler.is_some())
+        {
+            // A plain command, or one like COMMAND that also runs bare.
             entry
         } else {
             if args.len() < 2 {
@@ -261,6 +264,10 @@ pub fn dispatch(
         reply_error(server, out, &unknown_command(args));
         return;
     };
+    client
+        .info
+        .last_cmd
+        .store(entry.id, std::sync::atomic::Ordering::Relaxed);
     let started = crate::util::ticks();
     let mut ctx = Ctx {
         server,

@@ -1,5 +1,109 @@
-//! (family not implemented yet)
+//! Server commands: TIME, LASTSAVE, SHUTDOWN, DEBUG.
 
-use super::Command;
+use super::{acl, flags::*, Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::Args;
+use crate::util::eq_ic;
 
-pub const COMMANDS: &[Command] = &[];
+pub const COMMANDS: &[Command] = &[
+    Command::new("time", 1, time)
+        .flags(LOADING | STALE | FAST)
+        .group("server")
+        .doc("2.6.0", "O(1)", "Returns the server time.", ""),
+    Command::new("lastsave", 1, lastsave)
+        .flags(LOADING | STALE | FAST)
+        .acl(acl::ADMIN | acl::DANGEROUS)
+        .group("server")
+        .doc("1.0.0", "O(1)", "Returns the Unix timestamp of the last successful save to disk.", ""),
+    Command::new("shutdown", -1, shutdown)
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY)
+        .group("server")
+        .doc("1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]"),
+    Command::new("debug", -2, debug)
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+        .group("server")
+        .doc("1.0.0", "Depends on subcommand.", "A container for debugging commands.", "subcommand [argument ...]"),
+];
+
+fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    let us = crate::util::now_us();
+    ctx.out.array(2);
+    ctx.out.bulk_int((us / 1_000_000) as i64);
+    ctx.out.bulk_int((us % 1_000_000) as i64);
+    Ok(())
+}
+
+fn lastsave(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    // No snapshot has been written yet (persistence is a later feature):
+    // like Redis at start, LASTSAVE is the time the server started.
+    ctx.out.int((ctx.server.started_unix_ms / 1000) as i64);
+    Ok(())
+}
+
+fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let mut save = false;
+    for a in args.iter().skip(1) {
+        if eq_ic(a, b"save") {
+            save = true;
+        } else if eq_ic(a, b"abort") {
+            return Err(CmdError::err("No shutdown in progress."));
+        } else if !(eq_ic(a, b"nosave") || eq_ic(a, b"now") || eq_ic(a, b"force")) {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if save {
+        tracing::warn!("SHUTDOWN SAVE refused: Ember cannot write snapshots yet");
+        return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+    }
+    tracing::warn!("User requested shutdown...");
+    ctx.server.request_shutdown();
+    // Like Redis, a successful SHUTDOWN sends no reply: the connection closes.
+    ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let sub = &args[1];
+    if eq_ic(sub, b"sleep") && args.len() == 3 {
+        let secs: f64 = std::str::from_utf8(&args[2])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+            .ok_or(CmdError::NotFloat)?;
+        // Blocks this worker thread, as DEBUG SLEEP blocks Redis.
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
+        ctx.out.ok();
+        Ok(())
+    } else if eq_ic(sub, b"set-active-expire") && args.len() == 3 {
+        let on = match &args[2] {
+            b"0" => false,
+            b"1" => true,
+            _ => return Err(CmdError::NotInteger),
+        };
+        crate::keyspace::expire::set_active_expire(on);
+        ctx.out.ok();
+        Ok(())
+    } else if eq_ic(sub, b"help") {
+        const LINES: &[&str] = &[
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "SET-ACTIVE-EXPIRE <0|1>",
+            "    Setting it to 0 disables expiring keys in background when they are not",
+            "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+            "    default.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "HELP",
+            "    Print this help.",
+        ];
+        ctx.out.array(LINES.len());
+        for l in LINES {
+            ctx.out.simple(l);
+        }
+        Ok(())
+    } else {
+        let s = String::from_utf8_lossy(sub);
+        Err(CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{s}'. Try DEBUG HELP."
+        )))
+    }
+}

@@ -201,6 +201,12 @@ impl Command {
         self
     }
 
+    /// Subcommands of a command that also runs on its own (`COMMAND`).
+    pub const fn subcommands(mut self, subs: &'static [Command]) -> Command {
+        self.subcommands = subs;
+        self
+    }
+
     pub const fn keys(mut self, first: i32, last: i32, step: i32) -> Command {
         self.first_key = first;
         self.last_key = last;

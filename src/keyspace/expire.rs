@@ -8,7 +8,7 @@
 //! this one stopped. A shard lock is held for at most [`LOOPS_PER_LOCK`]
 //! samples at a time, so clients wait microseconds, not the whole cycle.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Keyspace, NSHARDS};
@@ -21,12 +21,23 @@ pub const ACCEPTABLE_STALE_PERCENT: usize = 10;
 /// Sample loops per lock acquisition.
 pub const LOOPS_PER_LOCK: usize = 16;
 
+/// DEBUG SET-ACTIVE-EXPIRE: whether the background cycle runs (tests turn it
+/// off to observe lazy expiry alone).
+static ACTIVE: AtomicBool = AtomicBool::new(true);
+
+pub fn set_active_expire(on: bool) {
+    ACTIVE.store(on, Ordering::Relaxed);
+}
+
 /// Where the next cycle starts (shard index).
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 
 /// Run one active expiry cycle with the given time budget; returns how many
 /// keys it deleted.
 pub fn active_expire_cycle(ks: &Keyspace, budget: Duration) -> usize {
+    if !ACTIVE.load(Ordering::Relaxed) {
+        return 0;
+    }
     let start = Instant::now();
     let first = NEXT_SHARD.load(Ordering::Relaxed) % NSHARDS;
     let mut deleted = 0;

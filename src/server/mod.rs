@@ -328,6 +328,7 @@ fn cron(server: Arc<Server>) {
         let period = Duration::from_micros(1_000_000 / hz as u64);
         // Like Redis's slow cycle: at most 25% of the period on expiry.
         crate::keyspace::expire::active_expire_cycle(&server.keyspace, period / 4);
+        crate::alloc::sample_peak();
         thread::sleep(period);
     }
 }

@@ -1,0 +1,119 @@
+//! A counting global allocator: `used_memory` in INFO is the bytes the process
+//! really holds through the allocator, not an estimate per key.
+//!
+//! Every allocation adds its size to a counter, every free subtracts it. To
+//! keep this off the contended path on many cores, the counter is striped: a
+//! thread adds to one of [`STRIPES`] cache-line-sized slots chosen once per
+//! thread, and readers sum the slots. A slot can go negative (memory freed on
+//! another thread than it was allocated on); only the sum means anything.
+//!
+//! The binary installs it with `#[global_allocator]`; a process that does not
+//! (the test harness) reports 0 from [`allocated`], and INFO falls back to RSS.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::Relaxed};
+
+const STRIPES: usize = 64;
+
+#[repr(align(128))]
+struct Slot(AtomicIsize);
+
+static SLOTS: [Slot; STRIPES] = [const { Slot(AtomicIsize::new(0)) }; STRIPES];
+static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+#[inline]
+fn slot() -> &'static AtomicIsize {
+    let i = STRIPE
+        .try_with(|s| {
+            let mut i = s.get();
+            if i == usize::MAX {
+                i = NEXT_STRIPE.fetch_add(1, Relaxed) % STRIPES;
+                s.set(i);
+            }
+            i
+        })
+        // During thread teardown the thread-local is gone: use slot 0.
+        .unwrap_or(0);
+    &SLOTS[i].0
+}
+
+/// The system allocator, counted.
+pub struct CountingAlloc;
+
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged to the system allocator.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            slot().fetch_add(layout.size() as isize, Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) };
+        slot().fetch_sub(layout.size() as isize, Relaxed);
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged to the system allocator.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            slot().fetch_add(layout.size() as isize, Relaxed);
+        }
+        p
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded unchanged to the system allocator.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            slot().fetch_add(new_size as isize - layout.size() as isize, Relaxed);
+        }
+        p
+    }
+}
+
+/// Record that the binary installed [`CountingAlloc`] (called from main).
+pub fn mark_installed() {
+    INSTALLED.store(true, Relaxed);
+}
+
+/// Bytes currently allocated through [`CountingAlloc`], or None if it is not
+/// the process's allocator.
+pub fn allocated() -> Option<usize> {
+    if !INSTALLED.load(Relaxed) {
+        return None;
+    }
+    let sum: isize = SLOTS.iter().map(|s| s.0.load(Relaxed)).sum();
+    Some(sum.max(0) as usize)
+}
+
+/// Resident set size of the process in bytes (Linux), or 0.
+pub fn rss() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// Current used memory: allocator bytes when counted, else RSS.
+pub fn used_memory() -> usize {
+    allocated().unwrap_or_else(rss)
+}
+
+/// Record the current usage in the peak (called by the cron tick and INFO)
+/// and return the peak so far.
+pub fn sample_peak() -> usize {
+    let used = used_memory();
+    PEAK.fetch_max(used, Relaxed).max(used)
+}
