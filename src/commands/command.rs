@@ -225,8 +225,26 @@ pub fn parse_syntax(syntax: &str) -> Option<Vec<DocArg>> {
     let spaced = syntax.replace('[', " [ ").replace(']', " ] ");
     let toks: Vec<&str> = spaced.split_whitespace().collect();
     let mut pos = 0;
-    let seq = parse_seq(&toks, &mut pos)?;
-    (pos == toks.len()).then_some(seq)
+    let mut alts = vec![parse_seq(&toks, &mut pos)?];
+    // Top-level alternatives (`LIB-NAME libname | LIB-VER libver`).
+    while toks.get(pos) == Some(&"|") {
+        pos += 1;
+        alts.push(parse_seq(&toks, &mut pos)?);
+    }
+    if pos != toks.len() {
+        return None;
+    }
+    if alts.len() == 1 {
+        return alts.pop();
+    }
+    Some(vec![DocArg {
+        name: "option".into(),
+        kind: "oneof",
+        token: None,
+        optional: false,
+        multiple: false,
+        args: alts.into_iter().map(group).collect::<Option<_>>()?,
+    }])
 }
 
 /// A sequence up to `]`, `|` or the end.
@@ -559,6 +577,9 @@ mod tests {
         assert_eq!(m[2].kind, "block");
         assert!(m[2].optional && m[2].multiple);
         assert!(parse_syntax("key [unclosed").is_none());
+        let top = parse_syntax("LIB-NAME libname | LIB-VER libver").unwrap();
+        assert_eq!(top[0].kind, "oneof");
+        assert_eq!(top[0].args[1].token.as_deref(), Some("LIB-VER"));
         assert_eq!(parse_syntax("").unwrap(), vec![]);
     }
 }

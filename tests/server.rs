@@ -1,0 +1,322 @@
+//! Connection, client, server, INFO, COMMAND and CONFIG commands through the
+//! `redis` crate and raw sockets. Expected replies were checked against a
+//! real redis-server (7.2 behaviour where 7.0 differs).
+
+mod common;
+use common::TestServer;
+use redis::{cmd, Value};
+
+fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
+    let mut command = cmd(args[0]);
+    for a in &args[1..] {
+        command.arg(*a);
+    }
+    command.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn err(c: &mut redis::Connection, args: &[&str]) -> String {
+    let mut command = cmd(args[0]);
+    for a in &args[1..] {
+        command.arg(*a);
+    }
+    match command.query::<Value>(c) {
+        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
+        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
+    }
+}
+
+#[test]
+fn hello_switches_protocol() {
+    let s = TestServer::start();
+    let mut r = s.raw();
+    r.roundtrip(b"HELLO 4\r\n", b"-NOPROTO unsupported protocol version\r\n");
+    r.roundtrip(
+        b"HELLO abc\r\n",
+        b"-ERR Protocol version is not an integer or out of range\r\n",
+    );
+    r.roundtrip(
+        b"HELLO 3 foo\r\n",
+        b"-ERR Syntax error in HELLO option 'foo'\r\n",
+    );
+    r.send(b"HELLO 3\r\n");
+    let reply = r.read_n(200, std::time::Duration::from_millis(500));
+    let text = String::from_utf8_lossy(&reply);
+    assert!(text.starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.2.4\r\n$5\r\nproto\r\n:3\r\n"), "{text}");
+    assert!(text.ends_with("$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n"), "{text}");
+    // RESP3 from now on: nulls are `_`, maps are `%`.
+    r.roundtrip(b"GET nope\r\n", b"_\r\n");
+    r.roundtrip(b"CONFIG GET hz\r\n", b"%1\r\n$2\r\nhz\r\n$2\r\n10\r\n");
+    r.roundtrip(b"HELLO 2\r\n", b"*14\r\n");
+    let _ = r.read_n(150, std::time::Duration::from_millis(300));
+    r.roundtrip(b"GET nope\r\n", b"$-1\r\n");
+}
+
+#[test]
+fn auth_with_requirepass() {
+    let s = TestServer::with_config(|c| c.requirepass = Some(b"secret".to_vec()));
+    let mut r = s.raw();
+    r.roundtrip(b"GET k\r\n", b"-NOAUTH Authentication required.\r\n");
+    r.roundtrip(b"HELLO 3\r\n", b"-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n");
+    r.roundtrip(
+        b"AUTH wrong\r\n",
+        b"-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+    );
+    r.roundtrip(b"AUTH default secret\r\n", b"+OK\r\n");
+    r.roundtrip(b"GET k\r\n", b"$-1\r\n");
+    r.roundtrip(b"RESET\r\n", b"+RESET\r\n");
+    r.roundtrip(b"GET k\r\n", b"-NOAUTH Authentication required.\r\n");
+    // The redis crate authenticates from the URL.
+    let url = format!("redis://:secret@{}/", s.addr);
+    let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+
+    let open = TestServer::start();
+    let mut c = open.conn();
+    assert_eq!(
+        err(&mut c, &["AUTH", "x"]),
+        "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+    );
+}
+
+#[test]
+fn client_commands() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let id: i64 = q(&mut c, &["CLIENT", "ID"]);
+    assert!(id > 0);
+    assert_eq!(q::<Value>(&mut c, &["CLIENT", "GETNAME"]), Value::Nil);
+    assert_eq!(
+        err(&mut c, &["CLIENT", "SETNAME", "a b"]),
+        "ERR Client names cannot contain spaces, newlines or special characters."
+    );
+    q::<()>(&mut c, &["CLIENT", "SETNAME", "worker-1"]);
+    assert_eq!(q::<String>(&mut c, &["CLIENT", "GETNAME"]), "worker-1");
+    q::<()>(&mut c, &["CLIENT", "SETINFO", "LIB-NAME", "mylib"]);
+    assert_eq!(
+        err(&mut c, &["CLIENT", "SETINFO", "foo", "1"]),
+        "ERR Unrecognized option 'foo'"
+    );
+    let line: String = q(&mut c, &["CLIENT", "INFO"]);
+    assert!(
+        line.starts_with(&format!("id={id} addr=127.0.0.1:")),
+        "{line}"
+    );
+    assert!(line.contains(" name=worker-1 "), "{line}");
+    assert!(line.contains(" cmd=client|info "), "{line}");
+    assert!(line.contains(" lib-name=mylib "), "{line}");
+    let mut other = s.conn();
+    let other_id: i64 = q(&mut other, &["CLIENT", "ID"]);
+    let list: String = q(&mut c, &["CLIENT", "LIST"]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    let only: String = q(&mut c, &["CLIENT", "LIST", "ID", &other_id.to_string()]);
+    assert_eq!(only.lines().count(), 1);
+    assert_eq!(
+        err(&mut c, &["CLIENT", "KILL", "ID", "0"]),
+        "ERR client-id should be greater than 0"
+    );
+    assert_eq!(
+        err(&mut c, &["CLIENT", "KILL", "1.2.3.4:5"]),
+        "ERR No such client"
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["CLIENT", "KILL", "ID", &other_id.to_string()]),
+        1
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        cmd("PING").query::<String>(&mut other).is_err(),
+        "killed client is closed"
+    );
+    assert_eq!(
+        err(&mut c, &["CLIENT", "FOO"]),
+        "ERR unknown subcommand 'FOO'. Try CLIENT HELP."
+    );
+}
+
+#[test]
+fn client_reply_modes() {
+    let s = TestServer::start();
+    let mut r = s.raw();
+    r.send(b"CLIENT REPLY OFF\r\nSET a 1\r\nGET a\r\nCLIENT REPLY ON\r\n");
+    r.expect(b"+OK\r\n");
+    r.roundtrip(b"CLIENT REPLY SKIP\r\nGET a\r\nGET a\r\n", b"$1\r\n1\r\n");
+}
+
+#[test]
+fn info_sections() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(&mut c, &["SET", "k", "v", "EX", "100"]);
+    q::<()>(&mut c, &["SET", "k2", "v"]);
+    let _: Value = cmd("GET").arg("nope").query(&mut c).unwrap();
+    let _ = err(&mut c, &["NOPE"]);
+    let info: String = q(&mut c, &["INFO"]);
+    for field in [
+        "# Server\r\nredis_version:7.2.4\r\n",
+        "redis_mode:standalone",
+        &format!("tcp_port:{}", s.addr.port()),
+        "# Clients\r\nconnected_clients:1",
+        "# Memory\r\nused_memory:",
+        "# Persistence\r\nloading:0",
+        "keyspace_misses:1",
+        "# Replication\r\nrole:master",
+        "errorstat_ERR:count=1",
+        "# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0",
+    ] {
+        assert!(info.contains(field), "INFO lacks {field:?}:\n{info}");
+    }
+    assert!(!info.contains("# Commandstats"));
+    let stats: String = q(&mut c, &["INFO", "commandstats", "CPU"]);
+    assert!(stats.contains("cmdstat_set:calls=2,"), "{stats}");
+    assert!(stats.contains("# CPU\r\nused_cpu_sys:"), "{stats}");
+    assert!(!stats.contains("# Server"));
+    q::<()>(&mut c, &["CONFIG", "RESETSTAT"]);
+    let stats: String = q(&mut c, &["INFO", "commandstats"]);
+    assert!(!stats.contains("cmdstat_set"), "{stats}");
+}
+
+#[test]
+fn command_introspection() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let n: i64 = q(&mut c, &["COMMAND", "COUNT"]);
+    let all: Vec<Value> = q(&mut c, &["COMMAND"]);
+    assert_eq!(all.len() as i64, n);
+    let info: Vec<Value> = q(&mut c, &["COMMAND", "INFO", "get", "nope"]);
+    assert_eq!(info[1], Value::Nil);
+    let Value::Array(get) = &info[0] else {
+        panic!("{info:?}")
+    };
+    assert_eq!(get[0], Value::BulkString(b"get".to_vec()));
+    assert_eq!(get[1], Value::Int(2));
+    assert_eq!(&get[3..6], &[Value::Int(1), Value::Int(1), Value::Int(1)]);
+    let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]);
+    assert_eq!(keys, vec!["a", "b"]);
+    assert_eq!(
+        err(&mut c, &["COMMAND", "GETKEYS", "PING"]),
+        "ERR The command has no key arguments"
+    );
+    assert_eq!(
+        err(&mut c, &["COMMAND", "GETKEYS", "NOPE", "x"]),
+        "ERR Invalid command specified"
+    );
+    assert_eq!(
+        err(&mut c, &["COMMAND", "GETKEYS", "GET"]),
+        "ERR Invalid number of arguments specified for command"
+    );
+    let list: Vec<String> = q(
+        &mut c,
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "config*"],
+    );
+    assert!(list.contains(&"config|get".to_string()), "{list:?}");
+    let docs: Value = q(&mut c, &["COMMAND", "DOCS", "set"]);
+    let text = format!("{docs:?}");
+    assert!(text.contains("Sets the string value of a key"), "{text}");
+    assert!(text.contains("KEEPTTL"), "{text}");
+}
+
+#[test]
+fn every_command_is_documented_and_its_syntax_parses() {
+    let table = ember::commands::CommandTable::build();
+    for e in &table.entries {
+        assert!(!e.cmd.summary.is_empty(), "{} has no summary", e.cmd.name);
+        assert!(!e.cmd.since.is_empty(), "{} has no since", e.cmd.name);
+        assert!(
+            ember::commands::command::parse_syntax(e.cmd.syntax).is_some(),
+            "{}'s syntax does not parse: {}",
+            e.cmd.name,
+            e.cmd.syntax
+        );
+    }
+}
+
+#[test]
+fn config_get_set() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "maxmemory-policy"]);
+    assert_eq!(v, vec!["maxmemory-policy", "noeviction"]);
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "hash-max-*-entries"]);
+    assert_eq!(v.len(), 4, "canonical name and alias: {v:?}");
+    q::<()>(&mut c, &["CONFIG", "SET", "maxmemory", "1gb", "hz", "20"]);
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "maxmemory"]);
+    assert_eq!(v[1], "1073741824");
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "foo", "1"]),
+        "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
+    );
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "databases", "3"]),
+        "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
+    );
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "hz", "abc"]),
+        "ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer"
+    );
+    // A failed multi-set changes nothing.
+    let _ = err(
+        &mut c,
+        &["CONFIG", "SET", "maxmemory", "5", "appendonly", "maybe"],
+    );
+    let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "maxmemory"]);
+    assert_eq!(v[1], "1073741824");
+    assert_eq!(
+        err(&mut c, &["CONFIG", "REWRITE"]),
+        "ERR The server is running without a config file"
+    );
+    // Runtime effect: a smaller bulk limit is enforced at once.
+    q::<()>(&mut c, &["CONFIG", "SET", "proto-max-bulk-len", "1000"]);
+    let mut r = s.raw();
+    r.roundtrip(
+        b"*2\r\n$4\r\nECHO\r\n$1001\r\n",
+        b"-ERR Protocol error: invalid bulk length\r\n",
+    );
+}
+
+#[test]
+fn time_lastsave_debug() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let t: Vec<String> = q(&mut c, &["TIME"]);
+    let secs: u64 = t[0].parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(secs.abs_diff(now) <= 2);
+    assert!(t[1].parse::<u64>().unwrap() < 1_000_000);
+    let last: i64 = q(&mut c, &["LASTSAVE"]);
+    assert!((last as u64).abs_diff(now) <= 5);
+    let started = std::time::Instant::now();
+    q::<()>(&mut c, &["DEBUG", "SLEEP", "0.2"]);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+    assert_eq!(
+        err(&mut c, &["DEBUG", "FOO"]),
+        "ERR unknown subcommand or wrong number of arguments for 'FOO'. Try DEBUG HELP."
+    );
+    // With active expiry off, an expired key stays counted until touched.
+    q::<()>(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    q::<()>(&mut c, &["SET", "x", "1", "PX", "10"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 1);
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "x"]), 0);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
+    q::<()>(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+}
+
+#[test]
+fn shutdown_stops_the_server() {
+    let s = TestServer::start();
+    let mut r = s.raw();
+    r.roundtrip(
+        b"SHUTDOWN SAVE\r\n",
+        b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n",
+    );
+    r.send(b"SHUTDOWN NOSAVE\r\n");
+    assert!(r.is_closed());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        std::net::TcpStream::connect(s.addr).is_err(),
+        "listener closed"
+    );
+}
