@@ -583,3 +583,34 @@ mod tests {
         assert_eq!(parse_syntax("").unwrap(), vec![]);
     }
 }
+
+/// The README's command table, generated from the command table: one row per
+/// command or subcommand, grouped by Redis's documentation group.
+pub fn markdown_table(table: &super::CommandTable) -> String {
+    let mut rows: Vec<(&str, String, &str, &str)> = Vec::new();
+    for e in table.top_level() {
+        let c = e.cmd;
+        if c.handler.is_some() {
+            rows.push((c.group, c.name.to_ascii_uppercase(), c.syntax, c.summary));
+        }
+        let mut subs: Vec<&usize> = e.subs.values().collect();
+        subs.sort();
+        for &i in subs {
+            let s = table.entries[i].cmd;
+            let name = s.name.replace('|', " ").to_ascii_uppercase();
+            rows.push((s.group, name, s.syntax, s.summary));
+        }
+    }
+    rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut out = String::from("| group | command | arguments | summary |\n|---|---|---|---|\n");
+    for (group, name, syntax, summary) in rows {
+        let syntax = syntax.replace('|', "\\|");
+        let args = if syntax.is_empty() {
+            String::new()
+        } else {
+            format!("`{syntax}`")
+        };
+        out.push_str(&format!("| {group} | {name} | {args} | {summary} |\n"));
+    }
+    out
+}
