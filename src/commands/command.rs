@@ -553,37 +553,6 @@ fn help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn syntax_strings_become_doc_trees() {
-        let a = parse_syntax("key value [NX | XX] [GET] [EX seconds | PX milliseconds | KEEPTTL]")
-            .unwrap();
-        assert_eq!(a.len(), 5);
-        assert_eq!((a[0].name.as_str(), a[0].kind), ("key", "key"));
-        assert_eq!(a[2].kind, "oneof");
-        assert!(a[2].optional);
-        assert_eq!(a[2].args[1].token.as_deref(), Some("XX"));
-        assert_eq!(a[3].kind, "pure-token");
-        assert_eq!(a[4].args[0].token.as_deref(), Some("EX"));
-        assert_eq!(a[4].args[0].kind, "integer");
-        let d = parse_syntax("key [key ...]").unwrap();
-        assert_eq!(d.len(), 1);
-        assert!(d[0].multiple && !d[0].optional);
-        let m = parse_syntax("key value [key value ...]").unwrap();
-        assert_eq!(m.len(), 3);
-        assert_eq!(m[2].kind, "block");
-        assert!(m[2].optional && m[2].multiple);
-        assert!(parse_syntax("key [unclosed").is_none());
-        let top = parse_syntax("LIB-NAME libname | LIB-VER libver").unwrap();
-        assert_eq!(top[0].kind, "oneof");
-        assert_eq!(top[0].args[1].token.as_deref(), Some("LIB-VER"));
-        assert_eq!(parse_syntax("").unwrap(), vec![]);
-    }
-}
-
 /// The README's command table, generated from the command table: one row per
 /// command or subcommand, grouped by Redis's documentation group.
 pub fn markdown_table(table: &super::CommandTable) -> String {
@@ -613,4 +582,35 @@ pub fn markdown_table(table: &super::CommandTable) -> String {
         out.push_str(&format!("| {group} | {name} | {args} | {summary} |\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_strings_become_doc_trees() {
+        let a = parse_syntax("key value [NX | XX] [GET] [EX seconds | PX milliseconds | KEEPTTL]")
+            .unwrap();
+        assert_eq!(a.len(), 5);
+        assert_eq!((a[0].name.as_str(), a[0].kind), ("key", "key"));
+        assert_eq!(a[2].kind, "oneof");
+        assert!(a[2].optional);
+        assert_eq!(a[2].args[1].token.as_deref(), Some("XX"));
+        assert_eq!(a[3].kind, "pure-token");
+        assert_eq!(a[4].args[0].token.as_deref(), Some("EX"));
+        assert_eq!(a[4].args[0].kind, "integer");
+        let d = parse_syntax("key [key ...]").unwrap();
+        assert_eq!(d.len(), 1);
+        assert!(d[0].multiple && !d[0].optional);
+        let m = parse_syntax("key value [key value ...]").unwrap();
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[2].kind, "block");
+        assert!(m[2].optional && m[2].multiple);
+        assert!(parse_syntax("key [unclosed").is_none());
+        let top = parse_syntax("LIB-NAME libname | LIB-VER libver").unwrap();
+        assert_eq!(top[0].kind, "oneof");
+        assert_eq!(top[0].args[1].token.as_deref(), Some("LIB-VER"));
+        assert_eq!(parse_syntax("").unwrap(), vec![]);
+    }
 }
