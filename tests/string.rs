@@ -222,6 +222,8 @@ fn incrbyfloat_like_redis() {
     q::<()>(&mut c, &["SET", "f", "10.5"]);
     assert_eq!(q::<String>(&mut c, &["INCRBYFLOAT", "f", "0.1"]), "10.6");
     assert_eq!(q::<String>(&mut c, &["INCRBYFLOAT", "g", "3.0e3"]), "3000");
+    // Like Redis, the result is a string object even when integral.
+    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "g"]), "embstr");
     assert_eq!(
         q::<String>(&mut c, &["INCRBYFLOAT", "h", "123456.7"]),
         "123456.70000000000000284"

@@ -341,27 +341,35 @@ fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    // None: leave the TTL; Some(NO_EXPIRE): PERSIST; Some(t): expire at t.
-    let mut change: Option<u64> = None;
+    /// What GETEX does to the TTL once the key is found.
+    enum Change<'a> {
+        Keep,
+        Persist,
+        At(&'a [u8], Unit, bool),
+    }
+    // Options are checked for syntax first; the time itself only after the
+    // key lookup, as Redis orders it (a missing key answers nil even with an
+    // invalid time).
+    let mut change = Change::Keep;
     let mut i = 2;
     while i < args.len() {
         let a = &args[i];
         let next = (i + 1 < args.len()).then(|| args.get(i + 1));
-        if is(a, "persist") && change.is_none() {
-            change = Some(NO_EXPIRE);
-        } else if let (Some(v), None) = (next, change) {
-            let (unit, relative) = if is(a, "ex") {
-                (Unit::Seconds, true)
+        let free = matches!(change, Change::Keep);
+        if is(a, "persist") && free {
+            change = Change::Persist;
+        } else if let (Some(v), true) = (next, free) {
+            change = if is(a, "ex") {
+                Change::At(v, Unit::Seconds, true)
             } else if is(a, "px") {
-                (Unit::Millis, true)
+                Change::At(v, Unit::Millis, true)
             } else if is(a, "exat") {
-                (Unit::Seconds, false)
+                Change::At(v, Unit::Seconds, false)
             } else if is(a, "pxat") {
-                (Unit::Millis, false)
+                Change::At(v, Unit::Millis, false)
             } else {
                 return Err(CmdError::Syntax);
             };
-            change = Some(args::expire_time(v, unit, relative, ctx.now, "getex")?);
             i += 1;
         } else {
             return Err(CmdError::Syntax);
@@ -374,14 +382,23 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
+    if !matches!(e.value, Value::Str(_)) {
+        return Err(CmdError::WrongType);
+    }
+    let target = match change {
+        Change::Keep => None,
+        Change::Persist => Some(NO_EXPIRE),
+        Change::At(v, unit, relative) => Some(args::expire_time(v, unit, relative, now, "getex")?),
+    };
+    let had_ttl = e.has_ttl();
     reply_str(ctx, &e.value)?;
-    match change {
+    match target {
         None => {}
         Some(t) if t != NO_EXPIRE && t <= now => {
             shard.db(db).remove(key);
             shard.modified(db, key);
         }
-        Some(t) if t != NO_EXPIRE || e.has_ttl() => {
+        Some(t) if t != NO_EXPIRE || had_ttl => {
             shard.db(db).set_expire(key, t);
             shard.modified(db, key);
         }
@@ -637,7 +654,9 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         FloatAddError::NanOrInfinity => CmdError::err("increment would produce NaN or Infinity"),
     })?;
     ctx.out.bulk(&sum);
-    let value = Value::Str(Str::from_bytes(&sum));
+    // Redis keeps the result as a string object (`embstr`), never as `int`,
+    // even when it is integral.
+    let value = Value::Str(Str::Bytes(sum));
     match shard.db(db).position(key) {
         Some(i) => {
             if let Some((_, e)) = shard.db(db).at_mut(i) {

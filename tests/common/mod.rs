@@ -123,3 +123,20 @@ impl Raw {
         matches!(self.0.read(&mut b), Ok(0)) || matches!(self.0.read(&mut b), Ok(0))
     }
 }
+
+/// Whether an external tool (redis-cli, redis-server) is on PATH. When it is
+/// missing, the calling test must not pass silently under CI: with CI=true
+/// this panics; otherwise it prints a note and the test returns early.
+pub fn have_tool(name: &str) -> bool {
+    let found = std::process::Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{name} is required when CI=true (apt-get install redis-tools redis-server)");
+        }
+        eprintln!("note: {name} not found; skipping this test (it fails under CI=true)");
+    }
+    found
+}
