@@ -88,3 +88,106 @@ fn unknown_command_and_arity_errors() {
         b"-ERR wrong number of arguments for 'get' command\r\n",
     );
 }
+
+#[test]
+fn maxclients_refuses_extra_connections() {
+    let s = TestServer::with_config(|c| c.maxclients = 2);
+    let mut a = s.raw();
+    let mut b = s.raw();
+    a.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    b.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    let mut c = s.raw();
+    c.expect(b"-ERR max number of clients reached\r\n");
+    assert!(c.is_closed());
+    drop(a);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut d = s.raw();
+    d.roundtrip(b"PING\r\n", b"+PONG\r\n");
+}
+
+#[test]
+fn query_buffer_limit_closes_the_client() {
+    let s = TestServer::with_config(|c| c.client_query_buffer_limit = 1 << 20);
+    let mut r = s.raw();
+    // A bulk argument that is allowed by proto-max-bulk-len but never ends.
+    r.send(b"*2\r\n$4\r\nECHO\r\n$5000000\r\n");
+    let chunk = vec![b'x'; 64 * 1024];
+    for _ in 0..32 {
+        if std::io::Write::write_all(&mut r.0, &chunk).is_err() {
+            break;
+        }
+    }
+    assert!(r.is_closed());
+    let mut ok = s.raw();
+    ok.roundtrip(b"PING\r\n", b"+PONG\r\n");
+}
+
+#[test]
+fn empty_requests_are_ignored_and_pipelines_are_answered_in_order() {
+    let s = TestServer::start();
+    let mut r = s.raw();
+    r.roundtrip(b"*0\r\n*-1\r\n\r\n   \r\nPING\r\n", b"+PONG\r\n");
+    let mut req = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..1000 {
+        if i % 2 == 0 {
+            req.extend_from_slice(format!("SET k{i} {i}\r\n").as_bytes());
+            want.extend_from_slice(b"+OK\r\n");
+        } else {
+            let k = format!("k{}", i - 1);
+            req.extend_from_slice(format!("*2\r\n$3\r\nGET\r\n${}\r\n{k}\r\n", k.len()).as_bytes());
+            let v = (i - 1).to_string();
+            want.extend_from_slice(format!("${}\r\n{v}\r\n", v.len()).as_bytes());
+        }
+    }
+    r.roundtrip(&req, &want);
+}
+
+#[test]
+fn a_client_that_disconnects_mid_request_leaves_the_server_healthy() {
+    let s = TestServer::start();
+    {
+        let mut r = s.raw();
+        r.send(b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n");
+    }
+    let mut ok = s.raw();
+    ok.roundtrip(b"EXISTS a\r\n", b":0\r\n");
+}
+
+#[test]
+fn random_garbage_never_takes_the_server_down() {
+    let s = TestServer::start();
+    // A fixed seed keeps failures reproducible; bounded in count and size.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let alphabet = b"*$:+-\r\n0123456789-abcXYZ \"'\\";
+    for _ in 0..60 {
+        let mut r = s.raw();
+        let len = (next() % 300) as usize;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                if next() % 4 == 0 {
+                    next() as u8
+                } else {
+                    alphabet[(next() % alphabet.len() as u64) as usize]
+                }
+            })
+            .collect();
+        let _ = std::io::Write::write_all(&mut r.0, &bytes);
+        let _ = r.read_n(1 << 16, std::time::Duration::from_millis(20));
+    }
+    let mut c = s.conn();
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+    // A declared multibulk of 2^31-1 arguments is just a pending request.
+    let mut r = s.raw();
+    r.send(b"*2147483647\r\n$4\r\nPING\r\n");
+    let mut ok = s.raw();
+    ok.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    r.roundtrip(b"*3\r\n", b"-ERR Protocol error: expected '$', got '*'\r\n");
+}
