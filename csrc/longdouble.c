@@ -13,19 +13,20 @@
 
 #define MAX_CHARS (5 * 1024)
 
-/* Parse like Redis's string2ld: no leading space, no trailing garbage, not NaN,
+/* Parse like Redis's string2ld: no leading space, no trailing garbage (an
+ * embedded NUL counts as garbage: the whole text must be consumed), not NaN,
  * no overflow/underflow to a range error. */
 static int parse_ld(const char *s, size_t len, long double *out) {
     char buf[MAX_CHARS + 1];
     char *end;
     long double v;
-    if (len == 0 || len > MAX_CHARS) return 0;
+    if (len == 0 || len >= MAX_CHARS) return 0;
     memcpy(buf, s, len);
     buf[len] = '\0';
     if (isspace((unsigned char)buf[0])) return 0;
     errno = 0;
     v = strtold(buf, &end);
-    if (*end != '\0' || isnan(v)) return 0;
+    if (*end != '\0' || (size_t)(end - buf) != len || isnan(v)) return 0;
     if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) return 0;
     *out = v;
     return 1;

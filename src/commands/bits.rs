@@ -1,5 +1,327 @@
-//! (family not implemented yet)
+//! Bitmap commands over string values: SETBIT GETBIT BITCOUNT BITPOS BITOP.
+//! Bit 0 is the most significant bit of byte 0, as in Redis.
 
-use super::Command;
+// `Value` has only the string variant until the other types land; the
+// WRONGTYPE arms below are written for when it has more.
+#![allow(irrefutable_let_patterns, unreachable_patterns)]
 
-pub const COMMANDS: &[Command] = &[];
+use super::args::{int, is};
+use super::{acl, flags::*, Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::keyspace::NO_EXPIRE;
+use crate::protocol::{parse_i64, Args};
+use crate::types::{Str, Value};
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("setbit", 4, setbit)
+        .flags(WRITE | DENYOOM)
+        .keys(1, 1, 1)
+        .acl(acl::BITMAP)
+        .group("bitmap")
+        .doc("2.2.0", "O(1)", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", "key offset value"),
+    Command::new("getbit", 3, getbit)
+        .flags(READONLY | FAST)
+        .keys(1, 1, 1)
+        .acl(acl::BITMAP)
+        .group("bitmap")
+        .doc("2.2.0", "O(1)", "Returns a bit value by offset.", "key offset"),
+    Command::new("bitcount", -2, bitcount)
+        .flags(READONLY)
+        .keys(1, 1, 1)
+        .acl(acl::BITMAP)
+        .group("bitmap")
+        .doc("2.6.0", "O(N)", "Counts the number of set bits (population counting) in a string.", "key [start end [BYTE | BIT]]"),
+    Command::new("bitpos", -3, bitpos)
+        .flags(READONLY)
+        .keys(1, 1, 1)
+        .acl(acl::BITMAP)
+        .group("bitmap")
+        .doc("2.8.7", "O(N)", "Finds the first set (1) or clear (0) bit in a string.", "key bit [start [end [BYTE | BIT]]]"),
+    Command::new("bitop", -4, bitop)
+        .flags(WRITE | DENYOOM)
+        .keys(2, -1, 1)
+        .acl(acl::BITMAP)
+        .group("bitmap")
+        .doc("2.6.0", "O(N)", "Performs bitwise operations on multiple strings, and stores the result.", "<AND | OR | XOR | NOT> destkey key [key ...]"),
+];
+
+/// A bit offset argument: non-negative and within `proto-max-bulk-len` bytes.
+fn bit_offset(ctx: &Ctx<'_>, arg: &[u8]) -> Result<u64, CmdError> {
+    let bad = || CmdError::err("bit offset is not an integer or out of range");
+    let v = parse_i64(arg).ok_or_else(bad)?;
+    if v < 0 || (v as u64 >> 3) >= ctx.server.config.proto_max_bulk_len() {
+        return Err(bad());
+    }
+    Ok(v as u64)
+}
+
+fn setbit(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let offset = bit_offset(ctx, &args[2])?;
+    let on = match parse_i64(&args[3]) {
+        Some(0) => false,
+        Some(1) => true,
+        _ => return Err(CmdError::err("bit is not an integer or out of range")),
+    };
+    let (db, now, key) = (ctx.db(), ctx.now, &args[1]);
+    let byte = (offset >> 3) as usize;
+    let mask = 0x80u8 >> (offset & 7);
+    let mut shard = ctx.server.keyspace.lock(key);
+    let old = match shard.write(db, key, now) {
+        Some(e) => {
+            let Value::Str(s) = &mut e.value else {
+                return Err(CmdError::WrongType);
+            };
+            let bytes = s.make_raw();
+            if bytes.len() <= byte {
+                bytes.resize(byte + 1, 0);
+            }
+            let old = bytes[byte] & mask != 0;
+            if on {
+                bytes[byte] |= mask;
+            } else {
+                bytes[byte] &= !mask;
+            }
+            old
+        }
+        None => {
+            let mut bytes = vec![0u8; byte + 1];
+            if on {
+                bytes[byte] |= mask;
+            }
+            shard
+                .db(db)
+                .insert(key, Value::Str(Str::Raw(bytes)), NO_EXPIRE, now);
+            false
+        }
+    };
+    shard.modified(db, key);
+    ctx.out.int(old as i64);
+    Ok(())
+}
+
+fn getbit(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let offset = bit_offset(ctx, &args[2])?;
+    let (db, now, key) = (ctx.db(), ctx.now, &args[1]);
+    let mut shard = ctx.server.keyspace.lock(key);
+    let bit = match shard.read(db, key, now).map(|e| &e.value) {
+        None => 0,
+        Some(Value::Str(s)) => s.with_bytes(|b| {
+            b.get((offset >> 3) as usize)
+                .map_or(0, |&x| (x >> (7 - (offset & 7))) & 1)
+        }),
+        Some(_) => return Err(CmdError::WrongType),
+    };
+    ctx.out.int(bit as i64);
+    Ok(())
+}
+
+/// A byte range plus masks for partial first/last bytes (BIT ranges).
+struct Span {
+    start: usize,
+    end: usize,
+    /// Bits of the first byte that lie before the range.
+    first_out: u8,
+    /// Bits of the last byte that lie after the range.
+    last_out: u8,
+}
+
+/// Normalise a `start end [BYTE|BIT]` range over a string of `len` bytes, as
+/// BITCOUNT and BITPOS do. None when the range is empty.
+fn span(start: i64, end: i64, bit: bool, len: usize) -> Option<Span> {
+    let total = if bit { len as i64 * 8 } else { len as i64 };
+    let fix = |v: i64| if v < 0 { (total + v).max(0) } else { v };
+    let (start, mut end) = (fix(start), fix(end));
+    if end >= total {
+        end = total - 1;
+    }
+    if start > end || total == 0 {
+        return None;
+    }
+    if bit {
+        Some(Span {
+            start: (start >> 3) as usize,
+            end: (end >> 3) as usize,
+            first_out: !(0xFFu8 >> (start & 7)),
+            last_out: (1u16 << (7 - (end & 7))) as u8 - 1,
+        })
+    } else {
+        Some(Span {
+            start: start as usize,
+            end: end as usize,
+            first_out: 0,
+            last_out: 0,
+        })
+    }
+}
+
+/// `BYTE` (false) or `BIT` (true).
+fn unit(arg: &[u8]) -> Result<bool, CmdError> {
+    if is(arg, "byte") {
+        Ok(false)
+    } else if is(arg, "bit") {
+        Ok(true)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+fn bitcount(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let (db, now, key) = (ctx.db(), ctx.now, &args[1]);
+    let mut shard = ctx.server.keyspace.lock(key);
+    // A missing key counts 0 before the range is even parsed, as in Redis.
+    let s = match shard.read(db, key, now).map(|e| &e.value) {
+        None => {
+            ctx.out.int(0);
+            return Ok(());
+        }
+        Some(Value::Str(s)) => s,
+        Some(_) => return Err(CmdError::WrongType),
+    };
+    let count = s.with_bytes(|b| -> Result<u64, CmdError> {
+        let sp = match args.len() {
+            2 => span(0, -1, false, b.len()),
+            4 | 5 => {
+                let (start, end) = (int(&args[2])?, int(&args[3])?);
+                // Redis answers 0 for an inverted negative range before it
+                // even looks at the unit argument.
+                if start < 0 && end < 0 && start > end {
+                    return Ok(0);
+                }
+                let bit = if args.len() == 5 {
+                    unit(&args[4])?
+                } else {
+                    false
+                };
+                span(start, end, bit, b.len())
+            }
+            _ => return Err(CmdError::Syntax),
+        };
+        Ok(sp.map_or(0, |sp| {
+            let ones: u64 = b[sp.start..=sp.end]
+                .iter()
+                .map(|x| x.count_ones() as u64)
+                .sum();
+            ones - (b[sp.start] & sp.first_out).count_ones() as u64
+                - (b[sp.end] & sp.last_out).count_ones() as u64
+        }))
+    })?;
+    ctx.out.int(count as i64);
+    Ok(())
+}
+
+fn bitpos(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let want = match int(&args[2])? {
+        0 => false,
+        1 => true,
+        _ => return Err(CmdError::err("The bit argument must be 1 or 0.")),
+    };
+    let (db, now, key) = (ctx.db(), ctx.now, &args[1]);
+    let mut shard = ctx.server.keyspace.lock(key);
+    // A missing key is an endless run of zeros.
+    let s = match shard.read(db, key, now).map(|e| &e.value) {
+        None => {
+            ctx.out.int(if want { -1 } else { 0 });
+            return Ok(());
+        }
+        Some(Value::Str(s)) => s,
+        Some(_) => return Err(CmdError::WrongType),
+    };
+    let pos = s.with_bytes(|b| -> Result<i64, CmdError> {
+        if args.len() > 6 {
+            return Err(CmdError::Syntax);
+        }
+        let start = if args.len() >= 4 { int(&args[3])? } else { 0 };
+        let end_given = args.len() >= 5;
+        let end = if end_given { int(&args[4])? } else { -1 };
+        let bit = if args.len() == 6 {
+            unit(&args[5])?
+        } else {
+            false
+        };
+        let Some(sp) = span(start, end, bit, b.len()) else {
+            return Ok(-1);
+        };
+        for i in sp.start..=sp.end {
+            let mut x = b[i];
+            // Bits outside the range must never match.
+            let out = if i == sp.start { sp.first_out } else { 0 }
+                | if i == sp.end { sp.last_out } else { 0 };
+            x = if want { x & !out } else { x | out };
+            let found = if want { x } else { !x };
+            if found != 0 {
+                return Ok((i * 8) as i64 + found.leading_zeros() as i64);
+            }
+        }
+        // Past the end: zeros continue forever unless the range was explicit.
+        Ok(if !want && !end_given {
+            ((sp.end + 1) * 8) as i64
+        } else {
+            -1
+        })
+    })?;
+    ctx.out.int(pos);
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    And,
+    Or,
+    Xor,
+    Not,
+}
+
+fn bitop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let op = if is(&args[1], "and") {
+        Op::And
+    } else if is(&args[1], "or") {
+        Op::Or
+    } else if is(&args[1], "xor") {
+        Op::Xor
+    } else if is(&args[1], "not") {
+        Op::Not
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    let sources = args.slice(3);
+    if matches!(op, Op::Not) && sources.len() != 1 {
+        return Err(CmdError::err(
+            "BITOP NOT must be called with a single source key.",
+        ));
+    }
+    let (db, now, dest) = (ctx.db(), ctx.now, &args[2]);
+    let mut ml = ctx.server.keyspace.lock_keys(args.slice(2).iter());
+    let mut inputs: Vec<Vec<u8>> = Vec::with_capacity(sources.len());
+    for key in sources.iter() {
+        match ml.shard(key).read(db, key, now).map(|e| &e.value) {
+            None => inputs.push(Vec::new()),
+            Some(Value::Str(s)) => inputs.push(s.to_vec()),
+            Some(_) => return Err(CmdError::WrongType),
+        }
+    }
+    let len = inputs.iter().map(Vec::len).max().unwrap_or(0);
+    let mut result = vec![0u8; len];
+    for (i, r) in result.iter_mut().enumerate() {
+        let byte = |v: &Vec<u8>| v.get(i).copied().unwrap_or(0);
+        *r = match op {
+            Op::Not => !byte(&inputs[0]),
+            Op::And => inputs.iter().fold(0xFF, |acc, v| acc & byte(v)),
+            Op::Or => inputs.iter().fold(0, |acc, v| acc | byte(v)),
+            Op::Xor => inputs.iter().fold(0, |acc, v| acc ^ byte(v)),
+        };
+    }
+    let shard = ml.shard(dest);
+    if result.is_empty() {
+        // An empty result deletes the destination.
+        if shard.db(db).remove(dest).is_some() {
+            shard.modified(db, dest);
+        }
+    } else {
+        shard
+            .db(db)
+            .insert(dest, Value::Str(Str::Raw(result)), NO_EXPIRE, now);
+        shard.modified(db, dest);
+    }
+    ctx.out.int(len as i64);
+    Ok(())
+}

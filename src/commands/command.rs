@@ -222,7 +222,11 @@ fn leaf(name: &str) -> DocArg {
 
 /// Parse a redis.io syntax string into DOCS arguments; None if malformed.
 pub fn parse_syntax(syntax: &str) -> Option<Vec<DocArg>> {
-    let spaced = syntax.replace('[', " [ ").replace(']', " ] ");
+    let spaced = syntax
+        .replace('[', " [ ")
+        .replace(']', " ] ")
+        .replace('<', " < ")
+        .replace('>', " > ");
     let toks: Vec<&str> = spaced.split_whitespace().collect();
     let mut pos = 0;
     let mut alts = vec![parse_seq(&toks, &mut pos)?];
@@ -252,19 +256,25 @@ fn parse_seq(toks: &[&str], pos: &mut usize) -> Option<Vec<DocArg>> {
     let mut out: Vec<DocArg> = Vec::new();
     while *pos < toks.len() {
         match toks[*pos] {
-            "]" | "|" => break,
+            "]" | ">" | "|" => break,
             "..." => {
                 out.last_mut()?.multiple = true;
                 *pos += 1;
             }
-            "[" => {
+            open @ ("[" | "<") => {
+                // `[...]` is optional, `<...>` a required group of choices.
+                let (close, optional) = if open == "[" {
+                    ("]", true)
+                } else {
+                    (">", false)
+                };
                 *pos += 1;
                 let mut alts = vec![parse_seq(toks, pos)?];
                 while toks.get(*pos) == Some(&"|") {
                     *pos += 1;
                     alts.push(parse_seq(toks, pos)?);
                 }
-                if toks.get(*pos) != Some(&"]") {
+                if toks.get(*pos) != Some(&close) {
                     return None;
                 }
                 *pos += 1;
@@ -288,14 +298,14 @@ fn parse_seq(toks: &[&str], pos: &mut usize) -> Option<Vec<DocArg>> {
                         args: alts.into_iter().map(group).collect::<Option<_>>()?,
                     }
                 };
-                arg.optional = true;
+                arg.optional = optional;
                 out.push(arg);
             }
             w if is_token(w) => {
                 *pos += 1;
                 // A token followed by its value: one argument with a token.
                 match toks.get(*pos) {
-                    Some(v) if !is_token(v) && !["[", "]", "|", "..."].contains(v) => {
+                    Some(v) if !is_token(v) && !["[", "]", "<", ">", "|", "..."].contains(v) => {
                         let mut a = leaf(v);
                         a.token = Some(w.to_string());
                         out.push(a);
@@ -608,6 +618,9 @@ mod tests {
         assert_eq!(m[2].kind, "block");
         assert!(m[2].optional && m[2].multiple);
         assert!(parse_syntax("key [unclosed").is_none());
+        let op = parse_syntax("<AND | OR | NOT> destkey key [key ...]").unwrap();
+        assert_eq!((op[0].kind, op[0].optional), ("oneof", false));
+        assert_eq!(op.len(), 3);
         let top = parse_syntax("LIB-NAME libname | LIB-VER libver").unwrap();
         assert_eq!(top[0].kind, "oneof");
         assert_eq!(top[0].args[1].token.as_deref(), Some("LIB-VER"));

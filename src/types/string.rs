@@ -163,6 +163,7 @@ mod tests {
         assert_eq!(incr_by_float(b"1", b"1x"), Err(FloatAddError::NotFloat));
         assert_eq!(incr_by_float(b"abc", b"1"), Err(FloatAddError::NotFloat));
         assert_eq!(incr_by_float(b"1", b"nan"), Err(FloatAddError::NotFloat));
+        assert_eq!(incr_by_float(b"2\0\0", b"1"), Err(FloatAddError::NotFloat));
         assert_eq!(
             incr_by_float(b"1", b"inf"),
             Err(FloatAddError::NanOrInfinity)

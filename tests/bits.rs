@@ -1,0 +1,123 @@
+//! Bitmap commands through the `redis` crate; expected values checked against
+//! a real redis-server.
+
+mod common;
+use common::TestServer;
+use redis::{cmd, Value};
+
+fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
+    let mut command = cmd(args[0]);
+    for a in &args[1..] {
+        command.arg(*a);
+    }
+    command.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn err(c: &mut redis::Connection, args: &[&str]) -> String {
+    let mut command = cmd(args[0]);
+    for a in &args[1..] {
+        command.arg(*a);
+    }
+    match command.query::<Value>(c) {
+        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
+        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
+    }
+}
+
+#[test]
+fn setbit_getbit() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    assert_eq!(q::<i64>(&mut c, &["SETBIT", "b", "10", "1"]), 0);
+    assert_eq!(q::<i64>(&mut c, &["SETBIT", "b", "10", "1"]), 1);
+    assert_eq!(q::<Vec<u8>>(&mut c, &["GET", "b"]), vec![0x00, 0x20]);
+    assert_eq!(q::<i64>(&mut c, &["GETBIT", "b", "10"]), 1);
+    assert_eq!(q::<i64>(&mut c, &["GETBIT", "b", "11"]), 0);
+    assert_eq!(q::<i64>(&mut c, &["GETBIT", "b", "99999"]), 0);
+    assert_eq!(q::<i64>(&mut c, &["GETBIT", "nope", "5"]), 0);
+    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "b"]), "raw");
+    assert_eq!(
+        err(&mut c, &["SETBIT", "b", "-1", "1"]),
+        "ERR bit offset is not an integer or out of range"
+    );
+    assert_eq!(
+        err(&mut c, &["SETBIT", "b", "4294967296", "1"]),
+        "ERR bit offset is not an integer or out of range"
+    );
+    assert_eq!(
+        err(&mut c, &["SETBIT", "b", "1", "2"]),
+        "ERR bit is not an integer or out of range"
+    );
+}
+
+#[test]
+fn bitcount_and_bitpos() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(&mut c, &["SET", "s", "foobar"]);
+    assert_eq!(q::<i64>(&mut c, &["BITCOUNT", "s"]), 26);
+    assert_eq!(q::<i64>(&mut c, &["BITCOUNT", "s", "1", "1"]), 6);
+    assert_eq!(q::<i64>(&mut c, &["BITCOUNT", "s", "5", "30", "BIT"]), 17);
+    assert_eq!(q::<i64>(&mut c, &["BITCOUNT", "s", "-5", "-1", "BIT"]), 2);
+    assert_eq!(
+        q::<i64>(&mut c, &["BITCOUNT", "nope", "a", "b"]),
+        0,
+        "missing key before parsing"
+    );
+    assert_eq!(
+        err(&mut c, &["BITCOUNT", "s", "a", "b"]),
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(err(&mut c, &["BITCOUNT", "s", "1"]), "ERR syntax error");
+    assert_eq!(q::<i64>(&mut c, &["BITCOUNT", "s", "-1", "-5", "X"]), 0);
+    assert_eq!(
+        err(&mut c, &["BITCOUNT", "s", "-5", "-1", "X"]),
+        "ERR syntax error"
+    );
+    assert_eq!(q::<i64>(&mut c, &["BITPOS", "s", "1"]), 1);
+    assert_eq!(q::<i64>(&mut c, &["BITPOS", "s", "0"]), 0);
+    assert_eq!(q::<i64>(&mut c, &["BITPOS", "s", "1", "2", "-1", "BIT"]), 2);
+    assert_eq!(q::<i64>(&mut c, &["BITPOS", "nope", "1"]), -1);
+    assert_eq!(q::<i64>(&mut c, &["BITPOS", "nope", "0"]), 0);
+    assert_eq!(
+        err(&mut c, &["BITPOS", "s", "2"]),
+        "ERR The bit argument must be 1 or 0."
+    );
+    for i in 0..8 {
+        q::<i64>(&mut c, &["SETBIT", "w", &i.to_string(), "1"]);
+    }
+    // All ones: a clear bit is found just past the end, unless the end was given.
+    assert_eq!(q::<i64>(&mut c, &["BITPOS", "w", "0"]), 8);
+    assert_eq!(q::<i64>(&mut c, &["BITPOS", "w", "0", "0"]), 8);
+    assert_eq!(q::<i64>(&mut c, &["BITPOS", "w", "0", "0", "-1"]), -1);
+}
+
+#[test]
+fn bitop() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(&mut c, &["SET", "{b}x", "foobar"]);
+    q::<()>(&mut c, &["SET", "{b}y", "abcdef"]);
+    assert_eq!(
+        q::<i64>(&mut c, &["BITOP", "AND", "{b}d", "{b}x", "{b}y"]),
+        6
+    );
+    assert_eq!(q::<String>(&mut c, &["GET", "{b}d"]), "`bc`ab");
+    assert_eq!(q::<i64>(&mut c, &["BITOP", "OR", "d2", "{b}x", "nope"]), 6);
+    assert_eq!(q::<String>(&mut c, &["GET", "d2"]), "foobar");
+    assert_eq!(q::<i64>(&mut c, &["BITOP", "XOR", "d3", "{b}x", "{b}x"]), 6);
+    assert_eq!(q::<Vec<u8>>(&mut c, &["GET", "d3"]), vec![0; 6]);
+    assert_eq!(q::<i64>(&mut c, &["BITOP", "NOT", "d4", "{b}x"]), 6);
+    assert_eq!(q::<Vec<u8>>(&mut c, &["GET", "d4"])[0], !b'f');
+    // An empty result deletes the destination.
+    assert_eq!(q::<i64>(&mut c, &["BITOP", "OR", "d2", "nope"]), 0);
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "d2"]), 0);
+    assert_eq!(
+        err(&mut c, &["BITOP", "NOT", "d", "{b}x", "{b}y"]),
+        "ERR BITOP NOT must be called with a single source key."
+    );
+    assert_eq!(
+        err(&mut c, &["BITOP", "NAND", "d", "{b}x"]),
+        "ERR syntax error"
+    );
+}
