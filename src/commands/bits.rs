@@ -241,8 +241,8 @@ fn bitpos(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         let Some(sp) = span(start, end, bit, b.len()) else {
             return Ok(-1);
         };
-        for i in sp.start..=sp.end {
-            let mut x = b[i];
+        for (i, &byte) in b.iter().enumerate().take(sp.end + 1).skip(sp.start) {
+            let mut x = byte;
             // Bits outside the range must never match.
             let out = if i == sp.start { sp.first_out } else { 0 }
                 | if i == sp.end { sp.last_out } else { 0 };
