@@ -2,27 +2,7 @@
 //! a real redis-server.
 
 mod common;
-use common::TestServer;
-use redis::{cmd, Value};
-
-fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
-    let mut command = cmd(args[0]);
-    for a in &args[1..] {
-        command.arg(*a);
-    }
-    command.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
-fn err(c: &mut redis::Connection, args: &[&str]) -> String {
-    let mut command = cmd(args[0]);
-    for a in &args[1..] {
-        command.arg(*a);
-    }
-    match command.query::<Value>(c) {
-        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
-        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
-    }
-}
+use common::{err, q, TestServer};
 
 #[test]
 fn setbit_getbit() {

@@ -2,28 +2,8 @@
 //! against a real redis-server.
 
 mod common;
-use common::TestServer;
-use redis::{cmd, Value};
-
-fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
-    let mut command = cmd(args[0]);
-    for a in &args[1..] {
-        command.arg(*a);
-    }
-    command.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
-/// The error line as it was on the wire ("CODE detail").
-fn err(c: &mut redis::Connection, args: &[&str]) -> String {
-    let mut command = cmd(args[0]);
-    for a in &args[1..] {
-        command.arg(*a);
-    }
-    match command.query::<Value>(c) {
-        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
-        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
-    }
-}
+use common::{err, q, TestServer};
+use redis::Value;
 
 #[test]
 fn set_options() {

@@ -140,3 +140,26 @@ pub fn have_tool(name: &str) -> bool {
     }
     found
 }
+
+/// Run a command through the `redis` crate and convert its reply; panics
+/// with the command on failure.
+pub fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
+    let mut command = redis::cmd(args[0]);
+    for a in &args[1..] {
+        command.arg(*a);
+    }
+    command.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// Run a command that must fail; returns the error line as it was on the
+/// wire ("<CODE> <detail>", e.g. "ERR syntax error").
+pub fn err(c: &mut redis::Connection, args: &[&str]) -> String {
+    let mut command = redis::cmd(args[0]);
+    for a in &args[1..] {
+        command.arg(*a);
+    }
+    match command.query::<redis::Value>(c) {
+        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
+        Ok(v) => panic!("{args:?} should fail, got {v:?}"),
+    }
+}
