@@ -222,3 +222,52 @@ fn incrbyfloat_like_redis() {
         "ERR value is not a valid float"
     );
 }
+
+#[test]
+fn lcs() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(&mut c, &["MSET", "{l}1", "ohmytext", "{l}2", "mynewtext"]);
+    assert_eq!(q::<String>(&mut c, &["LCS", "{l}1", "{l}2"]), "mytext");
+    assert_eq!(q::<i64>(&mut c, &["LCS", "{l}1", "{l}2", "LEN"]), 6);
+    // IDX: ranges from the end backwards, then the total length.
+    let v: Value = q(
+        &mut c,
+        &[
+            "LCS",
+            "{l}1",
+            "{l}2",
+            "IDX",
+            "MINMATCHLEN",
+            "4",
+            "WITHMATCHLEN",
+        ],
+    );
+    let expected = Value::Array(vec![
+        Value::BulkString(b"matches".to_vec()),
+        Value::Array(vec![Value::Array(vec![
+            Value::Array(vec![Value::Int(4), Value::Int(7)]),
+            Value::Array(vec![Value::Int(5), Value::Int(8)]),
+            Value::Int(4),
+        ])]),
+        Value::BulkString(b"len".to_vec()),
+        Value::Int(6),
+    ]);
+    assert_eq!(v, expected);
+    assert_eq!(q::<String>(&mut c, &["LCS", "{l}1", "nope"]), "");
+    assert_eq!(
+        err(&mut c, &["LCS", "{l}1", "{l}2", "LEN", "IDX"]),
+        "ERR If you want both the length and indexes, please just use IDX."
+    );
+    assert_eq!(
+        err(&mut c, &["LCS", "{l}1", "{l}2", "FOO"]),
+        "ERR syntax error"
+    );
+    // Two large strings would need a huge table: refused, nothing allocated.
+    let big = "x".repeat(20_000);
+    q::<()>(&mut c, &["MSET", "{l}a", &big, "{l}b", &big]);
+    assert_eq!(
+        err(&mut c, &["LCS", "{l}a", "{l}b"]),
+        "ERR Insufficient memory"
+    );
+}

@@ -144,6 +144,12 @@ pub const COMMANDS: &[Command] = &[
         .acl(acl::STRING)
         .group("string")
         .doc("2.6.0", "O(1)", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "key increment"),
+    Command::new("lcs", -3, lcs)
+        .flags(READONLY)
+        .keys(1, 2, 1)
+        .acl(acl::STRING)
+        .group("string")
+        .doc("7.0.0", "O(N*M) where N and M are the lengths of s1 and s2, respectively", "Finds the longest common substring.", "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]"),
 ];
 
 /// Write a string entry's value as a bulk reply, or fail with WRONGTYPE.
@@ -668,5 +674,138 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     }
     shard.modified(db, key);
+    Ok(())
+}
+
+/// Largest dynamic-programming table LCS builds (4 bytes per cell). Redis
+/// answers "Insufficient memory" when its allocation fails; Ember refuses
+/// up front rather than let one command take gigabytes.
+const LCS_MAX_TABLE: u64 = 512 * 1024 * 1024;
+
+fn lcs(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let (db, now) = (ctx.db(), ctx.now);
+    let (ka, kb) = (&args[1], &args[2]);
+    let (a, b) = {
+        let mut ml = ctx.server.keyspace.lock_keys([ka, kb]);
+        let mut fetch = |k: &[u8]| -> Result<Vec<u8>, CmdError> {
+            match ml.shard(k).read(db, k, now).map(|e| &e.value) {
+                None => Ok(Vec::new()),
+                Some(Value::Str(s)) => Ok(s.to_vec()),
+                Some(_) => Err(CmdError::err(
+                    "The specified keys must contain string values",
+                )),
+            }
+        };
+        let a = fetch(ka);
+        let b = fetch(kb);
+        (a?, b?)
+    };
+    let (mut get_len, mut get_idx, mut with_len, mut min_len) = (false, false, false, 0u64);
+    let mut i = 3;
+    while i < args.len() {
+        let opt = &args[i];
+        if is(opt, "idx") {
+            get_idx = true;
+        } else if is(opt, "len") {
+            get_len = true;
+        } else if is(opt, "withmatchlen") {
+            with_len = true;
+        } else if is(opt, "minmatchlen") && i + 1 < args.len() {
+            min_len = args::int(&args[i + 1])?.max(0) as u64;
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    if get_len && get_idx {
+        return Err(CmdError::err(
+            "If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    let (n, m) = (a.len(), b.len());
+    if (n as u64 + 1) * (m as u64 + 1) * 4 > LCS_MAX_TABLE {
+        return Err(CmdError::err("Insufficient memory"));
+    }
+    // table[i * (m + 1) + j] = LCS length of a[..i] and b[..j].
+    let w = m + 1;
+    let mut table = vec![0u32; (n + 1) * w];
+    for i in 1..=n {
+        for j in 1..=m {
+            table[i * w + j] = if a[i - 1] == b[j - 1] {
+                table[(i - 1) * w + j - 1] + 1
+            } else {
+                table[(i - 1) * w + j].max(table[i * w + j - 1])
+            };
+        }
+    }
+    let total = table[n * w + m];
+    if get_len {
+        ctx.out.int(total as i64);
+        return Ok(());
+    }
+    // Walk back from the end, collecting the common subsequence and, for IDX,
+    // the matching ranges (reported last-first, as Redis does).
+    let mut common = vec![0u8; total as usize];
+    let mut ranges: Vec<[u64; 5]> = Vec::new();
+    let mut current: Option<[u64; 4]> = None; // a_start a_end b_start b_end
+    let (mut i, mut j, mut k) = (n, m, total as usize);
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            common[k - 1] = a[i - 1];
+            let (ii, jj) = ((i - 1) as u64, (j - 1) as u64);
+            match &mut current {
+                None => current = Some([ii, ii, jj, jj]),
+                // Matches while walking back are always contiguous.
+                Some(r) => {
+                    r[0] = ii;
+                    r[2] = jj;
+                }
+            }
+            if ii == 0 || jj == 0 {
+                emit = true;
+            }
+            k -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if table[(i - 1) * w + j] > table[i * w + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            emit = current.is_some();
+        }
+        if emit {
+            if let Some(r) = current.take() {
+                let len = r[1] - r[0] + 1;
+                if min_len == 0 || len >= min_len {
+                    ranges.push([r[0], r[1], r[2], r[3], len]);
+                }
+            }
+        }
+    }
+    if !get_idx {
+        ctx.out.bulk(&common);
+        return Ok(());
+    }
+    ctx.out.map(2);
+    ctx.out.bulk(b"matches");
+    ctx.out.array(ranges.len());
+    for r in &ranges {
+        ctx.out.array(2 + with_len as usize);
+        ctx.out.array(2);
+        ctx.out.int(r[0] as i64);
+        ctx.out.int(r[1] as i64);
+        ctx.out.array(2);
+        ctx.out.int(r[2] as i64);
+        ctx.out.int(r[3] as i64);
+        if with_len {
+            ctx.out.int(r[4] as i64);
+        }
+    }
+    ctx.out.bulk(b"len");
+    ctx.out.int(total as i64);
     Ok(())
 }
