@@ -101,3 +101,66 @@ fn bitop() {
         "ERR syntax error"
     );
 }
+
+#[test]
+fn bitfield_overflow_modes() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &["BITFIELD", "bf", "SET", "i8", "0", "100", "GET", "i8", "0"],
+    );
+    assert_eq!(v, vec![Some(0), Some(100)]);
+    let v: Vec<Option<i64>> = q(&mut c, &["BITFIELD", "bf", "INCRBY", "i8", "0", "100"]);
+    assert_eq!(v, vec![Some(-56)], "WRAP is the default");
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &[
+            "BITFIELD", "bf", "OVERFLOW", "SAT", "INCRBY", "i8", "0", "-100",
+        ],
+    );
+    assert_eq!(v, vec![Some(-128)]);
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &[
+            "BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "-1",
+        ],
+    );
+    assert_eq!(v, vec![None]);
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &["BITFIELD", "bf", "SET", "u4", "#2", "15", "GET", "u4", "8"],
+    );
+    assert_eq!(v, vec![Some(0), Some(15)], "#2 is the third 4-bit field");
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &["BITFIELD", "bf", "SET", "i64", "0", "-1", "GET", "u63", "0"],
+    );
+    assert_eq!(v[1], Some(i64::MAX));
+    let v: Vec<Option<i64>> = q(&mut c, &["BITFIELD_RO", "bf", "GET", "i8", "0"]);
+    assert_eq!(v, vec![Some(-1)]);
+    let v: Vec<Option<i64>> = q(&mut c, &["BITFIELD", "nope", "GET", "u16", "100"]);
+    assert_eq!(v, vec![Some(0)]);
+    assert_eq!(
+        q::<i64>(&mut c, &["EXISTS", "nope"]),
+        0,
+        "GET alone creates nothing"
+    );
+    assert_eq!(
+        err(&mut c, &["BITFIELD", "bf", "GET", "u64", "0"]),
+        "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
+    );
+    assert_eq!(
+        err(&mut c, &["BITFIELD", "bf", "GET", "i8", "-1"]),
+        "ERR bit offset is not an integer or out of range"
+    );
+    assert_eq!(
+        err(&mut c, &["BITFIELD", "bf", "OVERFLOW", "FOO"]),
+        "ERR Invalid OVERFLOW type specified"
+    );
+    assert_eq!(err(&mut c, &["BITFIELD", "bf", "FOO"]), "ERR syntax error");
+    assert_eq!(
+        err(&mut c, &["BITFIELD_RO", "bf", "SET", "i8", "0", "1"]),
+        "ERR BITFIELD_RO only supports the GET subcommand"
+    );
+}

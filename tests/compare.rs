@@ -169,7 +169,7 @@ fn corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
         let v = r.pick(&vals).to_string();
         let m = r.pick(&nums).to_string();
         let t = r.pick(&ttls).to_string();
-        let c: Vec<&str> = match r.next() % 48 {
+        let c: Vec<&str> = match r.next() % 51 {
             0 => vec!["SET", &k, &v],
             1 => vec!["SET", &k, &v, r.pick(&["NX", "XX", "GET", "KEEPTTL"])],
             2 => vec!["SET", &k, &v, "EX", &t],

@@ -43,6 +43,18 @@ pub const COMMANDS: &[Command] = &[
         .acl(acl::BITMAP)
         .group("bitmap")
         .doc("2.6.0", "O(N)", "Performs bitwise operations on multiple strings, and stores the result.", "<AND | OR | XOR | NOT> destkey key [key ...]"),
+    Command::new("bitfield", -2, bitfield)
+        .flags(WRITE | DENYOOM)
+        .keys(1, 1, 1)
+        .acl(acl::BITMAP)
+        .group("bitmap")
+        .doc("3.2.0", "O(1) for each subcommand specified", "Performs arbitrary bitfield integer operations on strings.", "key [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] SET encoding offset value | INCRBY encoding offset increment ...]"),
+    Command::new("bitfield_ro", -2, bitfield_ro)
+        .flags(READONLY | FAST)
+        .keys(1, 1, 1)
+        .acl(acl::BITMAP)
+        .group("bitmap")
+        .doc("6.0.0", "O(1) for each subcommand specified", "Performs arbitrary read-only bitfield integer operations on strings.", "key [GET encoding offset [GET encoding offset ...]]"),
 ];
 
 /// A bit offset argument: non-negative and within `proto-max-bulk-len` bytes.
@@ -324,4 +336,259 @@ fn bitop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     ctx.out.int(len as i64);
     Ok(())
+}
+
+/// What BITFIELD does when a SET or INCRBY leaves the field's range.
+#[derive(Clone, Copy, PartialEq)]
+enum Overflow {
+    Wrap,
+    Sat,
+    Fail,
+}
+
+#[derive(Clone, Copy)]
+enum FieldOp {
+    Get,
+    Set(i64),
+    IncrBy(i64),
+}
+
+/// One BITFIELD operation on a field of `bits` bits at bit `offset`.
+struct Field {
+    op: FieldOp,
+    signed: bool,
+    bits: u32,
+    offset: u64,
+    overflow: Overflow,
+}
+
+/// `i1`..`i64` or `u1`..`u63`.
+fn field_type(arg: &[u8]) -> Result<(bool, u32), CmdError> {
+    let bad = || {
+        CmdError::err(
+            "Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.",
+        )
+    };
+    let signed = match arg.first() {
+        Some(b'i' | b'I') => true,
+        Some(b'u' | b'U') => false,
+        _ => return Err(bad()),
+    };
+    let bits = parse_i64(&arg[1..]).ok_or_else(bad)?;
+    let max = if signed { 64 } else { 63 };
+    if !(1..=max).contains(&bits) {
+        return Err(bad());
+    }
+    Ok((signed, bits as u32))
+}
+
+/// `N` (bits) or `#N` (N fields of `bits`), within `proto-max-bulk-len`.
+fn field_offset(ctx: &Ctx<'_>, arg: &[u8], bits: u32) -> Result<u64, CmdError> {
+    let bad = || CmdError::err("bit offset is not an integer or out of range");
+    let (mul, digits) = match arg.strip_prefix(b"#") {
+        Some(rest) => (bits as i64, rest),
+        None => (1, arg),
+    };
+    let v = parse_i64(digits)
+        .and_then(|v| v.checked_mul(mul))
+        .ok_or_else(bad)?;
+    if v < 0 || (v as u64 >> 3) >= ctx.server.config.proto_max_bulk_len() {
+        return Err(bad());
+    }
+    Ok(v as u64)
+}
+
+fn parse_fields(ctx: &Ctx<'_>, args: Args<'_>, read_only: bool) -> Result<Vec<Field>, CmdError> {
+    let mut ops = Vec::new();
+    let mut overflow = Overflow::Wrap;
+    let mut i = 2;
+    while i < args.len() {
+        let left = args.len() - i - 1;
+        let opt = &args[i];
+        if is(opt, "overflow") && left >= 1 {
+            let v = &args[i + 1];
+            overflow = if is(v, "wrap") {
+                Overflow::Wrap
+            } else if is(v, "sat") {
+                Overflow::Sat
+            } else if is(v, "fail") {
+                Overflow::Fail
+            } else {
+                return Err(CmdError::err("Invalid OVERFLOW type specified"));
+            };
+            i += 2;
+            continue;
+        }
+        let (op, need) = if is(opt, "get") && left >= 2 {
+            (FieldOp::Get, 3)
+        } else if is(opt, "set") && left >= 3 {
+            (FieldOp::Set(0), 4)
+        } else if is(opt, "incrby") && left >= 3 {
+            (FieldOp::IncrBy(0), 4)
+        } else {
+            return Err(CmdError::Syntax);
+        };
+        let (signed, bits) = field_type(&args[i + 1])?;
+        let offset = field_offset(ctx, &args[i + 2], bits)?;
+        let op = match op {
+            FieldOp::Get => FieldOp::Get,
+            FieldOp::Set(_) => FieldOp::Set(int(&args[i + 3])?),
+            FieldOp::IncrBy(_) => FieldOp::IncrBy(int(&args[i + 3])?),
+        };
+        if read_only && !matches!(op, FieldOp::Get) {
+            return Err(CmdError::err(
+                "BITFIELD_RO only supports the GET subcommand",
+            ));
+        }
+        ops.push(Field {
+            op,
+            signed,
+            bits,
+            offset,
+            overflow,
+        });
+        i += need;
+    }
+    Ok(ops)
+}
+
+/// Read `bits` bits at bit `offset` (most significant first); missing bytes are 0.
+fn read_field(b: &[u8], offset: u64, bits: u32) -> u64 {
+    let mut v = 0u64;
+    for k in 0..bits as u64 {
+        let bit = offset + k;
+        let byte = b.get((bit >> 3) as usize).copied().unwrap_or(0);
+        v = (v << 1) | ((byte >> (7 - (bit & 7))) & 1) as u64;
+    }
+    v
+}
+
+fn write_field(b: &mut [u8], offset: u64, bits: u32, v: u64) {
+    for k in 0..bits as u64 {
+        let bit = offset + k;
+        let on = (v >> (bits as u64 - 1 - k)) & 1 == 1;
+        let mask = 0x80u8 >> (bit & 7);
+        let byte = &mut b[(bit >> 3) as usize];
+        if on {
+            *byte |= mask;
+        } else {
+            *byte &= !mask;
+        }
+    }
+}
+
+/// The field's value as a signed number (sign-extended) or unsigned.
+fn field_value(raw: u64, signed: bool, bits: u32) -> i128 {
+    if signed && bits < 64 && raw >> (bits - 1) & 1 == 1 {
+        raw as i128 - (1i128 << bits)
+    } else if signed {
+        raw as i64 as i128
+    } else {
+        raw as i128
+    }
+}
+
+/// Fit `v` into the field: None when it overflows under FAIL.
+fn fit(v: i128, signed: bool, bits: u32, overflow: Overflow) -> Option<i128> {
+    let (min, max) = if signed {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    };
+    if (min..=max).contains(&v) {
+        return Some(v);
+    }
+    match overflow {
+        Overflow::Fail => None,
+        Overflow::Sat => Some(if v > max { max } else { min }),
+        Overflow::Wrap => {
+            let m = v.rem_euclid(1i128 << bits);
+            Some(if signed && m > max {
+                m - (1i128 << bits)
+            } else {
+                m
+            })
+        }
+    }
+}
+
+fn bitfield_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) -> CmdResult {
+    let ops = parse_fields(ctx, args, read_only)?;
+    let writes = ops.iter().any(|f| !matches!(f.op, FieldOp::Get));
+    let (db, now, key) = (ctx.db(), ctx.now, &args[1]);
+    let mut shard = ctx.server.keyspace.lock(key);
+    let mut results: Vec<Option<i64>> = Vec::with_capacity(ops.len());
+    if !writes {
+        let empty = Str::Raw(Vec::new());
+        let s = match shard.read(db, key, now).map(|e| &e.value) {
+            None => &empty,
+            Some(Value::Str(s)) => s,
+            Some(_) => return Err(CmdError::WrongType),
+        };
+        s.with_bytes(|b| {
+            for f in &ops {
+                let v = field_value(read_field(b, f.offset, f.bits), f.signed, f.bits);
+                results.push(Some(v as i64));
+            }
+        });
+    } else {
+        let needed = ops
+            .iter()
+            .filter(|f| !matches!(f.op, FieldOp::Get))
+            .map(|f| ((f.offset + f.bits as u64 - 1) >> 3) as usize + 1)
+            .max()
+            .unwrap_or(0);
+        if shard.write(db, key, now).is_none() {
+            shard
+                .db(db)
+                .insert(key, Value::Str(Str::Raw(Vec::new())), NO_EXPIRE, now);
+        }
+        let Some(e) = shard.write(db, key, now) else {
+            return Err(CmdError::NoSuchKey);
+        };
+        let Value::Str(s) = &mut e.value else {
+            return Err(CmdError::WrongType);
+        };
+        let b = s.make_raw();
+        if b.len() < needed {
+            b.resize(needed, 0);
+        }
+        for f in &ops {
+            let old = field_value(read_field(b, f.offset, f.bits), f.signed, f.bits);
+            let (target, reply_old) = match f.op {
+                FieldOp::Get => {
+                    results.push(Some(old as i64));
+                    continue;
+                }
+                // An unsigned SET takes the value's 64-bit pattern, as Redis does.
+                FieldOp::Set(v) if !f.signed => (v as u64 as i128, true),
+                FieldOp::Set(v) => (v as i128, true),
+                FieldOp::IncrBy(d) => (old + d as i128, false),
+            };
+            match fit(target, f.signed, f.bits, f.overflow) {
+                None => results.push(None),
+                Some(new) => {
+                    write_field(b, f.offset, f.bits, new as u64);
+                    results.push(Some(if reply_old { old } else { new } as i64));
+                }
+            }
+        }
+        shard.modified(db, key);
+    }
+    ctx.out.array(results.len());
+    for r in results {
+        match r {
+            Some(v) => ctx.out.int(v),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn bitfield(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    bitfield_generic(ctx, args, false)
+}
+
+fn bitfield_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    bitfield_generic(ctx, args, true)
 }
