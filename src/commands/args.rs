@@ -51,3 +51,19 @@ pub fn expire_time(
     }
     Ok(ms as u64)
 }
+
+/// The expire options of SET and GETEX: `EX`/`PX` (relative) and
+/// `EXAT`/`PXAT` (absolute), as (unit, relative).
+pub fn expire_option(arg: &[u8]) -> Option<(Unit, bool)> {
+    if is(arg, "ex") {
+        Some((Unit::Seconds, true))
+    } else if is(arg, "px") {
+        Some((Unit::Millis, true))
+    } else if is(arg, "exat") {
+        Some((Unit::Seconds, false))
+    } else if is(arg, "pxat") {
+        Some((Unit::Millis, false))
+    } else {
+        None
+    }
+}

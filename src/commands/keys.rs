@@ -592,9 +592,6 @@ fn object_help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         "HELP",
         "    Print this help.",
     ];
-    ctx.out.array(LINES.len());
-    for l in LINES {
-        ctx.out.simple(l);
-    }
+    ctx.out.lines(LINES);
     Ok(())
 }

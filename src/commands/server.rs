@@ -95,10 +95,7 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             "HELP",
             "    Print this help.",
         ];
-        ctx.out.array(LINES.len());
-        for l in LINES {
-            ctx.out.simple(l);
-        }
+        ctx.out.lines(LINES);
         Ok(())
     } else {
         let s = String::from_utf8_lossy(sub);

@@ -200,17 +200,7 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         } else if is(a, "keepttl") && expire.is_none() {
             keepttl = true;
         } else if let (Some(v), false, true) = (next, keepttl, expire.is_none()) {
-            let (unit, relative) = if is(a, "ex") {
-                (Unit::Seconds, true)
-            } else if is(a, "px") {
-                (Unit::Millis, true)
-            } else if is(a, "exat") {
-                (Unit::Seconds, false)
-            } else if is(a, "pxat") {
-                (Unit::Millis, false)
-            } else {
-                return Err(CmdError::Syntax);
-            };
+            let (unit, relative) = args::expire_option(a).ok_or(CmdError::Syntax)?;
             expire = Some(args::expire_time(v, unit, relative, ctx.now, "set")?);
             i += 1;
         } else {
@@ -365,17 +355,8 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         if is(a, "persist") && free {
             change = Change::Persist;
         } else if let (Some(v), true) = (next, free) {
-            change = if is(a, "ex") {
-                Change::At(v, Unit::Seconds, true)
-            } else if is(a, "px") {
-                Change::At(v, Unit::Millis, true)
-            } else if is(a, "exat") {
-                Change::At(v, Unit::Seconds, false)
-            } else if is(a, "pxat") {
-                Change::At(v, Unit::Millis, false)
-            } else {
-                return Err(CmdError::Syntax);
-            };
+            let (unit, relative) = args::expire_option(a).ok_or(CmdError::Syntax)?;
+            change = Change::At(v, unit, relative);
             i += 1;
         } else {
             return Err(CmdError::Syntax);

@@ -174,6 +174,14 @@ impl Reply {
         }
     }
 
+    /// An array of status lines (the shape of every `... HELP` reply).
+    pub fn lines(&mut self, lines: &[&str]) {
+        self.array(lines.len());
+        for l in lines {
+            self.simple(l);
+        }
+    }
+
     /// Start an aggregate whose length is not known yet; finish it with
     /// [`Reply::end_array`]. Used rarely (the header is spliced in afterwards).
     pub fn begin_deferred(&mut self) -> usize {
