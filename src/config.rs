@@ -685,6 +685,7 @@ pub struct ConfigStore {
     query_buffer_limit: AtomicU64,
     maxclients: AtomicU64,
     hz: AtomicU32,
+    timeout: AtomicU64,
     auth_required: AtomicBool,
 }
 
@@ -695,6 +696,7 @@ impl ConfigStore {
             query_buffer_limit: AtomicU64::new(0),
             maxclients: AtomicU64::new(0),
             hz: AtomicU32::new(0),
+            timeout: AtomicU64::new(0),
             auth_required: AtomicBool::new(false),
             inner: RwLock::new(c),
         };
@@ -726,6 +728,7 @@ impl ConfigStore {
             .store(c.client_query_buffer_limit, Relaxed);
         self.maxclients.store(c.maxclients, Relaxed);
         self.hz.store(c.hz.clamp(1, 500), Relaxed);
+        self.timeout.store(c.timeout, Relaxed);
         self.auth_required.store(c.requirepass.is_some(), Relaxed);
     }
 
@@ -744,6 +747,11 @@ impl ConfigStore {
     #[inline]
     pub fn hz(&self) -> u32 {
         self.hz.load(Relaxed)
+    }
+    /// `timeout`: seconds after which an idle client is closed (0: never).
+    #[inline]
+    pub fn timeout(&self) -> u64 {
+        self.timeout.load(Relaxed)
     }
     #[inline]
     pub fn auth_required(&self) -> bool {

@@ -191,3 +191,23 @@ fn random_garbage_never_takes_the_server_down() {
     ok.roundtrip(b"PING\r\n", b"+PONG\r\n");
     r.roundtrip(b"*3\r\n", b"-ERR Protocol error: expected '$', got '*'\r\n");
 }
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let s = TestServer::with_config(|c| c.timeout = 1);
+    let mut idle = s.raw();
+    idle.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(idle.is_closed());
+    // CONFIG SET timeout 0 turns it off for new reads.
+    let mut c = s.conn();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("timeout")
+        .arg("0")
+        .query(&mut c)
+        .unwrap();
+    let mut r = s.raw();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    r.roundtrip(b"PING\r\n", b"+PONG\r\n");
+}

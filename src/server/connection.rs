@@ -73,13 +73,29 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
             inbuf.reserve(READ_CHUNK);
         }
-        let n = tokio::select! {
-            biased;
-            _ = &mut killed => return,
-            r = stream.read_buf(&mut inbuf) => match r {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            },
+        let idle = server.config.timeout();
+        let read = stream.read_buf(&mut inbuf);
+        let r = if idle == 0 {
+            tokio::select! {
+                biased;
+                _ = &mut killed => return,
+                r = read => r,
+            }
+        } else {
+            // `timeout`: an idle client is closed, silently, as Redis does.
+            tokio::select! {
+                biased;
+                _ = &mut killed => return,
+                r = read => r,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(idle)) => {
+                    tracing::debug!("closing idle client {addr}");
+                    return;
+                }
+            }
+        };
+        let n = match r {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
         };
         tstats.net_in(n);
         if info.killed.load(Relaxed) {
