@@ -211,3 +211,12 @@ fn idle_clients_are_closed_after_timeout() {
     std::thread::sleep(std::time::Duration::from_millis(1500));
     r.roundtrip(b"PING\r\n", b"+PONG\r\n");
 }
+
+#[test]
+fn nul_byte_in_an_inline_request_ends_the_line() {
+    // Regression: a NUL outside quotes used to spin the parser forever,
+    // growing memory. Redis treats it as the end of the line.
+    let s = TestServer::start();
+    let mut r = s.raw();
+    r.roundtrip(b"ECHO x\0y z\r\nPING\r\n", b"$1\r\nx\r\n+PONG\r\n");
+}

@@ -264,16 +264,30 @@ fn hex_val(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
 
+/// C's `isspace`: the separators of Redis's `sdssplitargs`.
+#[inline]
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 /// Split an inline line into arguments with the quoting rules of Redis's
 /// `sdssplitargs`: whitespace separates; "double quotes" allow `\n \r \t \b \a
 /// \\ \" \xHH`; 'single quotes' allow `\'`; a closing quote must be followed by
 /// whitespace or the end. Unescaped bytes go to `out`, their ranges to `ranges`.
 /// Returns false on unbalanced quotes.
 pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<Range<usize>>) -> bool {
+    // Redis splits a C string: a NUL byte ends the line (and leaves any open
+    // quote unbalanced). Without this cut, a NUL outside quotes would be
+    // neither part of an argument nor a separator, and the loop below would
+    // never advance.
+    let line = match memchr(0, line) {
+        Some(nul) => &line[..nul],
+        None => line,
+    };
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -307,7 +321,7 @@ pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<Range<usize>>
                     });
                 } else if c == b'"' {
                     // The closing quote must be followed by a space or nothing.
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return false;
                     }
                     i += 1;
@@ -326,7 +340,7 @@ pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<Range<usize>>
                     i += 2;
                     continue;
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return false;
                     }
                     i += 1;
@@ -340,7 +354,7 @@ pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<Range<usize>>
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_dq = true,
                     b'\'' => in_sq = true,
                     c => out.push(c),
@@ -433,6 +447,18 @@ mod tests {
     }
 
     #[test]
+    fn nul_ends_an_inline_line() {
+        // Found by the property test below: this used to loop forever.
+        let r = parse_all(b"SET a\0b c\r\nPING\r\n").unwrap();
+        assert_eq!(r[0], vec![b"SET".to_vec(), b"a".to_vec()]);
+        assert_eq!(r[1], vec![b"PING".to_vec()]);
+        let e = parse_all(b"SET \"a\0\"\r\n").unwrap_err().0;
+        assert_eq!(e, "Protocol error: unbalanced quotes in request");
+        let r = parse_all(b"\0\r\n").unwrap();
+        assert!(r.is_empty());
+    }
+
+    #[test]
     fn inline_escapes() {
         let r = parse_all(b"echo \"a\\x41\\n\" 'it\\'s'\r\n").unwrap();
         assert_eq!(r[0][1], b"aA\n");
@@ -449,5 +475,60 @@ mod tests {
         assert_eq!(parse_i64(b"-0"), None);
         assert_eq!(parse_i64(b"0"), Some(0));
         assert_eq!(parse_i64(b""), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn encode(args: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    proptest! {
+        /// No input makes the parser panic, and it never claims more bytes
+        /// than it was given.
+        #[test]
+        fn arbitrary_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut p = Parser::default();
+            let limits = Limits { max_bulk_len: 1 << 20 };
+            let mut pos = 0;
+            while pos < input.len() {
+                match p.parse(&input[pos..], &limits) {
+                    Ok(Parsed::Incomplete) | Err(_) => break,
+                    Ok(Parsed::Empty { consumed })
+                    | Ok(Parsed::Multibulk { consumed })
+                    | Ok(Parsed::Inline { consumed }) => {
+                        prop_assert!(consumed > 0 && consumed <= input.len() - pos);
+                        pos += consumed;
+                    }
+                }
+            }
+        }
+
+        /// Any multibulk request parses back to its arguments, and every
+        /// proper prefix of it is incomplete.
+        #[test]
+        fn multibulk_round_trips(args in proptest::collection::vec(
+            proptest::collection::vec(any::<u8>(), 0..40), 1..8)) {
+            let wire = encode(&args);
+            let mut p = Parser::default();
+            let limits = Limits::default();
+            for cut in 0..wire.len() {
+                prop_assert_eq!(p.parse(&wire[..cut], &limits).unwrap(), Parsed::Incomplete);
+            }
+            let parsed = p.parse(&wire, &limits).unwrap();
+            prop_assert_eq!(&parsed, &Parsed::Multibulk { consumed: wire.len() });
+            let got: Vec<Vec<u8>> = p.args(&wire, &parsed).iter().map(|a| a.to_vec()).collect();
+            prop_assert_eq!(got, args);
+        }
     }
 }
