@@ -1,10 +1,15 @@
 /*
+ * Number parsing and arithmetic that must match Redis bit for bit, done by
+ * the same C library routines Redis uses.
+ *
  * INCRBYFLOAT must answer exactly what Redis answers, and Redis does that
  * arithmetic in the C `long double` type (80-bit extended precision on x86-64)
  * and prints it with "%.17Lf". Rust has no such type, so this one operation is
- * done in C, by the platform's own strtold/printf.
+ * done in C, by the platform's own strtold/printf. Sorted-set scores and
+ * blocking timeouts are parsed with strtod/strtold for the same reason.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -53,4 +58,54 @@ long ember_ld_add(const char *cur, size_t cur_len, const char *inc, size_t inc_l
         n = 1;
     }
     return n;
+}
+
+/*
+ * Score parsing for sorted sets, with the platform's strtod as Redis uses it
+ * (hex floats, "inf", "infinity" and all).
+ *
+ * ember_strtod parses s[0..len) up to its first NUL, like strtod on a C
+ * string. It returns how many bytes were consumed; *range_err is set when
+ * strtod reported ERANGE.
+ */
+long ember_strtod(const char *s, size_t len, double *out, int *range_err) {
+    char stackbuf[128];
+    char *buf = stackbuf;
+    char *end;
+    long consumed;
+    if (len >= sizeof(stackbuf)) {
+        buf = malloc(len + 1);
+        if (buf == NULL) return -1;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    *out = strtod(buf, &end);
+    *range_err = errno == ERANGE;
+    consumed = (long)(end - buf);
+    if (buf != stackbuf) free(buf);
+    return consumed;
+}
+
+/*
+ * A blocking command's timeout in seconds, as Redis's
+ * getTimeoutFromObjectOrReply reads it: a long double (string2ld rules),
+ * times 1000, rounded up. Returns 0 and the milliseconds in *ms, -1 if the
+ * text is not a float, -2 if the value is out of range, -3 if negative.
+ */
+int ember_parse_timeout(const char *s, size_t len, long long *ms) {
+    long double v;
+    if (!parse_ld(s, len, &v)) return -1;
+    v *= 1000.0L;
+    if (v < 0) return -3;
+    if (v > (long double)LLONG_MAX) return -2;
+    *ms = (long long)ceill(v);
+    return 0;
+}
+
+/* A score as Redis's ld2string(LD_STR_AUTO) prints it ("%.17Lg"), which is
+ * what ZSCAN answers for a sorted set in its skiplist encoding. */
+int ember_fmt_g17(double v, char *out, size_t cap) {
+    int n = snprintf(out, cap, "%.17Lg", (long double)v);
+    return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }

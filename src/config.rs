@@ -687,6 +687,8 @@ pub struct ConfigStore {
     hz: AtomicU32,
     timeout: AtomicU64,
     auth_required: AtomicBool,
+    zset_max_entries: AtomicU64,
+    zset_max_value: AtomicU64,
 }
 
 impl ConfigStore {
@@ -698,6 +700,8 @@ impl ConfigStore {
             hz: AtomicU32::new(0),
             timeout: AtomicU64::new(0),
             auth_required: AtomicBool::new(false),
+            zset_max_entries: AtomicU64::new(0),
+            zset_max_value: AtomicU64::new(0),
             inner: RwLock::new(c),
         };
         store.refresh_hot();
@@ -730,6 +734,10 @@ impl ConfigStore {
         self.hz.store(c.hz.clamp(1, 500), Relaxed);
         self.timeout.store(c.timeout, Relaxed);
         self.auth_required.store(c.requirepass.is_some(), Relaxed);
+        self.zset_max_entries
+            .store(c.zset_max_listpack_entries, Relaxed);
+        self.zset_max_value
+            .store(c.zset_max_listpack_value, Relaxed);
     }
 
     #[inline]
@@ -756,6 +764,14 @@ impl ConfigStore {
     #[inline]
     pub fn auth_required(&self) -> bool {
         self.auth_required.load(Relaxed)
+    }
+    /// `zset-max-listpack-entries` / `-value`.
+    #[inline]
+    pub fn zset_limits(&self) -> crate::types::zset::Limits {
+        crate::types::zset::Limits {
+            max_entries: self.zset_max_entries.load(Relaxed) as usize,
+            max_value: self.zset_max_value.load(Relaxed) as usize,
+        }
     }
 }
 

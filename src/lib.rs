@@ -7,11 +7,13 @@
 //! docs/ARCHITECTURE.md walks through the request path.
 
 pub mod alloc;
+pub mod blocking;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod glob;
 pub mod keyspace;
+pub mod num;
 pub mod protocol;
 pub mod server;
 pub mod types;

@@ -1,10 +1,6 @@
 //! Bitmap commands over string values: SETBIT GETBIT BITCOUNT BITPOS BITOP.
 //! Bit 0 is the most significant bit of byte 0, as in Redis.
 
-// `Value` has only the string variant until the other types land; the
-// WRONGTYPE arms below are written for when it has more.
-#![allow(irrefutable_let_patterns, unreachable_patterns)]
-
 use super::args::{int, is};
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};

@@ -74,6 +74,11 @@ const CLIENT: &[Command] = &[
         .acl(acl::CONNECTION)
         .group("connection")
         .doc("7.2.0", "O(1)", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "ON | OFF"),
+    Command::new("client|unblock", -3, unblock)
+        .flags(ADMIN | F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("5.0.0", "O(log N) where N is the number of client connections", "Unblocks a client blocked by a blocking command from a different connection.", "client-id [TIMEOUT | ERROR]"),
     Command::new("client|help", 2, help)
         .flags(LOADING | STALE)
         .acl(acl::CONNECTION)
@@ -137,7 +142,7 @@ fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
     let qbuf = c.qbuf.load(Relaxed);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -145,6 +150,7 @@ fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         String::from_utf8_lossy(&c.name.lock()),
         now.saturating_sub(c.created_ms) / 1000,
         now.saturating_sub(c.last_interaction_ms.load(Relaxed)) / 1000,
+        if c.waiter.lock().is_some() { "b" } else { "N" },
         c.db.load(Relaxed),
         qbuf,
         16 * 1024usize.saturating_sub(qbuf.min(16 * 1024)),
@@ -339,6 +345,33 @@ fn no_touch(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+fn unblock(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let id = crate::commands::args::int(&args[2])?;
+    let error = match args.len() {
+        3 => false,
+        4 if eq_ic(&args[3], b"timeout") => false,
+        4 if eq_ic(&args[3], b"error") => true,
+        4 => {
+            return Err(CmdError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    let waiter = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.server.clients.get(id))
+        .and_then(|c| c.waiter.lock().clone());
+    let outcome = if error {
+        crate::blocking::Outcome::Unblocked
+    } else {
+        crate::blocking::Outcome::Timeout
+    };
+    let done = waiter.is_some_and(|w| w.finish(outcome));
+    ctx.out.int(done as i64);
+    Ok(())
+}
+
 fn help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     const LINES: &[&str] = &[
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -362,6 +395,8 @@ fn help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "SETINFO <option> <value>",
         "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
         "HELP",

@@ -149,7 +149,11 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "maxclients", &config.maxclients);
             w(t, "client_recent_max_input_buffer", &0);
             w(t, "client_recent_max_output_buffer", &0);
-            w(t, "blocked_clients", &0);
+            w(
+                t,
+                "blocked_clients",
+                &server.stats.blocked_clients.load(Relaxed),
+            );
             w(t, "tracking_clients", &0);
             w(t, "clients_in_timeout_table", &0);
         }

@@ -19,6 +19,7 @@ pub mod info;
 pub mod keys;
 pub mod server;
 pub mod string;
+pub mod zset;
 
 pub use table::{acl, flags, Command, Handler};
 
@@ -56,7 +57,7 @@ impl Ctx<'_> {
 
 /// Every family's table, in the order `COMMAND` lists them.
 pub fn families() -> Vec<&'static [Command]> {
-    vec![
+    let mut v = vec![
         connection::COMMANDS,
         string::COMMANDS,
         bits::COMMANDS,
@@ -67,7 +68,9 @@ pub fn families() -> Vec<&'static [Command]> {
         client::COMMANDS,
         info::COMMANDS,
         command::COMMANDS,
-    ]
+    ];
+    v.extend(zset::commands());
+    v
 }
 
 /// An entry with its stats index and, for containers, its subcommands.

@@ -1,9 +1,5 @@
 //! String commands.
 
-// `Value` has only the string variant until the other types land; the
-// WRONGTYPE arms below are written for when it has more.
-#![allow(irrefutable_let_patterns, unreachable_patterns)]
-
 use super::args::{self, is, Unit};
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};

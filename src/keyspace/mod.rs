@@ -89,13 +89,19 @@ pub struct ShardStats {
 pub struct Shard {
     dbs: Box<[Table]>,
     pub stats: ShardStats,
+    /// Position in the keyspace's shard array.
+    index: usize,
+    /// Clients blocked on this shard's keys.
+    pub waiters: crate::blocking::Queues,
 }
 
 impl Shard {
-    fn new(ndbs: usize) -> Self {
+    fn new(ndbs: usize, index: usize) -> Self {
         Shard {
             dbs: (0..ndbs).map(|_| Table::default()).collect(),
             stats: ShardStats::default(),
+            index,
+            waiters: Default::default(),
         }
     }
 
@@ -167,8 +173,11 @@ impl Shard {
     /// per key it changes: it counts toward save points and is the single hook
     /// where WATCH invalidation and blocked-client wake-ups attach.
     #[inline]
-    pub fn modified(&mut self, _db: usize, _key: &[u8]) {
+    pub fn modified(&mut self, db: usize, key: &[u8]) {
         self.stats.dirty += 1;
+        if !self.waiters.is_empty() {
+            self.waiters.touch(db, key, self.index);
+        }
     }
 }
 
@@ -187,7 +196,7 @@ impl Keyspace {
     pub fn new(ndbs: usize) -> Self {
         Keyspace {
             shards: (0..NSHARDS)
-                .map(|_| Padded(Mutex::new(Shard::new(ndbs))))
+                .map(|i| Padded(Mutex::new(Shard::new(ndbs, i))))
                 .collect(),
             ndbs,
         }
@@ -297,6 +306,15 @@ impl<'a> MultiLock<'a> {
             .binary_search_by_key(&i, |(j, _)| *j)
             .unwrap_or_else(|_| panic!("shard {i} was not locked for this key"));
         &mut self.guards[at].1
+    }
+
+    /// Read-only view of a live key's value in a locked shard (no expiry, no
+    /// stats: for commands that already looked the key up with `read`).
+    pub fn peek(&self, db: usize, key: &[u8]) -> Option<&crate::types::Value> {
+        let i = key_slot(key) as usize % NSHARDS;
+        let at = self.guards.binary_search_by_key(&i, |(j, _)| *j).ok()?;
+        let t = self.guards[at].1.db_ref(db);
+        t.position(key).and_then(|p| t.at(p)).map(|(_, e)| &e.value)
     }
 
     /// Every locked shard.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use crate::blocking::Waiter;
 use crate::util::now_ms;
 
 /// `CLIENT REPLY` mode.
@@ -44,6 +45,10 @@ pub struct Client {
     pub no_evict: bool,
     /// `CLIENT NO-TOUCH on`: reads do not update LRU/LFU.
     pub no_touch: bool,
+    /// Set by a blocking command that must wait; the connection waits on it.
+    pub blocked: Option<Arc<Waiter>>,
+    /// Blocking commands answer at once (inside MULTI/EXEC and scripts).
+    pub deny_blocking: bool,
 }
 
 impl Client {
@@ -58,6 +63,8 @@ impl Client {
             reply_mode: ReplyMode::On,
             no_evict: false,
             no_touch: false,
+            blocked: None,
+            deny_blocking: false,
         }
     }
 
@@ -90,6 +97,8 @@ pub struct ClientInfo {
     /// Set by CLIENT KILL; the connection closes at its next wake-up.
     pub killed: AtomicBool,
     pub kill: Notify,
+    /// The wait this client is blocked in, for CLIENT UNBLOCK and CLIENT LIST.
+    pub waiter: Mutex<Option<Arc<Waiter>>>,
 }
 
 impl ClientInfo {
@@ -138,6 +147,7 @@ impl ClientRegistry {
             obuf: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
+            waiter: Mutex::new(None),
         });
         self.clients.lock().insert(id, info.clone());
         self.connected.fetch_add(1, Relaxed);

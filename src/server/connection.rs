@@ -12,9 +12,14 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::client::{Client, ReplyMode};
+use std::pin::Pin;
+
+use tokio::sync::futures::Notified;
+
+use super::client::{Client, ClientInfo, ReplyMode};
 use super::stats::ThreadStats;
 use super::Server;
+use crate::blocking::{self, Outcome, Waiter};
 use crate::commands::dispatch;
 use crate::protocol::{Limits, Parsed, Parser, Reply};
 
@@ -69,36 +74,22 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
     let killed = info.kill.notified();
     tokio::pin!(killed);
 
+    // After a blocking command returns, requests pipelined behind it are
+    // already in `inbuf`: run them before reading again.
+    let mut run_buffered = false;
     loop {
-        if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
-            inbuf.reserve(READ_CHUNK);
-        }
-        let idle = server.config.timeout();
-        let read = stream.read_buf(&mut inbuf);
-        let r = if idle == 0 {
-            tokio::select! {
-                biased;
-                _ = &mut killed => return,
-                r = read => r,
-            }
-        } else {
-            // `timeout`: an idle client is closed, silently, as Redis does.
-            tokio::select! {
-                biased;
-                _ = &mut killed => return,
-                r = read => r,
-                _ = tokio::time::sleep(std::time::Duration::from_secs(idle)) => {
-                    tracing::debug!("closing idle client {addr}");
-                    return;
-                }
-            }
-        };
-        let n = match r {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        tstats.net_in(n);
-        if info.killed.load(Relaxed) {
+        if run_buffered {
+            run_buffered = false;
+        } else if !read_more(
+            &server,
+            &mut stream,
+            &mut inbuf,
+            &info,
+            &tstats,
+            killed.as_mut(),
+        )
+        .await
+        {
             return;
         }
         let now = crate::util::now_ms();
@@ -109,6 +100,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         };
         let mut pos = 0;
         let mut fatal = false;
+        let mut blocked = None;
         loop {
             let parsed = match parser.parse(&inbuf[pos..], &limits) {
                 Ok(p) => p,
@@ -134,6 +126,9 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 client.reply_mode = ReplyMode::Skipping;
             }
             dispatch(&server, &mut client, &mut out, &tstats, now, args);
+            // Clients blocked on keys this command wrote are served now,
+            // before anything else runs on this connection.
+            blocking::serve_pending(&server, now);
             pos += consumed;
             match client.reply_mode {
                 ReplyMode::On | ReplyMode::SkipNext => {}
@@ -142,6 +137,10 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                     out.buf.truncate(mark);
                     client.reply_mode = ReplyMode::On;
                 }
+            }
+            if let Some(w) = client.blocked.take() {
+                blocked = Some(w);
+                break;
             }
             if client.close_after_reply || info.killed.load(Relaxed) {
                 fatal = true;
@@ -162,6 +161,42 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             let _ = stream.shutdown().await;
             return;
         }
+        if let Some(waiter) = blocked {
+            let guard = blocking::Blocked {
+                server: &server,
+                waiter,
+                info: &info,
+            };
+            if !wait_blocked(
+                &server,
+                &mut stream,
+                &mut inbuf,
+                &guard.waiter,
+                &tstats,
+                killed.as_mut(),
+            )
+            .await
+            {
+                return;
+            }
+            match guard.waiter.take() {
+                Some(Outcome::Served(reply)) => out.raw(&reply),
+                Some(Outcome::Unblocked) => {
+                    out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                    server.stats.count_error("UNBLOCKED");
+                }
+                Some(Outcome::Timeout) | None => guard.waiter.op.timeout_reply(&mut out),
+            }
+            drop(guard);
+            if client.reply_mode == ReplyMode::Off {
+                out.buf.clear();
+            }
+            if !out.is_empty() && write_out(&mut stream, &mut out, &tstats).await.is_err() {
+                return;
+            }
+            run_buffered = !inbuf.is_empty();
+            continue;
+        }
         if inbuf.len() as u64 > server.config.query_buffer_limit() {
             tracing::warn!("closing client that reached max query buffer length: {addr}");
             return;
@@ -169,6 +204,94 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         info.qbuf.store(inbuf.len(), Relaxed);
         if inbuf.is_empty() && inbuf.capacity() > KEEP_CAPACITY {
             inbuf = Vec::with_capacity(READ_CHUNK);
+        }
+    }
+}
+
+/// Wait for more request bytes. False when the connection must close (EOF,
+/// error, idle `timeout`, CLIENT KILL).
+async fn read_more(
+    server: &Server,
+    stream: &mut TcpStream,
+    inbuf: &mut Vec<u8>,
+    info: &ClientInfo,
+    tstats: &ThreadStats,
+    mut killed: Pin<&mut Notified<'_>>,
+) -> bool {
+    if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
+        inbuf.reserve(READ_CHUNK);
+    }
+    let idle = server.config.timeout();
+    let read = stream.read_buf(inbuf);
+    let r = if idle == 0 {
+        tokio::select! {
+            biased;
+            _ = &mut killed => return false,
+            r = read => r,
+        }
+    } else {
+        // `timeout`: an idle client is closed, silently, as Redis does.
+        tokio::select! {
+            biased;
+            _ = &mut killed => return false,
+            r = read => r,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(idle)) => {
+                tracing::debug!("closing idle client {}", info.addr);
+                return false;
+            }
+        }
+    };
+    match r {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            tstats.net_in(n);
+            !info.killed.load(Relaxed)
+        }
+    }
+}
+
+/// Sleep until a blocked client's wait ends (served, timed out, unblocked).
+/// Bytes that arrive meanwhile are buffered for later. False when the
+/// connection must close instead.
+async fn wait_blocked(
+    server: &Server,
+    stream: &mut TcpStream,
+    inbuf: &mut Vec<u8>,
+    waiter: &Waiter,
+    tstats: &ThreadStats,
+    mut killed: Pin<&mut Notified<'_>>,
+) -> bool {
+    let deadline = (waiter.deadline_ms != 0).then(|| {
+        let left = waiter.deadline_ms.saturating_sub(crate::util::now_ms());
+        tokio::time::Instant::now() + std::time::Duration::from_millis(left)
+    });
+    loop {
+        if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
+            inbuf.reserve(READ_CHUNK);
+        }
+        let timer = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = &mut killed => return false,
+            _ = waiter.ended() => return true,
+            _ = timer => {
+                waiter.finish(Outcome::Timeout);
+                return true;
+            }
+            r = stream.read_buf(inbuf) => match r {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => {
+                    tstats.net_in(n);
+                    if inbuf.len() as u64 > server.config.query_buffer_limit() {
+                        return false;
+                    }
+                }
+            },
         }
     }
 }

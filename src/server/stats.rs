@@ -93,6 +93,8 @@ pub struct ServerStats {
     pub total_connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub total_error_replies: AtomicU64,
+    /// Clients waiting in a blocking command (INFO `blocked_clients`).
+    pub blocked_clients: AtomicU64,
     /// Error replies by code (`ERR`, `WRONGTYPE`…), for INFO errorstats.
     pub errors: Mutex<HashMap<String, u64>>,
 }

@@ -2,13 +2,16 @@
 //! [`Value`] enum is what an entry holds.
 
 pub mod string;
+pub mod zset;
 
 pub use string::Str;
+pub use zset::ZSet;
 
 /// The value of a key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Str),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -16,6 +19,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -23,6 +27,7 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 }

@@ -1,0 +1,335 @@
+//! Blocking commands (BZPOPMIN, BLPOP, …): clients waiting for keys.
+//!
+//! A command that finds none of its keys ready registers a [`Waiter`] in the
+//! queue of each key, in the shards that own them, *under the same shard
+//! locks it used to look*, so no write can slip between the look and the
+//! registration. Its connection then sleeps on the waiter (no CPU) until it
+//! is served, times out, is unblocked (`CLIENT UNBLOCK`) or disconnects.
+//!
+//! Serving is done by the writer, as in Redis: every write path calls
+//! `Shard::modified`, which marks a key with waiters as *ready* and records
+//! the shard in a per-thread list. Right after the writing command returns,
+//! its connection calls [`serve_pending`], which locks each such shard and,
+//! key by key, runs the first waiting client's operation on its behalf
+//! (first come, first served) for as long as the key has data. The result
+//! goes to the waiter as finished reply bytes. A waiter queued on several
+//! keys is served once: the first server claims it under its state lock,
+//! and the stale queue entries are dropped when met or when it cleans up.
+//!
+//! Serving runs before the writer's next pipelined command and before its
+//! reply is written, so anything that saw the write also sees the waiter
+//! served. Inside MULTI or a script (`Client::deny_blocking`) a blocking
+//! command answers its timeout reply at once instead of blocking.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::commands::Ctx;
+use crate::keyspace::{MultiLock, Shard};
+use crate::protocol::Reply;
+use crate::server::client::ClientInfo;
+use crate::server::Server;
+
+/// How a wait ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Served: the reply to send.
+    Served(Vec<u8>),
+    /// Timed out, or `CLIENT UNBLOCK id TIMEOUT`.
+    Timeout,
+    /// `CLIENT UNBLOCK id ERROR`.
+    Unblocked,
+}
+
+/// What to do for a waiter once one of its keys is ready.
+#[derive(Debug, Clone, Copy)]
+pub enum BlockOp {
+    /// BZPOPMIN/BZPOPMAX (`count: None`) and BZMPOP (`count: Some`).
+    ZPop { max: bool, count: Option<usize> },
+}
+
+impl BlockOp {
+    /// Run the operation on `key`, writing the reply; false if the key has
+    /// nothing for it (missing, empty or of another type).
+    fn serve(&self, shard: &mut Shard, db: usize, key: &[u8], now: u64, out: &mut Reply) -> bool {
+        match *self {
+            BlockOp::ZPop { max, count } => {
+                crate::commands::zset::serve_blocked_pop(shard, db, key, now, max, count, out)
+            }
+        }
+    }
+
+    /// The reply of a wait that timed out.
+    pub fn timeout_reply(&self, out: &mut Reply) {
+        match self {
+            BlockOp::ZPop { .. } => out.null_array(),
+        }
+    }
+}
+
+/// Where a wait stands.
+#[derive(Debug)]
+enum State {
+    Waiting,
+    Ended(Outcome),
+    /// Ended, and the connection took the outcome.
+    Taken,
+}
+
+/// A client waiting on keys.
+#[derive(Debug)]
+pub struct Waiter {
+    pub client_id: u64,
+    pub db: usize,
+    /// Distinct keys, in the order given.
+    pub keys: Vec<Box<[u8]>>,
+    pub op: BlockOp,
+    pub resp3: bool,
+    /// Unix ms when the wait times out; 0 waits forever.
+    pub deadline_ms: u64,
+    state: Mutex<State>,
+    notify: Notify,
+}
+
+impl Waiter {
+    pub fn is_waiting(&self) -> bool {
+        matches!(*self.state.lock(), State::Waiting)
+    }
+
+    /// End the wait with `o` unless it already ended; true if this did.
+    pub fn finish(&self, o: Outcome) -> bool {
+        let mut st = self.state.lock();
+        if !matches!(*st, State::Waiting) {
+            return false;
+        }
+        *st = State::Ended(o);
+        drop(st);
+        self.notify.notify_one();
+        true
+    }
+
+    /// Sleep until the wait ends (the permit of an earlier `finish` counts).
+    pub async fn ended(&self) {
+        self.notify.notified().await
+    }
+
+    /// The outcome, once ended (once).
+    pub fn take(&self) -> Option<Outcome> {
+        let mut st = self.state.lock();
+        match std::mem::replace(&mut *st, State::Taken) {
+            State::Ended(o) => Some(o),
+            State::Waiting => {
+                *st = State::Waiting;
+                None
+            }
+            State::Taken => None,
+        }
+    }
+}
+
+/// One key's queue: database, key, waiters in arrival order.
+type KeyQueue = (usize, Box<[u8]>, VecDeque<Arc<Waiter>>);
+
+/// The waiters queued on one shard's keys, and which of them became ready.
+#[derive(Default)]
+pub struct Queues {
+    table: HashTable<KeyQueue>,
+    ready: Vec<(usize, Box<[u8]>)>,
+}
+
+fn hash(db: usize, key: &[u8]) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0x5eed).build_hasher();
+    db.hash(&mut h);
+    key.hash(&mut h);
+    h.finish()
+}
+
+thread_local! {
+    /// Shards with ready keys, filled by `Shard::modified` on this thread.
+    static PENDING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Queues {
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    fn add(&mut self, db: usize, key: &[u8], w: Arc<Waiter>) {
+        let h = hash(db, key);
+        match self.table.find_mut(h, |e| e.0 == db && &*e.1 == key) {
+            Some(e) => e.2.push_back(w),
+            None => {
+                self.table
+                    .insert_unique(h, (db, key.into(), VecDeque::from([w])), |e| {
+                        hash(e.0, &e.1)
+                    });
+            }
+        }
+    }
+
+    fn remove(&mut self, db: usize, key: &[u8], w: &Arc<Waiter>) {
+        if let Ok(mut e) = self
+            .table
+            .find_entry(hash(db, key), |e| e.0 == db && &*e.1 == key)
+        {
+            e.get_mut().2.retain(|x| !Arc::ptr_eq(x, w));
+            if e.get().2.is_empty() {
+                e.remove();
+            }
+        }
+    }
+
+    /// First queued waiter on a key (stale entries are dropped here).
+    fn front(&mut self, db: usize, key: &[u8]) -> Option<Arc<Waiter>> {
+        let mut e = self
+            .table
+            .find_entry(hash(db, key), |e| e.0 == db && &*e.1 == key)
+            .ok()?;
+        while let Some(w) = e.get().2.front() {
+            if w.is_waiting() {
+                return Some(w.clone());
+            }
+            e.get_mut().2.pop_front();
+        }
+        e.remove();
+        None
+    }
+
+    /// Called by `Shard::modified`: if clients wait on the key, mark it ready
+    /// and remember that shard `shard` needs serving.
+    pub fn touch(&mut self, db: usize, key: &[u8], shard: usize) {
+        if self
+            .table
+            .find(hash(db, key), |e| e.0 == db && &*e.1 == key)
+            .is_none()
+            || self.ready.iter().any(|(d, k)| *d == db && &**k == key)
+        {
+            return;
+        }
+        self.ready.push((db, key.into()));
+        PENDING.with(|p| p.borrow_mut().push(shard));
+    }
+}
+
+/// Block the client running `ctx` on `keys` until one can serve `op`, or
+/// `timeout_ms` passes (0: forever). `ml` must hold the locks of every key's
+/// shard, the same locks under which the caller found no key ready.
+pub fn block(
+    ctx: &mut Ctx<'_>,
+    ml: &mut MultiLock<'_>,
+    keys: &[&[u8]],
+    op: BlockOp,
+    timeout_ms: u64,
+) {
+    if ctx.client.deny_blocking {
+        op.timeout_reply(ctx.out);
+        return;
+    }
+    let deadline_ms = if timeout_ms == 0 {
+        0
+    } else {
+        ctx.now.saturating_add(timeout_ms)
+    };
+    let w = new_waiter(
+        ctx.client.info.id,
+        ctx.db(),
+        keys,
+        op,
+        ctx.client.resp == 3,
+        deadline_ms,
+    );
+    for key in &w.keys {
+        ml.shard(key).waiters.add(w.db, key, w.clone());
+    }
+    ctx.server.stats.blocked_clients.fetch_add(1, Relaxed);
+    *ctx.client.info.waiter.lock() = Some(w.clone());
+    ctx.client.blocked = Some(w);
+}
+
+/// Cleans up after a wait however the connection leaves it: ends the wait
+/// (so no writer serves it any more), unqueues it, clears the client's view.
+pub struct Blocked<'a> {
+    pub server: &'a Server,
+    pub waiter: Arc<Waiter>,
+    pub info: &'a ClientInfo,
+}
+
+impl Drop for Blocked<'_> {
+    fn drop(&mut self) {
+        self.waiter.finish(Outcome::Timeout);
+        unregister(self.server, &self.waiter);
+        *self.info.waiter.lock() = None;
+        self.server.stats.blocked_clients.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Remove `w` from every queue it is in (after it ended, however it ended).
+pub fn unregister(server: &Server, w: &Arc<Waiter>) {
+    for key in &w.keys {
+        server.keyspace.lock(key).waiters.remove(w.db, key, w);
+    }
+}
+
+/// Build a waiter for the given keys (duplicates are dropped).
+pub fn new_waiter(
+    client_id: u64,
+    db: usize,
+    keys: &[&[u8]],
+    op: BlockOp,
+    resp3: bool,
+    deadline_ms: u64,
+) -> Arc<Waiter> {
+    let mut distinct: Vec<Box<[u8]>> = Vec::with_capacity(keys.len());
+    for k in keys {
+        if !distinct.iter().any(|d| &**d == *k) {
+            distinct.push((*k).into());
+        }
+    }
+    Arc::new(Waiter {
+        client_id,
+        db,
+        keys: distinct,
+        op,
+        resp3,
+        deadline_ms,
+        state: Mutex::new(State::Waiting),
+        notify: Notify::new(),
+    })
+}
+
+/// Serve the waiters of every key made ready on this thread since the last
+/// call. Cheap when nothing is pending.
+pub fn serve_pending(server: &Server, now: u64) {
+    loop {
+        let Some(i) = PENDING.with(|p| p.borrow_mut().pop()) else {
+            return;
+        };
+        let mut shard = server.keyspace.lock_shard(i);
+        let ready = std::mem::take(&mut shard.waiters.ready);
+        for (db, key) in ready {
+            while let Some(w) = shard.waiters.front(db, &key) {
+                let mut out = Reply::new(w.resp3);
+                // Hold the waiter's state while serving, so a timeout cannot
+                // end it between the pop and the hand-over.
+                let mut st = w.state.lock();
+                if !matches!(*st, State::Waiting) {
+                    continue;
+                }
+                if !w.op.serve(&mut shard, db, &key, now, &mut out) {
+                    break;
+                }
+                *st = State::Ended(Outcome::Served(out.buf));
+                drop(st);
+                w.notify.notify_one();
+            }
+        }
+    }
+}
