@@ -475,7 +475,9 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let l = int(&args[2])?;
     if l == i64::MIN {
-        return Err(CmdError::err("value is out of range"));
+        return Err(CmdError::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
     }
     if args.len() > 4 || (args.len() == 4 && !is(&args[3], "withscores")) {
         return Err(CmdError::Syntax);
@@ -508,8 +510,9 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         return Ok(());
     }
     if count as usize >= size {
+        // The whole set, highest score first (Redis's set-iterator order).
         emit_len(out, size, withscores);
-        z.walk(0, size, false, |m, s| emit(out, m, s, withscores));
+        z.walk(0, size, true, |m, s| emit(out, m, s, withscores));
         return Ok(());
     }
     // `count` distinct ranks, in random order: a partial shuffle when the

@@ -3,7 +3,7 @@
 use super::setops::numkeys_positions;
 use super::{after_removal, write, Z};
 use crate::blocking::{self, BlockOp};
-use crate::commands::args::{int, is};
+use crate::commands::args::is;
 use crate::commands::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Shard;
@@ -116,11 +116,10 @@ fn pop_reply(shard: &mut Shard, db: usize, key: &[u8], now: u64, pop: Pop, out: 
 
 /// A non-negative count argument (`getPositiveLongFromObjectOrReply`).
 fn positive(arg: &[u8]) -> Result<usize, CmdError> {
-    let n = int(arg)?;
-    if n < 0 {
-        return Err(CmdError::err("value is out of range, must be positive"));
+    match crate::protocol::parse_i64(arg) {
+        Some(n) if n >= 0 => Ok(n as usize),
+        _ => Err(CmdError::err("value is out of range, must be positive")),
     }
-    Ok(n as usize)
 }
 
 fn zpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) -> CmdResult {

@@ -348,7 +348,7 @@ fn parse_range<'a>(
             offset = int(args.get(j + 1))?;
             limit = int(args.get(j + 2))?;
             j += 2;
-        } else if preset_rev.is_none() && is(a, "rev") {
+        } else if preset_rev.is_none() && !rev && is(a, "rev") {
             rev = true;
         } else if by == By::Auto && is(a, "bylex") {
             by = By::Lex;
@@ -446,7 +446,9 @@ fn zrangestore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 0
             };
             let mut out = ZSet::with_hint(hint, 0, lim);
-            z.walk(a, b, false, |m, s| out.insert(m, s, lim));
+            // Insert in reply order, as Redis does: it decides when the
+            // result converts to the big encoding (and a packed `-0` is 0).
+            z.walk(a, b, r.rev, |m, s| out.insert(m, s, lim));
             out
         }
     };

@@ -206,11 +206,10 @@ fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, ni: usize, op: Op, dest: Dest<'_>)
             withscores = true;
             j += 1;
         } else if card && remaining >= 2 && is(a, "limit") {
-            let l = int(&args[j + 1])?;
-            if l < 0 {
-                return Err(CmdError::err("LIMIT can't be negative"));
-            }
-            limit = l as u64;
+            limit = parse_i64(&args[j + 1])
+                .filter(|&l| l >= 0)
+                .ok_or_else(|| CmdError::err("LIMIT can't be negative"))?
+                as u64;
             j += 2;
         } else {
             return Err(CmdError::Syntax);

@@ -27,6 +27,17 @@ fn put_varint(buf: &mut Vec<u8>, mut n: usize) {
     buf.push(n as u8);
 }
 
+/// Redis's listpack stores an integral score as an integer, so `-0` comes
+/// back as `0` from this encoding (and only from this one).
+#[inline]
+fn zero_unsigned(score: f64) -> f64 {
+    if score == 0.0 {
+        0.0
+    } else {
+        score
+    }
+}
+
 impl Packed {
     pub fn len(&self) -> usize {
         self.len
@@ -80,6 +91,7 @@ impl Packed {
 
     /// Insert a member that is not present, in (score, member) order.
     pub fn insert(&mut self, m: &[u8], score: f64) {
+        let score = zero_unsigned(score);
         let pos = self
             .iter()
             .find(|e| e.score > score || (e.score == score && e.member > m))
@@ -94,6 +106,7 @@ impl Packed {
 
     /// Append an entry that sorts after every present one.
     pub fn push(&mut self, m: &[u8], score: f64) {
+        let score = zero_unsigned(score);
         self.buf.extend_from_slice(&score.to_le_bytes());
         put_varint(&mut self.buf, m.len());
         self.buf.extend_from_slice(m);
