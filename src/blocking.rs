@@ -219,6 +219,21 @@ impl Queues {
     }
 }
 
+impl Queues {
+    /// Mark every key of `db` with waiters ready (SWAPDB brought new data).
+    pub fn touch_db(&mut self, db: usize, shard: usize) {
+        let keys: Vec<Box<[u8]>> = self
+            .table
+            .iter()
+            .filter(|e| e.0 == db)
+            .map(|e| e.1.clone())
+            .collect();
+        for k in keys {
+            self.touch(db, &k, shard);
+        }
+    }
+}
+
 /// Block the client running `ctx` on `keys` until one can serve `op`, or
 /// `timeout_ms` passes (0: forever). `ml` must hold the locks of every key's
 /// shard, the same locks under which the caller found no key ready.

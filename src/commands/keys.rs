@@ -519,6 +519,8 @@ fn swapdb(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         for shard in all.shards() {
             shard.dbs_mut().swap(a, b);
             shard.stats.dirty += 1;
+            shard.db_swapped(a);
+            shard.db_swapped(b);
         }
     }
     ctx.out.ok();

@@ -169,6 +169,13 @@ impl Shard {
         }
     }
 
+    /// SWAPDB: every key of `db` may hold new data for waiting clients.
+    pub fn db_swapped(&mut self, db: usize) {
+        if !self.waiters.is_empty() {
+            self.waiters.touch_db(db, self.index);
+        }
+    }
+
     /// Record that `key` in `db` was modified. Every write path calls this once
     /// per key it changes: it counts toward save points and is the single hook
     /// where WATCH invalidation and blocked-client wake-ups attach.
