@@ -46,7 +46,10 @@ fn add_update_and_score_semantics() {
         err(&mut c, &["ZADD", "z", "nan", "x"]),
         "ERR value is not a valid float"
     );
-    assert_eq!(err(&mut c, &["ZADD", "z", "1", "a", "2"]), "ERR syntax error");
+    assert_eq!(
+        err(&mut c, &["ZADD", "z", "1", "a", "2"]),
+        "ERR syntax error"
+    );
     assert_eq!(
         err(&mut c, &["ZADD", "z", "NX", "XX", "1", "a"]),
         "ERR XX and NX options at the same time are not compatible"

@@ -55,6 +55,8 @@ struct Inner {
     kids: Vec<Node>,
     sizes: Vec<u32>,
     last: Vec<Key>,
+    /// Sum of `sizes`.
+    total: usize,
 }
 
 #[derive(Clone)]
@@ -93,7 +95,7 @@ impl Node {
     fn size(&self) -> usize {
         match self {
             Node::Leaf(l) => l.ids.len(),
-            Node::Inner(n) => n.sizes.iter().map(|&s| s as usize).sum(),
+            Node::Inner(n) => n.total,
         }
     }
     /// Number of keys (leaf) or children (inner).
@@ -124,10 +126,14 @@ impl Node {
             }
             Node::Inner(n) => {
                 let at = n.kids.len() / 2;
+                let sizes = n.sizes.split_off(at);
+                let total: usize = sizes.iter().map(|&s| s as usize).sum();
+                n.total -= total;
                 Node::Inner(Box::new(Inner {
                     kids: n.kids.split_off(at),
-                    sizes: n.sizes.split_off(at),
+                    sizes,
                     last: n.last.split_off(at),
+                    total,
                 }))
             }
         }
@@ -141,6 +147,7 @@ impl Node {
             }
             (Node::Inner(a), Node::Inner(b)) => {
                 let b = *b;
+                a.total += b.total;
                 a.kids.extend(b.kids);
                 a.sizes.extend(b.sizes);
                 a.last.extend(b.last);
@@ -165,7 +172,9 @@ impl Inner {
         lo.min(self.kids.len() - 1)
     }
     fn refresh(&mut self, i: usize) {
-        self.sizes[i] = self.kids[i].size() as u32;
+        let s = self.kids[i].size();
+        self.total = self.total + s - self.sizes[i] as usize;
+        self.sizes[i] = s as u32;
         self.last[i] = self.kids[i].last();
     }
     fn size_before(&self, i: usize) -> usize {
@@ -179,7 +188,7 @@ impl Inner {
         }
         let a = if i + 1 < self.kids.len() { i } else { i - 1 };
         let right = self.kids.remove(a + 1);
-        self.sizes.remove(a + 1);
+        self.total -= self.sizes.remove(a + 1) as usize;
         self.last.remove(a + 1);
         self.kids[a].absorb(right);
         if self.kids[a].width() > MAX {
@@ -226,6 +235,7 @@ impl Tree {
                 sizes: vec![0, 0],
                 last: vec![(0.0, 0); 2],
                 kids: vec![left, right],
+                total: 0,
             };
             inner.refresh(0);
             inner.refresh(1);
@@ -467,6 +477,7 @@ mod tests {
                     assert_eq!(last, n.last[i]);
                     total += s;
                 }
+                assert_eq!(total, n.total);
                 (total, n.last[n.last.len() - 1])
             }
         }
