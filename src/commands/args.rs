@@ -67,3 +67,51 @@ pub fn expire_option(arg: &[u8]) -> Option<(Unit, bool)> {
         None
     }
 }
+
+/// A SCAN-family cursor (`ERR invalid cursor`).
+pub fn scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    std::str::from_utf8(arg)
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| CmdError::err("invalid cursor"))
+}
+
+/// Options of SCAN, ZSCAN, … (`MATCH`, `COUNT`, and `TYPE` where allowed).
+pub struct ScanOpts<'a> {
+    /// None also when the pattern is `*`.
+    pub pattern: Option<&'a [u8]>,
+    pub count: usize,
+    pub type_filter: Option<&'a [u8]>,
+}
+
+/// Parse scan options from `args[from..]`.
+pub fn scan_opts<'a>(
+    args: &crate::protocol::Args<'a>,
+    from: usize,
+    allow_type: bool,
+) -> Result<ScanOpts<'a>, CmdError> {
+    let mut o = ScanOpts {
+        pattern: None,
+        count: 10,
+        type_filter: None,
+    };
+    let mut i = from;
+    while i < args.len() {
+        let (a, has_value) = (args.get(i), i + 1 < args.len());
+        if is(a, "count") && has_value {
+            let c = int(args.get(i + 1))?;
+            if c < 1 {
+                return Err(CmdError::Syntax);
+            }
+            o.count = c.min(1 << 30) as usize;
+        } else if is(a, "match") && has_value {
+            o.pattern = Some(args.get(i + 1)).filter(|p| *p != b"*");
+        } else if allow_type && is(a, "type") && has_value {
+            o.type_filter = Some(args.get(i + 1));
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    Ok(o)
+}

@@ -342,31 +342,12 @@ fn keys(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 /// SCAN's cursor packs the shard index (low bits) with the position cursor of
 /// that shard's table (see `Table::scan`).
 fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let cursor = std::str::from_utf8(&args[1])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| CmdError::err("invalid cursor"))?;
-    let mut pattern: Option<&[u8]> = None;
-    let mut count: usize = 10;
-    let mut type_filter: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if is(&args[i], "count") && has_value {
-            let c = int(&args[i + 1])?;
-            if c < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = c.min(1 << 30) as usize;
-        } else if is(&args[i], "match") && has_value {
-            pattern = Some(args.get(i + 1)).filter(|p| *p != b"*");
-        } else if is(&args[i], "type") && has_value {
-            type_filter = Some(args.get(i + 1));
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let cursor = super::args::scan_cursor(&args[1])?;
+    let super::args::ScanOpts {
+        pattern,
+        count,
+        type_filter,
+    } = super::args::scan_opts(&args, 2, true)?;
     let (db, now) = (ctx.db(), ctx.now);
     let mut shard_idx = (cursor % NSHARDS as u64) as usize;
     let mut table_cursor = cursor / NSHARDS as u64;

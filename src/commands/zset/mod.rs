@@ -546,10 +546,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn zscan(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let cursor = std::str::from_utf8(&args[2])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| CmdError::err("invalid cursor"))?;
+    let cursor = super::args::scan_cursor(&args[2])?;
     let (db, now, key) = (ctx.db(), ctx.now, &args[1]);
     let mut shard = ctx.server.keyspace.lock(key);
     let Some(z) = read(&mut shard, db, key, now)? else {
@@ -558,24 +555,7 @@ fn zscan(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    let mut pattern: Option<&[u8]> = None;
-    let mut count = 10usize;
-    let mut i = 3;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if is(&args[i], "count") && has_value {
-            let c = int(&args[i + 1])?;
-            if c < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = c.min(1 << 30) as usize;
-        } else if is(&args[i], "match") && has_value {
-            pattern = Some(args.get(i + 1)).filter(|p| *p != b"*");
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let super::args::ScanOpts { pattern, count, .. } = super::args::scan_opts(&args, 3, false)?;
     let mut found: Vec<(&[u8], f64)> = Vec::new();
     let keep = |m: &[u8]| pattern.is_none_or(|p| crate::glob::matches(p, m, false));
     let next = match &*z {
