@@ -162,6 +162,11 @@ impl Queues {
         self.table.is_empty()
     }
 
+    /// Number of keys with queued waiters (INFO `total_blocking_keys`).
+    pub fn keys(&self) -> usize {
+        self.table.len()
+    }
+
     fn add(&mut self, db: usize, key: &[u8], w: Arc<Waiter>) {
         let h = hash(db, key);
         match self.table.find_mut(h, |e| e.0 == db && &*e.1 == key) {
@@ -265,6 +270,9 @@ pub fn block(
         ml.shard(key).waiters.add(w.db, key, w.clone());
     }
     ctx.server.stats.blocked_clients.fetch_add(1, Relaxed);
+    if deadline_ms != 0 {
+        ctx.server.stats.blocked_with_timeout.fetch_add(1, Relaxed);
+    }
     *ctx.client.info.waiter.lock() = Some(w.clone());
     ctx.client.blocked = Some(w);
 }
@@ -283,6 +291,9 @@ impl Drop for Blocked<'_> {
         unregister(self.server, &self.waiter);
         *self.info.waiter.lock() = None;
         self.server.stats.blocked_clients.fetch_sub(1, Relaxed);
+        if self.waiter.deadline_ms != 0 {
+            self.server.stats.blocked_with_timeout.fetch_sub(1, Relaxed);
+        }
     }
 }
 

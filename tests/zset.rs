@@ -439,6 +439,9 @@ fn blocked_clients_are_served_first_come_first_served() {
     wait_blocked(&mut c, 1);
     let t2 = thread::spawn(move || q::<Vec<String>>(&mut second, &["BZPOPMIN", "q2", "0"]));
     wait_blocked(&mut c, 2);
+    let info: String = q(&mut c, &["INFO", "clients"]);
+    assert!(info.contains("total_blocking_keys:2\r\n"), "{info}");
+    assert!(info.contains("clients_in_timeout_table:0\r\n"), "{info}");
     // One member wakes exactly one waiter: the one that came first.
     q::<()>(&mut c, &["ZADD", "q2", "5", "job1"]);
     assert_eq!(t1.join().expect("first"), ["q2", "job1", "5"]);
@@ -548,8 +551,10 @@ fn unblock_disconnect_and_pipelining() {
     // A waiter that disconnects is cleaned up and takes nothing.
     {
         let mut r = s.raw();
-        r.send(b"BZPOPMIN gone 0\r\n");
+        r.send(b"BZPOPMIN gone 100\r\n");
         wait_blocked(&mut c, 1);
+        let info: String = q(&mut c, &["INFO", "clients"]);
+        assert!(info.contains("clients_in_timeout_table:1\r\n"), "{info}");
     }
     wait_blocked(&mut c, 0);
     q::<()>(&mut c, &["ZADD", "gone", "1", "kept"]);

@@ -155,7 +155,17 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 &server.stats.blocked_clients.load(Relaxed),
             );
             w(t, "tracking_clients", &0);
-            w(t, "clients_in_timeout_table", &0);
+            w(
+                t,
+                "clients_in_timeout_table",
+                &server.stats.blocked_with_timeout.load(Relaxed),
+            );
+            let blocking_keys: usize = (0..crate::keyspace::NSHARDS)
+                .map(|i| server.keyspace.lock_shard(i).waiters.keys())
+                .sum();
+            w(t, "total_blocking_keys", &blocking_keys);
+            // Only stream consumers block "on no key"; Ember has no streams.
+            w(t, "total_blocking_keys_on_nokey", &0);
         }
         "memory" => {
             let rss = crate::alloc::rss() as u64;

@@ -95,6 +95,8 @@ pub struct ServerStats {
     pub total_error_replies: AtomicU64,
     /// Clients waiting in a blocking command (INFO `blocked_clients`).
     pub blocked_clients: AtomicU64,
+    /// Of those, the ones with a timeout (INFO `clients_in_timeout_table`).
+    pub blocked_with_timeout: AtomicU64,
     /// Error replies by code (`ERR`, `WRONGTYPE`…), for INFO errorstats.
     pub errors: Mutex<HashMap<String, u64>>,
 }
