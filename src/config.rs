@@ -689,6 +689,12 @@ pub struct ConfigStore {
     auth_required: AtomicBool,
     zset_max_entries: AtomicU64,
     zset_max_value: AtomicU64,
+    hash_max_entries: AtomicU64,
+    hash_max_value: AtomicU64,
+    set_max_intset: AtomicU64,
+    set_max_entries: AtomicU64,
+    set_max_value: AtomicU64,
+    list_max_size: std::sync::atomic::AtomicI64,
 }
 
 impl ConfigStore {
@@ -702,6 +708,12 @@ impl ConfigStore {
             auth_required: AtomicBool::new(false),
             zset_max_entries: AtomicU64::new(0),
             zset_max_value: AtomicU64::new(0),
+            hash_max_entries: AtomicU64::new(0),
+            hash_max_value: AtomicU64::new(0),
+            set_max_intset: AtomicU64::new(0),
+            set_max_entries: AtomicU64::new(0),
+            set_max_value: AtomicU64::new(0),
+            list_max_size: std::sync::atomic::AtomicI64::new(0),
             inner: RwLock::new(c),
         };
         store.refresh_hot();
@@ -738,6 +750,15 @@ impl ConfigStore {
             .store(c.zset_max_listpack_entries, Relaxed);
         self.zset_max_value
             .store(c.zset_max_listpack_value, Relaxed);
+        self.hash_max_entries
+            .store(c.hash_max_listpack_entries, Relaxed);
+        self.hash_max_value
+            .store(c.hash_max_listpack_value, Relaxed);
+        self.set_max_intset.store(c.set_max_intset_entries, Relaxed);
+        self.set_max_entries
+            .store(c.set_max_listpack_entries, Relaxed);
+        self.set_max_value.store(c.set_max_listpack_value, Relaxed);
+        self.list_max_size.store(c.list_max_listpack_size, Relaxed);
     }
 
     #[inline]
@@ -767,11 +788,34 @@ impl ConfigStore {
     }
     /// `zset-max-listpack-entries` / `-value`.
     #[inline]
-    pub fn zset_limits(&self) -> crate::types::zset::Limits {
-        crate::types::zset::Limits {
+    pub fn zset_limits(&self) -> crate::types::Limits {
+        crate::types::Limits {
             max_entries: self.zset_max_entries.load(Relaxed) as usize,
             max_value: self.zset_max_value.load(Relaxed) as usize,
         }
+    }
+    /// `hash-max-listpack-entries` / `-value`.
+    #[inline]
+    pub fn hash_limits(&self) -> crate::types::Limits {
+        crate::types::Limits {
+            max_entries: self.hash_max_entries.load(Relaxed) as usize,
+            max_value: self.hash_max_value.load(Relaxed) as usize,
+        }
+    }
+    /// `set-max-intset-entries` and `set-max-listpack-entries` / `-value`.
+    #[inline]
+    pub fn set_limits(&self) -> crate::types::SetLimits {
+        crate::types::SetLimits {
+            max_intset: self.set_max_intset.load(Relaxed) as usize,
+            max_entries: self.set_max_entries.load(Relaxed) as usize,
+            max_value: self.set_max_value.load(Relaxed) as usize,
+        }
+    }
+    /// `list-max-listpack-size`: positive, entries per node; -1..-5, a node
+    /// size of 4, 8, 16, 32 or 64 KB.
+    #[inline]
+    pub fn list_max_size(&self) -> i64 {
+        self.list_max_size.load(Relaxed)
     }
 }
 

@@ -15,9 +15,12 @@ pub mod command;
 pub mod config_cmd;
 pub mod connection;
 pub mod expire;
+pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod zset;
 
@@ -68,6 +71,9 @@ pub fn families() -> Vec<&'static [Command]> {
         client::COMMANDS,
         info::COMMANDS,
         command::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
     ];
     v.extend(zset::commands());
     v

@@ -22,21 +22,7 @@ use hashbrown::HashTable;
 pub use packed::Packed;
 use tree::{Members, Tree};
 
-/// Size limits of the packed encoding (from the `zset-max-listpack-*` config).
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    pub max_entries: usize,
-    pub max_value: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_entries: 128,
-            max_value: 64,
-        }
-    }
-}
+pub use super::Limits;
 
 /// Process-wide seeded hasher for member indexes (seeded at random so
 /// members cannot be chosen to collide).

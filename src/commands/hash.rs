@@ -1,0 +1,5 @@
+//! Hash commands (placeholder: none yet).
+
+use super::Command;
+
+pub const COMMANDS: &[Command] = &[];

@@ -1,0 +1,5 @@
+//! List commands (placeholder: none yet).
+
+use super::Command;
+
+pub const COMMANDS: &[Command] = &[];

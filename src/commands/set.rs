@@ -1,0 +1,5 @@
+//! Set commands (placeholder: none yet).
+
+use super::Command;
+
+pub const COMMANDS: &[Command] = &[];
