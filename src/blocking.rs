@@ -32,10 +32,11 @@ use tokio::sync::Notify;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::commands::Ctx;
-use crate::keyspace::{MultiLock, Shard};
+use crate::keyspace::{Locked, MultiLock};
 use crate::protocol::Reply;
 use crate::server::client::ClientInfo;
 use crate::server::Server;
+use crate::types::list::End;
 
 /// How a wait ended.
 #[derive(Debug)]
@@ -49,27 +50,69 @@ pub enum Outcome {
 }
 
 /// What to do for a waiter once one of its keys is ready.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum BlockOp {
     /// BZPOPMIN/BZPOPMAX (`count: None`) and BZMPOP (`count: Some`).
     ZPop { max: bool, count: Option<usize> },
+    /// BLPOP/BRPOP (`count: None`) and BLMPOP (`count: Some`).
+    ListPop { end: End, count: Option<usize> },
+    /// BLMOVE/BRPOPLPUSH: pop from the ready key, push onto `dst`.
+    ListMove { from: End, to: End, dst: Box<[u8]> },
 }
 
 impl BlockOp {
     /// Run the operation on `key`, writing the reply; false if the key has
-    /// nothing for it (missing, empty or of another type).
-    fn serve(&self, shard: &mut Shard, db: usize, key: &[u8], now: u64, out: &mut Reply) -> bool {
-        match *self {
-            BlockOp::ZPop { max, count } => {
-                crate::commands::zset::serve_blocked_pop(shard, db, key, now, max, count, out)
-            }
+    /// nothing for it (missing, empty or of another type). `acc` holds the
+    /// locks of every key the operation touches.
+    fn serve(
+        &self,
+        server: &Server,
+        acc: &mut dyn Locked,
+        db: usize,
+        key: &[u8],
+        now: u64,
+        out: &mut Reply,
+    ) -> bool {
+        match self {
+            BlockOp::ZPop { max, count } => crate::commands::zset::serve_blocked_pop(
+                acc.shard_for(key),
+                db,
+                key,
+                now,
+                *max,
+                *count,
+                out,
+            ),
+            BlockOp::ListPop { end, count } => crate::commands::list::serve_blocked_pop(
+                server,
+                acc.shard_for(key),
+                db,
+                key,
+                now,
+                *end,
+                *count,
+                out,
+            ),
+            BlockOp::ListMove { from, to, dst } => crate::commands::list::serve_blocked_move(
+                server, acc, db, key, dst, now, *from, *to, out,
+            ),
+        }
+    }
+
+    /// A second key the operation writes, when it has one (BLMOVE's
+    /// destination): serving then needs that key's shard locked too.
+    fn second_key(&self) -> Option<&[u8]> {
+        match self {
+            BlockOp::ListMove { dst, .. } => Some(dst),
+            _ => None,
         }
     }
 
     /// The reply of a wait that timed out.
     pub fn timeout_reply(&self, out: &mut Reply) {
         match self {
-            BlockOp::ZPop { .. } => out.null_array(),
+            BlockOp::ZPop { .. } | BlockOp::ListPop { .. } => out.null_array(),
+            BlockOp::ListMove { .. } => out.null(),
         }
     }
 }
@@ -342,6 +385,19 @@ pub fn serve_pending(server: &Server, now: u64) {
         let ready = std::mem::take(&mut shard.waiters.ready);
         for (db, key) in ready {
             while let Some(w) = shard.waiters.front(db, &key) {
+                if let Some(dst) = w.op.second_key() {
+                    if server.keyspace.shard_of(dst) != i {
+                        // Two shards: give this one up and take both in
+                        // ascending order, as every multi-key command does.
+                        drop(shard);
+                        let go_on = serve_across(server, &w, db, &key, dst, now);
+                        shard = server.keyspace.lock_shard(i);
+                        if go_on {
+                            continue;
+                        }
+                        break;
+                    }
+                }
                 let mut out = Reply::new(w.resp3);
                 // Hold the waiter's state while serving, so a timeout cannot
                 // end it between the pop and the hand-over.
@@ -349,7 +405,7 @@ pub fn serve_pending(server: &Server, now: u64) {
                 if !matches!(*st, State::Waiting) {
                     continue;
                 }
-                if !w.op.serve(&mut shard, db, &key, now, &mut out) {
+                if !w.op.serve(server, &mut *shard, db, &key, now, &mut out) {
                     break;
                 }
                 *st = State::Ended(Outcome::Served(out.buf));
@@ -358,4 +414,35 @@ pub fn serve_pending(server: &Server, now: u64) {
             }
         }
     }
+}
+
+/// Serve `w`, first in line on `key`, whose operation also writes `dst` in
+/// another shard. Answers whether to keep serving the key's queue.
+fn serve_across(
+    server: &Server,
+    w: &Arc<Waiter>,
+    db: usize,
+    key: &[u8],
+    dst: &[u8],
+    now: u64,
+) -> bool {
+    let mut ml = server.keyspace.lock_keys([key, dst]);
+    // The queue may have moved while no lock was held.
+    match ml.shard(key).waiters.front(db, key) {
+        Some(front) if Arc::ptr_eq(&front, w) => {}
+        Some(_) => return true,
+        None => return false,
+    }
+    let mut out = Reply::new(w.resp3);
+    let mut st = w.state.lock();
+    if !matches!(*st, State::Waiting) {
+        return true;
+    }
+    if !w.op.serve(server, &mut ml, db, key, now, &mut out) {
+        return false;
+    }
+    *st = State::Ended(Outcome::Served(out.buf));
+    drop(st);
+    w.notify.notify_one();
+    true
 }

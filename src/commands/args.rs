@@ -115,3 +115,55 @@ pub fn scan_opts<'a>(
     }
     Ok(o)
 }
+
+/// The arguments of ZMPOP/LMPOP and their blocking forms after the
+/// `numkeys` at `ni`: the keys, which of the two words (`first`/`second`,
+/// e.g. MIN|MAX, LEFT|RIGHT) was given (true for `second`), and COUNT
+/// (default 1). Errors and their order as Redis's `*mpopGenericCommand`.
+pub fn mpop<'a>(
+    args: &crate::protocol::Args<'a>,
+    ni: usize,
+    first: &str,
+    second: &str,
+) -> Result<(Vec<&'a [u8]>, bool, usize), CmdError> {
+    let numkeys = parse_i64(args.get(ni))
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))? as u64;
+    let where_idx = (ni as u64).saturating_add(numkeys).saturating_add(1);
+    if where_idx >= args.len() as u64 {
+        return Err(CmdError::Syntax);
+    }
+    let where_idx = where_idx as usize;
+    let which = if is(args.get(where_idx), first) {
+        false
+    } else if is(args.get(where_idx), second) {
+        true
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    let mut count = None;
+    let mut j = where_idx + 1;
+    while j < args.len() {
+        if count.is_none() && is(args.get(j), "count") && j + 1 < args.len() {
+            let c = parse_i64(args.get(j + 1))
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| CmdError::err("count should be greater than 0"))?;
+            count = Some(c as usize);
+            j += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let keys = (ni + 1..where_idx).map(|i| args.get(i)).collect();
+    Ok((keys, which, count.unwrap_or(1)))
+}
+
+/// Key positions of a `numkeys key [key ...]` list whose count is at `at`
+/// (COMMAND GETKEYS of ZUNION, LMPOP, …).
+pub fn numkeys_positions(args: crate::protocol::Args<'_>, at: usize) -> Vec<usize> {
+    let n = match args.iter().nth(at).and_then(parse_i64) {
+        Some(n) if n > 0 && (n as usize) < args.len() - at => n as usize,
+        _ => return Vec::new(),
+    };
+    (at + 1..at + 1 + n).collect()
+}

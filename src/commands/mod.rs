@@ -71,10 +71,10 @@ pub fn families() -> Vec<&'static [Command]> {
         client::COMMANDS,
         info::COMMANDS,
         command::COMMANDS,
-        list::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
     ];
+    v.extend(list::commands());
     v.extend(zset::commands());
     v
 }

@@ -298,6 +298,26 @@ impl Keyspace {
     }
 }
 
+/// Something holding the lock of every shard a command touches: a
+/// [`MultiLock`], or one [`Shard`] when all keys are known to live in it.
+/// Lets an operation over two keys (LMOVE) run the same way in both cases.
+pub trait Locked {
+    /// The locked shard holding `key`.
+    fn shard_for(&mut self, key: &[u8]) -> &mut Shard;
+}
+
+impl Locked for Shard {
+    fn shard_for(&mut self, _key: &[u8]) -> &mut Shard {
+        self
+    }
+}
+
+impl Locked for MultiLock<'_> {
+    fn shard_for(&mut self, key: &[u8]) -> &mut Shard {
+        self.shard(key)
+    }
+}
+
 /// Several shards locked together, in ascending order.
 pub struct MultiLock<'a> {
     guards: Vec<(usize, MutexGuard<'a, Shard>)>,

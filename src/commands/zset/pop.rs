@@ -3,7 +3,6 @@
 use super::setops::numkeys_positions;
 use super::{after_removal, write, Z};
 use crate::blocking::{self, BlockOp};
-use crate::commands::args::is;
 use crate::commands::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Shard;
@@ -169,37 +168,7 @@ fn zpopmax(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 /// ZMPOP/BZMPOP arguments after the numkeys at `ni`: keys, MIN|MAX, COUNT.
 fn parse_mpop<'a>(args: &Args<'a>, ni: usize) -> Result<(Vec<&'a [u8]>, bool, usize), CmdError> {
-    let msg = "numkeys should be greater than 0";
-    let numkeys = crate::protocol::parse_i64(args.get(ni))
-        .filter(|&n| n >= 1)
-        .ok_or_else(|| CmdError::err(msg))? as u64;
-    let where_idx = (ni as u64).saturating_add(numkeys).saturating_add(1);
-    if where_idx >= args.len() as u64 {
-        return Err(CmdError::Syntax);
-    }
-    let where_idx = where_idx as usize;
-    let max = if is(args.get(where_idx), "min") {
-        false
-    } else if is(args.get(where_idx), "max") {
-        true
-    } else {
-        return Err(CmdError::Syntax);
-    };
-    let mut count = None;
-    let mut j = where_idx + 1;
-    while j < args.len() {
-        if count.is_none() && is(args.get(j), "count") && j + 1 < args.len() {
-            let c = crate::protocol::parse_i64(args.get(j + 1))
-                .filter(|&n| n >= 1)
-                .ok_or_else(|| CmdError::err("count should be greater than 0"))?;
-            count = Some(c as usize);
-            j += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
-    let keys = (ni + 1..where_idx).map(|i| args.get(i)).collect();
-    Ok((keys, max, count.unwrap_or(1)))
+    crate::commands::args::mpop(args, ni, "min", "max")
 }
 
 /// The first of `keys` that exists: WRONGTYPE if it is not a sorted set.

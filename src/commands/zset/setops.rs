@@ -60,14 +60,7 @@ pub const COMMANDS: &[Command] = &[
         .doc("7.0.0", "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.", "Returns the number of members of the intersect of multiple sorted sets.", "numkeys key [key ...] [LIMIT limit]"),
 ];
 
-/// Key positions of a `numkeys key [key ...]` list whose count is at `at`.
-pub fn numkeys_positions(args: Args<'_>, at: usize) -> Vec<usize> {
-    let n = match args.iter().nth(at).and_then(parse_i64) {
-        Some(n) if n > 0 && (n as usize) < args.len() - at => n as usize,
-        _ => return Vec::new(),
-    };
-    (at + 1..at + 1 + n).collect()
-}
+pub use crate::commands::args::numkeys_positions;
 
 fn keys_at_1(args: Args<'_>) -> Vec<usize> {
     numkeys_positions(args, 1)

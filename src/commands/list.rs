@@ -1,5 +1,0 @@
-//! List commands (placeholder: none yet).
-
-use super::Command;
-
-pub const COMMANDS: &[Command] = &[];
