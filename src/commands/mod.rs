@@ -73,8 +73,8 @@ pub fn families() -> Vec<&'static [Command]> {
         command::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,
-        set::COMMANDS,
     ];
+    v.extend(set::commands());
     v.extend(zset::commands());
     v
 }
