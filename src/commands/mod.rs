@@ -72,9 +72,9 @@ pub fn families() -> Vec<&'static [Command]> {
         info::COMMANDS,
         command::COMMANDS,
         hash::COMMANDS,
-        set::COMMANDS,
     ];
     v.extend(list::commands());
+    v.extend(set::commands());
     v.extend(zset::commands());
     v
 }

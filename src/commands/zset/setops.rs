@@ -1,5 +1,6 @@
 //! ZUNION, ZINTER, ZDIFF (and their STORE forms), ZINTERCARD.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::{emit, emit_len, Z};
@@ -9,6 +10,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::keyspace::MultiLock;
 use crate::num::string2d;
 use crate::protocol::{parse_i64, Args};
+use crate::types::set::{Member, Set};
 use crate::types::zset::ZSet;
 use crate::types::Value;
 
@@ -162,10 +164,10 @@ fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, ni: usize, op: Op, dest: Dest<'_>)
         .keyspace
         .lock_keys(keys.iter().copied().chain(store_key));
     // Expire and type-check every input first (Redis checks types before
-    // reading the options).
+    // reading the options). Plain sets are inputs too: each member scores 1.
     for &k in &keys {
         if let Some(e) = ml.shard(k).read(db, k, now) {
-            if !matches!(e.value, Value::ZSet(_)) {
+            if !matches!(e.value, Value::ZSet(_) | Value::Set(_)) {
                 return Err(CmdError::WrongType);
             }
         }
@@ -248,20 +250,21 @@ fn compute(
 ) -> SetOpResult {
     // Inputs (None: missing key), with their weights; union and
     // intersection go smallest first, as Redis does.
-    let mut inputs: Vec<(Option<&ZSet>, f64)> = keys
+    let mut inputs: Vec<(Option<Input<'_>>, f64)> = keys
         .iter()
         .zip(weights)
         .map(|(&k, &w)| {
             (
                 ml.peek(db, k).and_then(|v| match v {
-                    Value::ZSet(z) => Some(&**z),
+                    Value::ZSet(z) => Some(Input::Z(z)),
+                    Value::Set(s) => Some(Input::S(s)),
                     _ => None,
                 }),
                 w,
             )
         })
         .collect();
-    let len = |z: &Option<&ZSet>| z.map_or(0, |z| z.len());
+    let len = |z: &Option<Input<'_>>| z.map_or(0, |z| z.len());
     if op != Op::Diff {
         inputs.sort_by_key(|(z, _)| len(z));
     }
@@ -270,7 +273,7 @@ fn compute(
     match op {
         Op::Inter => {
             if let (Some(first), w0) = inputs[0] {
-                first.walk(0, first.len(), false, |m, s| {
+                first.walk(|m, s| {
                     if card && limit > 0 && count as u64 >= limit {
                         return;
                     }
@@ -279,7 +282,7 @@ fn compute(
                         score = 0.0;
                     }
                     for (other, w) in &inputs[1..] {
-                        match other.and_then(|z| z.score(m)) {
+                        match other.and_then(|z| z.score(&m)) {
                             Some(v) => aggregate(&mut score, v * w, how),
                             None => return,
                         }
@@ -292,10 +295,11 @@ fn compute(
             }
         }
         Op::Union => {
-            let mut acc: HashMap<&[u8], f64, foldhash::fast::RandomState> = HashMap::default();
+            let mut acc: HashMap<Cow<'_, [u8]>, f64, foldhash::fast::RandomState> =
+                HashMap::default();
             for (z, w) in &inputs {
                 let Some(z) = z else { continue };
-                z.walk(0, z.len(), false, |m, s| {
+                z.walk(|m, s| {
                     let mut score = w * s;
                     if score.is_nan() {
                         score = 0.0;
@@ -305,14 +309,14 @@ fn compute(
                         .or_insert(score);
                 });
             }
-            members = acc.into_iter().map(|(m, s)| (m.to_vec(), s)).collect();
+            members = acc.into_iter().map(|(m, s)| (m.into_owned(), s)).collect();
         }
         Op::Diff => {
             if let (Some(first), _) = inputs[0] {
-                first.walk(0, first.len(), false, |m, s| {
+                first.walk(|m, s| {
                     if inputs[1..]
                         .iter()
-                        .all(|(z, _)| z.is_none_or(|z| z.score(m).is_none()))
+                        .all(|(z, _)| z.is_none_or(|z| z.score(&m).is_none()))
                     {
                         members.push((m.to_vec(), s));
                     }
@@ -329,5 +333,40 @@ fn compute(
     SetOpResult {
         len_or_count: if card { count } else { members.len() },
         members,
+    }
+}
+
+/// An input of ZUNION/ZINTER/ZDIFF: a sorted set, or a plain set whose
+/// members all score 1 (as in Redis).
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Z(&'a ZSet),
+    S(&'a Set),
+}
+
+impl<'a> Input<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Input::Z(z) => z.len(),
+            Input::S(s) => s.len(),
+        }
+    }
+
+    fn score(&self, m: &[u8]) -> Option<f64> {
+        match self {
+            Input::Z(z) => z.score(m),
+            Input::S(s) => s.contains(m).then_some(1.0),
+        }
+    }
+
+    /// Every member with its score (a sorted set in score order).
+    fn walk(&self, mut f: impl FnMut(Cow<'a, [u8]>, f64)) {
+        match *self {
+            Input::Z(z) => z.walk(0, z.len(), false, |m, s| f(Cow::Borrowed(m), s)),
+            Input::S(s) => s.iter().for_each(|m| match m {
+                Member::Str(b) => f(Cow::Borrowed(b), 1.0),
+                Member::Int(_) => f(Cow::Owned(m.to_vec()), 1.0),
+            }),
+        }
     }
 }

@@ -1,5 +1,0 @@
-//! Set commands (placeholder: none yet).
-
-use super::Command;
-
-pub const COMMANDS: &[Command] = &[];
