@@ -162,9 +162,7 @@ fn with_hash<R>(
     };
     let r = f(h);
     if let Some(h) = created.filter(|h| !h.is_empty()) {
-        shard
-            .db(db)
-            .insert(key, Value::Hash(Box::new(h)), NO_EXPIRE, now);
+        shard.db(db).insert(key, Value::Hash(h), NO_EXPIRE, now);
     }
     Ok(r)
 }

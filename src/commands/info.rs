@@ -187,7 +187,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 0.0
             };
             w(t, "mem_fragmentation_ratio", &format!("{frag:.2}"));
-            w(t, "mem_allocator", &"libc (counted)");
+            w(t, "mem_allocator", &crate::alloc::ALLOCATOR_NAME);
         }
         "persistence" => {
             let stats = server.keyspace.stats();

@@ -14,6 +14,7 @@
 //! Rule for callers: never lock a second shard while holding one, except
 //! through `lock_keys`/`lock_all`.
 
+pub mod dense;
 pub mod expire;
 pub mod table;
 

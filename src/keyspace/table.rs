@@ -1,6 +1,6 @@
 //! One database's keys within one shard.
 //!
-//! Keys live in an insertion-ordered hash map ([`IndexMap`]): every entry also
+//! Keys live in a dense hash map ([`super::dense::DenseMap`]): every entry also
 //! has a *position* `0..len`, so a uniformly random key is one random number
 //! away (eviction sampling, RANDOMKEY). Removal is `swap_remove`: the last
 //! entry moves into the hole, keeping positions dense.
@@ -17,8 +17,6 @@
 //! returned again, which SCAN allows), or from below the cursor to below the
 //! cursor (still to come). New entries are appended above. Hence every key
 //! present from start to end is returned at least once.
-
-use indexmap::IndexMap;
 
 use crate::types::Value;
 use crate::util::rand_below;
@@ -42,6 +40,16 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A new entry without TTL (tests).
+    #[cfg(test)]
+    pub(crate) fn new(value: Value) -> Entry {
+        Entry {
+            value,
+            expire: NO_EXPIRE,
+            vpos: 0,
+            lru: 0,
+        }
+    }
     #[inline]
     pub fn expire(&self) -> u64 {
         self.expire
@@ -56,7 +64,7 @@ impl Entry {
     }
 }
 
-type Map = IndexMap<Key, Entry, foldhash::fast::RandomState>;
+type Map = super::dense::DenseMap;
 
 /// The keys of one database in one shard.
 #[derive(Default)]
@@ -148,7 +156,7 @@ impl Table {
                 Some(old)
             }
             None => {
-                let (i, _) = self.map.insert_full(
+                let i = self.map.push_new(
                     key.into(),
                     Entry {
                         value,
@@ -166,7 +174,7 @@ impl Table {
     /// Insert an entry under an owned key, replacing any old one (RENAME, MOVE).
     pub fn insert_entry(&mut self, key: Key, value: Value, expire: u64, lru: u32) -> Option<Entry> {
         let old = self.remove(&key);
-        let (i, _) = self.map.insert_full(
+        let i = self.map.push_new(
             key,
             Entry {
                 value,

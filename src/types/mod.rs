@@ -55,7 +55,8 @@ impl Default for SetLimits {
 pub enum Value {
     Str(Str),
     List(Box<List>),
-    Hash(Box<Hash>),
+    /// Inline, not boxed: a small hash is one buffer and this saves a block per key.
+    Hash(Hash),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
 }
