@@ -1004,3 +1004,256 @@ fn hashes_match_real_redis_byte_for_byte() {
         "weak corpus: hashtable {hashtable}, listpack {listpack}, arrays {arrays}, errors {errors} of {total}"
     );
 }
+
+/// List requests. Blocking commands never block: each one follows an RPUSH
+/// to the key it will find first (so it is served at once, or answers
+/// WRONGTYPE), or has a timeout that is an error. Timeouts stay below the
+/// range where the installed 7.0 and Redis 7.2 word their errors apart, LPOS
+/// never asks for RANK -9223372036854775808 (7.2 rejects it, 7.0 does not),
+/// and OBJECT ENCODING is left out (7.0 always says quicklist). CONFIG SET
+/// of list-max-listpack-size only reshapes the nodes, which the replies must
+/// not show.
+fn list_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
+    let mut r = Rng(seed);
+    // Keys in one slot ({l}) and keys in other shards (x1, x2).
+    let keys = [
+        "{l}1",
+        "{l}2",
+        "{l}3",
+        "{l}1",
+        "{l}2",
+        "x1",
+        "x2",
+        "{l}s",
+        "{l}missing",
+    ];
+    let long = "L".repeat(3000);
+    let vals: Vec<&str> = vec![
+        "a", "b", "c", "a", "b", "1", "2", "-1", "", "hello", "10", "a", "b", &long,
+    ];
+    let idx = [
+        "0",
+        "1",
+        "2",
+        "-1",
+        "-2",
+        "5",
+        "-100",
+        "100",
+        "x",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "0",
+        "1",
+        "-1",
+    ];
+    let counts = [
+        "0",
+        "1",
+        "2",
+        "3",
+        "10",
+        "-1",
+        "x",
+        "9223372036854775807",
+        "1",
+        "2",
+    ];
+    let ends = ["LEFT", "RIGHT", "left", "right", "LEFT", "RIGHT", "UP"];
+    let tmo = ["0", "0.01", "1", "-1", "x"];
+    let mut out: Vec<Vec<String>> = Vec::new();
+    while out.len() < n {
+        let k = r.pick(&keys);
+        let k2 = r.pick(&keys);
+        let v = r.pick(&vals);
+        let v2 = r.pick(&vals);
+        let i = r.pick(&idx);
+        let j = r.pick(&idx);
+        let cnt = r.pick(&counts);
+        let (e1, e2) = (r.pick(&ends), r.pick(&ends));
+        let t = r.pick(&tmo);
+        // A blocking command whose timeout is valid must find data: push first.
+        let feed = |out: &mut Vec<Vec<String>>, key: &str| {
+            out.push(vec!["RPUSH".into(), key.into(), "fed".into()]);
+        };
+        let c: Vec<&str> = match r.next() % 43 {
+            0..=2 => vec!["RPUSH", k, v, v2, r.pick(&vals)],
+            3 | 4 => vec!["LPUSH", k, v, v2],
+            5 => vec![r.pick(&["LPUSHX", "RPUSHX"]), k, v, v2],
+            6 => {
+                // A long list: 30 elements, crossing node limits.
+                let mut c = vec!["RPUSH", k];
+                for _ in 0..30 {
+                    c.push(r.pick(&vals));
+                }
+                c
+            }
+            7 => vec![r.pick(&["LPOP", "RPOP"]), k],
+            8 => vec![r.pick(&["LPOP", "RPOP"]), k, cnt],
+            9 => vec!["LLEN", k],
+            10..=12 => vec!["LRANGE", k, i, j],
+            13 => vec!["LRANGE", k, "0", "-1"],
+            14 => vec!["LINDEX", k, i],
+            15 => vec!["LSET", k, i, v],
+            16 => vec![
+                "LINSERT",
+                k,
+                r.pick(&["BEFORE", "AFTER", "before", "MIDDLE"]),
+                v,
+                v2,
+            ],
+            17 => vec!["LREM", k, r.pick(&["0", "1", "-1", "2", "-2", "x"]), v],
+            18 => vec![
+                "LTRIM",
+                k,
+                r.pick(&["0", "1", "-100", "2", "x"]),
+                r.pick(&["-1", "50", "-2", "10", "100"]),
+            ],
+            19 | 20 => {
+                let mut c = vec!["LPOS", k, v];
+                for _ in 0..(r.next() % 4) {
+                    match r.next() % 4 {
+                        0 => c.extend([
+                            "RANK",
+                            r.pick(&["1", "2", "-1", "-2", "0", "x", "9223372036854775807"]),
+                        ]),
+                        1 => c.extend(["COUNT", r.pick(&["0", "1", "2", "-1", "x"])]),
+                        2 => c.extend(["MAXLEN", r.pick(&["0", "1", "3", "-1", "x"])]),
+                        _ => c.push(r.pick(&["RANK", "FOO", "COUNT"])),
+                    }
+                }
+                c
+            }
+            21 | 22 => vec!["LMOVE", k, k2, e1, e2],
+            23 => vec!["RPOPLPUSH", k, k2],
+            24 | 25 => {
+                let mut c = vec![
+                    "LMPOP",
+                    r.pick(&["1", "2", "3", "0", "x", "5"]),
+                    k,
+                    k2,
+                    r.pick(&keys),
+                    e1,
+                ];
+                if r.next().is_multiple_of(2) {
+                    c.extend(["COUNT", cnt]);
+                }
+                c
+            }
+            26 => {
+                if !t.starts_with('-') && t != "x" {
+                    feed(&mut out, k2);
+                }
+                vec![r.pick(&["BLPOP", "BRPOP"]), k2, k, t]
+            }
+            27 => {
+                if !t.starts_with('-') && t != "x" {
+                    feed(&mut out, k);
+                }
+                vec![
+                    "BLMOVE",
+                    k,
+                    k2,
+                    r.pick(&["LEFT", "RIGHT"]),
+                    r.pick(&["LEFT", "RIGHT"]),
+                    t,
+                ]
+            }
+            28 => {
+                if !t.starts_with('-') && t != "x" {
+                    feed(&mut out, k);
+                }
+                vec!["BRPOPLPUSH", k, k2, t]
+            }
+            29 => {
+                if !t.starts_with('-') && t != "x" {
+                    feed(&mut out, k);
+                }
+                let mut c = vec!["BLMPOP", t, "2", k, k2, r.pick(&["LEFT", "RIGHT"])];
+                if r.next().is_multiple_of(2) {
+                    c.extend(["COUNT", r.pick(&["1", "2", "100"])]);
+                }
+                c
+            }
+            30 => vec!["SET", "{l}s", "str"],
+            31 => vec!["DEL", k],
+            32 => vec!["TYPE", k],
+            33 => vec!["EXISTS", k, k2],
+            34 => vec![
+                "CONFIG",
+                "SET",
+                "list-max-listpack-size",
+                r.pick(&["-2", "-1", "1", "2", "4", "128"]),
+            ],
+            // Between list keys only, so strings stay at `{l}s`.
+            35 => vec![
+                r.pick(&["COPY", "RENAME"]),
+                r.pick(&keys[..7]),
+                r.pick(&keys[..7]),
+            ],
+            36 => vec![
+                r.pick(&[
+                    "LPUSH", "LPOP", "LPOS", "LMPOP", "LRANGE", "LINSERT", "BLPOP",
+                ]),
+                k,
+            ],
+            37 => vec!["LPOP", k, "1", "2"],
+            _ => vec!["LRANGE", k2, "0", "-1"],
+        };
+        let mut c = c;
+        // `{l}missing` stays missing: writes that create go to `{l}3`.
+        let creates = [
+            "RPUSH",
+            "LPUSH",
+            "SET",
+            "LMOVE",
+            "RPOPLPUSH",
+            "COPY",
+            "RENAME",
+        ];
+        if creates.contains(&c[0]) && c.len() > 2 && c[2] == "{l}missing" && c[0] != "RPUSH" {
+            c[2] = "{l}3";
+        }
+        if (c[0] == "RPUSH" || c[0] == "LPUSH" || c[0] == "SET") && c[1] == "{l}missing" {
+            c[1] = "{l}3";
+        }
+        out.push(c.into_iter().map(String::from).collect());
+    }
+    out
+}
+
+#[test]
+fn lists_match_real_redis_byte_for_byte() {
+    if !have_tool("redis-server") {
+        return;
+    }
+    // The corpus must reach long lists, real results and wrong types, not
+    // just errors and empty replies.
+    let (mut long, mut arrays, mut wrongtype, mut errors, mut total) = (0, 0, 0, 0, 0);
+    let runs = vec![
+        ("2", list_corpus(0x115, 2500)),
+        ("3", list_corpus(0x3115, 2500)),
+    ];
+    let compared = compare_with_redis(
+        runs,
+        |_| true,
+        |want| {
+            total += 1;
+            let n: i64 = want
+                .strip_prefix(b"*")
+                .and_then(|b| b.split(|&c| c == b'\r').next())
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            long += (n >= 30) as usize;
+            arrays += (n > 0) as usize;
+            wrongtype += want.starts_with(b"-WRONGTYPE") as usize;
+            errors += want.starts_with(b"-") as usize;
+        },
+    );
+    assert!(compared >= 5000, "only {compared} requests compared");
+    assert!(
+        long > 30 && arrays > 600 && wrongtype > 20 && errors * 3 < total,
+        "weak corpus: long {long}, arrays {arrays}, wrongtype {wrongtype}, errors {errors} of {total}"
+    );
+}

@@ -310,11 +310,14 @@ impl List {
     }
 
     /// After removing elements: back to `listpack` when one node is left
-    /// and it is under half the limit.
+    /// and it is under half the limit. A count limit (positive fill) has no
+    /// size limit to halve in Redis (the 8 KB safety limit only caps growth),
+    /// so then only the count is compared.
     pub fn shrink_check(&mut self, lim: NodeLimit) {
         if self.quick && self.nodes.len() <= 1 {
             let bytes = self.nodes.front().map_or(0, |n| n.buf.len());
-            if bytes <= lim.bytes / 2 && self.len <= lim.count / 2 {
+            let by_count = lim.count != usize::MAX;
+            if (by_count || bytes <= lim.bytes / 2) && self.len <= lim.count / 2 {
                 self.quick = false;
             }
         }
@@ -438,7 +441,9 @@ impl List {
         if i >= self.len {
             return false;
         }
-        self.grow_check(0, entry_size(data.len()), lim);
+        // Redis 7.2 checks growth as for one more entry (it does not
+        // subtract the one replaced).
+        self.grow_check(1, entry_size(data.len()), lim);
         let (ni, ei) = self.locate(i);
         let n = &mut self.nodes[ni];
         n.remove_range(ei, ei + 1);

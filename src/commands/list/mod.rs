@@ -13,7 +13,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::keyspace::{Shard, NO_EXPIRE};
 use crate::protocol::{parse_i64, Args, Reply};
 use crate::server::Server;
-use crate::types::list::{End, List, NodeLimit};
+use crate::types::list::{entry_size, End, List, NodeLimit};
 use crate::types::Value;
 
 const L: u64 = acl::LIST;
@@ -227,12 +227,12 @@ fn rpushx(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     push_generic(ctx, args, End::Right, true)
 }
 
-/// A `count` argument that must be >= 0 (`getPositiveLongFromObjectOrReply`).
+/// A `count` argument that must be >= 0 (`getPositiveLongFromObjectOrReply`
+/// with a message): Redis answers `msg` for a non-integer too.
 pub(crate) fn positive(arg: &[u8], msg: &'static str) -> Result<usize, CmdError> {
     match parse_i64(arg) {
         Some(n) if n >= 0 => Ok(n as usize),
-        Some(_) => Err(CmdError::err(msg)),
-        None => Err(CmdError::NotInteger),
+        _ => Err(CmdError::err(msg)),
     }
 }
 
@@ -375,6 +375,9 @@ fn lset(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let mut shard = ctx.server.keyspace.lock(key);
     let l = write(&mut shard, db, key, now)?.ok_or(CmdError::NoSuchKey)?;
     let i = int(&args[2])?;
+    // Redis 7.2 runs its growing check (one more entry of this size) before
+    // it looks at the index, so even an out-of-range LSET can convert.
+    l.grow_check(1, entry_size(args[3].len()), lim);
     match l.index(i) {
         Some(i) => {
             l.set(i, &args[3], lim);
@@ -401,6 +404,9 @@ fn linsert(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
+    // As Redis 7.2: the growing check runs before the pivot is sought, so a
+    // LINSERT that finds no pivot can still convert to quicklist.
+    l.grow_check(1, entry_size(args[4].len()), lim);
     let pivot = &args[3];
     let mut at = None;
     let mut i = 0;

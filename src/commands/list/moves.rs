@@ -118,6 +118,8 @@ pub(crate) fn move_one(
     if src == dst {
         l.grow_check(1, entry_size(v.len()), lim);
         l.push(to, &v, lim);
+        // Redis runs its after-pop shrinking check here too.
+        l.shrink_check(lim);
         shard.modified(db, src);
         return Ok(Some(v));
     }
