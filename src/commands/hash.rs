@@ -114,35 +114,25 @@ pub const COMMANDS: &[Command] = &[
 
 /// The hash at `key` for reading: None if missing, WRONGTYPE if the key
 /// holds another type.
+#[inline]
 fn read<'s>(
     shard: &'s mut Shard,
     db: usize,
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'s mut Hash>, CmdError> {
-    match shard.read(db, key, now) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Hash(h) => Ok(Some(h)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    shard.read_as(db, key, now)
 }
 
 /// As [`read`], for a write (no hit/miss counting).
+#[inline]
 fn write<'s>(
     shard: &'s mut Shard,
     db: usize,
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'s mut Hash>, CmdError> {
-    match shard.write(db, key, now) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Hash(h) => Ok(Some(h)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    shard.write_as(db, key, now)
 }
 
 /// Run `f` on the hash at `key`, or on a new empty one if the key is

@@ -158,6 +158,39 @@ impl Shard {
         }
     }
 
+    /// The value of type `T` at `key`, for reading (as [`Shard::read`]): None
+    /// if missing, WRONGTYPE if the key holds another type.
+    #[inline]
+    pub fn read_as<T: crate::types::Typed>(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now: u64,
+    ) -> Result<Option<&mut T>, crate::error::CmdError> {
+        match self.read(db, key, now) {
+            None => Ok(None),
+            Some(e) => T::of(&mut e.value)
+                .map(Some)
+                .ok_or(crate::error::CmdError::WrongType),
+        }
+    }
+
+    /// As [`Shard::read_as`], for a write (no hit/miss counting).
+    #[inline]
+    pub fn write_as<T: crate::types::Typed>(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now: u64,
+    ) -> Result<Option<&mut T>, crate::error::CmdError> {
+        match self.write(db, key, now) {
+            None => Ok(None),
+            Some(e) => T::of(&mut e.value)
+                .map(Some)
+                .ok_or(crate::error::CmdError::WrongType),
+        }
+    }
+
     /// Whether a live key exists (lazy-expires it otherwise); no stats, no touch.
     pub fn exists(&mut self, db: usize, key: &[u8], now: u64) -> bool {
         match self.dbs[db].lookup(key, now) {

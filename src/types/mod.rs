@@ -84,3 +84,29 @@ impl Value {
         }
     }
 }
+
+/// A value type that can be projected out of a [`Value`]: lets the keyspace
+/// offer one typed lookup (`Shard::read_as`/`write_as`, WRONGTYPE for other
+/// types) instead of one per family.
+pub trait Typed {
+    fn of(v: &mut Value) -> Option<&mut Self>;
+}
+
+macro_rules! typed {
+    ($t:ty, $variant:ident) => {
+        impl Typed for $t {
+            #[inline]
+            fn of(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+typed!(List, List);
+typed!(Hash, Hash);
+typed!(Set, Set);
+typed!(ZSet, ZSet);

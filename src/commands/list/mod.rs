@@ -117,35 +117,25 @@ pub(crate) fn limit(server: &Server) -> NodeLimit {
 
 /// The list at `key` for reading: None if missing, WRONGTYPE if the key
 /// holds another type.
+#[inline]
 pub(crate) fn read<'s>(
     shard: &'s mut Shard,
     db: usize,
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'s mut List>, CmdError> {
-    match shard.read(db, key, now) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    shard.read_as(db, key, now)
 }
 
 /// As [`read`], for a write (no hit/miss counting).
+#[inline]
 pub(crate) fn write<'s>(
     shard: &'s mut Shard,
     db: usize,
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'s mut List>, CmdError> {
-    match shard.write(db, key, now) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    shard.write_as(db, key, now)
 }
 
 /// After elements left the list at `key`: delete it if empty (as Redis

@@ -68,35 +68,25 @@ pub fn commands() -> Vec<&'static [Command]> {
 
 /// The set at `key` for reading: None if missing, WRONGTYPE if the key holds
 /// another type.
+#[inline]
 pub(crate) fn read<'s>(
     shard: &'s mut Shard,
     db: usize,
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'s mut Set>, CmdError> {
-    match shard.read(db, key, now) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    shard.read_as(db, key, now)
 }
 
 /// As [`read`], for a write (no hit/miss counting).
+#[inline]
 pub(crate) fn write<'s>(
     shard: &'s mut Shard,
     db: usize,
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'s mut Set>, CmdError> {
-    match shard.write(db, key, now) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    shard.write_as(db, key, now)
 }
 
 /// Delete `key` if its set became empty, and record the change.
