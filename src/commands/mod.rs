@@ -21,6 +21,7 @@ pub mod keys;
 pub mod list;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -72,6 +73,7 @@ pub fn families() -> Vec<&'static [Command]> {
         info::COMMANDS,
         command::COMMANDS,
         hash::COMMANDS,
+        sort::COMMANDS,
     ];
     v.extend(list::commands());
     v.extend(set::commands());
