@@ -32,8 +32,9 @@ if [ -z "${EMBER_BIN:-}" ]; then
   EMBER_BIN=./target/release/ember-server
 fi
 TICK=$(getconf CLK_TCK)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+# Servers started (start runs in a subshell, so their pids go to a file).
+PIDFILE=$(mktemp)
+cleanup() { xargs -r kill < "$PIDFILE" 2>/dev/null || true; rm -f "$PIDFILE"; }
 trap cleanup EXIT
 
 # start NAME PORT -> pid
@@ -44,7 +45,7 @@ start() {
     taskset -c 0 redis-server --port "$2" --save "" --appendonly no --loglevel warning >/dev/null 2>&1 &
   fi
   local pid=$!
-  PIDS+=("$pid")
+  echo "$pid" >> "$PIDFILE"
   for _ in $(seq 100); do redis-cli -p "$2" ping >/dev/null 2>&1 && break; sleep 0.1; done
   echo "$pid"
 }
