@@ -111,6 +111,9 @@ impl Client {
     }
 }
 
+/// A watched key: database, key, whether it was live when watched.
+pub type WatchedKey = (usize, Box<[u8]>, bool);
+
 /// What other connections can see of a client.
 pub struct ClientInfo {
     pub id: u64,
@@ -138,7 +141,7 @@ pub struct ClientInfo {
     /// Queued commands while in MULTI, -1 otherwise (CLIENT LIST `multi=`).
     pub multi: AtomicI64,
     /// Watched keys: database, key, whether it was live when watched.
-    pub watched: Mutex<Vec<(usize, Box<[u8]>, bool)>>,
+    pub watched: Mutex<Vec<WatchedKey>>,
     /// Set when a watched key is modified (CLIENT LIST flag `d`).
     pub watch_dirty: Arc<AtomicBool>,
 }
