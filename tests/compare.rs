@@ -1493,7 +1493,7 @@ fn multi_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = vec![s(&["FLUSHALL"])];
     while out.len() < n {
         let k = r.pick(&keys);
-        if r.next() % 3 == 0 {
+        if r.next().is_multiple_of(3) {
             out.push(s(&["WATCH", k, r.pick(&keys)]));
             match r.next() % 4 {
                 0 => out.push(s(&["SET", k, "w"])),
@@ -1530,7 +1530,11 @@ fn multi_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
             };
             out.push(c);
         }
-        out.push(s(&[if r.next() % 5 == 0 { "DISCARD" } else { "EXEC" }]));
+        out.push(s(&[if r.next().is_multiple_of(5) {
+            "DISCARD"
+        } else {
+            "EXEC"
+        }]));
     }
     out.push(s(&["SELECT", "0"]));
     out
