@@ -377,6 +377,12 @@ pub fn new_waiter(
 /// Serve the waiters of every key made ready on this thread since the last
 /// call. Cheap when nothing is pending.
 pub fn serve_pending(server: &Server, now: u64) {
+    if PENDING.with(|p| p.borrow().is_empty()) {
+        return;
+    }
+    // Like a command, serving holds this worker's gate (see server::gate):
+    // after an EXEC it runs once the transaction is over.
+    let _gate = server.gates.read();
     loop {
         let Some(i) = PENDING.with(|p| p.borrow_mut().pop()) else {
             return;

@@ -1481,3 +1481,86 @@ fn sort_matches_real_redis_byte_for_byte() {
         "weak corpus: arrays {arrays}, stored {stored}, nils {nils}, errors {errors} of {sorts}"
     );
 }
+
+/// Transactions on one connection: MULTI blocks of random commands (some
+/// rejected while queueing, some failing at run time), ended by EXEC or
+/// DISCARD, with WATCH before them and writes to the watched keys (by this
+/// client) in between, plus the errors outside a transaction.
+fn multi_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
+    let mut r = Rng(seed);
+    let keys = ["a", "b", "{t}x", "{t}y", "l"];
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let mut out: Vec<Vec<String>> = vec![s(&["FLUSHALL"])];
+    while out.len() < n {
+        let k = r.pick(&keys);
+        if r.next().is_multiple_of(3) {
+            out.push(s(&["WATCH", k, r.pick(&keys)]));
+            match r.next() % 4 {
+                0 => out.push(s(&["SET", k, "w"])),
+                1 => out.push(s(&["GET", k])),
+                2 => out.push(s(&["UNWATCH"])),
+                _ => {}
+            }
+        }
+        match r.next() % 12 {
+            0 => out.push(s(&["EXEC"])),
+            1 => out.push(s(&["DISCARD"])),
+            _ => {}
+        }
+        out.push(s(&["MULTI"]));
+        for _ in 0..r.next() % 5 {
+            let k = r.pick(&keys);
+            let c = match r.next() % 16 {
+                0 => s(&["SET", k, "1"]),
+                1 => s(&["INCR", k]),
+                2 => s(&["GET", k]),
+                3 => s(&["LPUSH", k, "x", "y"]),
+                4 => s(&["RPOP", k]),
+                5 => s(&["DEL", k]),
+                6 => s(&["BLPOP", k, "0"]),
+                7 => s(&["BRPOPLPUSH", k, "l", "0"]),
+                8 => s(&["GET"]),
+                9 => s(&["NOSUCHCOMMAND", k]),
+                10 => s(&["MULTI"]),
+                11 => s(&["WATCH", k]),
+                12 => s(&["MSET", "{t}x", "1", "{t}y", "2"]),
+                13 => s(&["SELECT", "1"]),
+                14 => s(&["SELECT", "0"]),
+                _ => s(&["MGET", "{t}x", "{t}y", k]),
+            };
+            out.push(c);
+        }
+        out.push(s(&[if r.next().is_multiple_of(5) {
+            "DISCARD"
+        } else {
+            "EXEC"
+        }]));
+    }
+    out.push(s(&["SELECT", "0"]));
+    out
+}
+
+#[test]
+fn transactions_match_real_redis_byte_for_byte() {
+    if !have_tool("redis-server") {
+        return;
+    }
+    let runs = vec![
+        ("2", multi_corpus(0x3017, 1500)),
+        ("3", multi_corpus(0x4017, 1500)),
+    ];
+    let (mut aborts, mut nulls, mut execs) = (0, 0, 0);
+    compare_with_redis(
+        runs,
+        |_| true,
+        |want| {
+            aborts += want.starts_with(b"-EXECABORT") as usize;
+            nulls += (want == b"*-1\r\n" || want == b"_\r\n") as usize;
+            execs += (want.starts_with(b"*") && want.len() > 4) as usize;
+        },
+    );
+    assert!(
+        aborts > 30 && nulls > 30 && execs > 100,
+        "weak corpus: aborts {aborts}, watch failures {nulls}, execs {execs}"
+    );
+}

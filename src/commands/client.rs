@@ -131,6 +131,24 @@ fn setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// The `flags=` field: Redis's letters, in Redis's order.
+fn client_flags(c: &ClientInfo) -> String {
+    let mut f = String::new();
+    if c.multi.load(Relaxed) >= 0 {
+        f.push('x');
+    }
+    if c.waiter.lock().is_some() {
+        f.push('b');
+    }
+    if c.watch_dirty.load(Relaxed) {
+        f.push('d');
+    }
+    if f.is_empty() {
+        f.push('N');
+    }
+    f
+}
+
 /// One `CLIENT LIST` line, with Redis's fields in Redis's order.
 fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
     let now = now_ms();
@@ -142,7 +160,7 @@ fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
     let qbuf = c.qbuf.load(Relaxed);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -150,8 +168,9 @@ fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         String::from_utf8_lossy(&c.name.lock()),
         now.saturating_sub(c.created_ms) / 1000,
         now.saturating_sub(c.last_interaction_ms.load(Relaxed)) / 1000,
-        if c.waiter.lock().is_some() { "b" } else { "N" },
+        client_flags(c),
         c.db.load(Relaxed),
+        c.multi.load(Relaxed),
         qbuf,
         16 * 1024usize.saturating_sub(qbuf.min(16 * 1024)),
         16 * 1024,

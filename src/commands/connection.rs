@@ -214,6 +214,7 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    super::multi::reset(ctx);
     let c = &mut *ctx.client;
     c.select(0);
     c.resp = 2;

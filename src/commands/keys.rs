@@ -453,6 +453,7 @@ fn flush(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, asynchronous: bool) {
         for shard in all.shards() {
             let mut removed = 0;
             for db in dbs.clone() {
+                shard.db_flushing(db, ctx.now);
                 let t = shard.db(db).take();
                 removed += t.len() as u64;
                 if !t.is_empty() {
@@ -498,6 +499,7 @@ fn swapdb(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if a != b {
         let mut all = ctx.server.keyspace.lock_all();
         for shard in all.shards() {
+            shard.dbs_swapping(a, b, ctx.now);
             shard.dbs_mut().swap(a, b);
             shard.stats.dirty += 1;
             shard.db_swapped(a);

@@ -19,6 +19,7 @@ pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod multi;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -74,6 +75,7 @@ pub fn families() -> Vec<&'static [Command]> {
         command::COMMANDS,
         hash::COMMANDS,
         sort::COMMANDS,
+        multi::COMMANDS,
     ];
     v.extend(list::commands());
     v.extend(set::commands());
@@ -97,6 +99,10 @@ pub struct CommandTable {
     by_name: NameMap,
     /// Number of top-level commands (they are `entries[..top]`).
     pub top: usize,
+    /// Id of EXEC (dispatched without its worker's gate).
+    pub exec_id: usize,
+    /// Ids of the commands that run, not queue, inside MULTI.
+    not_queued: [usize; 6],
 }
 
 /// Longest command name we look up; longer names are unknown by definition.
@@ -142,11 +148,28 @@ impl CommandTable {
                 });
             }
         }
+        let id = |name: &str| by_name.get(name.as_bytes()).copied().unwrap_or(usize::MAX);
+        let exec_id = id("exec");
+        let not_queued = [
+            exec_id,
+            id("discard"),
+            id("multi"),
+            id("watch"),
+            id("quit"),
+            id("reset"),
+        ];
         CommandTable {
             entries,
             by_name,
             top,
+            exec_id,
+            not_queued,
         }
+    }
+
+    /// Whether the entry runs at once inside MULTI instead of being queued.
+    pub fn runs_in_multi(&self, id: usize) -> bool {
+        self.not_queued.contains(&id)
     }
 
     /// Look a top-level command up by name, any case.
@@ -256,6 +279,7 @@ pub fn dispatch(
             if let Some(top) = server.commands.get(args.get(0)) {
                 tstats.rejected(top.id);
             }
+            flag_transaction(client);
             reply_error(server, out, &e);
             return;
         }
@@ -263,6 +287,7 @@ pub fn dispatch(
     let cmd = entry.cmd;
     if !client.authenticated && !cmd.has(flags::NO_AUTH) && server.auth_required() {
         tstats.rejected(entry.id);
+        flag_transaction(client);
         reply_error(
             server,
             out,
@@ -270,6 +295,55 @@ pub fn dispatch(
         );
         return;
     }
+    if let Some(m) = client.multi.as_mut() {
+        if !server.commands.runs_in_multi(entry.id) {
+            client
+                .info
+                .last_cmd
+                .store(entry.id, std::sync::atomic::Ordering::Relaxed);
+            if cmd.has(flags::NO_MULTI) {
+                tstats.rejected(entry.id);
+                m.aborted = true;
+                reply_error(
+                    server,
+                    out,
+                    &CmdError::err("Command not allowed inside a transaction"),
+                );
+                return;
+            }
+            m.queue.push(crate::server::client::Queued::new(args));
+            client
+                .info
+                .multi
+                .store(m.queue.len() as i64, std::sync::atomic::Ordering::Relaxed);
+            out.simple("QUEUED");
+            return;
+        }
+    }
+    // The worker's gate, held while the command runs (see server::gate);
+    // EXEC takes every gate itself.
+    let _gate = (entry.id != server.commands.exec_id).then(|| server.gates.read());
+    execute(server, client, out, tstats, now, entry, args);
+}
+
+/// A command was rejected while queueing: the transaction will abort.
+fn flag_transaction(client: &mut Client) {
+    if let Some(m) = client.multi.as_mut() {
+        m.aborted = true;
+    }
+}
+
+/// Run a resolved, checked request (dispatch, and EXEC for its queue).
+pub fn execute(
+    server: &Server,
+    client: &mut Client,
+    out: &mut Reply,
+    tstats: &ThreadStats,
+    now: u64,
+    entry: &TableEntry,
+    args: Args<'_>,
+) {
+    let cmd = entry.cmd;
     let Some(handler) = cmd.handler else {
         // Containers always resolve to a subcommand above.
         reply_error(server, out, &unknown_command(args));

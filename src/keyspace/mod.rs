@@ -17,6 +17,7 @@
 pub mod dense;
 pub mod expire;
 pub mod table;
+pub mod watch;
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -94,6 +95,8 @@ pub struct Shard {
     index: usize,
     /// Clients blocked on this shard's keys.
     pub waiters: crate::blocking::Queues,
+    /// Clients watching this shard's keys (WATCH).
+    pub watches: watch::Watches,
 }
 
 impl Shard {
@@ -103,6 +106,7 @@ impl Shard {
             stats: ShardStats::default(),
             index,
             waiters: Default::default(),
+            watches: Default::default(),
         }
     }
 
@@ -219,7 +223,43 @@ impl Shard {
         if !self.waiters.is_empty() {
             self.waiters.touch(db, key, self.index);
         }
+        if !self.watches.is_empty() {
+            self.watches.touch(db, key);
+        }
     }
+
+    /// Whether `key` holds a live (present, not expired) value; no lazy
+    /// expiry, no stats.
+    pub fn is_live(&self, db: usize, key: &[u8], now: u64) -> bool {
+        live_in(&self.dbs[db], key, now)
+    }
+
+    /// `db` is about to be emptied (FLUSHDB/FLUSHALL): watched keys that
+    /// hold a live value are modified (a stale or missing one is not, as in
+    /// Redis).
+    pub fn db_flushing(&mut self, db: usize, now: u64) {
+        if !self.watches.is_empty() {
+            let t = &self.dbs[db];
+            self.watches.touch_db(db, |k| live_in(t, k, now));
+        }
+    }
+
+    /// Databases `a` and `b` are about to be swapped: a watched key of
+    /// either that is live in either changes.
+    pub fn dbs_swapping(&mut self, a: usize, b: usize, now: u64) {
+        if !self.watches.is_empty() {
+            let (ta, tb) = (&self.dbs[a], &self.dbs[b]);
+            let changed = |k: &[u8]| live_in(ta, k, now) || live_in(tb, k, now);
+            self.watches.touch_db(a, changed);
+            self.watches.touch_db(b, changed);
+        }
+    }
+}
+
+fn live_in(t: &Table, key: &[u8], now: u64) -> bool {
+    t.position(key)
+        .and_then(|p| t.at(p))
+        .is_some_and(|(_, e)| !e.is_expired(now))
 }
 
 /// Pads a value to its own cache line so neighbouring shard locks do not

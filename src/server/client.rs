@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
+};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -49,6 +51,39 @@ pub struct Client {
     pub blocked: Option<Arc<Waiter>>,
     /// Blocking commands answer at once (inside MULTI/EXEC and scripts).
     pub deny_blocking: bool,
+    /// The transaction being queued, between MULTI and EXEC/DISCARD.
+    pub multi: Option<MultiState>,
+}
+
+/// A transaction being queued.
+#[derive(Default)]
+pub struct MultiState {
+    pub queue: Vec<Queued>,
+    /// A command was rejected while queueing: EXEC answers EXECABORT.
+    pub aborted: bool,
+}
+
+/// One queued request, owning its arguments.
+pub struct Queued {
+    pub buf: Vec<u8>,
+    pub ranges: Vec<std::ops::Range<usize>>,
+}
+
+impl Queued {
+    pub fn new(args: crate::protocol::Args<'_>) -> Queued {
+        let mut buf = Vec::with_capacity(args.iter().map(|a| a.len()).sum());
+        let mut ranges = Vec::with_capacity(args.len());
+        for a in args.iter() {
+            let start = buf.len();
+            buf.extend_from_slice(a);
+            ranges.push(start..buf.len());
+        }
+        Queued { buf, ranges }
+    }
+
+    pub fn args(&self) -> crate::protocol::Args<'_> {
+        crate::protocol::Args::new(&self.buf, &self.ranges)
+    }
 }
 
 impl Client {
@@ -65,6 +100,7 @@ impl Client {
             no_touch: false,
             blocked: None,
             deny_blocking: false,
+            multi: None,
         }
     }
 
@@ -74,6 +110,9 @@ impl Client {
         self.info.db.store(db, Relaxed);
     }
 }
+
+/// A watched key: database, key, whether it was live when watched.
+pub type WatchedKey = (usize, Box<[u8]>, bool);
 
 /// What other connections can see of a client.
 pub struct ClientInfo {
@@ -99,6 +138,12 @@ pub struct ClientInfo {
     pub kill: Notify,
     /// The wait this client is blocked in, for CLIENT UNBLOCK and CLIENT LIST.
     pub waiter: Mutex<Option<Arc<Waiter>>>,
+    /// Queued commands while in MULTI, -1 otherwise (CLIENT LIST `multi=`).
+    pub multi: AtomicI64,
+    /// Watched keys: database, key, whether it was live when watched.
+    pub watched: Mutex<Vec<WatchedKey>>,
+    /// Set when a watched key is modified (CLIENT LIST flag `d`).
+    pub watch_dirty: Arc<AtomicBool>,
 }
 
 impl ClientInfo {
@@ -148,6 +193,9 @@ impl ClientRegistry {
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             waiter: Mutex::new(None),
+            multi: AtomicI64::new(-1),
+            watched: Mutex::new(Vec::new()),
+            watch_dirty: Arc::new(AtomicBool::new(false)),
         });
         self.clients.lock().insert(id, info.clone());
         self.connected.fetch_add(1, Relaxed);

@@ -33,12 +33,13 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 /// Removes the client from the registry when the connection ends, however it ends.
 struct Registered<'a> {
     server: &'a Server,
-    id: u64,
+    info: Arc<ClientInfo>,
 }
 
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
-        self.server.clients.unregister(self.id);
+        crate::commands::multi::unwatch_all(self.server, &self.info);
+        self.server.clients.unregister(self.info.id);
     }
 }
 
@@ -64,7 +65,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
     let info = server.clients.register(addr, laddr, fd);
     let _registered = Registered {
         server: &server,
-        id: info.id,
+        info: info.clone(),
     };
     let mut client = Client::new(info.clone(), !server.auth_required());
     let mut parser = Parser::default();

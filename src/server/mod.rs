@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod connection;
+pub mod gate;
 pub mod stats;
 
 use std::io;
@@ -34,6 +35,8 @@ pub struct Server {
     pub commands: CommandTable,
     pub stats: ServerStats,
     pub clients: ClientRegistry,
+    /// One gate per worker thread plus the cron thread's (MULTI/EXEC).
+    pub gates: gate::Gates,
     /// Counters of every worker thread, summed by INFO.
     pub thread_stats: Mutex<Vec<Arc<ThreadStats>>>,
     pub started: Instant,
@@ -182,6 +185,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         commands: CommandTable::build(),
         stats: ServerStats::default(),
         clients: ClientRegistry::default(),
+        gates: gate::Gates::new(nworkers + 1),
         thread_stats: Mutex::new(Vec::new()),
         started: Instant::now(),
         started_unix_ms: crate::util::now_ms(),
@@ -199,7 +203,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         threads.push(
             thread::Builder::new()
                 .name(format!("ember-worker-{i}"))
-                .spawn(move || worker(server, rx))?,
+                .spawn(move || worker(server, rx, i))?,
         );
     }
     // Acceptors run on their own thread's runtime.
@@ -216,7 +220,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         threads.push(
             thread::Builder::new()
                 .name("ember-cron".into())
-                .spawn(move || cron(server))?,
+                .spawn(move || cron(server, nworkers))?,
         );
     }
     Ok(ServerHandle {
@@ -240,8 +244,9 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A worker thread: serves the connections handed to it until shutdown.
-fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<std::net::TcpStream>) {
+fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<std::net::TcpStream>, i: usize) {
     let rt = runtime();
+    server.gates.adopt(i);
     let tstats = server.new_thread_stats();
     let mut shutdown = server.shutdown_rx();
     rt.block_on(async move {
@@ -321,13 +326,18 @@ fn acceptor(
 }
 
 /// Periodic work: active expiry at `hz` times a second.
-fn cron(server: Arc<Server>) {
+fn cron(server: Arc<Server>, gate: usize) {
+    server.gates.adopt(gate);
     let shutdown = server.shutdown_rx();
     while !*shutdown.borrow() {
         let hz = server.config.hz().max(1);
         let period = Duration::from_micros(1_000_000 / hz as u64);
         // Like Redis's slow cycle: at most 25% of the period on expiry.
-        crate::keyspace::expire::active_expire_cycle(&server.keyspace, period / 4);
+        {
+            // EXEC waits for the cycle to end, and the cycle for EXEC.
+            let _gate = server.gates.read();
+            crate::keyspace::expire::active_expire_cycle(&server.keyspace, period / 4);
+        }
         crate::alloc::sample_peak();
         thread::sleep(period);
     }

@@ -1,0 +1,62 @@
+//! Gates: what makes MULTI/EXEC atomic across shards.
+//!
+//! Each worker thread (and the cron thread) owns one gate, a reader-writer
+//! lock nobody else reads. Every command a worker dispatches holds its own
+//! gate for reading while it runs, and so do serving blocked clients and the
+//! cron thread's active-expiry cycle: uncontended, only that thread touches
+//! the lock's cache line, so a read costs two uncontended atomic operations.
+//!
+//! EXEC takes *every* gate for writing, in a fixed order (worker 0..n, then
+//! cron), holding none of them for reading (dispatch does not take the read
+//! gate for EXEC), then runs its queue and releases them. While it holds
+//! them no other command, expiry cycle or blocked-client service runs
+//! anywhere, so the transaction is atomic; the queued commands still lock
+//! their own shards as usual (shard locks are not reentrant, so EXEC cannot
+//! simply hold them all). Two EXECs on different workers cannot deadlock:
+//! both take the gates in the same order, from nothing. Nothing that holds a
+//! shard lock ever waits for a gate.
+
+use std::cell::Cell;
+
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// A lock on its own cache line, so neighbouring threads' gates do not
+/// false-share.
+#[repr(align(128))]
+struct Padded(RwLock<()>);
+
+pub struct Gates {
+    gates: Box<[Padded]>,
+}
+
+thread_local! {
+    /// This thread's gate, `usize::MAX` on a thread without one.
+    static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+impl Gates {
+    /// `n` gates: one per worker thread plus one for the cron thread.
+    pub fn new(n: usize) -> Gates {
+        Gates {
+            gates: (0..n).map(|_| Padded(RwLock::new(()))).collect(),
+        }
+    }
+
+    /// Make gate `i` the calling thread's own.
+    pub fn adopt(&self, i: usize) {
+        MINE.with(|m| m.set(i));
+    }
+
+    /// Hold the calling thread's gate for one command (None on a thread
+    /// without a gate).
+    #[inline]
+    pub fn read(&self) -> Option<RwLockReadGuard<'_, ()>> {
+        let i = MINE.with(|m| m.get());
+        self.gates.get(i).map(|g| g.0.read())
+    }
+
+    /// Hold every gate (EXEC). The caller must not hold its own for reading.
+    pub fn exclusive(&self) -> Vec<RwLockWriteGuard<'_, ()>> {
+        self.gates.iter().map(|g| g.0.write()).collect()
+    }
+}
