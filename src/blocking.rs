@@ -99,6 +99,15 @@ impl BlockOp {
         }
     }
 
+    /// Whether a key whose value has type `ty` (TYPE's name) can serve this
+    /// operation. Waiters for another type are passed over, not in the way.
+    fn wants(&self, ty: &str) -> bool {
+        match self {
+            BlockOp::ZPop { .. } => ty == "zset",
+            BlockOp::ListPop { .. } | BlockOp::ListMove { .. } => ty == "list",
+        }
+    }
+
     /// A second key the operation writes, when it has one (BLMOVE's
     /// destination): serving then needs that key's shard locked too.
     fn second_key(&self) -> Option<&[u8]> {
@@ -177,8 +186,9 @@ impl Waiter {
     }
 }
 
-/// One key's queue: database, key, waiters in arrival order.
-type KeyQueue = (usize, Box<[u8]>, VecDeque<Arc<Waiter>>);
+/// One key's queue: database, key, waiters in arrival order, and whether
+/// the key is in `Queues::ready` (so marking it again is O(1)).
+type KeyQueue = (usize, Box<[u8]>, VecDeque<Arc<Waiter>>, bool);
 
 /// The waiters queued on one shard's keys, and which of them became ready.
 #[derive(Default)]
@@ -216,7 +226,7 @@ impl Queues {
             Some(e) => e.2.push_back(w),
             None => {
                 self.table
-                    .insert_unique(h, (db, key.into(), VecDeque::from([w])), |e| {
+                    .insert_unique(h, (db, key.into(), VecDeque::from([w]), false), |e| {
                         hash(e.0, &e.1)
                     });
             }
@@ -235,35 +245,51 @@ impl Queues {
         }
     }
 
-    /// First queued waiter on a key (stale entries are dropped here).
-    fn front(&mut self, db: usize, key: &[u8]) -> Option<Arc<Waiter>> {
+    /// First waiter on a key that a value of type `ty` can serve, in arrival
+    /// order. Waiters for other types stay queued behind it (as in Redis,
+    /// a BZPOPMIN client does not hold up BLPOP clients on a list); ended
+    /// waiters met at the front are dropped.
+    fn first_for(&mut self, db: usize, key: &[u8], ty: &str) -> Option<Arc<Waiter>> {
         let mut e = self
             .table
             .find_entry(hash(db, key), |e| e.0 == db && &*e.1 == key)
             .ok()?;
-        while let Some(w) = e.get().2.front() {
-            if w.is_waiting() {
-                return Some(w.clone());
-            }
+        while e.get().2.front().is_some_and(|w| !w.is_waiting()) {
             e.get_mut().2.pop_front();
         }
-        e.remove();
-        None
+        if e.get().2.is_empty() {
+            e.remove();
+            return None;
+        }
+        e.get()
+            .2
+            .iter()
+            .find(|w| w.op.wants(ty) && w.is_waiting())
+            .cloned()
     }
 
     /// Called by `Shard::modified`: if clients wait on the key, mark it ready
     /// and remember that shard `shard` needs serving.
     pub fn touch(&mut self, db: usize, key: &[u8], shard: usize) {
-        if self
+        match self
             .table
-            .find(hash(db, key), |e| e.0 == db && &*e.1 == key)
-            .is_none()
-            || self.ready.iter().any(|(d, k)| *d == db && &**k == key)
+            .find_mut(hash(db, key), |e| e.0 == db && &*e.1 == key)
         {
-            return;
+            Some(e) if !e.3 => e.3 = true,
+            _ => return,
         }
         self.ready.push((db, key.into()));
         PENDING.with(|p| p.borrow_mut().push(shard));
+    }
+
+    /// The key is being served: a later write must mark it ready again.
+    fn unmark(&mut self, db: usize, key: &[u8]) {
+        if let Some(e) = self
+            .table
+            .find_mut(hash(db, key), |e| e.0 == db && &*e.1 == key)
+        {
+            e.3 = false;
+        }
     }
 }
 
@@ -390,7 +416,14 @@ pub fn serve_pending(server: &Server, now: u64) {
         let mut shard = server.keyspace.lock_shard(i);
         let ready = std::mem::take(&mut shard.waiters.ready);
         for (db, key) in ready {
-            while let Some(w) = shard.waiters.front(db, &key) {
+            shard.waiters.unmark(db, &key);
+            loop {
+                let Some(ty) = shard.write(db, &key, now).map(|e| e.value.type_name()) else {
+                    break;
+                };
+                let Some(w) = shard.waiters.first_for(db, &key, ty) else {
+                    break;
+                };
                 if let Some(dst) = w.op.second_key() {
                     if server.keyspace.shard_of(dst) != i {
                         // Two shards: give this one up and take both in
@@ -433,9 +466,13 @@ fn serve_across(
     now: u64,
 ) -> bool {
     let mut ml = server.keyspace.lock_keys([key, dst]);
-    // The queue may have moved while no lock was held.
-    match ml.shard(key).waiters.front(db, key) {
-        Some(front) if Arc::ptr_eq(&front, w) => {}
+    // The queue (or the key) may have changed while no lock was held.
+    let shard = ml.shard(key);
+    let Some(ty) = shard.write(db, key, now).map(|e| e.value.type_name()) else {
+        return false;
+    };
+    match shard.waiters.first_for(db, key, ty) {
+        Some(first) if Arc::ptr_eq(&first, w) => {}
         Some(_) => return true,
         None => return false,
     }

@@ -1347,3 +1347,74 @@ fn sidekiq_style_job_queues() {
     let mut c = s.conn();
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "q1", "q2", "q3"]), 0);
 }
+
+#[test]
+fn waiters_for_another_type_do_not_hold_up_the_queue() {
+    // A BZPOPMIN client queued first on a key must not keep BLPOP clients
+    // behind it from a list pushed there (Redis skips clients whose blocked
+    // type does not match the key), and it is still served later by a ZADD.
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let mut za = blocking_conn(&s);
+    let z = thread::spawn(move || q::<Value>(&mut za, &["BZPOPMIN", "mixed", "0"]));
+    wait_blocked(&mut c, 1);
+    let mut lb = blocking_conn(&s);
+    let l = thread::spawn(move || q::<Vec<String>>(&mut lb, &["BLPOP", "mixed", "0"]));
+    wait_blocked(&mut c, 2);
+    assert_eq!(q::<i64>(&mut c, &["LPUSH", "mixed", "x"]), 1);
+    assert_eq!(l.join().expect("list waiter"), ["mixed", "x"]);
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "mixed"]), 0);
+    wait_blocked(&mut c, 1);
+    q::<()>(&mut c, &["ZADD", "mixed", "1", "m"]);
+    assert_eq!(
+        z.join().expect("zset waiter"),
+        Value::Array(vec![bulk("mixed"), bulk("m"), bulk("1")])
+    );
+    wait_blocked(&mut c, 0);
+}
+
+extern "C" {
+    fn setsockopt(fd: i32, level: i32, name: i32, value: *const u8, len: u32) -> i32;
+}
+
+/// Make `close` send a reset (SO_LINGER on, timeout 0), so the server's next
+/// write to the socket fails.
+fn linger_zero(s: &std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    const SOL_SOCKET: i32 = 1;
+    const SO_LINGER: i32 = 13;
+    let linger: [i32; 2] = [1, 0];
+    // SAFETY: a valid socket fd and a correctly sized `struct linger`.
+    let rc = unsafe {
+        setsockopt(
+            s.as_raw_fd(),
+            SOL_SOCKET,
+            SO_LINGER,
+            linger.as_ptr().cast(),
+            std::mem::size_of_val(&linger) as u32,
+        )
+    };
+    assert_eq!(rc, 0);
+}
+
+#[test]
+fn a_blocked_client_whose_write_fails_is_unqueued() {
+    // The replies before a blocking command go out first; if that write
+    // fails (the peer reset), the wait must be dropped at once. Before the
+    // fix such waiters stayed queued with no connection and swallowed the
+    // next pushed elements.
+    use std::io::Write;
+    let s = TestServer::start();
+    let mut c = s.conn();
+    for _ in 0..20 {
+        let mut r = std::net::TcpStream::connect(s.addr).expect("connects");
+        r.write_all(b"PING\r\n").expect("write");
+        thread::sleep(Duration::from_millis(5));
+        linger_zero(&r);
+        r.write_all(b"PING\r\nBLPOP ghost 0\r\n").expect("write");
+        drop(r);
+    }
+    wait_blocked(&mut c, 0);
+    assert_eq!(q::<i64>(&mut c, &["RPUSH", "ghost", "a", "b", "c"]), 3);
+    assert_eq!(q::<i64>(&mut c, &["LLEN", "ghost"]), 3);
+}

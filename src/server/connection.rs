@@ -101,7 +101,11 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         };
         let mut pos = 0;
         let mut fatal = false;
-        let mut blocked = None;
+        // The wait of a command that blocked, guarded from the moment it is
+        // known: however this task leaves (a failed write, a cancelled await),
+        // dropping the guard ends the wait and unqueues it, so no writer ever
+        // serves (and takes data for) a connection that is gone.
+        let mut blocked: Option<blocking::Blocked<'_>> = None;
         loop {
             let parsed = match parser.parse(&inbuf[pos..], &limits) {
                 Ok(p) => p,
@@ -139,8 +143,12 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                     client.reply_mode = ReplyMode::On;
                 }
             }
-            if let Some(w) = client.blocked.take() {
-                blocked = Some(w);
+            if let Some(waiter) = client.blocked.take() {
+                blocked = Some(blocking::Blocked {
+                    server: &server,
+                    waiter,
+                    info: &info,
+                });
                 break;
             }
             if client.close_after_reply || info.killed.load(Relaxed) {
@@ -162,12 +170,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             let _ = stream.shutdown().await;
             return;
         }
-        if let Some(waiter) = blocked {
-            let guard = blocking::Blocked {
-                server: &server,
-                waiter,
-                info: &info,
-            };
+        if let Some(guard) = blocked {
             if !wait_blocked(
                 &server,
                 &mut stream,
