@@ -417,10 +417,7 @@ pub fn serve_pending(server: &Server, now: u64) {
         let ready = std::mem::take(&mut shard.waiters.ready);
         for (db, key) in ready {
             shard.waiters.unmark(db, &key);
-            loop {
-                let Some(ty) = shard.write(db, &key, now).map(|e| e.value.type_name()) else {
-                    break;
-                };
+            while let Some(ty) = shard.write(db, &key, now).map(|e| e.value.type_name()) {
                 let Some(w) = shard.waiters.first_for(db, &key, ty) else {
                     break;
                 };
