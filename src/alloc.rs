@@ -129,3 +129,22 @@ pub fn sample_peak() -> usize {
     let used = used_memory();
     PEAK.fetch_max(used, Relaxed).max(used)
 }
+
+static STARTUP: AtomicUsize = AtomicUsize::new(0);
+
+/// Record usage once the server is up and empty (`used_memory_startup`).
+pub fn mark_startup() {
+    STARTUP.store(used_memory(), Relaxed);
+}
+
+/// Usage recorded by [`mark_startup`].
+pub fn startup() -> usize {
+    STARTUP.load(Relaxed)
+}
+
+/// Approximate bytes held by the dataset: usage above the startup baseline.
+/// (Redis subtracts its measured per-client and replication overhead too;
+/// Ember does not track those apart, so client buffers count here.)
+pub fn dataset() -> usize {
+    used_memory().saturating_sub(startup())
+}
