@@ -19,10 +19,14 @@
 //!   pool of the [`POOL_SIZE`] best candidates seen so far (largest idle
 //!   time; lowest decayed LFU counter; nearest expiry). The best is evicted.
 //!   The pool persists across calls, so its quality accumulates like Redis's.
-//!   Before evicting, a candidate is checked against the live entry: if the
-//!   key is gone, lost its TTL (volatile-*), or was accessed since it was
-//!   sampled (its access bits changed), it is dropped instead — Redis would
-//!   evict a key touched after sampling; we do not.
+//!   A candidate is remembered by its position (shard, database, slot of the
+//!   dense table), not by a copy of its key, and before eviction the entry
+//!   at that position must still carry the sampled access bits and expiry.
+//!   If it does, it scores exactly what was sampled — the same key, or one
+//!   that moved into the slot and is just as good a victim — and it is
+//!   evicted; otherwise (deleted, accessed since sampling, TTL changed) it
+//!   is dropped. So sampling allocates nothing, and unlike Redis a key read
+//!   after it was sampled is not evicted on the stale score.
 //!
 //! Locking: the pool has its own mutex, never held together with a shard
 //! lock. A shard lock is held for one sample or one deletion.
@@ -33,7 +37,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::config::ConfigStore;
-use crate::keyspace::{access, Key, Keyspace, NSHARDS};
+use crate::keyspace::{access, Keyspace, NSHARDS};
 
 /// Candidates kept between samples (Redis's EVPOOL_SIZE).
 pub const POOL_SIZE: usize = 16;
@@ -109,12 +113,14 @@ impl Policy {
 }
 
 /// A sampled key waiting in the pool.
+#[derive(Clone, Copy)]
 struct Candidate {
     /// Higher is a better victim.
     score: u64,
-    shard: usize,
-    db: usize,
-    key: Key,
+    shard: u32,
+    db: u32,
+    /// Position in the table when sampled.
+    pos: u32,
     /// The entry's access bits and expiry when sampled (staleness check).
     lru: u32,
     expire: u64,
@@ -241,7 +247,7 @@ fn sample_shard(ks: &Keyspace, i: usize, policy: Policy, samples: usize) -> usiz
         }
     };
     let mut found = 0;
-    let mut picked: Vec<Candidate> = Vec::new();
+    let mut picked: Vec<Candidate> = Vec::with_capacity(samples);
     {
         let shard = ks.lock_shard(i);
         let now = crate::util::now_ms();
@@ -258,16 +264,16 @@ fn sample_shard(ks: &Keyspace, i: usize, policy: Policy, samples: usize) -> usiz
                 } else {
                     t.random_position()
                 };
-                let Some((k, e)) = pos.and_then(|p| t.at(p)) else {
+                let Some((p, (_, e))) = pos.and_then(|p| Some((p, t.at(p)?))) else {
                     continue;
                 };
                 let s = score(policy, e, now);
                 if s >= threshold {
                     picked.push(Candidate {
                         score: s,
-                        shard: i,
-                        db,
-                        key: k.clone(),
+                        shard: i as u32,
+                        db: db as u32,
+                        pos: p as u32,
                         lru: e.lru,
                         expire: e.expire(),
                     });
@@ -280,7 +286,7 @@ fn sample_shard(ks: &Keyspace, i: usize, policy: Policy, samples: usize) -> usiz
         for c in picked {
             if pool
                 .iter()
-                .any(|p| p.shard == c.shard && p.db == c.db && p.key == c.key)
+                .any(|p| p.shard == c.shard && p.db == c.db && p.pos == c.pos)
             {
                 continue;
             }
@@ -311,16 +317,13 @@ fn evict_from_pool(ks: &Keyspace, policy: Policy, samples: usize) -> bool {
             let Some(c) = POOL.lock().pop() else {
                 break;
             };
-            let mut shard = ks.lock_shard(c.shard);
-            let t = shard.db_ref(c.db);
-            let Some(pos) = t.position(&c.key) else {
-                continue;
-            };
-            let still = t.at(pos).is_some_and(|(_, e)| {
+            let mut shard = ks.lock_shard(c.shard as usize);
+            let (db, pos) = (c.db as usize, c.pos as usize);
+            let still = shard.db_ref(db).at(pos).is_some_and(|(_, e)| {
                 e.lru == c.lru && e.expire() == c.expire && (!volatile || e.has_ttl())
             });
             if still {
-                evict_at(&mut shard, c.db, pos);
+                evict_at(&mut shard, db, pos);
                 return true;
             }
         }
@@ -334,11 +337,6 @@ fn evict_from_pool(ks: &Keyspace, policy: Policy, samples: usize) -> bool {
 /// Forget pooled candidates (FLUSHALL, tests).
 pub fn clear_pool() {
     POOL.lock().clear();
-}
-
-/// Policy names for error texts and INFO.
-pub fn policy_name(config: &ConfigStore) -> &'static str {
-    config.policy().name()
 }
 
 #[cfg(test)]
