@@ -155,6 +155,13 @@ pub fn over_limit(config: &ConfigStore) -> bool {
 /// is over the limit and nothing could be evicted: the caller refuses
 /// DENYOOM commands.
 pub fn perform(ks: &Keyspace, config: &ConfigStore) -> bool {
+    perform_within(ks, config, time_limit(config.eviction_tenacity()))
+}
+
+/// As [`perform`] with an explicit time budget (None: until done). The cron
+/// thread uses a quarter of its tick, like active expiry, so lowering
+/// `maxmemory` by gigabytes converges in seconds without traffic.
+pub fn perform_within(ks: &Keyspace, config: &ConfigStore, limit: Option<Duration>) -> bool {
     if !over_limit(config) {
         return false;
     }
@@ -163,20 +170,20 @@ pub fn perform(ks: &Keyspace, config: &ConfigStore) -> bool {
         return true;
     }
     let samples = config.maxmemory_samples();
-    let limit = time_limit(config.eviction_tenacity());
     let start = Instant::now();
-    let mut freed = 0usize;
+    let mut freed = 0u32;
     loop {
         if !evict_one(ks, policy, samples) {
-            // Nothing evictable: out of memory unless this call made room
-            // for the time being (another thread may be evicting too).
-            return freed == 0 && over_limit(config);
+            // Nothing (more) evictable: out of memory if still over (as
+            // Redis, even when this call evicted some keys first).
+            return over_limit(config);
         }
-        freed += 1;
         if !over_limit(config) {
             return false;
         }
-        if limit.is_some_and(|l| start.elapsed() >= l) {
+        freed += 1;
+        // The clock is read every 16 evictions, as Redis does.
+        if freed.is_multiple_of(16) && limit.is_some_and(|l| start.elapsed() >= l) {
             // Still over, but making progress: let the command run; the
             // cron thread continues.
             return false;

@@ -169,6 +169,13 @@ impl CommandTable {
         }
     }
 
+    /// Whether the entry is EXEC, DISCARD, QUIT or RESET: inside MULTI the
+    /// only commands not refused while out of memory.
+    pub fn oom_exempt_in_multi(&self, id: usize) -> bool {
+        let q = &self.not_queued;
+        [q[0], q[1], q[4], q[5]].contains(&id)
+    }
+
     /// Whether the entry runs at once inside MULTI instead of being queued.
     pub fn runs_in_multi(&self, id: usize) -> bool {
         self.not_queued.contains(&id)
@@ -320,7 +327,10 @@ pub fn dispatch(
                 );
                 return;
             }
-            if cmd.has(flags::DENYOOM) {
+            // Inside MULTI, queueing itself grows memory: everything but
+            // EXEC, DISCARD, QUIT and RESET is refused (as Redis).
+            let queueing = client.multi.is_some() && !server.commands.oom_exempt_in_multi(entry.id);
+            if cmd.has(flags::DENYOOM) || queueing {
                 tstats.rejected(entry.id);
                 flag_transaction(client);
                 reply_error(server, out, &CmdError::coded(OOM_ERROR));

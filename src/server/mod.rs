@@ -340,7 +340,7 @@ fn cron(server: Arc<Server>, gate: usize) {
             crate::keyspace::expire::active_expire_cycle(&server.keyspace, period / 4);
             // Evict down to maxmemory without waiting for traffic (CONFIG
             // SET maxmemory lower, or a command that ran out of time budget).
-            crate::evict::perform(&server.keyspace, &server.config);
+            crate::evict::perform_within(&server.keyspace, &server.config, Some(period / 4));
         }
         crate::alloc::sample_peak();
         thread::sleep(period);
