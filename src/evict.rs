@@ -151,6 +151,14 @@ pub fn over_limit(config: &ConfigStore) -> bool {
     max > 0 && crate::alloc::used_memory() as u64 > max
 }
 
+/// As [`over_limit`], with the per-thread cached sum (dispatch, per
+/// command; [`perform`] then decides on the exact sum).
+#[inline]
+pub fn over_limit_fast(config: &ConfigStore) -> bool {
+    let max = config.maxmemory();
+    max > 0 && crate::alloc::used_memory_fast() as u64 > max
+}
+
 /// Evict until under `maxmemory` or out of time. Returns true when memory
 /// is over the limit and nothing could be evicted: the caller refuses
 /// DENYOOM commands.

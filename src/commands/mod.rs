@@ -307,7 +307,7 @@ pub fn dispatch(
     // maxmemory: evict before any command (under this worker's gate, so not
     // inside another client's EXEC), refuse growing ones if nothing could be
     // evicted. Checked before MULTI queueing, as Redis does.
-    if crate::evict::over_limit(&server.config) {
+    if crate::evict::over_limit_fast(&server.config) {
         let oom = {
             let _gate = server.gates.read();
             crate::evict::perform(&server.keyspace, &server.config)
