@@ -129,3 +129,54 @@ pub fn sample_peak() -> usize {
     let used = used_memory();
     PEAK.fetch_max(used, Relaxed).max(used)
 }
+
+static STARTUP: AtomicUsize = AtomicUsize::new(0);
+
+/// Record usage once the server is up and empty (`used_memory_startup`).
+pub fn mark_startup() {
+    STARTUP.store(used_memory(), Relaxed);
+}
+
+/// Usage recorded by [`mark_startup`].
+pub fn startup() -> usize {
+    STARTUP.load(Relaxed)
+}
+
+/// Approximate bytes held by the dataset: usage above the startup baseline.
+/// (Redis subtracts its measured per-client and replication overhead too;
+/// Ember does not track those apart, so client buffers count here.)
+pub fn dataset() -> usize {
+    used_memory().saturating_sub(startup())
+}
+
+thread_local! {
+    /// (ticks, total, own stripe) of this thread's last full sum.
+    static LAST_SUM: Cell<(u64, usize, isize)> = const { Cell::new((0, 0, 0)) };
+}
+
+/// Microseconds a thread reuses its last full sum in [`used_memory_fast`].
+const FAST_SUM_US: u64 = 50;
+
+/// [`used_memory`] for the per-command maxmemory check. Summing 64 stripes
+/// means a cache miss per stripe another core is writing; instead a thread
+/// sums at most every [`FAST_SUM_US`] and in between adds its own stripe's
+/// change since, so its own writes count at once and only other threads'
+/// last few microseconds of allocation can be missed.
+pub fn used_memory_fast() -> usize {
+    if !INSTALLED.load(Relaxed) {
+        return rss();
+    }
+    let now = crate::util::ticks();
+    let mine = slot().load(Relaxed);
+    LAST_SUM
+        .try_with(|c| {
+            let (t, total, was) = c.get();
+            if t != 0 && crate::util::ticks_to_us(now.wrapping_sub(t)) < FAST_SUM_US {
+                return (total as isize + (mine - was)).max(0) as usize;
+            }
+            let sum = allocated().unwrap_or(0);
+            c.set((now, sum, mine));
+            sum
+        })
+        .unwrap_or_else(|_| used_memory())
+}

@@ -34,10 +34,15 @@ pub struct Config {
     pub dbfilename: String,
     /// Worker threads serving connections; 0 = one per CPU. (Ember's own.)
     pub worker_threads: usize,
-    // Stored and reported now; used by the features of later issues.
+    /// Memory limit in bytes (0: none) and what to do when it is reached
+    /// (src/evict.rs).
     pub maxmemory: u64,
     pub maxmemory_policy: String,
     pub maxmemory_samples: u64,
+    pub maxmemory_eviction_tenacity: u64,
+    pub lfu_log_factor: u64,
+    pub lfu_decay_time: u64,
+    // Stored and reported now; used by the features of later issues.
     pub save: String,
     pub appendonly: bool,
     pub appendfsync: String,
@@ -78,6 +83,9 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             save: "3600 1 300 100 60 10000".into(),
             appendonly: false,
             appendfsync: "everysec".into(),
@@ -345,9 +353,20 @@ pub const PARAMS: &[Param] = &[
         maxmemory_samples,
         u64,
         1,
-        IMAX,
+        64,
         true
     ),
+    p_int!(
+        "maxmemory-eviction-tenacity",
+        &[],
+        maxmemory_eviction_tenacity,
+        u64,
+        0,
+        100,
+        true
+    ),
+    p_int!("lfu-log-factor", &[], lfu_log_factor, u64, 0, IMAX, true),
+    p_int!("lfu-decay-time", &[], lfu_decay_time, u64, 0, IMAX, true),
     Param {
         name: "save",
         aliases: &[],
@@ -695,6 +714,11 @@ pub struct ConfigStore {
     set_max_entries: AtomicU64,
     set_max_value: AtomicU64,
     list_max_size: std::sync::atomic::AtomicI64,
+    maxmemory: AtomicU64,
+    /// [`crate::evict::Policy`] as its index.
+    policy: AtomicU32,
+    samples: AtomicU32,
+    tenacity: AtomicU32,
 }
 
 impl ConfigStore {
@@ -714,6 +738,10 @@ impl ConfigStore {
             set_max_entries: AtomicU64::new(0),
             set_max_value: AtomicU64::new(0),
             list_max_size: std::sync::atomic::AtomicI64::new(0),
+            maxmemory: AtomicU64::new(0),
+            policy: AtomicU32::new(0),
+            samples: AtomicU32::new(5),
+            tenacity: AtomicU32::new(10),
             inner: RwLock::new(c),
         };
         store.refresh_hot();
@@ -759,6 +787,39 @@ impl ConfigStore {
             .store(c.set_max_listpack_entries, Relaxed);
         self.set_max_value.store(c.set_max_listpack_value, Relaxed);
         self.list_max_size.store(c.list_max_listpack_size, Relaxed);
+        let policy = crate::evict::Policy::from_name(&c.maxmemory_policy);
+        self.maxmemory.store(c.maxmemory, Relaxed);
+        self.policy.store(policy as u32, Relaxed);
+        self.samples
+            .store(c.maxmemory_samples.clamp(1, 64) as u32, Relaxed);
+        self.tenacity
+            .store(c.maxmemory_eviction_tenacity.min(100) as u32, Relaxed);
+        crate::keyspace::access::configure(
+            policy.is_lfu(),
+            c.lfu_log_factor.min(u32::MAX as u64) as u32,
+            c.lfu_decay_time.min(u32::MAX as u64) as u32,
+        );
+    }
+
+    /// `maxmemory` in bytes (0: no limit).
+    #[inline]
+    pub fn maxmemory(&self) -> u64 {
+        self.maxmemory.load(Relaxed)
+    }
+    /// `maxmemory-policy`.
+    #[inline]
+    pub fn policy(&self) -> crate::evict::Policy {
+        crate::evict::Policy::from_index(self.policy.load(Relaxed))
+    }
+    /// `maxmemory-samples` (1..=64).
+    #[inline]
+    pub fn maxmemory_samples(&self) -> usize {
+        self.samples.load(Relaxed) as usize
+    }
+    /// `maxmemory-eviction-tenacity` (0..=100).
+    #[inline]
+    pub fn eviction_tenacity(&self) -> u32 {
+        self.tenacity.load(Relaxed)
     }
 
     #[inline]

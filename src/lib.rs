@@ -11,6 +11,7 @@ pub mod blocking;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod evict;
 pub mod glob;
 pub mod keyspace;
 pub mod num;

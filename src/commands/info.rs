@@ -178,6 +178,16 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "used_memory_rss_human", &human(rss));
             w(t, "used_memory_peak", &peak);
             w(t, "used_memory_peak_human", &human(peak));
+            let startup = crate::alloc::startup() as u64;
+            let dataset = used.saturating_sub(startup);
+            w(t, "used_memory_startup", &startup);
+            w(t, "used_memory_dataset", &dataset);
+            let perc = if used > startup {
+                dataset as f64 * 100.0 / (used - startup) as f64
+            } else {
+                0.0
+            };
+            w(t, "used_memory_dataset_perc", &format!("{perc:.2}%"));
             w(t, "maxmemory", &config.maxmemory);
             w(t, "maxmemory_human", &human(config.maxmemory));
             w(t, "maxmemory_policy", &config.maxmemory_policy);
@@ -225,7 +235,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 &server.stats.rejected_connections.load(Relaxed),
             );
             w(t, "expired_keys", &ks.expired_keys);
-            w(t, "evicted_keys", &0);
+            w(t, "evicted_keys", &ks.evicted_keys);
             w(t, "keyspace_hits", &ks.keyspace_hits);
             w(t, "keyspace_misses", &ks.keyspace_misses);
             w(t, "pubsub_channels", &0);

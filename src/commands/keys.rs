@@ -529,19 +529,35 @@ fn object_encoding(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-fn object_freq(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    // No LFU maxmemory policy exists yet, so frequency is never tracked.
-    Err(CmdError::err(
-        "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-    ))
+fn object_freq(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let now = ctx.now;
+    let Some(bits) = object_lookup(ctx, &args[2], |e| e.lru) else {
+        ctx.out.null();
+        return Ok(());
+    };
+    if !ctx.server.config.policy().is_lfu() {
+        return Err(CmdError::err(
+            "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ));
+    }
+    ctx.out
+        .int(crate::keyspace::access::lfu_decayed(bits, now) as i64);
+    Ok(())
 }
 
 fn object_idletime(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let now_s = (ctx.now / 1000) as u32;
-    match object_lookup(ctx, &args[2], |e| now_s.saturating_sub(e.lru)) {
-        Some(idle) => ctx.out.int(idle as i64),
-        None => ctx.out.null(),
+    let now = ctx.now;
+    let Some(bits) = object_lookup(ctx, &args[2], |e| e.lru) else {
+        ctx.out.null();
+        return Ok(());
+    };
+    if ctx.server.config.policy().is_lfu() {
+        return Err(CmdError::err(
+            "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ));
     }
+    ctx.out
+        .int((crate::keyspace::access::lru_idle_ms(bits, now) / 1000) as i64);
     Ok(())
 }
 

@@ -19,6 +19,7 @@ pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod memory;
 pub mod multi;
 pub mod server;
 pub mod set;
@@ -72,6 +73,7 @@ pub fn families() -> Vec<&'static [Command]> {
         config_cmd::COMMANDS,
         client::COMMANDS,
         info::COMMANDS,
+        memory::COMMANDS,
         command::COMMANDS,
         hash::COMMANDS,
         sort::COMMANDS,
@@ -165,6 +167,13 @@ impl CommandTable {
             exec_id,
             not_queued,
         }
+    }
+
+    /// Whether the entry is EXEC, DISCARD, QUIT or RESET: inside MULTI the
+    /// only commands not refused while out of memory.
+    pub fn oom_exempt_in_multi(&self, id: usize) -> bool {
+        let q = &self.not_queued;
+        [q[0], q[1], q[4], q[5]].contains(&id)
     }
 
     /// Whether the entry runs at once inside MULTI instead of being queued.
@@ -295,8 +304,43 @@ pub fn dispatch(
         );
         return;
     }
+    // maxmemory: evict before any command (under this worker's gate, so not
+    // inside another client's EXEC), refuse growing ones if nothing could be
+    // evicted. Checked before MULTI queueing, as Redis does.
+    if crate::evict::over_limit_fast(&server.config) {
+        let oom = {
+            let _gate = server.gates.read();
+            crate::evict::perform(&server.keyspace, &server.config)
+        };
+        if oom {
+            let queued_denyoom = entry.id == server.commands.exec_id
+                && client.multi.as_ref().is_some_and(|m| m.denyoom);
+            if queued_denyoom {
+                tstats.rejected(entry.id);
+                multi::abort_exec(server, client);
+                reply_error(
+                    server,
+                    out,
+                    &CmdError::coded(format!(
+                        "EXECABORT Transaction discarded because of: {OOM_ERROR}"
+                    )),
+                );
+                return;
+            }
+            // Inside MULTI, queueing itself grows memory: everything but
+            // EXEC, DISCARD, QUIT and RESET is refused (as Redis).
+            let queueing = client.multi.is_some() && !server.commands.oom_exempt_in_multi(entry.id);
+            if cmd.has(flags::DENYOOM) || queueing {
+                tstats.rejected(entry.id);
+                flag_transaction(client);
+                reply_error(server, out, &CmdError::coded(OOM_ERROR));
+                return;
+            }
+        }
+    }
     if let Some(m) = client.multi.as_mut() {
         if !server.commands.runs_in_multi(entry.id) {
+            m.denyoom |= cmd.has(flags::DENYOOM);
             client
                 .info
                 .last_cmd
@@ -325,6 +369,9 @@ pub fn dispatch(
     let _gate = (entry.id != server.commands.exec_id).then(|| server.gates.read());
     execute(server, client, out, tstats, now, entry, args);
 }
+
+/// The error for a DENYOOM command while over `maxmemory`.
+pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /// A command was rejected while queueing: the transaction will abort.
 fn flag_transaction(client: &mut Client) {

@@ -119,6 +119,14 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// EXEC refused before it ran (out of memory): the transaction is
+/// discarded, its watches dropped.
+pub fn abort_exec(server: &crate::server::Server, client: &mut crate::server::client::Client) {
+    client.multi = None;
+    client.info.multi.store(-1, Relaxed);
+    unwatch_all(server, &client.info);
+}
+
 fn discard(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     if ctx.client.multi.take().is_none() {
         return Err(CmdError::err("DISCARD without MULTI"));

@@ -14,6 +14,7 @@
 //! Rule for callers: never lock a second shard while holding one, except
 //! through `lock_keys`/`lock_all`.
 
+pub mod access;
 pub mod dense;
 pub mod expire;
 pub mod table;
@@ -21,7 +22,7 @@ pub mod watch;
 
 use parking_lot::{Mutex, MutexGuard};
 
-pub use table::{lru_clock, Entry, Key, Lookup, Table, NO_EXPIRE};
+pub use table::{Entry, Key, Lookup, Table, NO_EXPIRE};
 
 /// Number of shards. A power of two dividing 16384, so each shard owns a fixed
 /// set of hash slots. 64 keeps contention low at 16 cores while the per-shard
@@ -81,6 +82,8 @@ const CRC16_TABLE: [u16; 256] = {
 #[derive(Default, Debug, Clone, Copy)]
 pub struct ShardStats {
     pub expired_keys: u64,
+    /// Keys deleted by maxmemory eviction.
+    pub evicted_keys: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     /// Changes since the last save (Redis's `server.dirty`).
@@ -131,7 +134,7 @@ impl Shard {
         match self.dbs[db].lookup(key, now) {
             Lookup::Found(e) => {
                 self.stats.keyspace_hits += 1;
-                e.lru = lru_clock(now);
+                access::touch(&mut e.lru, now);
                 Some(e)
             }
             Lookup::Expired => {
@@ -151,7 +154,7 @@ impl Shard {
     pub fn write(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
         match self.dbs[db].lookup(key, now) {
             Lookup::Found(e) => {
-                e.lru = lru_clock(now);
+                access::touch(&mut e.lru, now);
                 Some(e)
             }
             Lookup::Expired => {
@@ -352,6 +355,7 @@ impl Keyspace {
         for i in 0..NSHARDS {
             let s = self.lock_shard(i).stats;
             sum.expired_keys += s.expired_keys;
+            sum.evicted_keys += s.evicted_keys;
             sum.keyspace_hits += s.keyspace_hits;
             sum.keyspace_misses += s.keyspace_misses;
             sum.dirty += s.dirty;

@@ -35,7 +35,7 @@ pub struct Entry {
     expire: u64,
     /// This entry's index in `Table::volatile` (meaningful only with a TTL).
     vpos: u32,
-    /// Access clock for LRU (seconds) or LFU bits; maintained by the keyspace.
+    /// Access clock for LRU or LFU bits; see [`super::access`].
     pub lru: u32,
 }
 
@@ -71,12 +71,6 @@ type Map = super::dense::DenseMap;
 pub struct Table {
     map: Map,
     volatile: Vec<u32>,
-}
-
-/// The coarse clock stored in [`Entry::lru`]: seconds.
-#[inline]
-pub fn lru_clock(now_ms: u64) -> u32 {
-    (now_ms / 1000) as u32
 }
 
 impl Table {
@@ -139,10 +133,17 @@ impl Table {
     /// Insert or overwrite `key`. An overwrite replaces value and TTL (as SET
     /// does); returns the old entry.
     pub fn insert(&mut self, key: &[u8], value: Value, expire: u64, now: u64) -> Option<Entry> {
-        let lru = lru_clock(now);
+        let lru = super::access::initial(now);
         match self.map.get_index_of(key) {
             Some(i) => {
                 let (old_expire, vpos) = (self.map[i].expire, self.map[i].vpos);
+                // An overwrite keeps the key's access frequency under LFU
+                // (as Redis's dbSetValue), else it counts as an access.
+                let lru = if super::access::lfu_mode() {
+                    self.map[i].lru
+                } else {
+                    lru
+                };
                 let old = std::mem::replace(
                     &mut self.map[i],
                     Entry {

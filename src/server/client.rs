@@ -61,6 +61,9 @@ pub struct MultiState {
     pub queue: Vec<Queued>,
     /// A command was rejected while queueing: EXEC answers EXECABORT.
     pub aborted: bool,
+    /// A queued command is flagged DENYOOM: EXEC is refused when out of
+    /// memory (as Redis's `mstate.cmd_flags`).
+    pub denyoom: bool,
 }
 
 /// One queued request, owning its arguments.

@@ -223,6 +223,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
                 .spawn(move || cron(server, nworkers))?,
         );
     }
+    crate::alloc::mark_startup();
     Ok(ServerHandle {
         server,
         addrs,
@@ -325,7 +326,7 @@ fn acceptor(
     });
 }
 
-/// Periodic work: active expiry at `hz` times a second.
+/// Periodic work at `hz` times a second: active expiry, eviction.
 fn cron(server: Arc<Server>, gate: usize) {
     server.gates.adopt(gate);
     let shutdown = server.shutdown_rx();
@@ -337,6 +338,9 @@ fn cron(server: Arc<Server>, gate: usize) {
             // EXEC waits for the cycle to end, and the cycle for EXEC.
             let _gate = server.gates.read();
             crate::keyspace::expire::active_expire_cycle(&server.keyspace, period / 4);
+            // Evict down to maxmemory without waiting for traffic (CONFIG
+            // SET maxmemory lower, or a command that ran out of time budget).
+            crate::evict::perform_within(&server.keyspace, &server.config, Some(period / 4));
         }
         crate::alloc::sample_peak();
         thread::sleep(period);
