@@ -167,3 +167,20 @@ pub fn numkeys_positions(args: crate::protocol::Args<'_>, at: usize) -> Vec<usiz
     };
     (at + 1..at + 1 + n).collect()
 }
+
+/// Redis's text for a count that must not be negative.
+pub const MUST_BE_POSITIVE: &str = "value is out of range, must be positive";
+
+/// A count that must be >= 0 (`getPositiveLongFromObjectOrReply` with a
+/// message): Redis answers `msg` for a non-integer too.
+pub fn positive(arg: &[u8], msg: &'static str) -> Result<usize, CmdError> {
+    match parse_i64(arg) {
+        Some(n) if n >= 0 => Ok(n as usize),
+        _ => Err(CmdError::err(msg)),
+    }
+}
+
+/// A blocking command's timeout in ms (0: forever), with Redis's errors.
+pub fn timeout(arg: &[u8]) -> Result<u64, CmdError> {
+    crate::num::timeout_ms(arg).map_err(|e| CmdError::err(e.message()))
+}

@@ -243,10 +243,8 @@ fn hdel(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     }
     if deleted > 0 {
-        if h.is_empty() {
-            shard.db(db).remove(key);
-        }
-        shard.modified(db, key);
+        let empty = h.is_empty();
+        shard.removed_from(db, key, empty);
     }
     ctx.out.int(deleted);
     Ok(())

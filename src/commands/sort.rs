@@ -31,7 +31,7 @@ use std::cmp::Ordering;
 use super::args::{int, is};
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::keyspace::{Shard, NO_EXPIRE};
+use crate::keyspace::Shard;
 use crate::protocol::Args;
 use crate::types::list::List;
 use crate::types::Value;
@@ -406,18 +406,9 @@ fn output(l: &Loaded, o: &Opts<'_>, fetch: &mut Fetch<'_>) -> Vec<Option<Vec<u8>
 fn store(ctx: &Ctx<'_>, shard: &mut Shard, dest: &[u8], values: Vec<Option<Vec<u8>>>) -> usize {
     let (db, now) = (ctx.db(), ctx.now);
     let n = values.len();
-    if n == 0 {
-        if shard.db(db).remove(dest).is_some() {
-            shard.modified(db, dest);
-        }
-        return 0;
-    }
     let lim = super::list::limit(ctx.server);
     let list = List::from_iter(values.iter().map(|v| v.as_deref().unwrap_or(b"")), lim);
-    shard
-        .db(db)
-        .insert(dest, Value::List(Box::new(list)), NO_EXPIRE, now);
-    shard.modified(db, dest);
+    shard.store_result(db, dest, Value::List(Box::new(list)), n == 0, now);
     n
 }
 

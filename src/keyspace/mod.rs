@@ -22,6 +22,8 @@ pub mod watch;
 
 use parking_lot::{Mutex, MutexGuard};
 
+use crate::types::Value;
+
 pub use table::{Entry, Key, Lookup, Table, NO_EXPIRE};
 
 /// Number of shards. A power of two dividing 16384, so each shard owns a fixed
@@ -207,6 +209,29 @@ impl Shard {
                 false
             }
             Lookup::Missing => false,
+        }
+    }
+
+    /// After removing from the collection at `key`: delete the key when the
+    /// collection is now empty (Redis never keeps empty collections), and
+    /// record the change.
+    pub fn removed_from(&mut self, db: usize, key: &[u8], now_empty: bool) {
+        if now_empty {
+            self.dbs[db].remove(key);
+        }
+        self.modified(db, key);
+    }
+
+    /// Store the result of a *STORE command at `key`, replacing whatever is
+    /// there (TTL included); an empty result deletes the key instead.
+    pub fn store_result(&mut self, db: usize, key: &[u8], value: Value, empty: bool, now: u64) {
+        if empty {
+            if self.dbs[db].remove(key).is_some() {
+                self.modified(db, key);
+            }
+        } else {
+            self.dbs[db].insert(key, value, NO_EXPIRE, now);
+            self.modified(db, key);
         }
     }
 

@@ -69,24 +69,6 @@ fn varint_len(mut n: usize) -> usize {
     l
 }
 
-fn put_varint(buf: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        buf.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    buf.push(n as u8);
-}
-
-/// Write `n` so that it reads back from its last byte towards its first:
-/// the last byte holds the low 7 bits, a set high bit means more precede.
-fn put_backlen(buf: &mut Vec<u8>, n: usize) {
-    let groups = varint_len(n);
-    for g in (0..groups).rev() {
-        let bits = ((n >> (7 * g)) & 0x7f) as u8;
-        buf.push(if g == groups - 1 { bits } else { bits | 0x80 });
-    }
-}
-
 /// Bytes an element of `len` bytes takes in a node.
 #[inline]
 pub fn entry_size(len: usize) -> usize {
@@ -96,11 +78,8 @@ pub fn entry_size(len: usize) -> usize {
 
 #[cfg(test)]
 fn encode(data: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(entry_size(data.len()));
-    put_varint(&mut v, data.len());
-    v.extend_from_slice(data);
-    let head = v.len();
-    put_backlen(&mut v, head);
+    let mut v = vec![0; entry_size(data.len())];
+    Writer(&mut v).entry(data);
     v
 }
 
@@ -125,6 +104,16 @@ impl Writer<'_> {
         s[..d.len()].copy_from_slice(d);
         self.0 = &mut s[d.len()..];
     }
+    /// `varint(len) bytes backlen`, exactly `entry_size(data.len())` bytes.
+    fn entry(&mut self, data: &[u8]) {
+        self.varint(data.len());
+        self.bytes(data);
+        self.backlen(varint_len(data.len()) + data.len());
+    }
+
+    /// `n` written so that it reads back from its last byte towards its
+    /// first: the last byte holds the low 7 bits, a set high bit means more
+    /// precede.
     fn backlen(&mut self, n: usize) {
         let groups = varint_len(n);
         for g in (0..groups).rev() {
@@ -199,23 +188,13 @@ impl Node {
     /// Insert an entry at byte offset `pos`, opening the gap in place (no
     /// temporary buffer: pushes are the hot path).
     fn insert_at(&mut self, pos: usize, data: &[u8]) {
-        let head = varint_len(data.len()) + data.len();
-        let size = head + varint_len(head);
+        let size = entry_size(data.len());
         if pos == self.buf.len() {
-            put_varint(&mut self.buf, data.len());
-            self.buf.extend_from_slice(data);
-            put_backlen(&mut self.buf, head);
+            self.buf.resize(pos + size, 0);
         } else {
             self.buf.splice(pos..pos, std::iter::repeat_n(0u8, size));
-            let mut tmp = std::mem::take(&mut self.buf);
-            {
-                let mut w = Writer(&mut tmp[pos..pos + size]);
-                w.varint(data.len());
-                w.bytes(data);
-                w.backlen(head);
-            }
-            self.buf = tmp;
         }
+        Writer(&mut self.buf[pos..pos + size]).entry(data);
         self.count += 1;
     }
 

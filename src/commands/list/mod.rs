@@ -7,11 +7,11 @@ mod moves;
 
 pub use moves::{serve_blocked_move, serve_blocked_pop};
 
-use super::args::{int, is};
+use super::args::{int, is, positive, MUST_BE_POSITIVE};
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::{Shard, NO_EXPIRE};
-use crate::protocol::{parse_i64, Args, Reply};
+use crate::protocol::{Args, Reply};
 use crate::server::Server;
 use crate::types::list::{entry_size, End, List, NodeLimit};
 use crate::types::Value;
@@ -152,10 +152,7 @@ pub(crate) fn after_removal(shard: &mut Shard, db: usize, key: &[u8], now: u64, 
         },
         None => false,
     };
-    if empty {
-        shard.db(db).remove(key);
-    }
-    shard.modified(db, key);
+    shard.removed_from(db, key, empty);
 }
 
 /// Push `items` at `end` of the list at `key`, creating it unless `only_if_exists`.
@@ -217,24 +214,12 @@ fn rpushx(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     push_generic(ctx, args, End::Right, true)
 }
 
-/// A `count` argument that must be >= 0 (`getPositiveLongFromObjectOrReply`
-/// with a message): Redis answers `msg` for a non-integer too.
-pub(crate) fn positive(arg: &[u8], msg: &'static str) -> Result<usize, CmdError> {
-    match parse_i64(arg) {
-        Some(n) if n >= 0 => Ok(n as usize),
-        _ => Err(CmdError::err(msg)),
-    }
-}
-
 fn pop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::WrongArity(ctx.cmd.name.to_string()));
     }
     let count = if args.len() == 3 {
-        Some(positive(
-            &args[2],
-            "value is out of range, must be positive",
-        )?)
+        Some(positive(&args[2], MUST_BE_POSITIVE)?)
     } else {
         None
     };

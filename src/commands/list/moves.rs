@@ -6,11 +6,10 @@
 
 use super::{after_removal, emit_pop, limit, push_into, write, L};
 use crate::blocking::{self, BlockOp};
-use crate::commands::args::{is, mpop, numkeys_positions};
+use crate::commands::args::{is, mpop, numkeys_positions, timeout};
 use crate::commands::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::{Locked, Shard};
-use crate::num::timeout_ms;
 use crate::protocol::{Args, Reply};
 use crate::server::Server;
 use crate::types::list::{entry_size, End, NodeLimit};
@@ -83,10 +82,6 @@ fn end_arg(arg: &[u8]) -> Result<End, CmdError> {
     } else {
         Err(CmdError::Syntax)
     }
-}
-
-fn timeout(arg: &[u8]) -> Result<u64, CmdError> {
-    timeout_ms(arg).map_err(|e| CmdError::err(e.message()))
 }
 
 /// Move one element from `from` of `src` to `to` of `dst`, both locked in

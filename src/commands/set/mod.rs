@@ -91,26 +91,13 @@ pub(crate) fn write<'s>(
 
 /// Delete `key` if its set became empty, and record the change.
 fn after_removal(shard: &mut Shard, db: usize, key: &[u8], now_empty: bool) {
-    if now_empty {
-        shard.db(db).remove(key);
-    }
-    shard.modified(db, key);
+    shard.removed_from(db, key, now_empty);
 }
 
-/// Store `s` at `key` (replacing whatever is there), or delete the key if
-/// `s` is empty. Answers the stored length. For the *STORE commands.
+/// Store `s` at `key` for a *STORE command; answers the stored length.
 fn store(shard: &mut Shard, db: usize, key: &[u8], s: Set, now: u64) -> usize {
     let n = s.len();
-    if n == 0 {
-        if shard.db(db).remove(key).is_some() {
-            shard.modified(db, key);
-        }
-    } else {
-        shard
-            .db(db)
-            .insert(key, Value::Set(Box::new(s)), NO_EXPIRE, now);
-        shard.modified(db, key);
-    }
+    shard.store_result(db, key, Value::Set(Box::new(s)), n == 0, now);
     n
 }
 

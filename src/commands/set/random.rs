@@ -1,6 +1,7 @@
 //! Random members: SPOP and SRANDMEMBER.
 
 use super::{after_removal, emit, read, write, S};
+use crate::commands::args::{positive, MUST_BE_POSITIVE};
 use crate::commands::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::{parse_i64, Args};
@@ -66,10 +67,7 @@ fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let count = parse_i64(&args[2])
-        .filter(|&n| n >= 0)
-        .ok_or_else(|| CmdError::err("value is out of range, must be positive"))?
-        as u64;
+    let count = positive(&args[2], MUST_BE_POSITIVE)? as u64;
     let (db, now, key) = (ctx.db(), ctx.now, &args[1]);
     let lim = ctx.server.config.set_limits();
     let mut shard = ctx.server.keyspace.lock(key);

@@ -113,26 +113,13 @@ pub(crate) fn write<'s>(
 
 /// Delete `key` if its set became empty, and record the change.
 pub(crate) fn after_removal(shard: &mut Shard, db: usize, key: &[u8], now_empty: bool) {
-    if now_empty {
-        shard.db(db).remove(key);
-    }
-    shard.modified(db, key);
+    shard.removed_from(db, key, now_empty);
 }
 
-/// Store `z` at `key` (replacing whatever is there), or delete the key if
-/// `z` is empty. Answers the stored length. For *STORE commands.
+/// Store `z` at `key` for a *STORE command; answers the stored length.
 pub(crate) fn store(shard: &mut Shard, db: usize, key: &[u8], z: ZSet, now: u64) -> usize {
     let n = z.len();
-    if n == 0 {
-        if shard.db(db).remove(key).is_some() {
-            shard.modified(db, key);
-        }
-    } else {
-        shard
-            .db(db)
-            .insert(key, Value::ZSet(Box::new(z)), NO_EXPIRE, now);
-        shard.modified(db, key);
-    }
+    shard.store_result(db, key, Value::ZSet(Box::new(z)), n == 0, now);
     n
 }
 

@@ -3,10 +3,10 @@
 use super::setops::numkeys_positions;
 use super::{after_removal, write, Z};
 use crate::blocking::{self, BlockOp};
+use crate::commands::args::{positive, timeout, MUST_BE_POSITIVE};
 use crate::commands::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Shard;
-use crate::num::timeout_ms;
 use crate::protocol::{Args, Reply};
 
 pub const COMMANDS: &[Command] = &[
@@ -113,20 +113,12 @@ fn pop_reply(shard: &mut Shard, db: usize, key: &[u8], now: u64, pop: Pop, out: 
     after_removal(shard, db, key, empty);
 }
 
-/// A non-negative count argument (`getPositiveLongFromObjectOrReply`).
-fn positive(arg: &[u8]) -> Result<usize, CmdError> {
-    match crate::protocol::parse_i64(arg) {
-        Some(n) if n >= 0 => Ok(n as usize),
-        _ => Err(CmdError::err("value is out of range, must be positive")),
-    }
-}
-
 fn zpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
     }
     let count = if args.len() == 3 {
-        Some(positive(&args[2])?)
+        Some(positive(&args[2], MUST_BE_POSITIVE)?)
     } else {
         None
     };
@@ -218,7 +210,7 @@ fn bzpop_generic(
     max: bool,
     count: Option<usize>,
 ) -> CmdResult {
-    let timeout = timeout_ms(timeout_arg).map_err(|e| CmdError::err(e.message()))?;
+    let timeout = timeout(timeout_arg)?;
     let (db, now) = (ctx.db(), ctx.now);
     let server = ctx.server;
     let mut ml = server.keyspace.lock_keys(keys.iter().copied());
