@@ -32,6 +32,11 @@ pub struct Config {
     pub logfile: String,
     pub dir: String,
     pub dbfilename: String,
+    /// RDB snapshots: LZF-compress strings, append a CRC-64, refuse writes
+    /// while the last background save failed.
+    pub rdbcompression: bool,
+    pub rdbchecksum: bool,
+    pub stop_writes_on_bgsave_error: bool,
     /// Worker threads serving connections; 0 = one per CPU. (Ember's own.)
     pub worker_threads: usize,
     /// Memory limit in bytes (0: none) and what to do when it is reached
@@ -79,6 +84,9 @@ impl Default for Config {
             logfile: String::new(),
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
+            rdbcompression: true,
+            rdbchecksum: true,
+            stop_writes_on_bgsave_error: true,
             worker_threads: 0,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
@@ -344,6 +352,13 @@ pub const PARAMS: &[Param] = &[
     p_str!("logfile", logfile, false),
     p_str!("dir", dir, true),
     p_str!("dbfilename", dbfilename, true),
+    p_bool!("rdbcompression", rdbcompression, true),
+    p_bool!("rdbchecksum", rdbchecksum, false),
+    p_bool!(
+        "stop-writes-on-bgsave-error",
+        stop_writes_on_bgsave_error,
+        true
+    ),
     p_int!("worker-threads", &[], worker_threads, usize, 0, 1024, false),
     p_mem!("maxmemory", maxmemory, true),
     p_enum!("maxmemory-policy", maxmemory_policy, POLICIES, true),

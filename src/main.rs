@@ -89,8 +89,8 @@ fn init_logging(config: &Config) {
     }
 }
 
-/// SIGINT/SIGTERM request a shutdown (graceful-save semantics come with
-/// persistence).
+/// SIGINT/SIGTERM shut down as Redis does: save first when save points are
+/// configured; if that save fails, log it and keep running.
 fn watch_signals(server: Arc<ember::server::Server>) {
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -109,16 +109,24 @@ fn watch_signals(server: Arc<ember::server::Server>) {
                 ) else {
                     return;
                 };
-                tokio::select! {
-                    _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
-                    _ = int.recv() => tracing::info!("Received SIGINT scheduling shutdown..."),
+                loop {
+                    tokio::select! {
+                        _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
+                        _ = int.recv() => tracing::info!("Received SIGINT scheduling shutdown..."),
+                    }
+                    if ember::persist::save::save_for_shutdown(&server, false, false) {
+                        break;
+                    }
+                    tracing::warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
                 }
             }
             #[cfg(not(unix))]
             {
                 let _ = tokio::signal::ctrl_c().await;
+                ember::persist::save::save_for_shutdown(&server, false, false);
             }
             server.request_shutdown();
+            tracing::warn!("Redis is now ready to exit, bye bye...");
         });
     });
 }

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod list;
 pub mod memory;
 pub mod multi;
+pub mod persist;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -70,6 +71,7 @@ pub fn families() -> Vec<&'static [Command]> {
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        persist::COMMANDS,
         config_cmd::COMMANDS,
         client::COMMANDS,
         info::COMMANDS,
@@ -337,6 +339,14 @@ pub fn dispatch(
                 return;
             }
         }
+    }
+    // A failing background save refuses writes (and PING) with MISCONF,
+    // after the OOM check, as Redis orders them.
+    if (cmd.has(flags::WRITE) || cmd.name == "ping") && server.persist.writes_refused(server) {
+        tstats.rejected(entry.id);
+        flag_transaction(client);
+        reply_error(server, out, &CmdError::coded(crate::persist::save::MISCONF));
+        return;
     }
     if let Some(m) = client.multi.as_mut() {
         if !server.commands.runs_in_multi(entry.id) {

@@ -34,28 +34,38 @@ fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 }
 
 fn lastsave(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    // No snapshot has been written yet (persistence is a later feature):
-    // like Redis at start, LASTSAVE is the time the server started.
-    ctx.out.int((ctx.server.started_unix_ms / 1000) as i64);
+    // The server's start time until a save succeeds, as Redis.
+    let t = ctx
+        .server
+        .persist
+        .last_save
+        .load(std::sync::atomic::Ordering::Relaxed);
+    ctx.out.int(t as i64);
     Ok(())
 }
 
 fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let mut save = false;
+    let (mut save, mut nosave, mut force) = (false, false, false);
     for a in args.iter().skip(1) {
         if eq_ic(a, b"save") {
             save = true;
+        } else if eq_ic(a, b"nosave") {
+            nosave = true;
+        } else if eq_ic(a, b"force") {
+            force = true;
         } else if eq_ic(a, b"abort") {
             return Err(CmdError::err("No shutdown in progress."));
-        } else if !(eq_ic(a, b"nosave") || eq_ic(a, b"now") || eq_ic(a, b"force")) {
+        } else if !eq_ic(a, b"now") {
             return Err(CmdError::Syntax);
         }
     }
-    if save {
-        tracing::warn!("SHUTDOWN SAVE refused: Ember cannot write snapshots yet");
-        return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+    if save && nosave {
+        return Err(CmdError::Syntax);
     }
     tracing::warn!("User requested shutdown...");
+    if !crate::persist::save::save_for_shutdown(ctx.server, save, nosave) && !force {
+        return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+    }
     ctx.server.request_shutdown();
     // Like Redis, a successful SHUTDOWN sends no reply: the connection closes.
     ctx.client.close_after_reply = true;

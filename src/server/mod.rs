@@ -45,6 +45,10 @@ pub struct Server {
     pub run_id: String,
     /// The TCP port actually bound (differs from the config with `--port 0`).
     pub port: u16,
+    /// RDB snapshot state (SAVE/BGSAVE, LASTSAVE, INFO persistence).
+    pub persist: crate::persist::save::Persist,
+    /// This server's own `Arc` (background saves outlive the command).
+    this: std::sync::Weak<Server>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -53,6 +57,11 @@ impl Server {
     #[inline]
     pub fn auth_required(&self) -> bool {
         self.config.auth_required()
+    }
+
+    /// A strong reference to this server, for background work.
+    pub fn arc(&self) -> Option<Arc<Server>> {
+        self.this.upgrade()
     }
 
     /// Ask the whole server to stop (SHUTDOWN, signals).
@@ -179,7 +188,8 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         n => n,
     };
     let (shutdown_tx, _) = watch::channel(false);
-    let server = Arc::new(Server {
+    let started_unix_ms = crate::util::now_ms();
+    let server = Arc::new_cyclic(|this| Server {
         keyspace: Keyspace::new(config.databases),
         config: ConfigStore::new(config),
         commands: CommandTable::build(),
@@ -188,11 +198,15 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         gates: gate::Gates::new(nworkers + 1),
         thread_stats: Mutex::new(Vec::new()),
         started: Instant::now(),
-        started_unix_ms: crate::util::now_ms(),
+        started_unix_ms,
         run_id: random_hex(40),
         port: addrs[0].port(),
+        persist: crate::persist::save::Persist::new(started_unix_ms),
+        this: this.clone(),
         shutdown_tx,
     });
+    crate::persist::save::load_at_startup(&server)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
 
     let mut threads = Vec::new();
     let mut senders = Vec::new();
@@ -343,6 +357,7 @@ fn cron(server: Arc<Server>, gate: usize) {
             crate::evict::perform_within(&server.keyspace, &server.config, Some(period / 4));
         }
         crate::alloc::sample_peak();
+        crate::persist::save::cron(&server);
         thread::sleep(period);
     }
 }
