@@ -240,6 +240,14 @@ fn finish(
     p.running.store(false, Relaxed);
 }
 
+/// Fix a snapshot's point in time between transactions: a worker or the
+/// cron thread holds its own gate already (no EXEC runs), any other thread
+/// (signals) takes them all.
+fn begin(server: &Server, compress: bool, now: u64) -> Snapshot {
+    let _all = (!server.gates.owned()).then(|| server.gates.exclusive());
+    Snapshot::begin(&server.keyspace, compress, now, || {})
+}
+
 /// SAVE: write a snapshot now and return when it is on disk.
 pub fn save(server: &Server) -> Result<io::Result<()>, Refused> {
     if !server.persist.try_begin() {
@@ -247,7 +255,7 @@ pub fn save(server: &Server) -> Result<io::Result<()>, Refused> {
     }
     let now = crate::util::now_ms();
     let (compress, checksum) = server.config.read(|c| (c.rdbcompression, c.rdbchecksum));
-    let snap = Snapshot::begin(&server.keyspace, compress, now, || {});
+    let snap = begin(server, compress, now);
     let dirty = snap.dirty_at_start;
     let result = write_file(&server.keyspace, snap, &rdb_path(server), checksum, false);
     // A foreground save's failure does not set MISCONF in Redis (only
@@ -274,7 +282,7 @@ pub fn bgsave(server: &Server) -> Result<(), Refused> {
     p.bgsave_started_ms.store(now, Relaxed);
     p.last_bgsave_try_ms.store(now, Relaxed);
     let (compress, checksum) = server.config.read(|c| (c.rdbcompression, c.rdbchecksum));
-    let snap = Snapshot::begin(&server.keyspace, compress, now, || {});
+    let snap = begin(server, compress, now);
     tracing::info!("Background saving started");
     let spawned = std::thread::Builder::new()
         .name("ember-bgsave".into())

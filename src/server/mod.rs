@@ -355,9 +355,10 @@ fn cron(server: Arc<Server>, gate: usize) {
             // Evict down to maxmemory without waiting for traffic (CONFIG
             // SET maxmemory lower, or a command that ran out of time budget).
             crate::evict::perform_within(&server.keyspace, &server.config, Some(period / 4));
+            // Save points (a snapshot begins between transactions).
+            crate::persist::save::cron(&server);
         }
         crate::alloc::sample_peak();
-        crate::persist::save::cron(&server);
         thread::sleep(period);
     }
 }
