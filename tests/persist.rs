@@ -458,3 +458,214 @@ fn bgsave_is_consistent_under_concurrent_writes() {
     }
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "base19999"]), 1);
 }
+
+mod common;
+
+/// Everything in every database, in a comparable form.
+fn dataset(c: &mut redis::Connection) -> std::collections::BTreeMap<(i64, Vec<u8>), String> {
+    let mut all = std::collections::BTreeMap::new();
+    for db in 0..16i64 {
+        let _: () = q(c, &["SELECT", &db.to_string()]);
+        let keys: Vec<Vec<u8>> = q(c, &["KEYS", "*"]);
+        for k in keys {
+            let t: String = redis::cmd("TYPE").arg(&k).query(c).unwrap();
+            let v = match t.as_str() {
+                "string" => format!(
+                    "{:?}",
+                    redis::cmd("GET").arg(&k).query::<Vec<u8>>(c).unwrap()
+                ),
+                "list" => format!(
+                    "{:?}",
+                    redis::cmd("LRANGE")
+                        .arg(&k)
+                        .arg(0)
+                        .arg(-1)
+                        .query::<Vec<Vec<u8>>>(c)
+                        .unwrap()
+                ),
+                "hash" => {
+                    let m: std::collections::BTreeMap<Vec<u8>, Vec<u8>> =
+                        redis::cmd("HGETALL").arg(&k).query(c).unwrap();
+                    format!("{m:?}")
+                }
+                "set" => {
+                    let mut m: Vec<Vec<u8>> = redis::cmd("SMEMBERS").arg(&k).query(c).unwrap();
+                    m.sort();
+                    format!("{m:?}")
+                }
+                "zset" => format!(
+                    "{:?}",
+                    redis::cmd("ZRANGE")
+                        .arg(&k)
+                        .arg(0)
+                        .arg(-1)
+                        .arg("WITHSCORES")
+                        .query::<Vec<Vec<u8>>>(c)
+                        .unwrap()
+                ),
+                other => panic!("unexpected type {other}"),
+            };
+            let pttl: i64 = redis::cmd("PTTL").arg(&k).query(c).unwrap();
+            // TTLs compare to the second (the two servers read them at
+            // slightly different moments).
+            let ttl = if pttl < 0 { pttl } else { (pttl + 500) / 1000 };
+            all.insert((db, k), format!("{t} {v} ttl={ttl}"));
+        }
+    }
+    let _: () = q(c, &["SELECT", "0"]);
+    all
+}
+
+/// Every type in its small and large encodings, in several databases.
+fn fill_all_types(c: &mut redis::Connection) {
+    let big: Vec<String> = (0..300).map(|i| format!("member-{i}")).collect();
+    let mut p = redis::pipe();
+    p.cmd("SET").arg("str").arg("plain").ignore();
+    p.cmd("SET").arg("int").arg("-123456789").ignore();
+    p.cmd("SET").arg("long").arg("z".repeat(5000)).ignore();
+    p.cmd("SET")
+        .arg("ttl")
+        .arg("x")
+        .arg("EX")
+        .arg(5000)
+        .ignore();
+    p.cmd("RPUSH")
+        .arg("list-small")
+        .arg(&["a", "b", "1", "-2", "c"])
+        .ignore();
+    p.cmd("RPUSH").arg("list-big").arg(&big).ignore();
+    p.cmd("RPUSH")
+        .arg("list-huge-elem")
+        .arg("y".repeat(20000))
+        .arg("small")
+        .ignore();
+    p.cmd("HSET")
+        .arg("hash-small")
+        .arg(&["f1", "v1", "f2", "2"])
+        .ignore();
+    for (i, m) in big.iter().enumerate() {
+        p.cmd("HSET").arg("hash-big").arg(m).arg(i).ignore();
+        p.cmd("ZADD")
+            .arg("zset-big")
+            .arg(i as f64 * 1.5 - 7.0)
+            .arg(m)
+            .ignore();
+        p.cmd("SADD").arg("set-big").arg(m).ignore();
+        p.cmd("SADD").arg("intset-big").arg(i * 1000).ignore();
+    }
+    p.cmd("SADD")
+        .arg("intset")
+        .arg(&["1", "2", "-3", "70000", "5000000000"])
+        .ignore();
+    p.cmd("SADD")
+        .arg("set-small")
+        .arg(&["x", "y", "z"])
+        .ignore();
+    p.cmd("ZADD")
+        .arg("zset-small")
+        .arg(&["1", "a", "2.5", "b", "-inf", "c", "inf", "d"])
+        .ignore();
+    p.cmd("SELECT").arg(5).ignore();
+    p.cmd("SET").arg("in5").arg("five").ignore();
+    p.cmd("HSET").arg("h5").arg("k").arg("v").ignore();
+    p.cmd("SELECT").arg(0).ignore();
+    let _: () = p.query(c).unwrap();
+}
+
+fn start_redis(dir: &Path, port: u16) -> Child {
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            &dir.to_string_lossy(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--sanitize-dump-payload",
+            "yes",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(mut c) = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .and_then(|c| c.get_connection())
+        {
+            if redis::cmd("PING").query::<String>(&mut c).is_ok() {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// Redis loads Ember's dump.rdb (and redis-check-rdb accepts it), and Ember
+/// loads Redis's, with every key equal.
+#[test]
+fn rdb_files_move_both_ways_with_real_redis() {
+    if !common::have_tool("redis-server") || !common::have_tool("redis-check-rdb") {
+        return;
+    }
+    // Ember → Redis.
+    let dir = temp_dir("to-redis");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = p.conn();
+    fill_all_types(&mut c);
+    let ours = dataset(&mut c);
+    let _: () = q(&mut c, &["SAVE"]);
+    drop(p);
+    let check = Command::new("redis-check-rdb")
+        .arg(dir.join("dump.rdb"))
+        .output()
+        .expect("run redis-check-rdb");
+    let out = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(
+        check.status.success() && out.contains("RDB looks OK"),
+        "redis-check-rdb: {out}"
+    );
+    let port = free_port();
+    let mut redis = start_redis(&dir, port);
+    let mut rc = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .and_then(|c| c.get_connection())
+        .unwrap();
+    let theirs = dataset(&mut rc);
+    assert_eq!(ours, theirs);
+    // Redis → Ember: Redis writes a file from the same data.
+    let dir2 = temp_dir("from-redis");
+    let _: () = q(&mut rc, &["CONFIG", "SET", "dir", &dir2.to_string_lossy()]);
+    let _: () = q(&mut rc, &["SAVE"]);
+    let _ = redis.kill();
+    let _ = redis.wait();
+    let p = start(&dir2, &["--save", ""]);
+    let mut c = p.conn();
+    assert_eq!(dataset(&mut c), theirs);
+    // Encodings follow Ember's own rules after loading.
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "hash-small"]),
+        "listpack"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "hash-big"]),
+        "hashtable"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "intset"]),
+        "intset"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "zset-big"]),
+        "skiplist"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "list-small"]),
+        "listpack"
+    );
+}

@@ -350,7 +350,7 @@ impl Table {
         self.mark = old.mark;
         match old.snap.take() {
             Some(snap) => {
-                snap.adopt(old);
+                (*snap).adopt(old);
                 Table::default()
             }
             None => old,

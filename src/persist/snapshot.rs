@@ -113,7 +113,7 @@ impl TableSnap {
     }
 
     /// A flushed table the snapshot still needs.
-    pub(crate) fn adopt(mut self: Box<Self>, table: Table) {
+    pub(crate) fn adopt(mut self, table: Table) {
         let shared = self.shared.clone();
         if !self.out.is_empty() {
             let buf = std::mem::take(&mut self.out);
