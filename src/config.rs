@@ -20,6 +20,8 @@ pub struct Config {
     pub port: u16,
     pub bind: Vec<String>,
     pub protected_mode: bool,
+    /// DEBUG: "no" (Redis's default), "yes", or "local" (loopback clients).
+    pub enable_debug_command: String,
     pub databases: usize,
     pub maxclients: u64,
     pub proto_max_bulk_len: u64,
@@ -72,6 +74,7 @@ impl Default for Config {
             port: 6379,
             bind: vec!["127.0.0.1".into(), "-::1".into()],
             protected_mode: true,
+            enable_debug_command: "no".into(),
             databases: 16,
             maxclients: 10000,
             proto_max_bulk_len: 512 * 1024 * 1024,
@@ -197,6 +200,7 @@ fn parse_enum(v: &[String], allowed: &[&str]) -> Result<String, String> {
     }
 }
 
+const PROTECTED_ACTION: &[&str] = &["no", "yes", "local"];
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
 const POLICIES: &[&str] = &[
     "volatile-lru",
@@ -346,6 +350,12 @@ pub const PARAMS: &[Param] = &[
             Ok(())
         },
     },
+    p_enum!(
+        "enable-debug-command",
+        enable_debug_command,
+        PROTECTED_ACTION,
+        false
+    ),
     p_int!("timeout", &[], timeout, u64, 0, IMAX, true),
     p_int!("tcp-keepalive", &[], tcp_keepalive, u64, 0, IMAX, true),
     p_enum!("loglevel", loglevel, LOGLEVELS, true),

@@ -296,6 +296,17 @@ pub fn dispatch(
         }
     };
     let cmd = entry.cmd;
+    // DEBUG is refused unless `enable-debug-command` allows it (Redis 7).
+    if cmd.name == "debug" && !debug_allowed(server, client) {
+        tstats.rejected(entry.id);
+        flag_transaction(client);
+        reply_error(
+            server,
+            out,
+            &CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."),
+        );
+        return;
+    }
     if !client.authenticated && !cmd.has(flags::NO_AUTH) && server.auth_required() {
         tstats.rejected(entry.id);
         flag_transaction(client);
@@ -378,6 +389,16 @@ pub fn dispatch(
     // EXEC takes every gate itself.
     let _gate = (entry.id != server.commands.exec_id).then(|| server.gates.read());
     execute(server, client, out, tstats, now, entry, args);
+}
+
+fn debug_allowed(server: &Server, client: &Client) -> bool {
+    server
+        .config
+        .read(|c| match c.enable_debug_command.as_str() {
+            "yes" => true,
+            "local" => client.info.addr.ip().is_loopback(),
+            _ => false,
+        })
 }
 
 /// The error for a DENYOOM command while over `maxmemory`.

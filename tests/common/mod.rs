@@ -35,6 +35,8 @@ impl TestServer {
             worker_threads: 2,
             save: String::new(),
             dir: dir.to_string_lossy().into_owned(),
+            // Test clients connect over loopback.
+            enable_debug_command: "local".into(),
             ..Config::default()
         };
         f(&mut c);
