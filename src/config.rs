@@ -39,6 +39,14 @@ pub struct Config {
     pub rdbcompression: bool,
     pub rdbchecksum: bool,
     pub stop_writes_on_bgsave_error: bool,
+    /// SLOWLOG: log commands slower than this many µs (negative: never).
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    /// LATENCY monitor: record events of at least this many ms (0: off).
+    pub latency_monitor_threshold: u64,
+    /// Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
+    pub latency_tracking: bool,
+    pub latency_tracking_info_percentiles: Vec<f64>,
     /// Worker threads serving connections; 0 = one per CPU. (Ember's own.)
     pub worker_threads: usize,
     /// Memory limit in bytes (0: none) and what to do when it is reached
@@ -90,6 +98,11 @@ impl Default for Config {
             rdbcompression: true,
             rdbchecksum: true,
             stop_writes_on_bgsave_error: true,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             worker_threads: 0,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
@@ -198,6 +211,13 @@ fn parse_enum(v: &[String], allowed: &[&str]) -> Result<String, String> {
             allowed.join(", ")
         ))
     }
+}
+
+/// A percentile as Redis prints it: `%f` with trailing zeros trimmed.
+pub fn format_percentile(p: f64) -> String {
+    let s = format!("{p:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
 }
 
 const PROTECTED_ACTION: &[&str] = &["no", "yes", "local"];
@@ -369,6 +389,49 @@ pub const PARAMS: &[Param] = &[
         stop_writes_on_bgsave_error,
         true
     ),
+    p_int!(
+        "slowlog-log-slower-than",
+        &[],
+        slowlog_log_slower_than,
+        i64,
+        i64::MIN,
+        IMAX,
+        true
+    ),
+    p_int!("slowlog-max-len", &[], slowlog_max_len, u64, 0, MAX, true),
+    p_int!(
+        "latency-monitor-threshold",
+        &[],
+        latency_monitor_threshold,
+        u64,
+        0,
+        MAX,
+        true
+    ),
+    p_bool!("latency-tracking", latency_tracking, true),
+    Param {
+        name: "latency-tracking-info-percentiles",
+        aliases: &[],
+        mutable: true,
+        get: |c| {
+            c.latency_tracking_info_percentiles
+                .iter()
+                .map(|p| format_percentile(*p))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        set: |c, v| {
+            let mut ps = Vec::new();
+            for w in v.iter().flat_map(|s| s.split_whitespace()) {
+                match w.parse::<f64>() {
+                    Ok(p) if (0.0..=100.0).contains(&p) => ps.push(p),
+                    _ => return Err("latency-tracking-info-percentiles parameters should be a list of numbers between 0 and 100".into()),
+                }
+            }
+            c.latency_tracking_info_percentiles = ps;
+            Ok(())
+        },
+    },
     p_int!("worker-threads", &[], worker_threads, usize, 0, 1024, false),
     p_mem!("maxmemory", maxmemory, true),
     p_enum!("maxmemory-policy", maxmemory_policy, POLICIES, true),
@@ -744,6 +807,9 @@ pub struct ConfigStore {
     policy: AtomicU32,
     samples: AtomicU32,
     tenacity: AtomicU32,
+    slowlog_slower_than: std::sync::atomic::AtomicI64,
+    latency_threshold: AtomicU64,
+    latency_tracking: AtomicBool,
 }
 
 impl ConfigStore {
@@ -767,6 +833,9 @@ impl ConfigStore {
             policy: AtomicU32::new(0),
             samples: AtomicU32::new(5),
             tenacity: AtomicU32::new(10),
+            slowlog_slower_than: std::sync::atomic::AtomicI64::new(-1),
+            latency_threshold: AtomicU64::new(0),
+            latency_tracking: AtomicBool::new(false),
             inner: RwLock::new(c),
         };
         store.refresh_hot();
@@ -812,6 +881,11 @@ impl ConfigStore {
             .store(c.set_max_listpack_entries, Relaxed);
         self.set_max_value.store(c.set_max_listpack_value, Relaxed);
         self.list_max_size.store(c.list_max_listpack_size, Relaxed);
+        self.slowlog_slower_than
+            .store(c.slowlog_log_slower_than, Relaxed);
+        self.latency_threshold
+            .store(c.latency_monitor_threshold, Relaxed);
+        self.latency_tracking.store(c.latency_tracking, Relaxed);
         let policy = crate::evict::Policy::from_name(&c.maxmemory_policy);
         self.maxmemory.store(c.maxmemory, Relaxed);
         self.policy.store(policy as u32, Relaxed);
@@ -862,6 +936,20 @@ impl ConfigStore {
     #[inline]
     pub fn hz(&self) -> u32 {
         self.hz.load(Relaxed)
+    }
+    /// `slowlog-log-slower-than` in µs (negative: off).
+    #[inline]
+    pub fn slowlog_slower_than(&self) -> i64 {
+        self.slowlog_slower_than.load(Relaxed)
+    }
+    /// `latency-monitor-threshold` in ms (0: off).
+    #[inline]
+    pub fn latency_threshold(&self) -> u64 {
+        self.latency_threshold.load(Relaxed)
+    }
+    #[inline]
+    pub fn latency_tracking(&self) -> bool {
+        self.latency_tracking.load(Relaxed)
     }
     /// `timeout`: seconds after which an idle client is closed (0: never).
     #[inline]

@@ -669,3 +669,26 @@ fn rdb_files_move_both_ways_with_real_redis() {
         "listpack"
     );
 }
+
+/// Every type and encoding survives SAVE and a restart, encodings included.
+#[test]
+fn every_type_round_trips_through_save_and_restart() {
+    let dir = temp_dir("types");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = p.conn();
+    fill_all_types(&mut c);
+    let before = dataset(&mut c);
+    let keys: Vec<String> = q(&mut c, &["KEYS", "*"]);
+    let encodings: Vec<(String, String)> = keys
+        .iter()
+        .map(|k| (k.clone(), q::<String>(&mut c, &["OBJECT", "ENCODING", k])))
+        .collect();
+    let _: () = q(&mut c, &["SAVE"]);
+    drop(p);
+    let p = start(&dir, &["--save", ""]);
+    let mut c = p.conn();
+    assert_eq!(dataset(&mut c), before);
+    for (k, enc) in encodings {
+        assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", &k]), enc, "{k}");
+    }
+}

@@ -31,6 +31,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("modules", true),
     ("commandstats", false),
     ("errorstats", true),
+    ("latencystats", false),
     ("keyspace", true),
 ];
 
@@ -303,6 +304,28 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             codes.sort();
             for (code, n) in codes {
                 let _ = write!(t, "errorstat_{code}:count={n}\r\n");
+            }
+        }
+        "latencystats" => {
+            t.push_str("# Latencystats\r\n");
+            let percentiles = server
+                .config
+                .read(|c| c.latency_tracking_info_percentiles.clone());
+            let threads = server.thread_stats.lock();
+            for e in &server.commands.entries {
+                let parts: Vec<_> = threads.iter().filter_map(|ts| ts.hist.get(e.id)).collect();
+                let Some(h) = crate::server::latency::Summed::of(parts.into_iter()) else {
+                    continue;
+                };
+                let _ = write!(t, "latency_percentiles_usec_{}:", e.cmd.name);
+                for (i, p) in percentiles.iter().enumerate() {
+                    if i > 0 {
+                        t.push(',');
+                    }
+                    let us = h.percentile_ns(*p) as f64 / 1000.0;
+                    let _ = write!(t, "p{}={us:.3}", crate::config::format_percentile(*p));
+                }
+                t.push_str("\r\n");
             }
         }
         "commandstats" => {

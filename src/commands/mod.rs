@@ -18,6 +18,7 @@ pub mod expire;
 pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod latency;
 pub mod list;
 pub mod memory;
 pub mod multi;
@@ -72,6 +73,7 @@ pub fn families() -> Vec<&'static [Command]> {
         expire::COMMANDS,
         server::COMMANDS,
         persist::COMMANDS,
+        latency::COMMANDS,
         config_cmd::COMMANDS,
         client::COMMANDS,
         info::COMMANDS,
@@ -441,11 +443,53 @@ pub fn execute(
         tstats,
     };
     let result = handler(&mut ctx, args);
-    let usec = crate::util::ticks_to_us(crate::util::ticks().wrapping_sub(started));
+    let ns = crate::util::ticks_to_ns(crate::util::ticks().wrapping_sub(started));
+    let usec = ns / 1000;
     tstats.called(entry.id, usec);
+    observe(server, ctx.client, tstats, entry, args, ns, now);
     if let Err(e) = result {
         tstats.failed(entry.id);
         reply_error(server, ctx.out, &e);
+    }
+}
+
+/// Latency histogram, slow log and latency monitor for one executed command.
+#[inline]
+fn observe(
+    server: &Server,
+    client: &Client,
+    tstats: &ThreadStats,
+    entry: &TableEntry,
+    args: Args<'_>,
+    ns: u64,
+    now: u64,
+) {
+    let cmd = entry.cmd;
+    if server.config.latency_tracking() && client.blocked.is_none() {
+        tstats.hist.record(entry.id, ns);
+    }
+    let usec = ns / 1000;
+    let slower_than = server.config.slowlog_slower_than();
+    if slower_than >= 0 && usec as i64 >= slower_than && !cmd.has(flags::SKIP_SLOWLOG) {
+        let max_len = server.config.read(|c| c.slowlog_max_len) as usize;
+        server.slowlog.push(
+            args,
+            latency::redact_from(cmd.name, args),
+            usec,
+            now / 1000,
+            client.info.addr.to_string(),
+            client.info.name.lock().clone(),
+            max_len,
+        );
+    }
+    let threshold = server.config.latency_threshold();
+    if threshold > 0 && usec / 1000 >= threshold {
+        let event = if cmd.has(flags::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        server.latency.add(event, usec / 1000, now / 1000);
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod client;
 pub mod connection;
 pub mod gate;
+pub mod latency;
 pub mod stats;
 
 use std::io;
@@ -47,6 +48,9 @@ pub struct Server {
     pub port: u16,
     /// RDB snapshot state (SAVE/BGSAVE, LASTSAVE, INFO persistence).
     pub persist: crate::persist::save::Persist,
+    /// SLOWLOG entries and the latency monitor's events.
+    pub slowlog: latency::SlowLog,
+    pub latency: latency::Monitor,
     /// This server's own `Arc` (background saves outlive the command).
     this: std::sync::Weak<Server>,
     shutdown_tx: watch::Sender<bool>,
@@ -202,6 +206,8 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         run_id: random_hex(40),
         port: addrs[0].port(),
         persist: crate::persist::save::Persist::new(started_unix_ms),
+        slowlog: Default::default(),
+        latency: Default::default(),
         this: this.clone(),
         shutdown_tx,
     });
@@ -340,6 +346,15 @@ fn acceptor(
     });
 }
 
+/// Record a latency-monitor event if it took at least the threshold.
+fn latency_event(server: &Server, event: &str, started: Instant) {
+    let threshold = server.config.latency_threshold();
+    let ms = started.elapsed().as_millis() as u64;
+    if threshold > 0 && ms >= threshold {
+        server.latency.add(event, ms, crate::util::now_ms() / 1000);
+    }
+}
+
 /// Periodic work at `hz` times a second: active expiry, eviction.
 fn cron(server: Arc<Server>, gate: usize) {
     server.gates.adopt(gate);
@@ -351,10 +366,14 @@ fn cron(server: Arc<Server>, gate: usize) {
         {
             // EXEC waits for the cycle to end, and the cycle for EXEC.
             let _gate = server.gates.read();
+            let started = Instant::now();
             crate::keyspace::expire::active_expire_cycle(&server.keyspace, period / 4);
+            latency_event(&server, "expire-cycle", started);
+            let started = Instant::now();
             // Evict down to maxmemory without waiting for traffic (CONFIG
             // SET maxmemory lower, or a command that ran out of time budget).
             crate::evict::perform_within(&server.keyspace, &server.config, Some(period / 4));
+            latency_event(&server, "eviction-cycle", started);
             // Save points (a snapshot begins between transactions).
             crate::persist::save::cron(&server);
         }
