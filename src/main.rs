@@ -39,11 +39,21 @@ fn main() {
         }
     };
     init_logging(&config);
+    // Written before loading and listening, removed at exit (as Redis).
+    let pidfile = config.pidfile.clone();
+    if !pidfile.is_empty() {
+        if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
+            tracing::warn!("Failed to write PID file {pidfile}: {e}");
+        }
+    }
     let handle = match ember::server::start(config) {
         Ok(h) => h,
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("{e}");
+            if !pidfile.is_empty() {
+                let _ = std::fs::remove_file(&pidfile);
+            }
             std::process::exit(1);
         }
     };
@@ -54,6 +64,10 @@ fn main() {
     );
     watch_signals(handle.server.clone());
     handle.wait();
+    if !pidfile.is_empty() {
+        tracing::info!("Removing the pid file.");
+        let _ = std::fs::remove_file(&pidfile);
+    }
     tracing::info!("Ember is now ready to exit, bye bye...");
 }
 
@@ -109,24 +123,35 @@ fn watch_signals(server: Arc<ember::server::Server>) {
                 ) else {
                     return;
                 };
+                let saving = Arc::new(std::sync::atomic::AtomicBool::new(false));
                 loop {
                     tokio::select! {
                         _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
                         _ = int.recv() => tracing::info!("Received SIGINT scheduling shutdown..."),
                     }
-                    if ember::persist::save::save_for_shutdown(&server, false, false) {
-                        break;
+                    // A second signal while the shutdown save runs: exit now.
+                    if saving.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        tracing::warn!("You insist... exiting now.");
+                        std::process::exit(1);
                     }
-                    tracing::warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
+                    let (server, saving) = (server.clone(), saving.clone());
+                    tokio::task::spawn_blocking(move || {
+                        if ember::persist::save::save_for_shutdown(&server, false, false) {
+                            server.request_shutdown();
+                            tracing::warn!("Ember is now ready to exit, bye bye...");
+                        } else {
+                            tracing::warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
+                            saving.store(false, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    });
                 }
             }
             #[cfg(not(unix))]
             {
                 let _ = tokio::signal::ctrl_c().await;
                 ember::persist::save::save_for_shutdown(&server, false, false);
+                server.request_shutdown();
             }
-            server.request_shutdown();
-            tracing::warn!("Redis is now ready to exit, bye bye...");
         });
     });
 }

@@ -692,3 +692,22 @@ fn every_type_round_trips_through_save_and_restart() {
         assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", &k]), enc, "{k}");
     }
 }
+
+/// The pidfile exists while the server runs and is removed at shutdown.
+#[test]
+fn pidfile_written_and_removed() {
+    let dir = temp_dir("pidfile");
+    let pidfile = dir.join("ember.pid");
+    let p = start(
+        &dir,
+        &["--save", "", "--pidfile", &pidfile.to_string_lossy()],
+    );
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(pid, p.child.id());
+    assert!(p.term().success());
+    assert!(!pidfile.exists());
+}

@@ -389,3 +389,58 @@ fn protected_mode_denies_non_loopback_clients_without_password() {
     assert!(connect(h.addr().port()).starts_with("-NOAUTH"));
     h.stop();
 }
+
+#[test]
+fn client_pause_holds_writes_or_everything() {
+    use std::time::{Duration, Instant};
+    let s = TestServer::start();
+    let mut a = s.conn();
+    let mut b = s.conn();
+    q::<()>(&mut a, &["SET", "k", "1"]);
+    q::<()>(&mut a, &["CLIENT", "PAUSE", "300", "WRITE"]);
+    let t = Instant::now();
+    assert_eq!(q::<String>(&mut b, &["GET", "k"]), "1");
+    assert!(
+        t.elapsed() < Duration::from_millis(200),
+        "reads are not held"
+    );
+    q::<()>(&mut b, &["SET", "k", "2"]);
+    assert!(
+        t.elapsed() >= Duration::from_millis(250),
+        "writes wait for the pause"
+    );
+    // UNPAUSE ends a write pause at once.
+    q::<()>(&mut a, &["CLIENT", "PAUSE", "10000", "WRITE"]);
+    let waiter = {
+        let mut c = s.conn();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            q::<()>(&mut c, &["SET", "k", "3"]);
+            t.elapsed()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    q::<()>(&mut a, &["CLIENT", "UNPAUSE"]);
+    let waited = waiter.join().unwrap();
+    assert!(
+        waited >= Duration::from_millis(150) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    // ALL holds reads too.
+    q::<()>(&mut a, &["CLIENT", "PAUSE", "300"]);
+    let t = Instant::now();
+    assert_eq!(q::<String>(&mut b, &["GET", "k"]), "3");
+    assert!(t.elapsed() >= Duration::from_millis(250));
+    assert_eq!(
+        err(&mut a, &["CLIENT", "PAUSE", "10", "READ"]),
+        "ERR CLIENT PAUSE mode must be WRITE or ALL"
+    );
+    assert_eq!(
+        err(&mut a, &["CLIENT", "PAUSE", "-1"]),
+        "ERR timeout is negative"
+    );
+    assert_eq!(
+        err(&mut a, &["CLIENT", "PAUSE", "x"]),
+        "ERR timeout is not an integer or out of range"
+    );
+}

@@ -151,6 +151,13 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 Parsed::Multibulk { consumed } | Parsed::Inline { consumed } => consumed,
             };
             let args = parser.args(&inbuf[pos..], &parsed);
+            if server.pause.holds(&server, args, now) {
+                // CLIENT PAUSE: send what is ready, then wait.
+                if !out.is_empty() && write_out(&mut stream, &mut out, &tstats).await.is_err() {
+                    return;
+                }
+                super::pause::wait(&server, args).await;
+            }
             let mark = out.len();
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;

@@ -12,6 +12,7 @@ pub mod client;
 pub mod connection;
 pub mod gate;
 pub mod latency;
+pub mod pause;
 pub mod stats;
 
 use std::io;
@@ -51,6 +52,8 @@ pub struct Server {
     /// SLOWLOG entries and the latency monitor's events.
     pub slowlog: latency::SlowLog,
     pub latency: latency::Monitor,
+    /// CLIENT PAUSE state.
+    pub pause: pause::Pause,
     /// This server's own `Arc` (background saves outlive the command).
     this: std::sync::Weak<Server>,
     shutdown_tx: watch::Sender<bool>,
@@ -208,6 +211,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         persist: crate::persist::save::Persist::new(started_unix_ms),
         slowlog: Default::default(),
         latency: Default::default(),
+        pause: Default::default(),
         this: this.clone(),
         shutdown_tx,
     });
