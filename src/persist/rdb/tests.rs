@@ -636,3 +636,331 @@ fn fuzz_corrupt_and_truncated_input_never_panics() {
         assert!(decode_dump_value(body, &limits()).is_err());
     }
 }
+
+/// Against the real tools: a redis-server on a free port (and
+/// `redis-check-rdb`), required under CI=true, skipped otherwise when absent.
+mod with_redis {
+    use super::*;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    fn have(tool: &str) -> bool {
+        let found = Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{tool} is required when CI=true"
+            );
+            eprintln!("note: {tool} not found; skipping");
+        }
+        found
+    }
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ember-rdb-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("temp dir");
+        d
+    }
+
+    struct Redis(Child, u16);
+
+    impl Drop for Redis {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn start(dir: &Path, dbfilename: &str, extra: &[&str]) -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut args: Vec<String> = [
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            dir.to_str().expect("utf-8 path"),
+            "--dbfilename",
+            dbfilename,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let child = Command::new("redis-server")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let r = Redis(child, port);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        r
+    }
+
+    fn conn(r: &Redis) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", r.1))
+            .and_then(|c| c.get_connection())
+            .expect("connects")
+    }
+
+    fn run(c: &mut redis::Connection, args: &[&[u8]]) -> redis::Value {
+        let mut cmd = redis::cmd(std::str::from_utf8(args[0]).expect("name"));
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        cmd.query(c).expect("command")
+    }
+
+    fn strings(v: redis::Value) -> Vec<Vec<u8>> {
+        redis::from_redis_value(v).expect("strings")
+    }
+
+    fn lossy(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    /// A value in an order-independent text form.
+    fn canon(v: &Value) -> String {
+        match v {
+            Value::Str(s) => format!("string:{}", lossy(&s.to_vec())),
+            Value::List(l) => format!("list:{}", l.iter().map(lossy).collect::<Vec<_>>().join(",")),
+            Value::Hash(h) => {
+                let mut p: Vec<String> = h
+                    .iter()
+                    .map(|(f, v)| format!("{}={}", lossy(f), lossy(v)))
+                    .collect();
+                p.sort();
+                format!("hash:{}", p.join(","))
+            }
+            Value::Set(s) => {
+                let mut m: Vec<String> = s.to_vec().iter().map(|m| lossy(m)).collect();
+                m.sort();
+                format!("set:{}", m.join(","))
+            }
+            Value::ZSet(z) => format!(
+                "zset:{}",
+                z.to_vec()
+                    .iter()
+                    .map(|(m, s)| format!("{}={s:?}", lossy(m)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+
+    /// The same form read from a server.
+    fn canon_remote(c: &mut redis::Connection, key: &[u8]) -> String {
+        let t: String = redis::from_redis_value(run(c, &[b"TYPE", key])).expect("type");
+        let body: Vec<String> = match t.as_str() {
+            "string" => strings(run(c, &[b"GET", key]))
+                .iter()
+                .map(|b| lossy(b))
+                .collect(),
+            "list" => strings(run(c, &[b"LRANGE", key, b"0", b"-1"]))
+                .iter()
+                .map(|b| lossy(b))
+                .collect(),
+            "hash" => {
+                let flat = strings(run(c, &[b"HGETALL", key]));
+                let mut p: Vec<String> = flat
+                    .chunks(2)
+                    .map(|p| format!("{}={}", lossy(&p[0]), lossy(&p[1])))
+                    .collect();
+                p.sort();
+                p
+            }
+            "set" => {
+                let mut m: Vec<String> = strings(run(c, &[b"SMEMBERS", key]))
+                    .iter()
+                    .map(|b| lossy(b))
+                    .collect();
+                m.sort();
+                m
+            }
+            "zset" => strings(run(c, &[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"]))
+                .chunks(2)
+                .map(|p| {
+                    format!(
+                        "{}={:?}",
+                        lossy(&p[0]),
+                        lossy(&p[1]).parse::<f64>().expect("score")
+                    )
+                })
+                .collect(),
+            other => panic!("type {other}"),
+        };
+        format!("{t}:{}", body.join(","))
+    }
+
+    /// Commands building every type in small and big encodings.
+    fn populate(c: &mut redis::Connection) -> Vec<Vec<u8>> {
+        let mut keys = Vec::new();
+        let mut exec = |args: Vec<Vec<u8>>| {
+            let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            run(c, &refs);
+            keys.push(args[1].clone());
+        };
+        let s = |x: &str| x.as_bytes().to_vec();
+        exec(vec![s("SET"), s("str"), s("hello")]);
+        exec(vec![s("SET"), s("int"), s("-12345")]);
+        exec(vec![s("SET"), s("bigint"), s("9223372036854775807")]);
+        exec(vec![s("SET"), s("lzf"), b"xyz".repeat(300)]);
+        exec(vec![
+            s("RPUSH"),
+            s("list"),
+            s("a"),
+            s("1"),
+            s("-70000"),
+            s(""),
+        ]);
+        let mut big = vec![s("RPUSH"), s("biglist")];
+        big.extend((0..4000).map(|i| format!("element {i}").into_bytes()));
+        exec(big);
+        exec(vec![s("HSET"), s("hash"), s("f"), s("v"), s("n"), s("5")]);
+        let mut big = vec![s("HSET"), s("bighash")];
+        big.extend(
+            (0..300).flat_map(|i| [format!("f{i}").into_bytes(), format!("{i}").into_bytes()]),
+        );
+        exec(big);
+        exec(vec![s("SADD"), s("intset"), s("3"), s("-1"), s("70000")]);
+        exec(vec![s("SADD"), s("set"), s("a"), s("b")]);
+        let mut big = vec![s("SADD"), s("bigset")];
+        big.extend((0..600).map(|i| format!("{}", i * 3).into_bytes()));
+        exec(big);
+        exec(vec![
+            s("ZADD"),
+            s("zset"),
+            s("1"),
+            s("a"),
+            s("0.1"),
+            s("b"),
+            s("-inf"),
+            s("c"),
+        ]);
+        let mut big = vec![s("ZADD"), s("bigzset")];
+        big.extend((0..300).flat_map(|i| {
+            [
+                format!("{}", i as f64 * 1.5).into_bytes(),
+                format!("m{i}").into_bytes(),
+            ]
+        }));
+        exec(big);
+        keys
+    }
+
+    #[test]
+    fn loads_an_rdb_file_written_by_redis() {
+        if !have("redis-server") {
+            return;
+        }
+        let dir = tempdir("from-redis");
+        let r = start(
+            &dir,
+            "dump.rdb",
+            &[
+                "--list-compress-depth",
+                "1",
+                "--maxmemory-policy",
+                "allkeys-lru",
+            ],
+        );
+        let mut c = conn(&r);
+        let keys = populate(&mut c);
+        run(&mut c, &[b"PEXPIREAT", b"str", b"4000000000000"]);
+        run(&mut c, &[b"SELECT", b"2"]);
+        run(&mut c, &[b"SET", b"in2", b"x"]);
+        run(&mut c, &[b"SELECT", b"0"]);
+        let want: Vec<(Vec<u8>, String)> = keys
+            .iter()
+            .map(|k| (k.clone(), canon_remote(&mut c, k)))
+            .collect();
+        run(&mut c, &[b"SAVE"]);
+        let bytes = std::fs::read(dir.join("dump.rdb")).expect("dump.rdb");
+        let (info, got) = load_all(&bytes).expect("loads");
+        assert!(info.aux.iter().any(|(k, _)| k == b"redis-ver"));
+        assert_eq!(got.len(), keys.len() + 1);
+        for (k, canon_want) in &want {
+            let l = got
+                .iter()
+                .find(|l| &*l.key == k.as_slice())
+                .expect("key loaded");
+            assert_eq!(&canon(&l.value), canon_want, "{}", lossy(k));
+            assert_eq!(l.db, 0);
+            assert!(l.idle.is_some(), "IDLE written under allkeys-lru");
+        }
+        let enc = |k: &str| {
+            got.iter()
+                .find(|l| &*l.key == k.as_bytes())
+                .map(|l| l.value.encoding())
+        };
+        for (k, e) in [
+            ("str", "embstr"),
+            ("int", "int"),
+            ("lzf", "raw"),
+            ("list", "listpack"),
+            ("biglist", "quicklist"),
+            ("hash", "listpack"),
+            ("bighash", "hashtable"),
+            ("intset", "intset"),
+            ("set", "listpack"),
+            ("bigset", "hashtable"),
+            ("zset", "listpack"),
+            ("bigzset", "skiplist"),
+        ] {
+            assert_eq!(enc(k), Some(e), "{k}");
+        }
+        let str_key = got.iter().find(|l| &*l.key == b"str").expect("str");
+        assert_eq!(str_key.expire_ms, 4_000_000_000_000);
+        let in2 = got.iter().find(|l| &*l.key == b"in2").expect("in2");
+        assert_eq!(in2.db, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn redis_loads_and_checks_our_file() {
+        if !have("redis-server") || !have("redis-check-rdb") {
+            return;
+        }
+        let dir = tempdir("to-redis");
+        let values = samples();
+        std::fs::write(dir.join("ours.rdb"), file(&values, true)).expect("write");
+        let out = Command::new("redis-check-rdb")
+            .arg(dir.join("ours.rdb"))
+            .output()
+            .expect("redis-check-rdb runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("RDB looks OK"),
+            "{text}"
+        );
+        // A real server loads it, checking every embedded encoding deeply.
+        let r = start(&dir, "ours.rdb", &["--sanitize-dump-payload", "yes"]);
+        let mut c = conn(&r);
+        for (k, v) in &values {
+            assert_eq!(canon_remote(&mut c, k.as_bytes()), canon(v), "{k}");
+        }
+        let pttl: i64 =
+            redis::from_redis_value(run(&mut c, &[b"PTTL", values[1].0.as_bytes()])).expect("pttl");
+        assert!(pttl > 0);
+        run(&mut c, &[b"SELECT", b"3"]);
+        assert_eq!(canon_remote(&mut c, b"in3"), "string:3");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
