@@ -130,6 +130,21 @@ pub struct Loaded {
     pub freq: Option<u8>,
 }
 
+impl Loaded {
+    /// The entry's access bits from the saved `IDLE`/`FREQ`, for the
+    /// current policy (as Redis: `FREQ` only counts under an LFU policy,
+    /// `IDLE` only under the others); None when the file has none that
+    /// applies, so the key gets fresh bits.
+    pub fn access_bits(&self, now_ms: u64) -> Option<u32> {
+        use crate::keyspace::access;
+        if access::lfu_mode() {
+            self.freq.map(|f| access::lfu_with_freq(f, now_ms))
+        } else {
+            self.idle.map(|s| access::lru_with_idle(s, now_ms))
+        }
+    }
+}
+
 /// Why an RDB stream or DUMP payload could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RdbError(pub String);
@@ -153,13 +168,25 @@ pub struct LoadInfo {
 }
 
 /// The encoding thresholds loaded values are built under.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct LoadLimits {
     pub hash: crate::types::Limits,
     pub zset: crate::types::Limits,
     pub set: crate::types::SetLimits,
     /// `list-max-listpack-size`, as configured.
     pub list_max_listpack_size: i64,
+}
+
+/// Redis's (and Ember's) default thresholds.
+impl Default for LoadLimits {
+    fn default() -> Self {
+        LoadLimits {
+            hash: Default::default(),
+            zset: Default::default(),
+            set: Default::default(),
+            list_max_listpack_size: -2,
+        }
+    }
 }
 
 impl LoadLimits {
