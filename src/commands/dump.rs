@@ -79,19 +79,28 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
         i += 1;
     }
+    // Decode before taking the shard lock (a big payload takes a while);
+    // the errors are still reported in Redis's order: BUSYKEY, then the
+    // TTL, then the payload.
+    let ttl = int(&args[2]).and_then(|t| {
+        if t < 0 {
+            Err(CmdError::err("Invalid TTL value, must be >= 0"))
+        } else {
+            Ok(t)
+        }
+    });
+    let value = rdb::verify_dump(&args[3])
+        .map_err(|_| CmdError::err("DUMP payload version or checksum are wrong"))
+        .and_then(|body| {
+            let limits = rdb::LoadLimits::from_config(&ctx.server.config);
+            rdb::decode_dump_value(body, &limits).map_err(|_| CmdError::err("Bad data format"))
+        });
     let mut shard = ctx.server.keyspace.lock(key);
     if !replace && shard.exists(db, key, now) {
         return Err(CmdError::coded("BUSYKEY Target key name already exists."));
     }
-    let ttl = int(&args[2])?;
-    if ttl < 0 {
-        return Err(CmdError::err("Invalid TTL value, must be >= 0"));
-    }
-    let body = rdb::verify_dump(&args[3])
-        .map_err(|_| CmdError::err("DUMP payload version or checksum are wrong"))?;
-    let limits = rdb::LoadLimits::from_config(&ctx.server.config);
-    let value =
-        rdb::decode_dump_value(body, &limits).map_err(|_| CmdError::err("Bad data format"))?;
+    let ttl = ttl?;
+    let value = value?;
     let expire = match (ttl, absttl) {
         (0, _) => NO_EXPIRE,
         (t, true) => t as u64,

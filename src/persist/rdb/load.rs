@@ -36,10 +36,11 @@ struct Reader<'a> {
 type Result<T> = std::result::Result<T, RdbError>;
 
 impl<'a> Reader<'a> {
-    fn new(inner: &'a mut dyn Read) -> Self {
+    /// A reader with a `cap`-byte buffer (at least one byte).
+    fn new(inner: &'a mut dyn Read, cap: usize) -> Self {
         Reader {
             inner,
-            buf: vec![0; 64 * 1024].into_boxed_slice(),
+            buf: vec![0; cap.max(1)].into_boxed_slice(),
             pos: 0,
             end: 0,
             crc_pos: 0,
@@ -529,7 +530,7 @@ pub fn load(
     limits: &LoadLimits,
     sink: &mut dyn FnMut(Loaded) -> Result<()>,
 ) -> Result<LoadInfo> {
-    let mut r = Reader::new(input);
+    let mut r = Reader::new(input, 64 * 1024);
     let magic: [u8; 9] = match r.array() {
         Ok(m) => m,
         Err(_) => return r.err("not an RDB file (too short)"),
@@ -643,7 +644,7 @@ pub fn verify_dump(payload: &[u8]) -> Result<&[u8]> {
 /// collection is an error.
 pub fn decode_dump_value(body: &[u8], limits: &LoadLimits) -> Result<Value> {
     let mut input = body;
-    let mut r = Reader::new(&mut input);
+    let mut r = Reader::new(&mut input, body.len().min(64 * 1024));
     let ty = r.u8()?;
     if ty >= opcode::FUNCTION2 {
         return r.err(format_args!("invalid value type {ty}"));
