@@ -14,6 +14,7 @@ pub mod client;
 pub mod command;
 pub mod config_cmd;
 pub mod connection;
+pub mod dump;
 pub mod expire;
 pub mod hash;
 pub mod info;
@@ -82,6 +83,7 @@ pub fn families() -> Vec<&'static [Command]> {
         hash::COMMANDS,
         sort::COMMANDS,
         multi::COMMANDS,
+        dump::COMMANDS,
     ];
     v.extend(list::commands());
     v.extend(set::commands());

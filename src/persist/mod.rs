@@ -1,6 +1,6 @@
-//! Persistence: RDB snapshots (`rdb/` is the file format, `snapshot.rs` the
-//! point-in-time copy without fork, `save.rs` the files, commands and save
-//! points).
+//! Persistence: the RDB serialization format (`rdb/`, also used by
+//! DUMP/RESTORE), point-in-time snapshots without fork (`snapshot.rs`), and
+//! SAVE/BGSAVE/save points/loading (`save.rs`).
 
 pub mod rdb;
 pub mod save;
