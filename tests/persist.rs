@@ -735,3 +735,23 @@ fn pidfile_written_and_removed() {
     assert!(p.term().success());
     assert!(!pidfile.exists());
 }
+
+/// DEBUG RELOAD saves, empties and loads back: everything is as before.
+#[test]
+fn debug_reload_round_trips_in_place() {
+    let dir = temp_dir("reload");
+    let p = start(&dir, &["--save", "", "--enable-debug-command", "yes"]);
+    let mut c = p.conn();
+    fill_all_types(&mut c);
+    let before = dataset(&mut c);
+    let _: () = q(&mut c, &["DEBUG", "RELOAD"]);
+    same(&dataset(&mut c), &before);
+    let _: () = q(&mut c, &["SET", "extra", "1"]);
+    // NOSAVE loads the file as it is (without the new key).
+    let _: () = q(&mut c, &["DEBUG", "RELOAD", "NOSAVE"]);
+    same(&dataset(&mut c), &before);
+    assert_eq!(
+        err(&mut c, &["DEBUG", "RELOAD", "BOGUS"]),
+        "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+    );
+}
