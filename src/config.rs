@@ -39,6 +39,8 @@ pub struct Config {
     pub rdbcompression: bool,
     pub rdbchecksum: bool,
     pub stop_writes_on_bgsave_error: bool,
+    /// Testing aid (as Redis): sleep this many µs per key saved.
+    pub rdb_key_save_delay: u64,
     /// SLOWLOG: log commands slower than this many µs (negative: never).
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
@@ -98,6 +100,7 @@ impl Default for Config {
             rdbcompression: true,
             rdbchecksum: true,
             stop_writes_on_bgsave_error: true,
+            rdb_key_save_delay: 0,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
@@ -380,7 +383,21 @@ pub const PARAMS: &[Param] = &[
     p_int!("tcp-keepalive", &[], tcp_keepalive, u64, 0, IMAX, true),
     p_enum!("loglevel", loglevel, LOGLEVELS, true),
     p_str!("logfile", logfile, false),
-    p_str!("dir", dir, true),
+    Param {
+        name: "dir",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.dir.clone(),
+        set: |c, v| {
+            let d = one(v)?;
+            // Redis chdir()s here; the directory must exist.
+            if !Path::new(d).is_dir() {
+                return Err("No such file or directory".into());
+            }
+            c.dir = d.to_string();
+            Ok(())
+        },
+    },
     p_str!("dbfilename", dbfilename, true),
     p_bool!("rdbcompression", rdbcompression, true),
     p_bool!("rdbchecksum", rdbchecksum, false),
@@ -399,6 +416,15 @@ pub const PARAMS: &[Param] = &[
         true
     ),
     p_int!("slowlog-max-len", &[], slowlog_max_len, u64, 0, MAX, true),
+    p_int!(
+        "rdb-key-save-delay",
+        &[],
+        rdb_key_save_delay,
+        u64,
+        0,
+        IMAX,
+        true
+    ),
     p_int!(
         "latency-monitor-threshold",
         &[],

@@ -279,6 +279,8 @@ fn failed_save_keeps_old_file_and_refuses_writes() {
     let good = std::fs::read(dir.join("dump.rdb")).unwrap();
     let _: () = q(&mut c, &["SET", "k", "new"]);
     // Make the rename fail: the target name is now a non-empty directory.
+    assert!(err(&mut c, &["CONFIG", "SET", "dir", "/nonexistent/dir"])
+        .contains("No such file or directory"));
     let _: () = q(&mut c, &["CONFIG", "SET", "dbfilename", "blocked.rdb"]);
     std::fs::create_dir_all(dir.join("blocked.rdb").join("x")).unwrap();
     assert_eq!(err(&mut c, &["SAVE"]), "ERR");
@@ -437,10 +439,19 @@ fn bgsave_is_consistent_under_concurrent_writes() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(200));
+    // Slow saves (about 0.2 s each), so the writers change keys while the
+    // walk is under way.
+    let _: () = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "10"]);
     for _ in 0..3 {
         let _: String = q(&mut c, &["BGSAVE"]);
+        assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "1");
         wait_bgsave(&mut c);
     }
+    let cow: u64 = info_field(&mut c, "rdb_last_cow_size").parse().unwrap();
+    assert!(
+        cow > 0,
+        "writers during the save were preserved copy-on-write"
+    );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in writers {
         assert!(w.join().unwrap() > 0);

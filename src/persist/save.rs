@@ -17,6 +17,9 @@ use super::snapshot::{Snapshot, SnapshotStats};
 use crate::keyspace::Keyspace;
 use crate::server::Server;
 
+/// `rdb-key-save-delay`, read by the saver (set when a save starts).
+pub static KEY_DELAY_US: AtomicU64 = AtomicU64::new(0);
+
 /// Redis retries a failed background save from a save point only after this.
 const BGSAVE_RETRY_DELAY_MS: u64 = 5_000;
 
@@ -180,7 +183,8 @@ fn write_tmp(
     };
     put(&scratch, &mut crc)?;
     let mut current_db = None;
-    let stats = snap.write(ks, &mut |db, bytes| {
+    let delay = crate::persist::save::KEY_DELAY_US.load(Relaxed);
+    let stats = snap.write_slowly(ks, delay, &mut |db, bytes| {
         if current_db != Some(db) {
             let mut sel = Vec::with_capacity(8);
             rdb::write_select_db(&mut sel, db);
@@ -244,6 +248,7 @@ fn finish(
 /// cron thread holds its own gate already (no EXEC runs), any other thread
 /// (signals) takes them all.
 fn begin(server: &Server, compress: bool, now: u64) -> Snapshot {
+    KEY_DELAY_US.store(server.config.read(|c| c.rdb_key_save_delay), Relaxed);
     let _all = (!server.gates.owned()).then(|| server.gates.exclusive());
     Snapshot::begin(&server.keyspace, compress, now, || {})
 }

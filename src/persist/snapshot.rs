@@ -211,6 +211,17 @@ impl Snapshot {
         ks: &Keyspace,
         sink: &mut dyn FnMut(usize, &[u8]) -> io::Result<()>,
     ) -> io::Result<SnapshotStats> {
+        self.write_slowly(ks, 0, sink)
+    }
+
+    /// [`Snapshot::write`], sleeping `key_delay_us` per key walked, outside
+    /// the locks (`rdb-key-save-delay`, for tests of long saves).
+    pub fn write_slowly(
+        self,
+        ks: &Keyspace,
+        key_delay_us: u64,
+        sink: &mut dyn FnMut(usize, &[u8]) -> io::Result<()>,
+    ) -> io::Result<SnapshotStats> {
         let mut failed: Option<io::Error> = None;
         let mut keys = 0u64;
         let mut emit = |db: usize, bytes: &[u8], failed: &mut Option<io::Error>| {
@@ -221,6 +232,7 @@ impl Snapshot {
             }
         };
         let mut buf = Vec::with_capacity(STEP_BYTES);
+        let mut walked_before = 0u64;
         for si in 0..NSHARDS {
             loop {
                 buf.clear();
@@ -236,6 +248,13 @@ impl Snapshot {
                 };
                 let Some(db) = step else { break };
                 emit(db, &buf, &mut failed);
+                if key_delay_us > 0 {
+                    let walked = keys - walked_before;
+                    std::thread::sleep(std::time::Duration::from_micros(
+                        key_delay_us.saturating_mul(walked.max(1)),
+                    ));
+                }
+                walked_before = keys;
                 self.drain_chunks(&mut |db, b| emit(db, b, &mut failed));
             }
         }
