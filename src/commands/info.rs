@@ -208,7 +208,11 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "loading", &(p.loading.load(Relaxed) as u8));
             w(t, "async_loading", &0);
             w(t, "current_cow_peak", &0);
-            w(t, "current_cow_size", &0);
+            w(
+                t,
+                "current_cow_size",
+                &crate::persist::snapshot::COW_BYTES.load(Relaxed),
+            );
             w(t, "current_cow_size_age", &0);
             w(t, "current_fork_perc", &"0.00");
             w(t, "current_save_keys_processed", &0);

@@ -67,13 +67,20 @@ pub(crate) struct Shared {
     keys: AtomicU64,
 }
 
+/// Pre-image bytes held by all running snapshots of the process: like
+/// Redis's AOF and replica buffers, not counted as used memory for eviction
+/// (`crate::evict`), so a save under heavy writes does not evict keys.
+pub static COW_BYTES: AtomicU64 = AtomicU64::new(0);
+
 impl Shared {
     fn hold(&self, delta: u64) {
         let now = self.held.fetch_add(delta, Relaxed) + delta;
         self.peak.fetch_max(now, Relaxed);
+        COW_BYTES.fetch_add(delta, Relaxed);
     }
     fn release(&self, delta: u64) {
         self.held.fetch_sub(delta, Relaxed);
+        COW_BYTES.fetch_sub(delta, Relaxed);
     }
 }
 
