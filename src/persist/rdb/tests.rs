@@ -960,6 +960,15 @@ mod with_redis {
         assert_eq!(str_key.expire_ms, 4_000_000_000_000);
         let in2 = got.iter().find(|l| &*l.key == b"in2").expect("in2");
         assert_eq!(in2.db, 2);
+        // Under an LFU policy Redis writes FREQ instead of IDLE.
+        run(
+            &mut c,
+            &[b"CONFIG", b"SET", b"maxmemory-policy", b"allkeys-lfu"],
+        );
+        run(&mut c, &[b"SAVE"]);
+        let bytes = std::fs::read(dir.join("dump.rdb")).expect("dump.rdb");
+        let (_, got) = load_all(&bytes).expect("loads");
+        assert!(got.iter().all(|l| l.freq.is_some() && l.idle.is_none()));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
