@@ -14,9 +14,11 @@ use crate::types::list::{List, NodeLimit};
 use crate::types::set::Big;
 use crate::types::{Hash, Set, Str, Value, ZSet};
 
-/// Largest pre-allocation made from a count read from the input: beyond
-/// this, collections grow as elements actually arrive.
-const PREALLOC_MAX: usize = 4096;
+/// Largest number of elements pre-allocated from a count read from a
+/// stream: beyond this, collections grow as elements actually arrive. (For
+/// a DUMP payload the bound is its size, as every element takes a byte,
+/// up to a million.)
+const PREALLOC_MAX: usize = 65536;
 /// Buffer growth step while reading a long string.
 const READ_CHUNK: usize = 1 << 20;
 
@@ -31,6 +33,8 @@ struct Reader<'a> {
     crc: Crc64,
     /// Stream offset of `buf[0]`.
     base: u64,
+    /// Most elements a declared count may pre-allocate.
+    prealloc: usize,
 }
 
 type Result<T> = std::result::Result<T, RdbError>;
@@ -46,6 +50,7 @@ impl<'a> Reader<'a> {
             crc_pos: 0,
             crc: Crc64::new(),
             base: 0,
+            prealloc: PREALLOC_MAX,
         }
     }
 
@@ -223,6 +228,8 @@ fn elem_score(e: &Elem<'_>) -> Option<f64> {
 /// rules and a duplicate check.
 struct Build<'l> {
     lim: &'l LoadLimits,
+    /// Pre-allocation bound ([`Reader::prealloc`]).
+    cap: usize,
 }
 
 impl Build<'_> {
@@ -238,9 +245,7 @@ impl Build<'_> {
     /// A hash of `n` pairs (`n` as declared: only a hint).
     fn hash_for(&self, n: u64) -> Hash {
         if n > self.lim.hash.max_entries as u64 {
-            Hash::Table(Box::new(Table::with_capacity(
-                (n as usize).min(PREALLOC_MAX),
-            )))
+            Hash::Table(Box::new(Table::with_capacity((n as usize).min(self.cap))))
         } else {
             Hash::default()
         }
@@ -262,7 +267,7 @@ impl Build<'_> {
         if (parse_i64(first).is_some() && hint <= lim.max_intset) || hint <= lim.max_entries {
             Set::create(first, hint.min(lim.max_entries), lim)
         } else {
-            Set::Hash(Big::with_capacity(hint.min(PREALLOC_MAX)))
+            Set::Hash(Big::with_capacity(hint.min(self.cap)))
         }
     }
 
@@ -345,7 +350,10 @@ impl Build<'_> {
 
 /// Read a value of type `ty`; None for an empty collection.
 fn read_value(r: &mut Reader<'_>, ty: u8, lim: &LoadLimits) -> Result<Option<Value>> {
-    let b = Build { lim };
+    let b = Build {
+        lim,
+        cap: r.prealloc,
+    };
     // Blob-based types report structural errors as strings; tag them with
     // the offset here.
     macro_rules! check {
@@ -367,7 +375,7 @@ fn read_value(r: &mut Reader<'_>, ty: u8, lim: &LoadLimits) -> Result<Option<Val
         }
         types::LIST => {
             let n = r.len()?;
-            let mut items = Vec::with_capacity((n as usize).min(PREALLOC_MAX));
+            let mut items = Vec::with_capacity((n as usize).min(r.prealloc));
             for _ in 0..n {
                 items.push(r.string()?);
             }
@@ -645,6 +653,7 @@ pub fn verify_dump(payload: &[u8]) -> Result<&[u8]> {
 pub fn decode_dump_value(body: &[u8], limits: &LoadLimits) -> Result<Value> {
     let mut input = body;
     let mut r = Reader::new(&mut input, body.len().min(64 * 1024));
+    r.prealloc = body.len().min(1 << 20);
     let ty = r.u8()?;
     if ty >= opcode::FUNCTION2 {
         return r.err(format_args!("invalid value type {ty}"));

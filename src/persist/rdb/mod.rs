@@ -350,12 +350,14 @@ fn type_of(v: &Value) -> u8 {
     }
 }
 
-/// A score as a listpack element: an integer when it is one exactly (as
-/// Redis's `d2string` + `lpAppend` store it), else its shortest text that
-/// reads back to the same double.
+/// A score as a listpack element, as Redis's `d2string` + `lpAppend` store
+/// it: an integer when it is one exactly (within ±2^62), `inf`/`-inf`, `-0`,
+/// else `%.17g` text (which reads back to the same double).
 fn push_score(w: &mut listpack::Writer, score: f64) {
-    const EXACT: f64 = (1u64 << 53) as f64;
-    if score.fract() == 0.0 && score.abs() < EXACT && !(score == 0.0 && score.is_sign_negative()) {
+    // Redis's range for printing a double as an integer (`double2ll`).
+    const HALF: f64 = (i64::MAX / 2) as f64;
+    let integral = (-HALF..=HALF).contains(&score) && (score as i64) as f64 == score;
+    if integral && !(score == 0.0 && score.is_sign_negative()) {
         w.push_int(score as i64);
     } else if score.is_infinite() {
         w.push_str(if score > 0.0 { b"inf" } else { b"-inf" });

@@ -551,7 +551,12 @@ fn fuzz_corrupt_and_truncated_input_never_panics() {
         assert!(load_all(&good[..cut]).is_err(), "cut at {cut}");
     }
     let unchecked = file(&small, false);
-    for _ in 0..3000 {
+    // EMBER_FUZZ_ITERS=<n> runs a longer campaign.
+    let iters: usize = std::env::var("EMBER_FUZZ_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    for _ in 0..iters {
         // Mutations of a file without checksum reach the value parsers.
         let mut bad = unchecked.clone();
         for _ in 0..1 + rng.below(4) {
@@ -573,10 +578,35 @@ fn fuzz_corrupt_and_truncated_input_never_panics() {
         for cut in 0..body.len() {
             assert!(decode_dump_value(&body[..cut], &limits()).is_err() || cut > 0);
         }
-        for _ in 0..300 {
+        for _ in 0..(iters / 10).max(300) {
             let mut bad = body.to_vec();
             let at = rng.below(bad.len());
             bad[at] = rng.next() as u8;
+            let _ = decode_dump_value(&bad, &limits());
+        }
+    }
+    // Legacy blobs (ziplists, zipmaps, intsets) under their value types.
+    let zl = ziplist(&[b"a", b"1", b"bb", b"-70000", b"c", b"5000000000"]);
+    let zm = [
+        2, 1, b'a', 1, 0, b'x', 2, b'b', b'c', 3, 2, b'y', b'z', b'w', 0, 0, 0xFF,
+    ];
+    let is = intset::write(&[-5, 3, 70000]);
+    for (ty, raw) in [
+        (types::LIST_ZIPLIST, &zl[..]),
+        (types::HASH_ZIPLIST, &zl[..]),
+        (types::ZSET_ZIPLIST, &zl[..]),
+        (types::HASH_ZIPMAP, &zm[..]),
+        (types::SET_INTSET, &is[..]),
+    ] {
+        let mut body = vec![ty];
+        body.extend(blob(raw));
+        assert!(decode_dump_value(&body, &limits()).is_ok(), "type {ty}");
+        for _ in 0..(iters / 10).max(300) {
+            let mut bad = body.clone();
+            for _ in 0..1 + rng.below(3) {
+                let at = 1 + rng.below(bad.len() - 1);
+                bad[at] = rng.next() as u8;
+            }
             let _ = decode_dump_value(&bad, &limits());
         }
     }
@@ -930,6 +960,15 @@ mod with_redis {
         assert_eq!(str_key.expire_ms, 4_000_000_000_000);
         let in2 = got.iter().find(|l| &*l.key == b"in2").expect("in2");
         assert_eq!(in2.db, 2);
+        // Under an LFU policy Redis writes FREQ instead of IDLE.
+        run(
+            &mut c,
+            &[b"CONFIG", b"SET", b"maxmemory-policy", b"allkeys-lfu"],
+        );
+        run(&mut c, &[b"SAVE"]);
+        let bytes = std::fs::read(dir.join("dump.rdb")).expect("dump.rdb");
+        let (_, got) = load_all(&bytes).expect("loads");
+        assert!(got.iter().all(|l| l.freq.is_some() && l.idle.is_none()));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
