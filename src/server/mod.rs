@@ -127,7 +127,12 @@ fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
             Some(h) => (true, h),
             None => (false, b.as_str()),
         };
-        let host = if host == "*" { "0.0.0.0" } else { host };
+        // Redis's wildcards: `*` every IPv4 interface, `::*` every IPv6 one.
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            h => h,
+        };
         let addr: SocketAddr = if host.contains(':') {
             format!("[{host}]:{port}")
         } else {
@@ -137,7 +142,7 @@ fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
         .map_err(|_| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("bad bind address {b}"))
         })?;
-        match StdListener::bind(addr) {
+        match listen(addr) {
             Ok(l) => {
                 // With port 0, bind the other addresses to the same port.
                 if port == 0 {
@@ -164,6 +169,25 @@ fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
         ));
     }
     Ok(listeners)
+}
+
+/// A listening socket on `addr`. IPv6 sockets are IPv6-only, as Redis makes
+/// them, so that `bind 0.0.0.0 ::` (or `* -::*`) binds both wildcards on one
+/// port instead of the second failing with "Address already in use".
+fn listen(addr: SocketAddr) -> io::Result<StdListener> {
+    if addr.is_ipv4() {
+        return StdListener::bind(addr);
+    }
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV6, Type::STREAM, None)?;
+    socket.set_only_v6(true)?;
+    // What std's TcpListener::bind does on Unix: restart without TIME_WAIT
+    // delays.
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
 }
 
 /// Bind, start the worker and cron threads, and return at once.
