@@ -62,6 +62,9 @@ COPY --from=build /usr/local/bin/ember-server /usr/local/bin/ember-server
 COPY conf/ember-container.conf /etc/ember/ember.conf
 COPY scripts/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 
+# Plain log lines for `docker logs` and log collectors (no ANSI colours).
+ENV NO_COLOR=1
+
 USER ember:ember
 WORKDIR /data
 VOLUME /data

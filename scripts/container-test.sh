@@ -18,13 +18,21 @@
 #                  reaches ember-server: CONFIG GET maxmemory = 128974848
 #   mounted-conf   a config file mounted over /etc/ember/ember.conf is used
 #   conf-arg       `IMAGE /conf/other.conf --hz 13`: that file, plus the flag
+#   entrypoint     `IMAGE --version` runs ember-server, `IMAGE id -u` runs id
+#   compose        docker-compose.yml (with this image, and a local redis-cli
+#                  image standing in for redis:7.2-alpine): the app counts its
+#                  visits in Ember by service name, appendonly is on
 # Prints one PASS/FAIL line per check and a summary; exits 1 if any failed.
 #
 # Usage (as root, like /work/shared/tools/container/check.sh):
 #   scripts/container-test.sh [REPO_DIR]
 # Environment:
 #   IMAGE=localhost/ember:test   tag to build        SKIP_BUILD=1  reuse IMAGE
-#   MAX_MB=40                    size budget          KEEP=1        keep image + volume
+#   MAX_MB=40                    size budget          KEEP=1        keep the volume
+#   RM_IMAGE=1                   remove the image afterwards (default: keep it,
+#                                and with it the layer cache)
+#   COMPOSE=0                    skip the docker-compose.yml check (it runs when
+#                                podman-compose and python3-yaml are installed)
 #   PERSIST_ARGS="…"             extra flags for the persistence run
 #                                (e.g. "--appendonly yes"; default: the built-in
 #                                save points, i.e. an RDB snapshot on SIGTERM)
@@ -48,10 +56,14 @@ fail() { results+=("FAIL $1${2:+  ($2)}"); say "FAIL $1${2:+  ($2)}"; failed=1; 
 
 cleanup() {
   local c
-  for c in "${ctrs[@]}"; do podman rm -f -t 2 "$c" >/dev/null 2>&1 || true; done
-  if [ "${KEEP:-0}" != 1 ]; then
-    podman volume rm -f "$vol" >/dev/null 2>&1 || true
-    [ "${SKIP_BUILD:-0}" = 1 ] || podman rmi -f "$image" >/dev/null 2>&1 || true
+  for c in "${ctrs[@]}"; do podman rm -f -v -t 2 "$c" >/dev/null 2>&1 || true; done
+  [ "${KEEP:-0}" = 1 ] || podman volume rm -f "$vol" >/dev/null 2>&1 || true
+  if [ "${RM_IMAGE:-0}" = 1 ] && [ "${SKIP_BUILD:-0}" != 1 ]; then
+    podman rmi -f "$image" >/dev/null 2>&1 || true
+  fi
+  if [ -n "${compose_dir:-}" ]; then
+    (cd "$compose_dir" && timeout 60 podman-compose -p "$tag" down -v) >/dev/null 2>&1 || true
+    podman network rm -f "${tag}_default" >/dev/null 2>&1 || true
   fi
   # netavark (the bridge network) turns IPv4 forwarding on: put back what was there
   if [ -n "${fwd_before:-}" ] && [ "$(cat /proc/sys/net/ipv4/ip_forward)" != "$fwd_before" ]; then
@@ -199,7 +211,7 @@ if run "$c2" "$p2" -- --requirepass s3cret && wait_up "$c2" "$p2"; then
 else
   fail health-auth "container did not start"
 fi
-podman rm -f -t 2 "$c2" >/dev/null 2>&1
+podman rm -f -v -t 2 "$c2" >/dev/null 2>&1
 
 # ---------------------------------------------------------------- write, SIGTERM
 cli "$p1" SET greeting "hello from before the restart" >/dev/null
@@ -225,7 +237,7 @@ files=$(podman run --rm -v "$vol:/data" --entrypoint sh "$image" \
           -c 'cd /data && for f in * .[!.]*; do [ -e "$f" ] && echo "$f $(du -sb "$f" | cut -f1)B"; done' 2>/dev/null \
         | tr '\n' ' ')
 say "files on the volume after the stop: ${files:-none}"
-podman rm -f "$c1" >/dev/null 2>&1
+podman rm -f -v "$c1" >/dev/null 2>&1
 
 # ---------------------------------------------------------------- persistence
 p3=$(free_port)
@@ -245,7 +257,7 @@ if run "$c3" "$p3" -v "$vol:/data" -- ${PERSIST_ARGS:-} && wait_up "$c3" "$p3"; 
 else
   fail persist "second container did not start"
 fi
-podman rm -f -t 2 "$c3" >/dev/null 2>&1
+podman rm -f -v -t 2 "$c3" >/dev/null 2>&1
 
 # ---------------------------------------------------------------- flags
 p4=$(free_port)
@@ -262,7 +274,7 @@ if run "$c4" "$p4" -- --maxmemory 123mb --maxmemory-policy allkeys-lru && wait_u
 else
   fail flags "container did not start"
 fi
-podman rm -f -t 2 "$c4" >/dev/null 2>&1
+podman rm -f -v -t 2 "$c4" >/dev/null 2>&1
 
 # ---------------------------------------------------------------- mounted config
 cat > "$work/mounted.conf" <<'EOT'
@@ -284,7 +296,7 @@ if run "$c5" "$p5" -v "$work/mounted.conf:/etc/ember/ember.conf:ro" -- && wait_u
 else
   fail mounted-conf "container did not start"
 fi
-podman rm -f -t 2 "$c5" >/dev/null 2>&1
+podman rm -f -v -t 2 "$c5" >/dev/null 2>&1
 
 p6=$(free_port)
 c6=$tag-arg
@@ -297,4 +309,65 @@ if run "$c6" "$p6" -v "$work/mounted.conf:/conf/other.conf:ro" -- /conf/other.co
 else
   fail conf-arg "container did not start"
 fi
-podman rm -f -t 2 "$c6" >/dev/null 2>&1
+podman rm -f -v -t 2 "$c6" >/dev/null 2>&1
+
+# ---------------------------------------------------------------- entrypoint
+v=$(podman run --rm --no-healthcheck "$image" --version 2>/dev/null)
+u=$(podman run --rm --no-healthcheck "$image" id -u 2>/dev/null)
+sv=$(podman run --rm --no-healthcheck "$image" ember-server --version 2>/dev/null)
+if [[ "$v" == "Ember server v="* ]] && [[ "$sv" == "Ember server v="* ]] && [ "$u" = 999 ]; then
+  pass entrypoint "--version: $v; other commands run as given (id -u = $u)"
+else
+  fail entrypoint "--version: $v; ember-server --version: $sv; id -u: $u"
+fi
+
+# ---------------------------------------------------------------- compose
+if [ "${COMPOSE:-1}" = 1 ] && command -v podman-compose >/dev/null \
+   && python3 -c 'import yaml' 2>/dev/null; then
+  cli_image=localhost/ember-ctest-cli:latest
+  if ! podman image exists "$cli_image"; then
+    mkdir -p "$work/cli"
+    printf '%s\n' 'FROM debian:bookworm-slim' \
+      'RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-tools >/dev/null && rm -rf /var/lib/apt/lists/*' \
+      > "$work/cli/Containerfile"
+    podman build -q --pull=never --network host -t "$cli_image" "$work/cli" >"$work/cli.log" 2>&1 \
+      || say "cannot build $cli_image: $(tail -1 "$work/cli.log")"
+  fi
+  p7=$(free_port)
+  compose_dir=$work/compose
+  mkdir -p "$compose_dir"
+  # The repository's file, with the image just built, a free host port and
+  # the local redis-cli image (no registry here for redis:7.2-alpine).
+  python3 - "$repo/docker-compose.yml" "$compose_dir/docker-compose.yml" "$image" "$p7" "$cli_image" <<'EOT'
+import sys, yaml
+src, dst, image, port, cli = sys.argv[1:]
+d = yaml.safe_load(open(src))
+e = d["services"]["ember"]
+e.pop("build", None)
+e["image"] = image
+e["ports"] = [f"127.0.0.1:{port}:6379"]
+d["services"]["app"]["image"] = cli
+yaml.safe_dump(d, open(dst, "w"), sort_keys=False)
+EOT
+  if (cd "$compose_dir" && timeout 120 podman-compose -p "$tag" up -d) >"$work/compose.log" 2>&1; then
+    visits=""
+    for _ in $(seq 30); do
+      visits=$(cli "$p7" GET visits)
+      [ -n "$visits" ] && [ "$visits" -ge 2 ] 2>/dev/null && break
+      sleep 1
+    done
+    aof=$(cli "$p7" CONFIG GET appendonly | tail -1)
+    mp=$(cli "$p7" CONFIG GET maxmemory-policy | tail -1)
+    if [ "${visits:-0}" -ge 2 ] 2>/dev/null && [ "$aof" = yes ] && [ "$mp" = allkeys-lru ]; then
+      pass compose "app INCRed visits to $visits via ember:6379; appendonly=$aof policy=$mp"
+    else
+      (cd "$compose_dir" && podman-compose -p "$tag" logs) 2>&1 | tail -10 | sed 's/^/  | /'
+      fail compose "visits=${visits:-nil} appendonly=$aof policy=$mp"
+    fi
+  else
+    tail -10 "$work/compose.log"
+    fail compose "podman-compose up failed"
+  fi
+else
+  say "skipping the compose check (COMPOSE=0, or no podman-compose / python3-yaml)"
+fi
