@@ -153,7 +153,9 @@ else
 fi
 podman run --rm --entrypoint cat "$image" /usr/local/bin/ember-server >"$work/ember-server" 2>/dev/null
 bin_size=$(wc -c <"$work/ember-server")
-if command -v readelf >/dev/null; then
+if [ "${bin_size:-0}" -lt 100000 ]; then
+  fail stripped "cannot read /usr/local/bin/ember-server from the image (${bin_size:-0} bytes)"
+elif command -v readelf >/dev/null; then
   if readelf -S "$work/ember-server" 2>/dev/null | grep -qE '\.(debug_info|symtab)'; then
     fail stripped "the binary ($(mb "$bin_size")) still has symbols or debug info"
   else

@@ -370,3 +370,33 @@ fn cron(server: Arc<Server>, gate: usize) {
         thread::sleep(period);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bind * -::*` (Redis 7's default) and `bind 0.0.0.0 ::`: both
+    /// wildcards on one port, the IPv6 one IPv6-only.
+    #[test]
+    fn ipv4_and_ipv6_wildcards_share_a_port() {
+        let ipv6 = StdListener::bind("[::]:0").is_ok();
+        for bind in [vec!["*", "-::*"], vec!["0.0.0.0", "-::"]] {
+            let config = Config {
+                bind: bind.iter().map(|s| s.to_string()).collect(),
+                port: 0,
+                ..Config::default()
+            };
+            let listeners = bind_all(&config).expect("binds");
+            let addrs: Vec<SocketAddr> = listeners.iter().flat_map(|l| l.local_addr()).collect();
+            assert!(
+                addrs[0].is_ipv4() && addrs[0].ip().is_unspecified(),
+                "{addrs:?}"
+            );
+            if ipv6 {
+                assert_eq!(addrs.len(), 2, "{addrs:?}");
+                assert!(addrs[1].is_ipv6() && addrs[1].ip().is_unspecified());
+                assert_eq!(addrs[0].port(), addrs[1].port());
+            }
+        }
+    }
+}
