@@ -10,15 +10,25 @@ static ALLOC: ember::alloc::CountingAlloc = ember::alloc::CountingAlloc;
 const USAGE: &str = "Usage: ember-server [/path/to/ember.conf] [options]
        ember-server -v or --version
        ember-server -h or --help
+       ember-server --health-check [/path/to/ember.conf] [--host H] [--port N]
 
 Every config directive can be given as an option (they override the file):
        ember-server --port 7777
        ember-server /etc/ember/ember.conf --maxmemory 1gb --save 900 1
+
+--health-check sends PING to the server the config describes (its port, and
+its first bind address, 0.0.0.0/* meaning 127.0.0.1) or to --host/--port,
+and exits 0 on PONG or NOAUTH (alive, password set), 1 otherwise. It needs
+no password and no redis-cli, so container health checks can use it.
 ";
 
 fn main() {
     ember::alloc::mark_installed();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--health-check") {
+        args.remove(i);
+        std::process::exit(health_check(args));
+    }
     let config = match Config::from_args(&args) {
         Ok(CliOutcome::Run(c)) => *c,
         Ok(CliOutcome::Help) => {
@@ -154,4 +164,93 @@ fn watch_signals(server: Arc<ember::server::Server>) {
             }
         });
     });
+}
+
+/// `--health-check`: PING the server and return the exit status, 0 when it
+/// answers PONG, or NOAUTH (it is up; a password is set, and a liveness probe
+/// should not need to know it), 1 otherwise (nothing listens, no reply within
+/// the timeout, LOADING, any other error).
+fn health_check(mut args: Vec<String>) -> i32 {
+    use std::io::{Read, Write};
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+
+    const TIMEOUT: Duration = Duration::from_secs(3);
+    // `--host H` is ours; everything else is the server's own command line.
+    let mut host = None;
+    if let Some(i) = args.iter().position(|a| a == "--host") {
+        if i + 1 >= args.len() {
+            eprintln!("--host needs a value");
+            return 1;
+        }
+        host = Some(args.remove(i + 1));
+        args.remove(i);
+    }
+    let config = match Config::from_args(&args) {
+        Ok(CliOutcome::Run(c)) => c,
+        Ok(_) => {
+            print!("{USAGE}");
+            return 1;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    if config.port == 0 {
+        eprintln!("--health-check needs a port (the config says port 0)");
+        return 1;
+    }
+    let host = host.unwrap_or_else(|| {
+        let first = config
+            .bind
+            .first()
+            .map_or("127.0.0.1", |b| b.strip_prefix('-').unwrap_or(b));
+        match first {
+            "*" | "0.0.0.0" => "127.0.0.1".into(),
+            "::" | "::*" => "::1".into(),
+            h => h.into(),
+        }
+    });
+    let target = if host.contains(':') {
+        format!("[{host}]:{}", config.port)
+    } else {
+        format!("{host}:{}", config.port)
+    };
+    let addrs: Vec<_> = match target.to_socket_addrs() {
+        Ok(a) => a.collect(),
+        Err(e) => {
+            println!("unhealthy: cannot resolve {target}: {e}");
+            return 1;
+        }
+    };
+    let mut last_err = String::from("no address");
+    for addr in addrs {
+        let reply = TcpStream::connect_timeout(&addr, TIMEOUT).and_then(|mut s| {
+            s.set_read_timeout(Some(TIMEOUT))?;
+            s.set_write_timeout(Some(TIMEOUT))?;
+            s.write_all(b"*1\r\n$4\r\nPING\r\n")?;
+            // One line is enough: +PONG or -ERROR text.
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 256];
+            while !buf.ends_with(b"\r\n") && buf.len() < 4096 {
+                let n = s.read(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            Ok(String::from_utf8_lossy(&buf).trim_end().to_string())
+        });
+        match reply {
+            Ok(r) if r == "+PONG" || r.starts_with("-NOAUTH") => {
+                println!("healthy: {addr} answered {r}");
+                return 0;
+            }
+            Ok(r) => last_err = format!("{addr} answered {r:?}"),
+            Err(e) => last_err = format!("{addr}: {e}"),
+        }
+    }
+    println!("unhealthy: {last_err}");
+    1
 }

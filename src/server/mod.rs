@@ -143,7 +143,12 @@ fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
             Some(h) => (true, h),
             None => (false, b.as_str()),
         };
-        let host = if host == "*" { "0.0.0.0" } else { host };
+        // Redis's wildcards: `*` every IPv4 interface, `::*` every IPv6 one.
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            h => h,
+        };
         let addr: SocketAddr = if host.contains(':') {
             format!("[{host}]:{port}")
         } else {
@@ -153,7 +158,7 @@ fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
         .map_err(|_| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("bad bind address {b}"))
         })?;
-        match StdListener::bind(addr) {
+        match listen(addr) {
             Ok(l) => {
                 // With port 0, bind the other addresses to the same port.
                 if port == 0 {
@@ -180,6 +185,25 @@ fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
         ));
     }
     Ok(listeners)
+}
+
+/// A listening socket on `addr`. IPv6 sockets are IPv6-only, as Redis makes
+/// them, so that `bind 0.0.0.0 ::` (or `* -::*`) binds both wildcards on one
+/// port instead of the second failing with "Address already in use".
+fn listen(addr: SocketAddr) -> io::Result<StdListener> {
+    if addr.is_ipv4() {
+        return StdListener::bind(addr);
+    }
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV6, Type::STREAM, None)?;
+    socket.set_only_v6(true)?;
+    // What std's TcpListener::bind does on Unix: restart without TIME_WAIT
+    // delays.
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
 }
 
 /// Bind, start the worker and cron threads, and return at once.
@@ -383,5 +407,35 @@ fn cron(server: Arc<Server>, gate: usize) {
         }
         crate::alloc::sample_peak();
         thread::sleep(period);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bind * -::*` (Redis 7's default) and `bind 0.0.0.0 ::`: both
+    /// wildcards on one port, the IPv6 one IPv6-only.
+    #[test]
+    fn ipv4_and_ipv6_wildcards_share_a_port() {
+        let ipv6 = StdListener::bind("[::]:0").is_ok();
+        for bind in [vec!["*", "-::*"], vec!["0.0.0.0", "-::"]] {
+            let config = Config {
+                bind: bind.iter().map(|s| s.to_string()).collect(),
+                port: 0,
+                ..Config::default()
+            };
+            let listeners = bind_all(&config).expect("binds");
+            let addrs: Vec<SocketAddr> = listeners.iter().flat_map(|l| l.local_addr()).collect();
+            assert!(
+                addrs[0].is_ipv4() && addrs[0].ip().is_unspecified(),
+                "{addrs:?}"
+            );
+            if ipv6 {
+                assert_eq!(addrs.len(), 2, "{addrs:?}");
+                assert!(addrs[1].is_ipv6() && addrs[1].ip().is_unspecified());
+                assert_eq!(addrs[0].port(), addrs[1].port());
+            }
+        }
     }
 }
