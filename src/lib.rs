@@ -15,6 +15,7 @@ pub mod evict;
 pub mod glob;
 pub mod keyspace;
 pub mod num;
+pub mod persist;
 pub mod protocol;
 pub mod server;
 pub mod types;

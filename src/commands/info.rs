@@ -208,9 +208,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "rdb_bgsave_in_progress", &0);
             w(t, "rdb_last_save_time", &(server.started_unix_ms / 1000));
             w(t, "rdb_last_bgsave_status", &"ok");
-            w(t, "aof_enabled", &0);
-            w(t, "aof_rewrite_in_progress", &0);
-            w(t, "aof_last_write_status", &"ok");
+            server.aof.info(&mut |k, v| w(t, k, &v));
         }
         "stats" => {
             let ks = server.keyspace.stats();

@@ -59,6 +59,12 @@ impl Ctx<'_> {
     pub fn db(&self) -> usize {
         self.client.db
     }
+
+    /// Log `argv` to the AOF instead of this command's own arguments (see
+    /// `persist::aof::log`); several calls log several commands.
+    pub fn propagate_instead(&self, argv: &[&[u8]]) {
+        crate::persist::aof::propagate_instead(argv.iter().copied());
+    }
 }
 
 /// Every family's table, in the order `COMMAND` lists them.
@@ -78,6 +84,7 @@ pub fn families() -> Vec<&'static [Command]> {
         hash::COMMANDS,
         sort::COMMANDS,
         multi::COMMANDS,
+        crate::persist::aof::command::COMMANDS,
     ];
     v.extend(list::commands());
     v.extend(set::commands());
@@ -409,7 +416,10 @@ pub fn execute(
         cmd,
         tstats,
     };
+    // What this command logs to the AOF (persist::aof::log).
+    let scope = crate::persist::aof::log::Scope::begin(&server.aof.log);
     let result = handler(&mut ctx, args);
+    scope.end(ctx.client.db, Some(args));
     let usec = crate::util::ticks_to_us(crate::util::ticks().wrapping_sub(started));
     tstats.called(entry.id, usec);
     if let Err(e) = result {

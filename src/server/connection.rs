@@ -106,6 +106,9 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         // dropping the guard ends the wait and unqueues it, so no writer ever
         // serves (and takes data for) a connection that is gone.
         let mut blocked: Option<blocking::Blocked<'_>> = None;
+        // Highest AOF sequence number this batch's writes took: under
+        // `appendfsync always` replies wait until it is fsynced.
+        let mut aof_seq = 0u64;
         loop {
             let parsed = match parser.parse(&inbuf[pos..], &limits) {
                 Ok(p) => p,
@@ -134,6 +137,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             // Clients blocked on keys this command wrote are served now,
             // before anything else runs on this connection.
             blocking::serve_pending(&server, now);
+            aof_seq = aof_seq.max(crate::persist::aof::log::take_last());
             pos += consumed;
             match client.reply_mode {
                 ReplyMode::On | ReplyMode::SkipNext => {}
@@ -155,14 +159,18 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 fatal = true;
                 break;
             }
-            if out.len() >= FLUSH_AT && write_out(&mut stream, &mut out, &tstats).await.is_err() {
-                return;
+            if out.len() >= FLUSH_AT {
+                durable(&server, std::mem::take(&mut aof_seq)).await;
+                if write_out(&mut stream, &mut out, &tstats).await.is_err() {
+                    return;
+                }
             }
         }
         // Keep only the unparsed tail.
         if pos > 0 {
             inbuf.drain(..pos);
         }
+        durable(&server, aof_seq).await;
         if !out.is_empty() && write_out(&mut stream, &mut out, &tstats).await.is_err() {
             return;
         }
@@ -184,7 +192,14 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 return;
             }
             match guard.waiter.take() {
-                Some(Outcome::Served(reply)) => out.raw(&reply),
+                Some(Outcome::Served(reply)) => {
+                    // Served by another client's write: its AOF record
+                    // must be durable before this reply (always).
+                    if server.aof.log.always() {
+                        server.aof.log.wait_all_taken().await;
+                    }
+                    out.raw(&reply)
+                }
                 Some(Outcome::Unblocked) => {
                     out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
                     server.stats.count_error("UNBLOCKED");
@@ -312,4 +327,12 @@ async fn write_out(
         out.buf.shrink_to(KEEP_CAPACITY);
     }
     r
+}
+
+/// Under `appendfsync always`, wait until the AOF holds (fsynced) every
+/// record up to `seq` (0: this batch logged nothing).
+async fn durable(server: &Server, seq: u64) {
+    if seq > 0 && server.aof.log.always() {
+        server.aof.log.wait_synced(seq).await;
+    }
 }

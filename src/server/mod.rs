@@ -45,6 +45,8 @@ pub struct Server {
     pub run_id: String,
     /// The TCP port actually bound (differs from the config with `--port 0`).
     pub port: u16,
+    /// The append-only file (persist::aof).
+    pub aof: Arc<crate::persist::aof::Aof>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -101,6 +103,8 @@ impl ServerHandle {
         for t in self.threads {
             let _ = t.join();
         }
+        // Write and fsync what the AOF still holds.
+        self.server.aof.shutdown();
     }
 
     /// Request shutdown and wait for the threads.
@@ -179,8 +183,11 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         n => n,
     };
     let (shutdown_tx, _) = watch::channel(false);
+    let keyspace = Keyspace::new(config.databases);
+    let aof = Arc::new(crate::persist::aof::Aof::new(keyspace.log().clone()));
     let server = Arc::new(Server {
-        keyspace: Keyspace::new(config.databases),
+        keyspace,
+        aof,
         config: ConfigStore::new(config),
         commands: CommandTable::build(),
         stats: ServerStats::default(),
@@ -193,6 +200,8 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         port: addrs[0].port(),
         shutdown_tx,
     });
+    // Load the AOF (appendonly yes) before any client can connect.
+    crate::persist::aof::startup(&server)?;
 
     let mut threads = Vec::new();
     let mut senders = Vec::new();
