@@ -237,7 +237,9 @@ fn pop_reply(
     match count {
         None => crate::persist::aof::propagate_instead([pop, key]),
         Some(c) => {
+            // The count actually popped, as Redis logs it.
             let mut n = itoa::Buffer::new();
+            let c = c.min(l.len());
             crate::persist::aof::propagate_instead([pop, key, n.format(c).as_bytes()]);
         }
     }
