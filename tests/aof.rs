@@ -43,8 +43,7 @@ impl Dir {
         let m = self.manifest();
         let name = m
             .lines()
-            .filter(|l| l.ends_with("type i"))
-            .last()
+            .rfind(|l| l.ends_with("type i"))
             .and_then(|l| l.split(' ').nth(1))
             .expect("an incr file")
             .to_string();
@@ -720,6 +719,68 @@ fn config_set_appendonly_at_runtime() {
 }
 
 #[test]
+fn auto_rewrite_on_growth() {
+    let dir = Dir::new("auto");
+    let p = start(
+        &dir,
+        &[
+            "--auto-aof-rewrite-min-size",
+            "4kb",
+            "--auto-aof-rewrite-percentage",
+            "100",
+        ],
+    );
+    let mut c = p.conn();
+    let value = "x".repeat(200);
+    for i in 0..100 {
+        let _: Value = q(&mut c, &["SET", &format!("k{}", i % 5), &value]);
+    }
+    wait_rewrite(&mut c, 1);
+    assert!(
+        !dir.manifest().contains("seq 1 type b"),
+        "{}",
+        dir.manifest()
+    );
+    let before = state(&mut c);
+    drop(c);
+    p.shutdown();
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    same(&state(&mut c), &before);
+    p.shutdown();
+}
+
+#[test]
+fn enabling_again_after_a_previous_run_restarts_cleanly() {
+    let dir = Dir::new("again");
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["SET", "old", "1"]);
+    drop(c);
+    p.shutdown();
+    // Started without AOF on the same dir, then enabled at runtime: the old
+    // files are replaced, numbering goes on.
+    let p = spawn(EMBER, &dir, &[]).expect("starts");
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["SET", "new", "2"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "appendonly", "yes"]);
+    wait_rewrite(&mut c, 1);
+    let _: Value = q(&mut c, &["SET", "newer", "3"]);
+    drop(c);
+    p.shutdown();
+    assert_eq!(
+        dir.manifest(),
+        "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    assert!(!dir.aofdir().join("appendonly.aof.1.incr.aof").exists());
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    let v: Vec<Option<String>> = q(&mut c, &["MGET", "old", "new", "newer"]);
+    assert_eq!(v, [None, Some("2".into()), Some("3".into())]);
+    p.shutdown();
+}
+
+#[test]
 fn expiry_is_logged_as_del() {
     let dir = Dir::new("expiry");
     let p = start(&dir, &[]);
@@ -787,8 +848,8 @@ fn crash_test_acknowledged_writes_survive_sigkill() {
     let started = Instant::now();
     // Per thread: the highest counter value acknowledged, and acked SETs.
     let nthreads = 4;
-    let acked: Arc<Mutex<Vec<(i64, Vec<String>)>>> =
-        Arc::new(Mutex::new(vec![(0, Vec::new()); nthreads]));
+    type Acked = Arc<Mutex<Vec<(i64, Vec<String>)>>>;
+    let acked: Acked = Arc::new(Mutex::new(vec![(0, Vec::new()); nthreads]));
     let mut kills = 0;
     let mut round = 0u64;
     while kills < 20 {

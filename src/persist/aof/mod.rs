@@ -260,6 +260,13 @@ fn open_append(p: &std::path::Path) -> io::Result<std::fs::File> {
         .open(p)
 }
 
+/// A new, empty file opened for appending (an old file of that name, left
+/// by an earlier run, is emptied).
+fn create_new(p: &std::path::Path) -> io::Result<std::fs::File> {
+    std::fs::File::create(p)?;
+    open_append(p)
+}
+
 /// At startup, before any client: start the writer and, with `appendonly
 /// yes`, load the AOF (creating an empty one if there is none). Err stops
 /// the server from starting.
@@ -344,7 +351,7 @@ pub fn startup(server: &Arc<Server>) -> io::Result<()> {
                 name: name.clone(),
                 seq,
             });
-            open_append(&dir.join(&name))?;
+            create_new(&dir.join(&name))?;
             manifest::persist(&dir, &mname, &m)?;
             name
         }
@@ -397,7 +404,14 @@ fn rewrite(server: &Server, enable: bool) -> io::Result<()> {
     let (dir, fname) = paths(server);
     std::fs::create_dir_all(&dir)?;
     let mname = manifest::manifest_name(&fname);
-    let old = aof.manifest.lock().clone();
+    // The manifest in use; when the AOF was off since startup, the one a
+    // previous run left on disk (so numbering goes on and its files go).
+    let mut old = aof.manifest.lock().clone();
+    if old == Manifest::default() {
+        if let Ok(text) = std::fs::read_to_string(dir.join(&mname)) {
+            old = Manifest::parse(&text).unwrap_or_default();
+        }
+    }
     let logging = enable || aof.log.is_on();
     let incr_seq = old.last_incr_seq() + 1;
     let base_seq = old.base_seq() + 1;
@@ -413,7 +427,7 @@ fn rewrite(server: &Server, enable: bool) -> io::Result<()> {
         if !logging {
             return;
         }
-        let opened = open_append(&dir.join(&incr.name)).and_then(|f| {
+        let opened = create_new(&dir.join(&incr.name)).and_then(|f| {
             if aof.log.is_on() {
                 // Writes from here on are only in the new incr file: name
                 // it in the manifest before anyone is acknowledged.
