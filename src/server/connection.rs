@@ -109,6 +109,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         // Highest AOF sequence number this batch's writes took: under
         // `appendfsync always` replies wait until it is fsynced.
         let mut aof_seq = 0u64;
+        let aof_batch = crate::persist::aof::log::Batch::begin(&server.aof.log);
         loop {
             let parsed = match parser.parse(&inbuf[pos..], &limits) {
                 Ok(p) => p,
@@ -160,6 +161,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 break;
             }
             if out.len() >= FLUSH_AT {
+                server.aof.log.flush_outbox();
                 durable(&server, std::mem::take(&mut aof_seq)).await;
                 if write_out(&mut stream, &mut out, &tstats).await.is_err() {
                     return;
@@ -170,6 +172,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         if pos > 0 {
             inbuf.drain(..pos);
         }
+        drop(aof_batch);
         durable(&server, aof_seq).await;
         if !out.is_empty() && write_out(&mut stream, &mut out, &tstats).await.is_err() {
             return;

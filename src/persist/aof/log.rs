@@ -149,13 +149,41 @@ impl Log {
         self.is_on() && self.policy() == FSYNC_ALWAYS
     }
 
-    /// Hand a record to the writer.
+    /// Hand a record to the writer: at once, or, on a connection's thread
+    /// inside a [`Batch`], at the end of the batch (one lock and one wake-up
+    /// of the writer for a whole pipeline).
     pub fn submit(&self, r: Record) {
         LAST.with(|l| l.set(l.get().max(r.seq)));
+        if BATCHING.with(|b| b.get()) {
+            let full = OUTBOX.with(|o| {
+                let mut o = o.borrow_mut();
+                o.push(r);
+                o.len() >= 256
+            });
+            if full {
+                self.flush_outbox();
+            }
+        } else {
+            self.submit_all(std::iter::once(r));
+        }
+    }
+
+    fn submit_all(&self, rs: impl IntoIterator<Item = Record>) {
         let mut q = self.q.lock();
-        q.pending.insert(r.seq, r);
+        for r in rs {
+            q.pending.insert(r.seq, r);
+        }
         drop(q);
         self.cv.notify_one();
+    }
+
+    /// Submit what this thread's batch holds. A connection calls it before
+    /// anything that waits (a socket write, waiting for the fsync).
+    pub fn flush_outbox(&self) {
+        let rs = OUTBOX.with(|o| std::mem::take(&mut *o.borrow_mut()));
+        if !rs.is_empty() {
+            self.submit_all(rs);
+        }
     }
 
     /// Send records from sequence number `at` on to `to` (a new incr file).
@@ -211,6 +239,9 @@ impl Log {
 }
 
 thread_local! {
+    /// Records of the running batch not handed to the writer yet.
+    static OUTBOX: RefCell<Vec<Record>> = const { RefCell::new(Vec::new()) };
+    static BATCHING: Cell<bool> = const { Cell::new(false) };
     static CUR: RefCell<Cur> = RefCell::new(Cur::default());
     /// Highest sequence number this thread submitted since `take_last`.
     static LAST: Cell<u64> = const { Cell::new(0) };
@@ -449,5 +480,28 @@ fn close(log: &Log, db: usize, argv: Option<crate::protocol::Args<'_>>) {
     });
     if let Some(r) = rec {
         log.submit(r);
+    }
+}
+
+/// A connection's batch of pipelined requests: records are collected on the
+/// thread and submitted together by [`Log::flush_outbox`] (at the latest when
+/// the batch is dropped). Every number taken on the thread is still
+/// submitted before the connection waits for anything, so no other thread's
+/// record waits on it for longer than the batch runs.
+pub struct Batch<'a> {
+    log: &'a Log,
+}
+
+impl<'a> Batch<'a> {
+    pub fn begin(log: &'a Log) -> Batch<'a> {
+        BATCHING.with(|b| b.set(true));
+        Batch { log }
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        self.log.flush_outbox();
+        BATCHING.with(|b| b.set(false));
     }
 }
