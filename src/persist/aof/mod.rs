@@ -336,11 +336,13 @@ pub fn startup(server: &Arc<Server>) -> io::Result<()> {
         "DB loaded from append only file: {:.3} seconds ({keys_loaded} commands)",
         started.elapsed().as_secs_f64()
     );
-    // History files are leftovers of an interrupted clean-up.
+    // History files and files no manifest names are leftovers of an
+    // interrupted rewrite or clean-up.
     let mut m = m;
     for h in std::mem::take(&mut m.history) {
         let _ = std::fs::remove_file(dir.join(&h.name));
     }
+    remove_orphans(&dir, &fname, &m);
     // Append to the last incr file, or start one.
     let last = match m.incrs.last() {
         Some(l) => l.name.clone(),
@@ -370,6 +372,33 @@ pub fn startup(server: &Arc<Server>) -> io::Result<()> {
     aof.log.switch_at(aof.log.next_seq(), Some(file));
     aof.log.wait_switched(aof.log.next_seq());
     Ok(())
+}
+
+/// Delete AOF parts (`<appendfilename>.<n>.base|incr.aof|rdb`) and rewrite
+/// temp files in `dir` that `m` does not name.
+fn remove_orphans(dir: &std::path::Path, fname: &str, m: &Manifest) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let part = name
+            .strip_prefix(fname)
+            .and_then(|r| r.strip_prefix('.'))
+            .is_some_and(|r| {
+                let mut it = r.split('.');
+                let (n, kind, ext) = (it.next(), it.next(), it.next());
+                it.next().is_none()
+                    && n.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                    && matches!(kind, Some("base" | "incr"))
+                    && matches!(ext, Some("aof" | "rdb"))
+            });
+        let temp = name.starts_with("temp-rewriteaof-");
+        if (part || temp) && !m.files().any(|f| f.name == name) {
+            tracing::info!("Removing the AOF leftover {name}");
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Whether a base file is RDB (starts with the `REDIS` magic).
