@@ -1039,3 +1039,61 @@ fn ember_written_aof_loads_in_redis() {
     same(&state(&mut c), &before);
     p.shutdown();
 }
+
+#[test]
+fn bgrewriteaof_with_appendonly_off_writes_a_base_only() {
+    let dir = Dir::new("offrewrite");
+    let p = spawn(EMBER, &dir, &[]).expect("starts");
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["SET", "a", "1"]);
+    let r: String = q(&mut c, &["BGREWRITEAOF"]);
+    assert_eq!(r, "Background append only file rewriting started");
+    wait_rewrite(&mut c, 1);
+    assert_eq!(
+        dir.manifest(),
+        "file appendonly.aof.1.base.aof seq 1 type b\n"
+    );
+    assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+    let _: Value = q(&mut c, &["SET", "b", "2"]);
+    drop(c);
+    p.shutdown();
+    // Started with the AOF on, it loads that base and starts an incr file.
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    let v: Vec<Option<String>> = q(&mut c, &["MGET", "a", "b"]);
+    assert_eq!(v, [Some("1".into()), None]);
+    let _: Value = q(&mut c, &["SET", "c", "3"]);
+    drop(c);
+    p.shutdown();
+    assert_eq!(
+        dir.manifest(),
+        "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    let v: Vec<Option<String>> = q(&mut c, &["MGET", "a", "c"]);
+    assert_eq!(v, [Some("1".into()), Some("3".into())]);
+    p.shutdown();
+}
+
+#[test]
+fn evictions_are_logged_as_del() {
+    let dir = Dir::new("evict");
+    let p = start(&dir, &["--maxmemory-policy", "allkeys-random"]);
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["SET", "victim", "1"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "1"]);
+    let _: Value = q(&mut c, &["GET", "nothing"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "0"]);
+    let n: i64 = q(&mut c, &["DBSIZE"]);
+    assert_eq!(n, 0);
+    drop(c);
+    p.shutdown();
+    let log = std::fs::read_to_string(dir.last_incr()).expect("incr");
+    assert!(log.contains("*2\r\n$3\r\nDEL\r\n$6\r\nvictim\r\n"), "{log}");
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    let n: i64 = q(&mut c, &["DBSIZE"]);
+    assert_eq!(n, 0);
+    p.shutdown();
+}
