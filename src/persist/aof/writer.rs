@@ -62,7 +62,8 @@ pub(super) fn run(aof: Arc<Aof>) {
                 upto = next;
                 q.next += 1;
             }
-            if q.switch.is_some() && q.next >= limit {
+            // Bytes not written yet belong to the old file: switch after.
+            if q.switch.is_some() && q.next >= limit && buf.is_empty() {
                 switch = q.switch.take();
             }
             let fsync_due = unsynced
@@ -82,7 +83,8 @@ pub(super) fn run(aof: Arc<Aof>) {
         }
         drop(q);
 
-        if !buf.is_empty() {
+        let can_write = retry_at.is_none_or(|t| Instant::now() >= t);
+        if !buf.is_empty() && can_write {
             if let Some(f) = file.as_mut() {
                 let good = aof.stats.incr_size.load(Relaxed);
                 match f.write_all(&buf) {
