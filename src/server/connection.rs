@@ -106,9 +106,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         // dropping the guard ends the wait and unqueues it, so no writer ever
         // serves (and takes data for) a connection that is gone.
         let mut blocked: Option<blocking::Blocked<'_>> = None;
-        // Highest AOF sequence number this batch's writes took: under
-        // `appendfsync always` replies wait until it is fsynced.
-        let mut aof_seq = 0u64;
+        // This batch's AOF records are submitted together (persist::aof).
         let aof_batch = crate::persist::aof::log::Batch::begin(&server.aof.log);
         loop {
             let parsed = match parser.parse(&inbuf[pos..], &limits) {
@@ -138,7 +136,6 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             // Clients blocked on keys this command wrote are served now,
             // before anything else runs on this connection.
             blocking::serve_pending(&server, now);
-            aof_seq = aof_seq.max(crate::persist::aof::log::take_last());
             pos += consumed;
             match client.reply_mode {
                 ReplyMode::On | ReplyMode::SkipNext => {}
@@ -162,7 +159,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             }
             if out.len() >= FLUSH_AT {
                 server.aof.log.flush_outbox();
-                durable(&server, std::mem::take(&mut aof_seq)).await;
+                durable(&server).await;
                 if write_out(&mut stream, &mut out, &tstats).await.is_err() {
                     return;
                 }
@@ -173,7 +170,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             inbuf.drain(..pos);
         }
         drop(aof_batch);
-        durable(&server, aof_seq).await;
+        durable(&server).await;
         if !out.is_empty() && write_out(&mut stream, &mut out, &tstats).await.is_err() {
             return;
         }
@@ -196,11 +193,8 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             }
             match guard.waiter.take() {
                 Some(Outcome::Served(reply)) => {
-                    // Served by another client's write: its AOF record
-                    // must be durable before this reply (always).
-                    if server.aof.log.always() {
-                        server.aof.log.wait_all_taken().await;
-                    }
+                    // Served by another client's write: durable first.
+                    durable(&server).await;
                     out.raw(&reply)
                 }
                 Some(Outcome::Unblocked) => {
@@ -333,9 +327,11 @@ async fn write_out(
 }
 
 /// Under `appendfsync always`, wait until the AOF holds (fsynced) every
-/// record up to `seq` (0: this batch logged nothing).
-async fn durable(server: &Server, seq: u64) {
-    if seq > 0 && server.aof.log.always() {
-        server.aof.log.wait_synced(seq).await;
+/// write applied so far: this batch's own, and any other client's it may
+/// have read (as Redis, which answers no client of an event-loop turn
+/// before the turn's AOF writes are fsynced). Free when nothing is pending.
+async fn durable(server: &Server) {
+    if server.aof.log.always() {
+        server.aof.log.wait_all_taken().await;
     }
 }

@@ -153,7 +153,6 @@ impl Log {
     /// inside a [`Batch`], at the end of the batch (one lock and one wake-up
     /// of the writer for a whole pipeline).
     pub fn submit(&self, r: Record) {
-        LAST.with(|l| l.set(l.get().max(r.seq)));
         if BATCHING.with(|b| b.get()) {
             let full = OUTBOX.with(|o| {
                 let mut o = o.borrow_mut();
@@ -230,8 +229,8 @@ impl Log {
         let _ = rx.wait_for(|&v| v >= seq).await;
     }
 
-    /// Wait until everything handed out so far is written (a reply that
-    /// depends on another thread's writes: a served blocked client).
+    /// Wait until every number handed out so far is written (and fsynced
+    /// under `always`): every write applied until now is durable.
     pub async fn wait_all_taken(&self) {
         let upto = self.next_seq().saturating_sub(1);
         self.wait_synced(upto).await
@@ -243,8 +242,6 @@ thread_local! {
     static OUTBOX: RefCell<Vec<Record>> = const { RefCell::new(Vec::new()) };
     static BATCHING: Cell<bool> = const { Cell::new(false) };
     static CUR: RefCell<Cur> = RefCell::new(Cur::default());
-    /// Highest sequence number this thread submitted since `take_last`.
-    static LAST: Cell<u64> = const { Cell::new(0) };
 }
 
 /// The record being built on this thread.
@@ -405,12 +402,6 @@ pub fn transaction() {
             c.multi = true;
         }
     })
-}
-
-/// Highest sequence number this thread submitted since the last call
-/// (0: none). A connection waits for it under `appendfsync always`.
-pub fn take_last() -> u64 {
-    LAST.with(|l| l.replace(0))
 }
 
 /// One command's propagation scope. `end` logs it; dropped without `end`
