@@ -655,6 +655,25 @@ fn truncated_tail_loads_or_refuses_by_aof_load_truncated() {
     let v: Option<String> = q(&mut c, &["GET", "k4"]);
     assert_eq!(v.as_deref(), Some("v4"));
     p.shutdown();
+    // A huge declared length at the end reads as truncated, and costs no
+    // allocation of that size.
+    let good = std::fs::read(&incr).expect("incr");
+    let cut = [&good[..], b"*2\r\n$3\r\nDEL\r\n$999999999999\r\nab"].concat();
+    std::fs::write(&incr, &cut).expect("write");
+    let err = spawn(
+        EMBER,
+        &dir,
+        &["--appendonly", "yes", "--aof-load-truncated", "no"],
+    )
+    .err()
+    .expect("must refuse to start");
+    assert!(err.contains("Unexpected end of file"), "{err}");
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    let v: Option<String> = q(&mut c, &["GET", "k4"]);
+    assert_eq!(v.as_deref(), Some("v4"));
+    p.shutdown();
+    assert_eq!(std::fs::read(&incr).expect("incr"), good);
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //! well-formed is a format error: the server refuses to start and the file
 //! is left as it is.
 
+use std::io::{BufRead, Read};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
@@ -100,81 +101,136 @@ impl Drop for Replayer<'_> {
     }
 }
 
-/// Replay the AOF-format bytes of one file.
-pub fn replay(r: &mut Replayer<'_>, buf: &[u8]) -> Result<Loaded, LoadError> {
-    let mut pos = 0usize;
-    let mut valid = 0usize;
+/// Longest `*N` / `$N` header line we accept.
+const MAX_HEADER: u64 = 32;
+/// Longest annotation (`#...`) line we accept.
+const MAX_ANNOTATION: u64 = 1 << 20;
+
+/// One header line read: the line, or why there is none.
+enum Line {
+    Ok,
+    /// The file ends before the line does.
+    Eof,
+    /// Longer than allowed: not an AOF.
+    TooLong,
+}
+
+/// Read one line (at most `max` bytes, with its `\n`) into `line`.
+fn read_line(
+    input: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    max: u64,
+    pos: &mut u64,
+) -> Result<Line, LoadError> {
+    line.clear();
+    let n = input
+        .take(max)
+        .read_until(b'\n', line)
+        .map_err(LoadError::Io)?;
+    *pos += n as u64;
+    Ok(if line.ends_with(b"\n") {
+        Line::Ok
+    } else if n as u64 == max {
+        Line::TooLong
+    } else {
+        Line::Eof
+    })
+}
+
+/// The number of a `*N` / `$N` line (`line[0]` is the marker).
+fn number(line: &[u8]) -> Option<u64> {
+    let digits = line[1..].strip_suffix(b"\r\n")?;
+    crate::protocol::parse_i64(digits)
+        .filter(|&v| v >= 0)
+        .map(|v| v as u64)
+}
+
+/// Replay one file's commands, streaming (the file is never read whole).
+pub fn replay(r: &mut Replayer<'_>, input: &mut impl BufRead) -> Result<Loaded, LoadError> {
+    let mut pos = 0u64;
+    let mut valid = 0u64;
     let mut in_multi = false;
     let mut commands = 0u64;
+    let mut line = Vec::new();
+    let mut data = Vec::new();
     let mut ranges = Vec::new();
-    let truncated = |valid: usize| LoadError::Truncated {
-        valid_up_to: valid as u64,
+    let truncated = |valid: u64| LoadError::Truncated { valid_up_to: valid };
+    let bad = |at: u64| LoadError::Format {
+        offset: at,
+        why: "Bad file format reading the append only file".to_string(),
     };
-    let bad = |at: usize, why: &str| LoadError::Format {
-        offset: at as u64,
-        why: why.to_string(),
-    };
-    while pos < buf.len() {
+    loop {
         let start = pos;
-        if buf[pos] == b'#' {
-            // An annotation line.
-            match buf[pos..].iter().position(|&b| b == b'\n') {
-                Some(n) => {
-                    pos += n + 1;
-                    if !in_multi {
-                        valid = pos;
-                    }
-                    continue;
-                }
-                None => return Err(truncated(valid)),
-            }
-        }
-        if buf[pos] != b'*' {
-            return Err(bad(pos, "Bad file format reading the append only file"));
-        }
-        let (argc, after) = match number(buf, pos + 1) {
-            Num::Ok(n, after) => (n, after),
-            Num::Eof => return Err(truncated(valid)),
-            Num::Bad => return Err(bad(pos, "Bad file format reading the append only file")),
+        let first = match input.fill_buf().map_err(LoadError::Io)?.first() {
+            None => break,
+            Some(&b) => b,
         };
-        if argc < 1 {
-            return Err(bad(pos, "Bad file format reading the append only file"));
+        if first == b'#' {
+            // An annotation line.
+            match read_line(input, &mut line, MAX_ANNOTATION, &mut pos)? {
+                Line::Ok => {}
+                Line::Eof => return Err(truncated(valid)),
+                Line::TooLong => return Err(bad(start)),
+            }
+            if !in_multi {
+                valid = pos;
+            }
+            continue;
         }
-        pos = after;
+        if first != b'*' {
+            return Err(bad(start));
+        }
+        match read_line(input, &mut line, MAX_HEADER, &mut pos)? {
+            Line::Ok => {}
+            Line::Eof => return Err(truncated(valid)),
+            Line::TooLong => return Err(bad(start)),
+        }
+        let argc = match number(&line) {
+            Some(n) if n >= 1 => n,
+            _ => return Err(bad(start)),
+        };
+        data.clear();
         ranges.clear();
         for _ in 0..argc {
-            if pos >= buf.len() {
-                return Err(truncated(valid));
+            let at = pos;
+            match read_line(input, &mut line, MAX_HEADER, &mut pos)? {
+                Line::Ok => {}
+                Line::Eof => return Err(truncated(valid)),
+                Line::TooLong => return Err(bad(at)),
             }
-            if buf[pos] != b'$' {
-                return Err(bad(pos, "Bad file format reading the append only file"));
+            if line.first() != Some(&b'$') {
+                return Err(bad(at));
             }
-            let (len, after) = match number(buf, pos + 1) {
-                Num::Ok(n, after) => (n as usize, after),
-                Num::Eof => return Err(truncated(valid)),
-                Num::Bad => return Err(bad(pos, "Bad file format reading the append only file")),
+            let Some(len) = number(&line) else {
+                return Err(bad(at));
             };
-            let end = after.saturating_add(len);
-            if end.saturating_add(2) > buf.len() {
+            // Reads only the bytes that are there: a huge declared length
+            // costs what the file holds, not what it claims.
+            let s = data.len();
+            let want = len.saturating_add(2);
+            let got = input
+                .take(want)
+                .read_to_end(&mut data)
+                .map_err(LoadError::Io)? as u64;
+            pos += got;
+            if got < want {
                 return Err(truncated(valid));
             }
-            if &buf[end..end + 2] != b"\r\n" {
-                return Err(bad(end, "Bad file format reading the append only file"));
+            if !data.ends_with(b"\r\n") {
+                return Err(bad(pos - 2));
             }
-            ranges.push(after..end);
-            pos = end + 2;
+            data.truncate(data.len() - 2);
+            ranges.push(s..data.len());
         }
-        let args = Args::new(buf, &ranges);
+        let args = Args::new(&data, &ranges);
         let name = args.get(0);
         if name.eq_ignore_ascii_case(b"multi") {
             in_multi = true;
         } else if name.eq_ignore_ascii_case(b"exec") {
             in_multi = false;
         }
-        r.run(args).map_err(|why| LoadError::Format {
-            offset: start as u64,
-            why,
-        })?;
+        r.run(args)
+            .map_err(|why| LoadError::Format { offset: start, why })?;
         commands += 1;
         if !in_multi {
             valid = pos;
@@ -187,34 +243,9 @@ pub fn replay(r: &mut Replayer<'_>, buf: &[u8]) -> Result<Loaded, LoadError> {
     }
     Ok(Loaded {
         commands,
-        valid_up_to: buf.len() as u64,
+        valid_up_to: pos,
         truncated: false,
     })
-}
-
-enum Num {
-    Ok(i64, usize),
-    Eof,
-    Bad,
-}
-
-/// A decimal number at `buf[at..]` ended by CRLF; the position after it.
-fn number(buf: &[u8], at: usize) -> Num {
-    let Some(n) = buf[at.min(buf.len())..].iter().position(|&b| b == b'\n') else {
-        return if buf.len() - at.min(buf.len()) > 32 {
-            Num::Bad
-        } else {
-            Num::Eof
-        };
-    };
-    let line = &buf[at..at + n];
-    let Some(digits) = line.strip_suffix(b"\r") else {
-        return Num::Bad;
-    };
-    match crate::protocol::parse_i64(digits) {
-        Some(v) if v >= 0 => Num::Ok(v, at + n + 1),
-        _ => Num::Bad,
-    }
 }
 
 /// Load one file of the AOF. `last`: whether it is the last file (the only
@@ -226,11 +257,13 @@ pub fn load_file(
     truncated_ok: bool,
 ) -> Result<Loaded, String> {
     let name = path.display();
-    let buf = std::fs::read(path).map_err(|e| match e.kind() {
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => format!("The AOF file {name} doesn't exist"),
         _ => format!("Fatal error: can't open the append log file {name} for reading: {e}"),
     })?;
-    match replay(r, &buf) {
+    let size = file.metadata().map_or(0, |m| m.len());
+    let mut input = std::io::BufReader::with_capacity(1 << 16, file);
+    match replay(r, &mut input) {
         Ok(l) => Ok(l),
         Err(LoadError::Truncated { valid_up_to }) => {
             if !last {
@@ -245,8 +278,7 @@ pub fn load_file(
             }
             tracing::warn!("!!! Warning: short read while loading the AOF file {name}!!!");
             tracing::warn!(
-                "!!! Truncating the AOF {name} at offset {valid_up_to} (of {}) !!!",
-                buf.len()
+                "!!! Truncating the AOF {name} at offset {valid_up_to} (of {size}) !!!"
             );
             let f = std::fs::OpenOptions::new()
                 .write(true)

@@ -6,9 +6,10 @@
 //! writes them with one `write`, and:
 //!
 //! * `always`: fsyncs, then publishes the highest sequence number written.
-//!   Connections whose batch produced records wait (async) for that number
-//!   before sending their replies. This is group commit: however many
-//!   clients wrote meanwhile, one fsync covers them all.
+//!   A connection ending a batch waits (async) until that number reaches
+//!   every number handed out so far, so no reply leaves before the writes
+//!   it made or could have read are durable. This is group commit: however
+//!   many clients wrote meanwhile, one fsync covers them all.
 //! * `everysec`: publishes at once, fsyncs when a second has passed since
 //!   the last fsync (also when idle, so the last writes are durable within
 //!   about a second). Nobody waits for the fsync; Redis's "postpone the
