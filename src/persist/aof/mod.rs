@@ -160,8 +160,9 @@ impl Aof {
                     .store(started.elapsed().as_secs() as i64, Relaxed);
                 aof.stats.rewrites.fetch_add(1, Relaxed);
                 aof.rewriting.store(false, Relaxed);
-                // CONFIG SET appendonly yes while this one ran: enable now.
-                if server.config.read(|c| c.appendonly) && !aof.log.is_on() {
+                // CONFIG SET appendonly yes while this one ran: enable now
+                // (not after a failure, which would only fail again).
+                if r.is_ok() && server.config.read(|c| c.appendonly) && !aof.log.is_on() {
                     aof.spawn_rewrite(&server, true);
                 }
             });
