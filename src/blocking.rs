@@ -441,7 +441,10 @@ pub fn serve_pending(server: &Server, now: u64) {
                 if !matches!(*st, State::Waiting) {
                     continue;
                 }
-                if !w.op.serve(server, &mut *shard, db, &key, now, &mut out) {
+                let scope = crate::persist::aof::log::Scope::begin(&server.aof.log);
+                let served = w.op.serve(server, &mut *shard, db, &key, now, &mut out);
+                scope.end(db, None);
+                if !served {
                     break;
                 }
                 *st = State::Ended(Outcome::Served(out.buf));
@@ -478,7 +481,10 @@ fn serve_across(
     if !matches!(*st, State::Waiting) {
         return true;
     }
-    if !w.op.serve(server, &mut ml, db, key, now, &mut out) {
+    let scope = crate::persist::aof::log::Scope::begin(&server.aof.log);
+    let served = w.op.serve(server, &mut ml, db, key, now, &mut out);
+    scope.end(db, None);
+    if !served {
         return false;
     }
     *st = State::Ended(Outcome::Served(out.buf));

@@ -223,6 +223,7 @@ fn next_shard() -> usize {
 /// Delete the key at `pos` of `db` in `shard` as an eviction.
 fn evict_at(shard: &mut crate::keyspace::Shard, db: usize, pos: usize) {
     let (key, entry) = shard.db(db).remove_at(pos);
+    crate::persist::aof::log::deleted(&shard.log, db, &key);
     shard.modified(db, &key);
     shard.stats.evicted_keys += 1;
     drop(entry);

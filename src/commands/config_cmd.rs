@@ -109,7 +109,10 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         let value = String::from_utf8_lossy(&args[i + 1]).into_owned();
         (p.set)(&mut next, &[value]).map_err(|e| failed(&e))?;
     }
-    ctx.server.config.update(|c| *c = next);
+    let old = ctx.server.config.update(|c| std::mem::replace(c, next));
+    ctx.server
+        .aof
+        .config_changed(&old, &ctx.server.config.snapshot());
     ctx.out.ok();
     Ok(())
 }

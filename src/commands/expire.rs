@@ -183,8 +183,12 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, relative: bool)
     let table = shard.db(db);
     if when <= now as i64 {
         table.remove(key);
+        ctx.propagate_instead(&[b"DEL", key]);
     } else {
         table.set_expire(key, when as u64);
+        // Logged as an absolute time in ms, whatever the form used.
+        let mut n = itoa::Buffer::new();
+        ctx.propagate_instead(&[b"PEXPIREAT", key, n.format(when).as_bytes()]);
     }
     shard.modified(db, key);
     ctx.out.int(1);

@@ -356,6 +356,8 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         })?;
         h.set(field, &sum, lim);
         out.bulk(&sum);
+        // Logged as the result (Redis: HSET key field value).
+        crate::persist::aof::propagate_instead([&b"HSET"[..], key, field, &sum]);
         Ok(())
     })??;
     shard.modified(db, key);

@@ -249,9 +249,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 &p.loaded_expired.load(Relaxed),
             );
             w(t, "rdb_last_load_keys_loaded", &p.loaded_keys.load(Relaxed));
-            w(t, "aof_enabled", &0);
-            w(t, "aof_rewrite_in_progress", &0);
-            w(t, "aof_last_write_status", &"ok");
+            server.aof.info(&mut |k, v| w(t, k, &v));
         }
         "stats" => {
             let ks = server.keyspace.stats();

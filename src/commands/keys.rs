@@ -463,6 +463,8 @@ fn flush(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, asynchronous: bool) {
             }
             shard.stats.dirty += removed;
         }
+        // Logged even when nothing was there, as Redis does.
+        crate::persist::aof::log::touched(ctx.server.keyspace.log());
     }
     if asynchronous && !old.is_empty() {
         std::thread::spawn(move || drop(old));
@@ -506,6 +508,7 @@ fn swapdb(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             shard.db_swapped(a);
             shard.db_swapped(b);
         }
+        crate::persist::aof::log::touched(ctx.server.keyspace.log());
     }
     ctx.out.ok();
     Ok(())
@@ -519,6 +522,10 @@ fn object_lookup<R>(
 ) -> Option<R> {
     let (db, now) = (ctx.db(), ctx.now);
     let mut shard = ctx.server.keyspace.lock(key);
+    // Through `exists` so an expired key is reclaimed (and logged) as such.
+    if !shard.exists(db, key, now) {
+        return None;
+    }
     shard.db(db).get_mut(key, now).map(|e| f(e))
 }
 

@@ -144,6 +144,8 @@ fn usage(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let (db, now) = (ctx.db(), ctx.now);
     let size = {
         let mut shard = ctx.server.keyspace.lock(key);
+        // Reclaims (and logs) an expired key first.
+        shard.exists(db, key, now);
         shard
             .db(db)
             .get_mut(key, now)

@@ -62,6 +62,12 @@ impl Ctx<'_> {
     pub fn db(&self) -> usize {
         self.client.db
     }
+
+    /// Log `argv` to the AOF instead of this command's own arguments (see
+    /// `persist::aof::log`); several calls log several commands.
+    pub fn propagate_instead(&self, argv: &[&[u8]]) {
+        crate::persist::aof::propagate_instead(argv.iter().copied());
+    }
 }
 
 /// Every family's table, in the order `COMMAND` lists them.
@@ -84,6 +90,7 @@ pub fn families() -> Vec<&'static [Command]> {
         sort::COMMANDS,
         multi::COMMANDS,
         dump::COMMANDS,
+        crate::persist::aof::command::COMMANDS,
     ];
     v.extend(list::commands());
     v.extend(set::commands());
@@ -444,7 +451,10 @@ pub fn execute(
         cmd,
         tstats,
     };
+    // What this command logs to the AOF (persist::aof::log).
+    let scope = crate::persist::aof::log::Scope::begin(&server.aof.log);
     let result = handler(&mut ctx, args);
+    scope.end(ctx.client.db, Some(args));
     let ns = crate::util::ticks_to_ns(crate::util::ticks().wrapping_sub(started));
     let usec = ns / 1000;
     tstats.called(entry.id, usec);

@@ -103,6 +103,8 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         return Ok(());
     }
     ctx.out.array(m.queue.len());
+    // The queue is logged as one MULTI … EXEC record.
+    crate::persist::aof::log::transaction();
     let deny = std::mem::replace(&mut ctx.client.deny_blocking, true);
     for q in &m.queue {
         let args = q.args();

@@ -408,6 +408,18 @@ fn store(ctx: &Ctx<'_>, shard: &mut Shard, dest: &[u8], values: Vec<Option<Vec<u
     let n = values.len();
     let lim = super::list::limit(ctx.server);
     let list = List::from_iter(values.iter().map(|v| v.as_deref().unwrap_or(b"")), lim);
+    if ctx.server.aof.log.is_on() {
+        // Logged as its result: with BY/GET patterns the keys read are not
+        // locked together, so re-running the SORT could read other values.
+        crate::persist::aof::propagate_instead([&b"DEL"[..], dest]);
+        for chunk in values.chunks(64) {
+            crate::persist::aof::propagate_instead(
+                [&b"RPUSH"[..], dest]
+                    .into_iter()
+                    .chain(chunk.iter().map(|v| v.as_deref().unwrap_or(b""))),
+            );
+        }
+    }
     shard.store_result(db, dest, Value::List(Box::new(list)), n == 0, now);
     n
 }

@@ -260,8 +260,14 @@ fn set_generic(
     if expire != NO_EXPIRE && expire <= now {
         // An absolute time already past: the key ends up deleted.
         table.remove(key);
+        ctx.propagate_instead(&[b"DEL", key]);
     } else {
         table.insert(key, Value::Str(Str::from_bytes(value)), expire, now);
+        if let SetExpire::At(at) = how {
+            // Relative times are logged as absolute (Redis 7: SET … PXAT).
+            let mut n = itoa::Buffer::new();
+            ctx.propagate_instead(&[b"SET", key, value, b"PXAT", n.format(at).as_bytes()]);
+        }
     }
     shard.modified(db, key);
     if !get {
@@ -379,10 +385,17 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         None => {}
         Some(t) if t != NO_EXPIRE && t <= now => {
             shard.db(db).remove(key);
+            ctx.propagate_instead(&[b"DEL", key]);
             shard.modified(db, key);
         }
         Some(t) if t != NO_EXPIRE || had_ttl => {
             shard.db(db).set_expire(key, t);
+            if t == NO_EXPIRE {
+                ctx.propagate_instead(&[b"PERSIST", key]);
+            } else {
+                let mut n = itoa::Buffer::new();
+                ctx.propagate_instead(&[b"PEXPIREAT", key, n.format(t).as_bytes()]);
+            }
             shard.modified(db, key);
         }
         Some(_) => {}
@@ -637,6 +650,8 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         FloatAddError::NanOrInfinity => CmdError::err("increment would produce NaN or Infinity"),
     })?;
     ctx.out.bulk(&sum);
+    // Logged as the result, so replay does not redo float arithmetic.
+    ctx.propagate_instead(&[b"SET", key, &sum, b"KEEPTTL"]);
     // Redis keeps the result as a string object (`embstr`), never as `int`,
     // even when it is integral.
     let value = Value::Str(Str::Bytes(sum));

@@ -68,6 +68,7 @@ fn expire_shard(ks: &Keyspace, i: usize) -> (usize, bool) {
     let mut deleted = 0;
     let mut stale = false;
     let ndbs = ks.ndbs();
+    let log = shard.log.clone();
     for db in 0..ndbs {
         if shard.db_ref(db).volatile_len() == 0 {
             continue;
@@ -85,7 +86,8 @@ fn expire_shard(ks: &Keyspace, i: usize) -> (usize, bool) {
                 };
                 let is_expired = table.at(pos).is_some_and(|(_, e)| e.is_expired(now));
                 if is_expired {
-                    table.remove_at(pos);
+                    let (key, _) = table.remove_at(pos);
+                    crate::persist::aof::log::deleted(&log, db, &key);
                     expired += 1;
                 }
             }

@@ -20,6 +20,8 @@ pub mod expire;
 pub mod table;
 pub mod watch;
 
+use std::sync::Arc;
+
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::types::Value;
@@ -102,11 +104,14 @@ pub struct Shard {
     pub waiters: crate::blocking::Queues,
     /// Clients watching this shard's keys (WATCH).
     pub watches: watch::Watches,
+    /// The AOF propagation log (shared by every shard).
+    pub log: Arc<crate::persist::aof::Log>,
 }
 
 impl Shard {
-    fn new(ndbs: usize, index: usize) -> Self {
+    fn new(ndbs: usize, index: usize, log: Arc<crate::persist::aof::Log>) -> Self {
         Shard {
+            log,
             dbs: (0..ndbs).map(|_| Table::default()).collect(),
             stats: ShardStats::default(),
             index,
@@ -142,6 +147,7 @@ impl Shard {
             Lookup::Expired => {
                 self.stats.expired_keys += 1;
                 self.stats.keyspace_misses += 1;
+                crate::persist::aof::log::deleted(&self.log, db, key);
                 None
             }
             Lookup::Missing => {
@@ -161,6 +167,7 @@ impl Shard {
             }
             Lookup::Expired => {
                 self.stats.expired_keys += 1;
+                crate::persist::aof::log::deleted(&self.log, db, key);
                 None
             }
             Lookup::Missing => None,
@@ -206,6 +213,7 @@ impl Shard {
             Lookup::Found(_) => true,
             Lookup::Expired => {
                 self.stats.expired_keys += 1;
+                crate::persist::aof::log::deleted(&self.log, db, key);
                 false
             }
             Lookup::Missing => false,
@@ -248,6 +256,7 @@ impl Shard {
     #[inline]
     pub fn modified(&mut self, db: usize, key: &[u8]) {
         self.stats.dirty += 1;
+        crate::persist::aof::log::touched(&self.log);
         if !self.waiters.is_empty() {
             self.waiters.touch(db, key, self.index);
         }
@@ -299,16 +308,24 @@ struct Padded<T>(T);
 pub struct Keyspace {
     shards: Box<[Padded<Mutex<Shard>>]>,
     ndbs: usize,
+    log: Arc<crate::persist::aof::Log>,
 }
 
 impl Keyspace {
     pub fn new(ndbs: usize) -> Self {
+        let log = Arc::new(crate::persist::aof::Log::default());
         Keyspace {
             shards: (0..NSHARDS)
-                .map(|i| Padded(Mutex::new(Shard::new(ndbs, i))))
+                .map(|i| Padded(Mutex::new(Shard::new(ndbs, i, log.clone()))))
                 .collect(),
             ndbs,
+            log,
         }
+    }
+
+    /// The AOF propagation log every shard reports to.
+    pub fn log(&self) -> &Arc<crate::persist::aof::Log> {
+        &self.log
     }
 
     /// Number of databases (`databases` config).

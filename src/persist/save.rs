@@ -93,6 +93,25 @@ impl Persist {
     }
 }
 
+/// The right to run the one snapshot at a time, for snapshots other than
+/// SAVE/BGSAVE (AOF rewrites): waits for a running one to end.
+pub struct SnapshotTurn<'a>(&'a Persist);
+
+impl<'a> SnapshotTurn<'a> {
+    pub fn wait(server: &'a Server) -> SnapshotTurn<'a> {
+        while !server.persist.try_begin() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        SnapshotTurn(&server.persist)
+    }
+}
+
+impl Drop for SnapshotTurn<'_> {
+    fn drop(&mut self) {
+        self.0.running.store(false, Relaxed);
+    }
+}
+
 /// The error text Redis gives writes while saving is failing.
 pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
@@ -143,6 +162,18 @@ pub fn write_file(
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Write `snap` as an RDB file at exactly `path` (fsynced; no rename):
+/// AOF bases, which their caller renames into place.
+pub fn write_rdb(
+    ks: &Keyspace,
+    snap: Snapshot,
+    path: &Path,
+    checksum: bool,
+    aof_base: bool,
+) -> io::Result<SnapshotStats> {
+    write_tmp(ks, snap, path, checksum, aof_base)
 }
 
 fn write_tmp(

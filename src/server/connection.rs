@@ -131,6 +131,8 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         // dropping the guard ends the wait and unqueues it, so no writer ever
         // serves (and takes data for) a connection that is gone.
         let mut blocked: Option<blocking::Blocked<'_>> = None;
+        // This batch's AOF records are submitted together (persist::aof).
+        let aof_batch = crate::persist::aof::log::Batch::begin(&server.aof.log);
         loop {
             let parsed = match parser.parse(&inbuf[pos..], &limits) {
                 Ok(p) => p,
@@ -187,14 +189,20 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 fatal = true;
                 break;
             }
-            if out.len() >= FLUSH_AT && write_out(&mut stream, &mut out, &tstats).await.is_err() {
-                return;
+            if out.len() >= FLUSH_AT {
+                server.aof.log.flush_outbox();
+                durable(&server).await;
+                if write_out(&mut stream, &mut out, &tstats).await.is_err() {
+                    return;
+                }
             }
         }
         // Keep only the unparsed tail.
         if pos > 0 {
             inbuf.drain(..pos);
         }
+        drop(aof_batch);
+        durable(&server).await;
         if !out.is_empty() && write_out(&mut stream, &mut out, &tstats).await.is_err() {
             return;
         }
@@ -216,7 +224,11 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 return;
             }
             match guard.waiter.take() {
-                Some(Outcome::Served(reply)) => out.raw(&reply),
+                Some(Outcome::Served(reply)) => {
+                    // Served by another client's write: durable first.
+                    durable(&server).await;
+                    out.raw(&reply)
+                }
                 Some(Outcome::Unblocked) => {
                     out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
                     server.stats.count_error("UNBLOCKED");
@@ -344,4 +356,14 @@ async fn write_out(
         out.buf.shrink_to(KEEP_CAPACITY);
     }
     r
+}
+
+/// Under `appendfsync always`, wait until the AOF holds (fsynced) every
+/// write applied so far: this batch's own, and any other client's it may
+/// have read (as Redis, which answers no client of an event-loop turn
+/// before the turn's AOF writes are fsynced). Free when nothing is pending.
+async fn durable(server: &Server) {
+    if server.aof.log.always() {
+        server.aof.log.wait_all_taken().await;
+    }
 }

@@ -56,6 +56,8 @@ pub struct Server {
     pub pause: pause::Pause,
     /// This server's own `Arc` (background saves outlive the command).
     this: std::sync::Weak<Server>,
+    /// The append-only file (persist::aof).
+    pub aof: Arc<crate::persist::aof::Aof>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -117,6 +119,8 @@ impl ServerHandle {
         for t in self.threads {
             let _ = t.join();
         }
+        // Write and fsync what the AOF still holds.
+        self.server.aof.shutdown();
     }
 
     /// Request shutdown and wait for the threads.
@@ -220,8 +224,11 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
     };
     let (shutdown_tx, _) = watch::channel(false);
     let started_unix_ms = crate::util::now_ms();
+    let keyspace = Keyspace::new(config.databases);
+    let aof = Arc::new(crate::persist::aof::Aof::new(keyspace.log().clone()));
     let server = Arc::new_cyclic(|this| Server {
-        keyspace: Keyspace::new(config.databases),
+        keyspace,
+        aof,
         config: ConfigStore::new(config),
         commands: CommandTable::build(),
         stats: ServerStats::default(),
@@ -239,8 +246,13 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         this: this.clone(),
         shutdown_tx,
     });
-    crate::persist::save::load_at_startup(&server)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    // Load the data before any client can connect: with appendonly yes the
+    // AOF alone (as Redis, even when it does not exist yet), else dump.rdb.
+    if !server.config.read(|c| c.appendonly) {
+        crate::persist::save::load_at_startup(&server)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    }
+    crate::persist::aof::startup(&server)?;
 
     let mut threads = Vec::new();
     let mut senders = Vec::new();

@@ -110,6 +110,14 @@ pub(crate) fn move_one(
     let Some(v) = l.pop(from) else {
         return Ok(None);
     };
+    // BLMOVE/BRPOPLPUSH (served or not) are logged as their effect.
+    let side = |e: End| -> &'static [u8] {
+        match e {
+            End::Left => b"LEFT",
+            End::Right => b"RIGHT",
+        }
+    };
+    crate::persist::aof::propagate_instead([&b"LMOVE"[..], src, dst, side(from), side(to)]);
     if src == dst {
         l.grow_check(1, entry_size(v.len()), lim);
         l.push(to, &v, lim);
@@ -221,6 +229,20 @@ fn pop_reply(
     };
     out.array(2);
     out.bulk(key);
+    // BLPOP/BRPOP/BLMPOP/LMPOP are logged as the pop they did.
+    let pop: &[u8] = match end {
+        End::Left => b"LPOP",
+        End::Right => b"RPOP",
+    };
+    match count {
+        None => crate::persist::aof::propagate_instead([pop, key]),
+        Some(c) => {
+            // The count actually popped, as Redis logs it.
+            let mut n = itoa::Buffer::new();
+            let c = c.min(l.len());
+            crate::persist::aof::propagate_instead([pop, key, n.format(c).as_bytes()]);
+        }
+    }
     match count {
         None => match l.pop(end) {
             Some(v) => out.bulk(&v),

@@ -62,6 +62,8 @@ fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let m = s.pop_random();
     let empty = s.is_empty();
     ctx.out.bulk(&m);
+    // The random choice is logged as what it chose (Redis: SREM).
+    ctx.propagate_instead(&[b"SREM", key, &m]);
     after_removal(&mut shard, db, key, empty);
     Ok(())
 }
@@ -87,9 +89,13 @@ fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         let all = super::ops::union_of(&[Some(&*s)], lim);
         out.set(all.len());
         all.iter().for_each(|m| emit(out, m));
+        crate::persist::aof::propagate_instead([&b"DEL"[..], key]);
         after_removal(&mut shard, db, key, true);
         return Ok(());
     }
+    // The members taken, for the AOF (only collected while it is on).
+    let logging = ctx.server.aof.log.is_on();
+    let mut popped: Vec<Vec<u8>> = Vec::new();
     let count = count as usize;
     let remaining = size - count;
     out.set(count);
@@ -101,6 +107,9 @@ fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             for (i, e) in p.iter().enumerate() {
                 if mask[i] {
                     out.bulk(e.member);
+                    if logging {
+                        popped.push(e.member.to_vec());
+                    }
                 }
             }
             p.retain_positions(|i| !mask[i]);
@@ -108,6 +117,9 @@ fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             for _ in 0..count {
                 let m = s.pop_random();
                 out.bulk(&m);
+                if logging {
+                    popped.push(m);
+                }
             }
         }
     } else {
@@ -124,9 +136,19 @@ fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 kept.add_member(m, lim);
             } else {
                 emit(out, m);
+                if logging {
+                    popped.push(m.to_vec());
+                }
             }
         }
         *s = kept;
+    }
+    if logging {
+        crate::persist::aof::propagate_instead(
+            [&b"SREM"[..], key]
+                .into_iter()
+                .chain(popped.iter().map(|m| m.as_slice())),
+        );
     }
     after_removal(&mut shard, db, key, false);
     Ok(())

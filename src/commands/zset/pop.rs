@@ -100,6 +100,10 @@ fn pop_reply(shard: &mut Shard, db: usize, key: &[u8], now: u64, pop: Pop, out: 
             out.array(n);
         }
     }
+    // ZMPOP/BZPOPMIN/BZMPOP… are logged as the pop they did.
+    let mut c = itoa::Buffer::new();
+    let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    crate::persist::aof::propagate_instead([name, key, c.format(n).as_bytes()]);
     let nested = matches!(shape, Shape::Nested | Shape::KeyNested);
     z.walk(a, b, max, |m, s| {
         if nested {

@@ -1,0 +1,193 @@
+//! The AOF base file: the whole keyspace at one instant, as commands that
+//! recreate it (`aof-use-rdb-preamble no` style).
+//!
+//! [`write_base`] is the one place a base is produced, so the snapshot
+//! engine can replace it with an RDB preamble (`.base.rdb`) later. Its
+//! contract: call `at_cut` exactly once *at the instant the base stands
+//! for*, with no command running anywhere (every gate held), so that every
+//! write with a sequence number below the log's `next_seq` at that moment is
+//! in the base and every later one is not. The caller uses `at_cut` to
+//! start the new incremental file at that number.
+//!
+//! For now the instant is made by holding every gate while the keyspace is
+//! *cloned* shard by shard (a memory copy, no formatting); the clone is then
+//! written out with the gates released. This costs a second copy of the
+//! data and a pause of the copy's duration; the point-in-time snapshot
+//! engine (src/persist/snapshot.rs) is meant to remove both.
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use super::log::{encode, encode_select};
+use crate::keyspace::NSHARDS;
+use crate::server::Server;
+use crate::types::Value;
+
+/// What format a base was written in (decides its file name suffix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseKind {
+    /// RESP commands: `.base.aof`.
+    Aof,
+    /// An RDB file: `.base.rdb`.
+    Rdb,
+}
+
+impl BaseKind {
+    pub fn suffix(self) -> &'static str {
+        match self {
+            BaseKind::Aof => "aof",
+            BaseKind::Rdb => "rdb",
+        }
+    }
+}
+
+/// Items per command in the base, like Redis's AOF_REWRITE_ITEMS_PER_CMD.
+const ITEMS_PER_CMD: usize = 64;
+
+/// Write a base of the whole keyspace to `path` (fsynced). See the module
+/// comment for `at_cut`.
+pub fn write_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io::Result<BaseKind> {
+    if server.config.read(|c| c.aof_use_rdb_preamble) {
+        return write_rdb_base(server, path, at_cut);
+    }
+    let now = crate::util::now_ms();
+    let snapshot = {
+        let _gates = server.gates.exclusive();
+        at_cut();
+        clone_keyspace(server, now)
+    };
+    let file = std::fs::File::create(path)?;
+    let mut w = BufWriter::with_capacity(1 << 16, file);
+    let mut buf = Vec::with_capacity(1 << 16);
+    for (db, keys) in snapshot.iter().enumerate() {
+        if keys.is_empty() {
+            continue;
+        }
+        encode_select(&mut buf, db as u32);
+        for (key, value, expire) in keys {
+            write_value(&mut buf, key, value);
+            if *expire != crate::keyspace::NO_EXPIRE {
+                let mut n = itoa::Buffer::new();
+                encode(
+                    &mut buf,
+                    [&b"PEXPIREAT"[..], key, n.format(*expire).as_bytes()],
+                );
+            }
+            if buf.len() >= 1 << 16 {
+                w.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+    }
+    w.write_all(&buf)?;
+    let file = w.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    Ok(BaseKind::Aof)
+}
+
+/// The default base (`aof-use-rdb-preamble yes`): an RDB file of the
+/// point-in-time snapshot (src/persist/snapshot.rs), taken at the cut with
+/// every gate held for only the instant the snapshot begins; clients keep
+/// running while it is written. One snapshot runs at a time, so a BGSAVE in
+/// progress is waited for first (Redis schedules the rewrite after it).
+fn write_rdb_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io::Result<BaseKind> {
+    let _turn = crate::persist::save::SnapshotTurn::wait(server);
+    crate::persist::save::KEY_DELAY_US.store(
+        server.config.read(|c| c.rdb_key_save_delay),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let now = crate::util::now_ms();
+    let (compress, checksum) = server.config.read(|c| (c.rdbcompression, c.rdbchecksum));
+    let snap = {
+        let _gates = (!server.gates.owned()).then(|| server.gates.exclusive());
+        crate::persist::snapshot::Snapshot::begin(&server.keyspace, compress, now, at_cut)
+    };
+    crate::persist::save::write_rdb(&server.keyspace, snap, path, checksum, true)?;
+    Ok(BaseKind::Rdb)
+}
+
+type Snapshot = Vec<Vec<(Vec<u8>, Value, u64)>>;
+
+/// Copy every live key of every database, one shard lock at a time (the
+/// caller holds the gates, so nothing changes in between).
+fn clone_keyspace(server: &Server, now: u64) -> Snapshot {
+    let ndbs = server.keyspace.ndbs();
+    let mut out: Snapshot = (0..ndbs).map(|_| Vec::new()).collect();
+    for i in 0..NSHARDS {
+        let shard = server.keyspace.lock_shard(i);
+        for (db, keys) in out.iter_mut().enumerate() {
+            for (k, e) in shard.db_ref(db).iter() {
+                if e.is_expired(now) {
+                    continue;
+                }
+                keys.push((k.to_vec(), e.value.clone(), e.expire()));
+            }
+        }
+    }
+    out
+}
+
+/// Commands that recreate `value` at `key`.
+fn write_value(buf: &mut Vec<u8>, key: &[u8], value: &Value) {
+    match value {
+        Value::Str(s) => s.with_bytes(|b| encode(buf, [&b"SET"[..], key, b])),
+        Value::List(l) => {
+            let items: Vec<&[u8]> = l.iter().collect();
+            for chunk in items.chunks(ITEMS_PER_CMD) {
+                encode(
+                    buf,
+                    [&b"RPUSH"[..], key]
+                        .into_iter()
+                        .chain(chunk.iter().copied()),
+                );
+            }
+        }
+        Value::Hash(h) => {
+            let pairs: Vec<(&[u8], &[u8])> = h.iter().collect();
+            for chunk in pairs.chunks(ITEMS_PER_CMD) {
+                encode(
+                    buf,
+                    [&b"HSET"[..], key]
+                        .into_iter()
+                        .chain(chunk.iter().flat_map(|(f, v)| [*f, *v])),
+                );
+            }
+        }
+        Value::Set(s) => {
+            let members: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
+            for chunk in members.chunks(ITEMS_PER_CMD) {
+                encode(
+                    buf,
+                    [&b"SADD"[..], key]
+                        .into_iter()
+                        .chain(chunk.iter().map(|m| m.as_slice())),
+                );
+            }
+        }
+        Value::ZSet(z) => {
+            let n = z.len();
+            let mut start = 0;
+            while start < n {
+                let end = (start + ITEMS_PER_CMD).min(n);
+                let scores: Vec<String> = (start..end).map(|r| score_text(z.get(r).1)).collect();
+                let mut args: Vec<&[u8]> = vec![b"ZADD", key];
+                for (i, r) in (start..end).enumerate() {
+                    args.push(scores[i].as_bytes());
+                    args.push(z.get(r).0);
+                }
+                encode(buf, args);
+                start = end;
+            }
+        }
+    }
+}
+
+/// A score as text that parses back to the same double (`inf`, `-inf`, or
+/// the shortest round-trip form).
+pub fn score_text(s: f64) -> String {
+    if s.is_infinite() {
+        if s > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else {
+        ryu::Buffer::new().format_finite(s).to_string()
+    }
+}

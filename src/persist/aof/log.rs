@@ -1,0 +1,498 @@
+//! Propagation: what each write command appends to the AOF, and in which order.
+//!
+//! **Ordering.** Shards are locked independently, so two clients on two
+//! threads may change the same key one after the other while their commands
+//! *finish* in the other order. What must match is the order in which the
+//! changes were applied, and the only thing that orders them is the shard
+//! lock. So a command takes a global sequence number ([`Log::next_seq`], one
+//! `fetch_add`) *while it holds the lock of the first shard it changes*:
+//! [`touched`] is called from `Shard::modified`, and lazy/active expiry and
+//! eviction call [`deleted`] under the same lock. A multi-key command holds
+//! all its shards' locks for its whole run (`lock_keys`), so one number
+//! orders all its changes against every other command on those shards.
+//!
+//! The number lives in a per-thread scope ([`Scope`]) that `commands::execute`
+//! opens around a handler. When the handler returns, the scope encodes what
+//! to log (the argv as received, or what the handler asked for instead:
+//! [`propagate_instead`]) and submits one [`Record`] for the number. Every
+//! number taken is submitted exactly once, with an empty record if there is
+//! nothing to write, so the writer never waits for a number that will not
+//! come. The writer thread (`writer.rs`) keeps submitted records in a small
+//! reorder buffer (a `BTreeMap` keyed by sequence number) and writes a record
+//! only once every lower number has been written: the file order is the
+//! lock order.
+//!
+//! EXEC opens a scope around the whole transaction ([`transaction`]): its
+//! queued commands run in nested scopes that add to the same record, so the
+//! transaction is one record (wrapped in MULTI/EXEC when it logs more than
+//! one command) under one number. Nothing else runs while EXEC holds the
+//! gates, so no other number can fall inside it.
+//!
+//! Expiry and eviction are logged as `DEL key`, like Redis 7. Inside a scope
+//! the DEL joins the command's record (before the command itself); outside
+//! one (the cron thread, eviction before a command) it is its own record.
+//!
+//! `SELECT` is emitted by the writer when a record's database differs from
+//! the one the file is in; a record that changes database inside (a
+//! transaction with SELECT) carries its own SELECTs.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+
+use parking_lot::{Condvar, Mutex};
+
+/// `appendfsync` as a number, read on the request path.
+pub const FSYNC_NO: u8 = 0;
+pub const FSYNC_EVERYSEC: u8 = 1;
+pub const FSYNC_ALWAYS: u8 = 2;
+
+/// "No database": the record does not depend on one.
+pub const NO_DB: u32 = u32::MAX;
+
+/// What one sequence number stands for.
+#[derive(Debug, Default)]
+pub struct Record {
+    pub seq: u64,
+    /// The database the first command of `buf` runs in (NO_DB: none).
+    pub start_db: u32,
+    /// The database the file is in after `buf`.
+    pub end_db: u32,
+    /// RESP commands; empty for a number that logs nothing.
+    pub buf: Vec<u8>,
+}
+
+/// Where the writer sends records from a given sequence number on.
+pub struct Switch {
+    /// First sequence number that goes to `to`.
+    pub at: u64,
+    /// The new incremental file (None: discard records from `at` on).
+    pub to: Option<std::fs::File>,
+}
+
+/// Submitted records not written yet, shared with the writer.
+#[derive(Default)]
+pub struct Queue {
+    pub pending: BTreeMap<u64, Record>,
+    /// The next sequence number the writer will write.
+    pub next: u64,
+    pub switch: Option<Switch>,
+    /// Sequence number from which the last switch applied (for waiters).
+    pub switched_at: u64,
+    pub stop: bool,
+}
+
+/// The propagation log of one server, shared by every shard.
+pub struct Log {
+    on: AtomicBool,
+    seq: AtomicU64,
+    pub(crate) q: Mutex<Queue>,
+    pub(crate) cv: Condvar,
+    /// Signalled when a switch was applied.
+    pub(crate) switched: Condvar,
+    /// Highest sequence number written (and fsynced under `always`) with
+    /// every lower one.
+    synced: tokio::sync::watch::Sender<u64>,
+    policy: AtomicU8,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            on: AtomicBool::new(false),
+            seq: AtomicU64::new(1),
+            q: Mutex::new(Queue {
+                next: 1,
+                ..Queue::default()
+            }),
+            cv: Condvar::new(),
+            switched: Condvar::new(),
+            synced: tokio::sync::watch::channel(0).0,
+            policy: AtomicU8::new(FSYNC_EVERYSEC),
+        }
+    }
+}
+
+impl Log {
+    /// Whether writes are being logged.
+    #[inline]
+    pub fn is_on(&self) -> bool {
+        self.on.load(Ordering::Acquire)
+    }
+
+    /// Start or stop taking sequence numbers. Turning it on must happen at a
+    /// cut (every gate held), together with a [`Log::switch_at`].
+    pub fn set_on(&self, on: bool) {
+        self.on.store(on, Ordering::Release);
+    }
+
+    /// The next sequence number that will be handed out.
+    pub fn next_seq(&self) -> u64 {
+        self.seq.load(Ordering::Acquire)
+    }
+
+    fn take_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::AcqRel)
+    }
+
+    pub fn set_policy(&self, p: u8) {
+        self.policy.store(p, Ordering::Relaxed);
+    }
+
+    pub fn policy(&self) -> u8 {
+        self.policy.load(Ordering::Relaxed)
+    }
+
+    /// Whether replies must wait for their records to be fsynced.
+    #[inline]
+    pub fn always(&self) -> bool {
+        self.is_on() && self.policy() == FSYNC_ALWAYS
+    }
+
+    /// Hand a record to the writer: at once, or, on a connection's thread
+    /// inside a [`Batch`], at the end of the batch (one lock and one wake-up
+    /// of the writer for a whole pipeline).
+    pub fn submit(&self, r: Record) {
+        if BATCHING.with(|b| b.get()) {
+            let full = OUTBOX.with(|o| {
+                let mut o = o.borrow_mut();
+                o.push(r);
+                o.len() >= 256
+            });
+            if full {
+                self.flush_outbox();
+            }
+        } else {
+            self.submit_all(std::iter::once(r));
+        }
+    }
+
+    fn submit_all(&self, rs: impl IntoIterator<Item = Record>) {
+        let mut q = self.q.lock();
+        for r in rs {
+            q.pending.insert(r.seq, r);
+        }
+        drop(q);
+        self.cv.notify_one();
+    }
+
+    /// Submit what this thread's batch holds. A connection calls it before
+    /// anything that waits (a socket write, waiting for the fsync).
+    pub fn flush_outbox(&self) {
+        let rs = OUTBOX.with(|o| std::mem::take(&mut *o.borrow_mut()));
+        if !rs.is_empty() {
+            self.submit_all(rs);
+        }
+    }
+
+    /// Send records from sequence number `at` on to `to` (a new incr file).
+    pub fn switch_at(&self, at: u64, to: Option<std::fs::File>) {
+        let mut q = self.q.lock();
+        q.switch = Some(Switch { at, to });
+        drop(q);
+        self.cv.notify_one();
+    }
+
+    /// Block until the switch to sequence number `at` was applied.
+    pub fn wait_switched(&self, at: u64) {
+        let mut q = self.q.lock();
+        while q.switched_at < at && !q.stop {
+            self.switched
+                .wait_for(&mut q, std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Mark everything up to `seq` as written/fsynced (the writer).
+    pub(crate) fn publish(&self, seq: u64) {
+        self.synced.send_if_modified(|v| {
+            if seq > *v {
+                *v = seq;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Highest sequence number written with every lower one.
+    pub fn synced(&self) -> u64 {
+        *self.synced.borrow()
+    }
+
+    /// Wait (async, without blocking the worker thread) until `seq` is
+    /// written and, under `always`, fsynced.
+    pub async fn wait_synced(&self, seq: u64) {
+        if self.synced() >= seq {
+            return;
+        }
+        let mut rx = self.synced.subscribe();
+        let _ = rx.wait_for(|&v| v >= seq).await;
+    }
+
+    /// Wait until every number handed out so far is written (and fsynced
+    /// under `always`): every write applied until now is durable.
+    pub async fn wait_all_taken(&self) {
+        let upto = self.next_seq().saturating_sub(1);
+        self.wait_synced(upto).await
+    }
+}
+
+thread_local! {
+    /// Records of the running batch not handed to the writer yet.
+    static OUTBOX: RefCell<Vec<Record>> = const { RefCell::new(Vec::new()) };
+    static BATCHING: Cell<bool> = const { Cell::new(false) };
+    static CUR: RefCell<Cur> = RefCell::new(Cur::default());
+}
+
+/// The record being built on this thread.
+#[derive(Default)]
+struct Cur {
+    /// Open scopes (EXEC nests its queued commands).
+    depth: u32,
+    seq: Option<u64>,
+    /// The innermost command changed something.
+    dirty: bool,
+    /// What the innermost command logs instead of its argv.
+    instead: Option<(Vec<u8>, usize)>,
+    /// Wrap in MULTI/EXEC if more than one command (EXEC).
+    multi: bool,
+    buf: Vec<u8>,
+    cmds: usize,
+    start_db: u32,
+    end_db: u32,
+}
+
+impl Cur {
+    fn push(&mut self, db: u32, cmd: &[u8], n: usize) {
+        if n == 0 {
+            return;
+        }
+        if self.cmds == 0 {
+            self.start_db = db;
+        } else if db != self.end_db && db != NO_DB {
+            encode_select(&mut self.buf, db);
+        }
+        if db != NO_DB {
+            self.end_db = db;
+        }
+        self.buf.extend_from_slice(cmd);
+        self.cmds += n;
+    }
+
+    fn finish(&mut self, seq: u64) -> Record {
+        let mut buf = std::mem::take(&mut self.buf);
+        if self.multi && self.cmds > 1 {
+            let mut wrapped = Vec::with_capacity(buf.len() + 32);
+            encode(&mut wrapped, [&b"MULTI"[..]]);
+            wrapped.extend_from_slice(&buf);
+            encode(&mut wrapped, [&b"EXEC"[..]]);
+            buf = wrapped;
+        }
+        let r = Record {
+            seq,
+            start_db: if self.cmds == 0 { NO_DB } else { self.start_db },
+            end_db: if self.cmds == 0 { NO_DB } else { self.end_db },
+            buf,
+        };
+        self.cmds = 0;
+        self.multi = false;
+        r
+    }
+}
+
+/// Append one RESP command to `out`.
+pub fn encode<'a>(out: &mut Vec<u8>, args: impl IntoIterator<Item = &'a [u8]>) {
+    let args: Vec<&[u8]> = args.into_iter().collect();
+    let mut n = itoa::Buffer::new();
+    out.push(b'*');
+    out.extend_from_slice(n.format(args.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        out.push(b'$');
+        out.extend_from_slice(n.format(a.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+pub fn encode_select(out: &mut Vec<u8>, db: u32) {
+    let mut n = itoa::Buffer::new();
+    encode(out, [&b"SELECT"[..], n.format(db).as_bytes()]);
+}
+
+/// Called by `Shard::modified` under the shard lock: the running command
+/// changed something, so it will be logged; take its sequence number now.
+#[inline]
+pub fn touched(log: &Log) {
+    if !log.is_on() {
+        return;
+    }
+    CUR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.depth == 0 {
+            return;
+        }
+        c.dirty = true;
+        if c.seq.is_none() {
+            c.seq = Some(log.take_seq());
+        }
+    });
+}
+
+/// A key was deleted by expiry or eviction, under its shard lock: log a DEL.
+pub fn deleted(log: &Log, db: usize, key: &[u8]) {
+    if !log.is_on() {
+        return;
+    }
+    let mut cmd = Vec::with_capacity(key.len() + 24);
+    encode(&mut cmd, [&b"DEL"[..], key]);
+    let alone = CUR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.depth == 0 {
+            return true;
+        }
+        if c.seq.is_none() {
+            c.seq = Some(log.take_seq());
+        }
+        c.push(db as u32, &cmd, 1);
+        false
+    });
+    if alone {
+        let seq = log.take_seq();
+        log.submit(Record {
+            seq,
+            start_db: db as u32,
+            end_db: db as u32,
+            buf: cmd,
+        });
+    }
+}
+
+/// Log `argv` instead of the running command's own arguments (relative
+/// times made absolute, random choices made explicit). Called several times,
+/// it logs several commands, in order.
+pub fn propagate_instead<'a>(argv: impl IntoIterator<Item = &'a [u8]>) {
+    CUR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.depth == 0 {
+            return;
+        }
+        let (buf, n) = c.instead.get_or_insert_with(|| (Vec::new(), 0));
+        encode(buf, argv);
+        *n += 1;
+    })
+}
+
+/// Log nothing for the running command even though it changed something.
+pub fn propagate_nothing() {
+    CUR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.depth > 0 {
+            c.instead = Some((Vec::new(), 0));
+        }
+    })
+}
+
+/// The running scope is a transaction (EXEC): wrap it in MULTI/EXEC.
+pub fn transaction() {
+    CUR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.depth == 1 {
+            c.multi = true;
+        }
+    })
+}
+
+/// One command's propagation scope. `end` logs it; dropped without `end`
+/// (a handler panicked) it still submits its sequence number.
+pub struct Scope<'a> {
+    log: Option<&'a Log>,
+}
+
+impl<'a> Scope<'a> {
+    /// Open a scope (a no-op while logging is off).
+    #[inline]
+    pub fn begin(log: &'a Log) -> Scope<'a> {
+        if !log.is_on() {
+            return Scope { log: None };
+        }
+        CUR.with(|c| {
+            let mut c = c.borrow_mut();
+            c.depth += 1;
+            c.dirty = false;
+            c.instead = None;
+        });
+        Scope { log: Some(log) }
+    }
+
+    /// Close the scope: log `argv` (or the override) if the command changed
+    /// something, in database `db`.
+    pub fn end<'b>(mut self, db: usize, argv: Option<crate::protocol::Args<'b>>) {
+        if let Some(log) = self.log.take() {
+            close(log, db, argv);
+        }
+    }
+}
+
+impl Drop for Scope<'_> {
+    fn drop(&mut self) {
+        if let Some(log) = self.log.take() {
+            close(log, 0, None);
+        }
+    }
+}
+
+fn close(log: &Log, db: usize, argv: Option<crate::protocol::Args<'_>>) {
+    let rec = CUR.with(|c| {
+        let mut c = c.borrow_mut();
+        c.depth = c.depth.saturating_sub(1);
+        if std::mem::take(&mut c.dirty) {
+            match c.instead.take() {
+                Some((buf, n)) => c.push(db as u32, &buf, n),
+                None => {
+                    if let Some(a) = argv {
+                        let mut buf = Vec::new();
+                        encode(&mut buf, a.iter());
+                        c.push(db as u32, &buf, 1);
+                    }
+                }
+            }
+        }
+        c.instead = None;
+        if c.depth > 0 {
+            return None;
+        }
+        let rec = c.seq.take().map(|seq| c.finish(seq));
+        c.buf.clear();
+        c.cmds = 0;
+        c.multi = false;
+        rec
+    });
+    if let Some(r) = rec {
+        log.submit(r);
+    }
+}
+
+/// A connection's batch of pipelined requests: records are collected on the
+/// thread and submitted together by [`Log::flush_outbox`] (at the latest when
+/// the batch is dropped). Every number taken on the thread is still
+/// submitted before the connection waits for anything, so no other thread's
+/// record waits on it for longer than the batch runs.
+pub struct Batch<'a> {
+    log: &'a Log,
+}
+
+impl<'a> Batch<'a> {
+    pub fn begin(log: &'a Log) -> Batch<'a> {
+        BATCHING.with(|b| b.set(true));
+        Batch { log }
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        self.log.flush_outbox();
+        BATCHING.with(|b| b.set(false));
+    }
+}
