@@ -320,3 +320,142 @@ fn find_keyword(args: Args<'_>, word: &str, from: i32) -> Option<i64> {
     }
     None
 }
+
+/// The keys of `args` (name at 0) with their flags, as COMMAND GETKEYS
+/// finds them: by the specs when they are complete and their flags fixed;
+/// else by the command-specific rules Redis falls back to.
+pub fn find_keys(m: &Meta, args: Args<'_>) -> Found {
+    if m.has_keys() && m.all_flags() & ks::VARIABLE_FLAGS == 0 {
+        if let Some(found) = keys_by_specs(m, args) {
+            return found;
+        }
+    }
+    if !m.getkeys_fn {
+        return Vec::new();
+    }
+    let arg = |i: usize| args.get(i);
+    match m.name {
+        // The key is overwritten, unless GET reads it first.
+        "set" => {
+            let get = (3..args.len()).any(|i| eq_ic(arg(i), b"get"));
+            let f = if get {
+                ks::RW | ks::ACCESS | ks::UPDATE
+            } else {
+                ks::OW | ks::UPDATE
+            };
+            vec![(1, f)]
+        }
+        // Read-only when every operation is a GET (or OVERFLOW).
+        "bitfield" => {
+            let mut readonly = true;
+            let mut i = 2;
+            while i < args.len() {
+                let rest = args.len() - i - 1;
+                let a = arg(i);
+                if eq_ic(a, b"get") && rest >= 2 {
+                    i += 2;
+                } else if (eq_ic(a, b"set") || eq_ic(a, b"incrby")) && rest >= 3 {
+                    readonly = false;
+                    break;
+                } else if eq_ic(a, b"overflow") && rest >= 1 {
+                    i += 1;
+                } else {
+                    readonly = false;
+                    break;
+                }
+                i += 1;
+            }
+            let f = if readonly {
+                ks::RO | ks::ACCESS
+            } else {
+                ks::RW | ks::ACCESS | ks::UPDATE
+            };
+            vec![(1, f)]
+        }
+        "sort_ro" => vec![(1, ks::RO | ks::ACCESS)],
+        // The sorted key, and the last STORE destination, skipping the
+        // arguments of LIMIT, GET and BY.
+        "sort" => {
+            let mut out = vec![(1, ks::RO | ks::ACCESS)];
+            let mut store = None;
+            let mut i = 2;
+            while i < args.len() {
+                let a = arg(i);
+                if eq_ic(a, b"limit") {
+                    i += 2;
+                } else if eq_ic(a, b"get") || eq_ic(a, b"by") {
+                    i += 1;
+                } else if eq_ic(a, b"store") && i + 1 < args.len() {
+                    store = Some(i + 1);
+                }
+                i += 1;
+            }
+            out.extend(store.map(|s| (s, ks::OW | ks::UPDATE)));
+            out
+        }
+        // A key count (read the lenient way, like C's atoi), the keys after
+        // it, and the destination first if there is one; no flags.
+        _ => {
+            let Some((count_at, first)) =
+                m.key_specs.iter().find_map(|k| match (k.begin, k.find) {
+                    (
+                        Begin::Index(p),
+                        Find::Keynum {
+                            keynumidx,
+                            firstkey,
+                            ..
+                        },
+                    ) => Some(((p + keynumidx) as usize, (p + firstkey) as usize)),
+                    _ => None,
+                })
+            else {
+                return Vec::new();
+            };
+            let store = m.key_specs.iter().find_map(|k| match (k.begin, k.find) {
+                (Begin::Index(p), Find::Range { lastkey: 0, .. }) if (p as usize) < count_at => {
+                    Some(p as usize)
+                }
+                _ => None,
+            });
+            if count_at >= args.len() {
+                return Vec::new();
+            }
+            let n = atoi(arg(count_at));
+            if n < 1 || n > (args.len() as i64 - first as i64) {
+                return Vec::new();
+            }
+            let mut out: Found = (0..n as usize).map(|i| (first + i, 0)).collect();
+            out.extend(store.map(|s| (s, 0)));
+            out
+        }
+    }
+}
+
+/// C's `atoi`: leading blanks, a sign, then digits up to the first other
+/// byte; 0 when there are none.
+fn atoi(b: &[u8]) -> i64 {
+    let mut i = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let neg = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mut n: i64 = 0;
+    for &c in b[i.min(b.len())..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+    {
+        n = n.saturating_mul(10).saturating_add((c - b'0') as i64);
+    }
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
