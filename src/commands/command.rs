@@ -1,11 +1,15 @@
 //! COMMAND, COMMAND COUNT / INFO / DOCS / LIST / GETKEYS / GETKEYSANDFLAGS /
 //! HELP — all read from the command table.
 //!
-//! `COMMAND DOCS` argument trees are derived from each entry's redis.io-style
-//! syntax string (`key value [NX | XX] [EX seconds | PX milliseconds]`) by
+//! What Redis 7.2 says beyond our table — key specs and tips (INFO), argument
+//! trees, history and doc flags (DOCS), and the key specs GETKEYS applies —
+//! comes from [`cmdmeta`](super::cmdmeta) data generated from Redis's command
+//! JSON. For a command Redis does not have, `COMMAND DOCS` argument trees are
+//! derived from the entry's redis.io-style syntax string (`key value [NX | XX] [EX seconds | PX milliseconds]`) by
 //! [`parse_syntax`]: lower-case words are named arguments, UPPER-CASE words
 //! tokens, `[...]` optional, `a | b` alternatives, `...` repetition.
 
+use super::cmdmeta::{self, ks, Begin, Find, KeySpec, Meta};
 use super::{acl, flags, flags::*, Command, Ctx, TableEntry};
 use crate::error::{CmdError, CmdResult};
 use crate::glob;
@@ -111,23 +115,54 @@ fn count(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// The flags COMMAND INFO shows, in Redis's order; `may_replicate` is
+/// hidden on purpose, as Redis hides it.
+const INFO_FLAGS: &[u32] = &[
+    WRITE,
+    READONLY,
+    DENYOOM,
+    ADMIN,
+    PUBSUB,
+    NOSCRIPT,
+    BLOCKING,
+    LOADING,
+    STALE,
+    SKIP_MONITOR,
+    SKIP_SLOWLOG,
+    FAST,
+    NO_AUTH,
+    NO_MANDATORY_KEYS,
+    NO_ASYNC_LOADING,
+    NO_MULTI,
+    MOVABLE_KEYS,
+    ALLOW_BUSY,
+];
+
 fn write_info(out: &mut Reply, table: &super::CommandTable, e: &TableEntry) {
     let c = e.cmd;
+    let meta = cmdmeta::lookup(c.name);
+    // Redis derives first/last/step and `movablekeys` from the key specs.
+    let (first, last, step) = meta.map_or((c.first_key, c.last_key, c.key_step), |m| m.keys);
+    let mut cflags = c.flags;
+    if let Some(m) = meta {
+        cflags = (cflags & !MOVABLE_KEYS) | if m.movable { MOVABLE_KEYS } else { 0 };
+    }
     out.array(10);
     out.bulk(c.name.as_bytes());
     out.int(c.arity as i64);
-    let fl: Vec<&str> = flags::NAMES
+    let fl: Vec<&str> = INFO_FLAGS
         .iter()
-        .filter(|(bit, _)| c.flags & bit != 0)
+        .filter(|&&bit| cflags & bit != 0)
+        .filter_map(|&bit| flags::NAMES.iter().find(|(b, _)| *b == bit))
         .map(|(_, n)| *n)
         .collect();
     out.set(fl.len());
     for f in fl {
         out.simple(f);
     }
-    out.int(c.first_key as i64);
-    out.int(c.last_key as i64);
-    out.int(c.key_step as i64);
+    out.int(first as i64);
+    out.int(last as i64);
+    out.int(step as i64);
     let cats = c.acl_categories();
     let names: Vec<&str> = acl::NAMES
         .iter()
@@ -138,13 +173,112 @@ fn write_info(out: &mut Reply, table: &super::CommandTable, e: &TableEntry) {
     for n in names {
         out.simple(&format!("@{n}"));
     }
-    out.array(0); // tips
-    out.array(0); // key specs: first/last/step above describe the keys
+    let tips = meta.map_or(&[][..], |m| m.tips);
+    out.set(tips.len());
+    for t in tips {
+        out.bulk(t.as_bytes());
+    }
+    let specs = meta.map_or(&[][..], |m| m.key_specs);
+    out.set(specs.len());
+    for k in specs {
+        write_key_spec(out, k);
+    }
     let mut subs: Vec<&usize> = e.subs.values().collect();
     subs.sort();
-    out.array(subs.len());
+    if subs.is_empty() {
+        out.set(0);
+    } else {
+        out.array(subs.len());
+    }
     for &i in subs {
         write_info(out, table, &table.entries[i]);
+    }
+}
+
+fn key_flags(out: &mut Reply, flags: u16) {
+    let names: Vec<&str> = ks::NAMES
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    out.set(names.len());
+    for n in names {
+        out.simple(n);
+    }
+}
+
+/// One key spec as COMMAND INFO prints it.
+fn write_key_spec(out: &mut Reply, k: &KeySpec) {
+    out.map(3 + k.notes.is_some() as usize);
+    if let Some(n) = k.notes {
+        out.bulk(b"notes");
+        out.bulk(n.as_bytes());
+    }
+    out.bulk(b"flags");
+    key_flags(out, k.flags);
+    out.bulk(b"begin_search");
+    out.map(2);
+    out.bulk(b"type");
+    match k.begin {
+        Begin::Index(i) => {
+            out.bulk(b"index");
+            out.bulk(b"spec");
+            out.map(1);
+            out.bulk(b"index");
+            out.int(i as i64);
+        }
+        Begin::Keyword(word, from) => {
+            out.bulk(b"keyword");
+            out.bulk(b"spec");
+            out.map(2);
+            out.bulk(b"keyword");
+            out.bulk(word.as_bytes());
+            out.bulk(b"startfrom");
+            out.int(from as i64);
+        }
+        Begin::Unknown => {
+            out.bulk(b"unknown");
+            out.bulk(b"spec");
+            out.map(0);
+        }
+    }
+    out.bulk(b"find_keys");
+    out.map(2);
+    out.bulk(b"type");
+    let (kind, fields): (&[u8], [(&[u8], i32); 3]) = match k.find {
+        Find::Range {
+            lastkey,
+            step,
+            limit,
+        } => (
+            b"range",
+            [(b"lastkey", lastkey), (b"keystep", step), (b"limit", limit)],
+        ),
+        Find::Keynum {
+            keynumidx,
+            firstkey,
+            step,
+        } => (
+            b"keynum",
+            [
+                (b"keynumidx", keynumidx),
+                (b"firstkey", firstkey),
+                (b"keystep", step),
+            ],
+        ),
+        Find::Unknown => {
+            out.bulk(b"unknown");
+            out.bulk(b"spec");
+            out.map(0);
+            return;
+        }
+    };
+    out.bulk(kind);
+    out.bulk(b"spec");
+    out.map(3);
+    for (name, v) in fields {
+        out.bulk(name);
+        out.int(v as i64);
     }
 }
 
@@ -360,7 +494,7 @@ fn write_arg(out: &mut Reply, a: &DocArg) {
         .map(|f| f.0)
         .collect();
     let nested = !a.args.is_empty();
-    let display = a.kind != "block" && a.kind != "oneof" && a.kind != "pure-token";
+    let display = a.kind != "block" && a.kind != "oneof";
     let n = 2
         + a.token.is_some() as usize
         + !flags.is_empty() as usize
@@ -395,24 +529,138 @@ fn write_arg(out: &mut Reply, a: &DocArg) {
     }
 }
 
+/// One transcribed argument, in Redis's field order.
+fn write_meta_arg(out: &mut Reply, a: &cmdmeta::Arg) {
+    let nested = a.kind == "oneof" || a.kind == "block";
+    let n = 2
+        + (a.key_spec >= 0) as usize
+        + a.token.is_some() as usize
+        + a.summary.is_some() as usize
+        + a.since.is_some() as usize
+        + a.deprecated_since.is_some() as usize
+        + (a.flags != 0) as usize
+        + 1; // display_text or arguments
+    out.map(n);
+    out.bulk(b"name");
+    out.bulk(a.name.as_bytes());
+    out.bulk(b"type");
+    out.bulk(a.kind.as_bytes());
+    if !nested {
+        out.bulk(b"display_text");
+        out.bulk(a.display.unwrap_or(a.name).as_bytes());
+    }
+    if a.key_spec >= 0 {
+        out.bulk(b"key_spec_index");
+        out.int(a.key_spec as i64);
+    }
+    for (field, v) in [
+        (&b"token"[..], a.token),
+        (b"summary", a.summary),
+        (b"since", a.since),
+        (b"deprecated_since", a.deprecated_since),
+    ] {
+        if let Some(v) = v {
+            out.bulk(field);
+            out.bulk(v.as_bytes());
+        }
+    }
+    if a.flags != 0 {
+        let names: Vec<&str> = cmdmeta::arg::NAMES
+            .iter()
+            .filter(|(bit, _)| a.flags & bit != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        out.bulk(b"flags");
+        out.set(names.len());
+        for f in names {
+            out.simple(f);
+        }
+    }
+    if nested {
+        out.bulk(b"arguments");
+        out.array(a.args.len());
+        for x in a.args {
+            write_meta_arg(out, x);
+        }
+    }
+}
+
 fn write_doc(out: &mut Reply, table: &super::CommandTable, e: &TableEntry) {
     let c = e.cmd;
-    let args = parse_syntax(c.syntax).unwrap_or_default();
-    let n = 4 + !args.is_empty() as usize + !e.subs.is_empty() as usize;
+    let meta = cmdmeta::lookup(c.name);
+    let derived;
+    let args: Args2<'_> = match meta {
+        Some(m) => Args2::Meta(m.args.unwrap_or_default()),
+        None => {
+            derived = parse_syntax(c.syntax).unwrap_or_default();
+            Args2::Derived(&derived)
+        }
+    };
+    let (summary, since, group) = meta.map_or((c.summary, c.since, c.group), |m| {
+        (m.summary, m.since, m.group)
+    });
+    let complexity = meta.map_or(Some(c.complexity), |m| m.complexity);
+    let none = Meta::NONE;
+    let m = meta.unwrap_or(&none);
+    let n = 2
+        + complexity.is_some() as usize
+        + !m.doc_flags.is_empty() as usize
+        + m.deprecated_since.is_some() as usize
+        + m.replaced_by.is_some() as usize
+        + !m.history.is_empty() as usize
+        + !args.is_empty() as usize
+        + !e.subs.is_empty() as usize
+        + 1;
     out.map(n);
     out.bulk(b"summary");
-    out.bulk(c.summary.as_bytes());
+    out.bulk(summary.as_bytes());
     out.bulk(b"since");
-    out.bulk(c.since.as_bytes());
+    out.bulk(since.as_bytes());
     out.bulk(b"group");
-    out.bulk(c.group.as_bytes());
-    out.bulk(b"complexity");
-    out.bulk(c.complexity.as_bytes());
-    if !args.is_empty() {
-        out.bulk(b"arguments");
-        out.array(args.len());
-        for a in &args {
-            write_arg(out, a);
+    out.bulk(group.as_bytes());
+    if let Some(cx) = complexity {
+        out.bulk(b"complexity");
+        out.bulk(cx.as_bytes());
+    }
+    if !m.doc_flags.is_empty() {
+        out.bulk(b"doc_flags");
+        out.set(m.doc_flags.len());
+        for f in m.doc_flags {
+            out.simple(f);
+        }
+    }
+    if let Some(v) = m.deprecated_since {
+        out.bulk(b"deprecated_since");
+        out.bulk(v.as_bytes());
+    }
+    if let Some(v) = m.replaced_by {
+        out.bulk(b"replaced_by");
+        out.bulk(v.as_bytes());
+    }
+    if !m.history.is_empty() {
+        out.bulk(b"history");
+        out.set(m.history.len());
+        for (version, change) in m.history {
+            out.array(2);
+            out.bulk(version.as_bytes());
+            out.bulk(change.as_bytes());
+        }
+    }
+    match args {
+        Args2::Meta([]) | Args2::Derived([]) => {}
+        Args2::Meta(list) => {
+            out.bulk(b"arguments");
+            out.array(list.len());
+            for a in list {
+                write_meta_arg(out, a);
+            }
+        }
+        Args2::Derived(list) => {
+            out.bulk(b"arguments");
+            out.array(list.len());
+            for a in list {
+                write_arg(out, a);
+            }
         }
     }
     if !e.subs.is_empty() {
@@ -424,6 +672,22 @@ fn write_doc(out: &mut Reply, table: &super::CommandTable, e: &TableEntry) {
             let s = &table.entries[i];
             out.bulk(s.cmd.name.as_bytes());
             write_doc(out, table, s);
+        }
+    }
+}
+
+/// A command's DOCS arguments: transcribed from Redis, or derived from our
+/// syntax string for a command Redis does not have.
+enum Args2<'a> {
+    Meta(&'a [cmdmeta::Arg]),
+    Derived(&'a [DocArg]),
+}
+
+impl Args2<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Args2::Meta(a) => a.is_empty(),
+            Args2::Derived(a) => a.is_empty(),
         }
     }
 }
@@ -481,53 +745,70 @@ fn list(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Resolve the command given to GETKEYS and return its key positions.
-fn keys_of(ctx: &Ctx<'_>, args: Args<'_>) -> Result<(Vec<usize>, &'static Command), CmdError> {
+/// Resolve the command given to GETKEYS and find its keys with their flags,
+/// as Redis 7.2 does: by the key specs where they apply, else by the
+/// command's own extraction.
+fn keys_of(ctx: &Ctx<'_>, args: Args<'_>) -> Result<cmdmeta::Found, CmdError> {
     let sub = args.slice(2);
     let table = &ctx.server.commands;
     let Some(e) = table.get(sub.get(0)) else {
         return Err(CmdError::err("Invalid command specified"));
     };
-    let e = if e.subs.is_empty() {
+    // A container named alone is looked up as itself (and has no keys).
+    let e = if e.subs.is_empty() || sub.len() == 1 {
         e
     } else {
-        match (sub.len() > 1).then(|| table.sub(e, sub.get(1))).flatten() {
+        match table.sub(e, sub.get(1)) {
             Some(s) => s,
             None => return Err(CmdError::err("Invalid command specified")),
         }
     };
-    if !e.cmd.arity_ok(sub.len()) {
+    let cmd = e.cmd;
+    let meta = cmdmeta::lookup(cmd.name);
+    let has_keys = match meta {
+        Some(m) => m.getkeys_fn || m.has_keys(),
+        None => cmd.first_key > 0 || cmd.keys_fn.is_some(),
+    };
+    if !has_keys {
+        return Err(CmdError::err("The command has no key arguments"));
+    }
+    if !cmd.arity_ok(sub.len()) {
         return Err(CmdError::err(
             "Invalid number of arguments specified for command",
         ));
     }
-    let keys = e.cmd.key_positions(sub);
-    if keys.is_empty() {
-        return Err(CmdError::err("The command has no key arguments"));
+    let keys = match meta {
+        Some(m) => cmdmeta::find_keys(m, sub),
+        None => {
+            let flag = if cmd.has(WRITE) { ks::RW } else { ks::RO };
+            let pos = cmd.key_positions(sub);
+            pos.into_iter().map(|i| (i, flag)).collect()
+        }
+    };
+    if keys.is_empty() && !cmd.has(NO_MANDATORY_KEYS) {
+        return Err(CmdError::err("Invalid arguments specified for command"));
     }
-    Ok((keys, e.cmd))
+    Ok(keys)
 }
 
 fn getkeys(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let (keys, _) = keys_of(ctx, args)?;
+    let keys = keys_of(ctx, args)?;
     let sub = args.slice(2);
     ctx.out.array(keys.len());
-    for i in keys {
+    for (i, _) in keys {
         ctx.out.bulk(sub.get(i));
     }
     Ok(())
 }
 
 fn getkeysandflags(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let (keys, cmd) = keys_of(ctx, args)?;
+    let keys = keys_of(ctx, args)?;
     let sub = args.slice(2);
-    let flag = if cmd.has(WRITE) { "RW" } else { "RO" };
     ctx.out.array(keys.len());
-    for i in keys {
+    for (i, f) in keys {
         ctx.out.array(2);
         ctx.out.bulk(sub.get(i));
-        ctx.out.set(1);
-        ctx.out.simple(flag);
+        key_flags(ctx.out, f);
     }
     Ok(())
 }

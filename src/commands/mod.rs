@@ -11,6 +11,7 @@ pub mod table;
 
 pub mod bits;
 pub mod client;
+pub mod cmdmeta;
 pub mod command;
 pub mod config_cmd;
 pub mod connection;
@@ -19,6 +20,7 @@ pub mod expire;
 pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod keyspecs;
 pub mod latency;
 pub mod list;
 pub mod memory;

@@ -9,7 +9,7 @@ use crate::util::eq_ic;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("save", 1, save_cmd)
-        .flags(ADMIN | NOSCRIPT | NO_MULTI)
+        .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI)
         .group("server")
         .doc(
             "1.0.0",
@@ -18,7 +18,7 @@ pub const COMMANDS: &[Command] = &[
             "",
         ),
     Command::new("bgsave", -1, bgsave)
-        .flags(ADMIN | NOSCRIPT)
+        .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING)
         .group("server")
         .doc(
             "1.0.0",

@@ -5,7 +5,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::protocol::Args;
 
 pub const COMMANDS: &[Command] = &[Command::new("bgrewriteaof", 1, bgrewriteaof)
-    .flags(ADMIN | NOSCRIPT)
+    .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING)
     .acl(acl::DANGEROUS)
     .group("server")
     .doc(
