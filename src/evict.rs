@@ -217,6 +217,7 @@ fn evict_at(shard: &mut crate::keyspace::Shard, db: usize, pos: usize) {
     let (key, entry) = shard.db(db).remove_at(pos);
     shard.modified(db, &key);
     shard.stats.evicted_keys += 1;
+    crate::notify::notify(&shard.pubsub, crate::notify::EVICTED, "evicted", db, &key);
     drop(entry);
 }
 

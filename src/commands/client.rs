@@ -143,6 +143,9 @@ fn client_flags(c: &ClientInfo) -> String {
     if c.watch_dirty.load(Relaxed) {
         f.push('d');
     }
+    if c.subs.0.iter().any(|n| n.load(Relaxed) > 0) {
+        f.push('P');
+    }
     if f.is_empty() {
         f.push('N');
     }
@@ -160,7 +163,7 @@ fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
     let qbuf = c.qbuf.load(Relaxed);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -170,6 +173,9 @@ fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         now.saturating_sub(c.last_interaction_ms.load(Relaxed)) / 1000,
         client_flags(c),
         c.db.load(Relaxed),
+        c.subs.0[0].load(Relaxed),
+        c.subs.0[1].load(Relaxed),
+        c.subs.0[2].load(Relaxed),
         c.multi.load(Relaxed),
         qbuf,
         16 * 1024usize.saturating_sub(qbuf.min(16 * 1024)),

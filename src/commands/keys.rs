@@ -414,8 +414,8 @@ fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
             let table: &mut Table = shard.db(db);
             let expired = table.at(pos).is_some_and(|(_, e)| e.is_expired(now));
             if expired {
-                table.remove_at(pos);
-                shard.stats.expired_keys += 1;
+                let (k, _) = table.remove_at(pos);
+                shard.expired(db, &k);
                 continue;
             }
             if let Some((k, _)) = shard.db_ref(db).at(pos) {

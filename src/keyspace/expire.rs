@@ -80,12 +80,15 @@ fn expire_shard(ks: &Keyspace, i: usize) -> (usize, bool) {
             }
             let mut expired = 0;
             for _ in 0..sample {
+                let table = shard.db(db);
                 let Some(pos) = table.random_volatile_position() else {
                     break;
                 };
                 let is_expired = table.at(pos).is_some_and(|(_, e)| e.is_expired(now));
                 if is_expired {
-                    table.remove_at(pos);
+                    let (key, _) = table.remove_at(pos);
+                    // Counts it in expired_keys and raises `expired`.
+                    shard.expired(db, &key);
                     expired += 1;
                 }
             }
@@ -97,7 +100,6 @@ fn expire_shard(ks: &Keyspace, i: usize) -> (usize, bool) {
         }
         shard.db(db).maybe_shrink();
     }
-    shard.stats.expired_keys += deleted as u64;
     (deleted, stale)
 }
 

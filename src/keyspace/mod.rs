@@ -20,6 +20,8 @@ pub mod expire;
 pub mod table;
 pub mod watch;
 
+use std::sync::Arc;
+
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::types::Value;
@@ -102,17 +104,27 @@ pub struct Shard {
     pub waiters: crate::blocking::Queues,
     /// Clients watching this shard's keys (WATCH).
     pub watches: watch::Watches,
+    /// Where keyspace notifications of expiry and eviction go.
+    pub pubsub: Arc<crate::pubsub::PubSub>,
 }
 
 impl Shard {
-    fn new(ndbs: usize, index: usize) -> Self {
+    fn new(ndbs: usize, index: usize, pubsub: Arc<crate::pubsub::PubSub>) -> Self {
         Shard {
             dbs: (0..ndbs).map(|_| Table::default()).collect(),
             stats: ShardStats::default(),
             index,
             waiters: Default::default(),
             watches: Default::default(),
+            pubsub,
         }
+    }
+
+    /// A key was found expired and deleted (lazily or by the active cycle):
+    /// count it and raise the `expired` event.
+    #[inline]
+    pub fn expired(&mut self, db: usize, key: &[u8]) {
+        expired_in(&mut self.stats, &self.pubsub, db, key);
     }
 
     /// The table of database `db` (callers validated `db` at SELECT time).
@@ -140,7 +152,7 @@ impl Shard {
                 Some(e)
             }
             Lookup::Expired => {
-                self.stats.expired_keys += 1;
+                expired_in(&mut self.stats, &self.pubsub, db, key);
                 self.stats.keyspace_misses += 1;
                 None
             }
@@ -160,7 +172,7 @@ impl Shard {
                 Some(e)
             }
             Lookup::Expired => {
-                self.stats.expired_keys += 1;
+                expired_in(&mut self.stats, &self.pubsub, db, key);
                 None
             }
             Lookup::Missing => None,
@@ -205,7 +217,7 @@ impl Shard {
         match self.dbs[db].lookup(key, now) {
             Lookup::Found(_) => true,
             Lookup::Expired => {
-                self.stats.expired_keys += 1;
+                expired_in(&mut self.stats, &self.pubsub, db, key);
                 false
             }
             Lookup::Missing => false,
@@ -284,6 +296,13 @@ impl Shard {
     }
 }
 
+/// [`Shard::expired`] on the fields, for lookups that still borrow a table.
+#[inline]
+fn expired_in(stats: &mut ShardStats, pubsub: &crate::pubsub::PubSub, db: usize, key: &[u8]) {
+    stats.expired_keys += 1;
+    crate::notify::notify(pubsub, crate::notify::EXPIRED, "expired", db, key);
+}
+
 fn live_in(t: &Table, key: &[u8], now: u64) -> bool {
     t.position(key)
         .and_then(|p| t.at(p))
@@ -303,9 +322,14 @@ pub struct Keyspace {
 
 impl Keyspace {
     pub fn new(ndbs: usize) -> Self {
+        Self::with_pubsub(ndbs, Default::default())
+    }
+
+    /// A keyspace whose expiry and eviction events go to `pubsub`.
+    pub fn with_pubsub(ndbs: usize, pubsub: Arc<crate::pubsub::PubSub>) -> Self {
         Keyspace {
             shards: (0..NSHARDS)
-                .map(|i| Padded(Mutex::new(Shard::new(ndbs, i))))
+                .map(|i| Padded(Mutex::new(Shard::new(ndbs, i, pubsub.clone()))))
                 .collect(),
             ndbs,
         }

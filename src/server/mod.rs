@@ -35,6 +35,8 @@ pub struct Server {
     pub commands: CommandTable,
     pub stats: ServerStats,
     pub clients: ClientRegistry,
+    /// Pub/Sub subscriptions and delivery (also keyspace notifications).
+    pub pubsub: Arc<crate::pubsub::PubSub>,
     /// One gate per worker thread plus the cron thread's (MULTI/EXEC).
     pub gates: gate::Gates,
     /// Counters of every worker thread, summed by INFO.
@@ -179,9 +181,13 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         n => n,
     };
     let (shutdown_tx, _) = watch::channel(false);
+    let ndbs = config.databases;
+    let config = ConfigStore::new(config);
+    let pubsub = Arc::new(crate::pubsub::PubSub::new(config.pubsub.clone()));
     let server = Arc::new(Server {
-        keyspace: Keyspace::new(config.databases),
-        config: ConfigStore::new(config),
+        keyspace: Keyspace::with_pubsub(ndbs, pubsub.clone()),
+        config,
+        pubsub,
         commands: CommandTable::build(),
         stats: ServerStats::default(),
         clients: ClientRegistry::default(),
