@@ -5,6 +5,7 @@ use super::args::{int, is};
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::NO_EXPIRE;
+use crate::notify::{GENERIC, STRING};
 use crate::protocol::{parse_i64, Args};
 use crate::types::{Str, Value};
 
@@ -103,6 +104,7 @@ fn setbit(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     };
     shard.modified(db, key);
+    ctx.notify(STRING, "setbit", key);
     ctx.out.int(old as i64);
     Ok(())
 }
@@ -323,12 +325,14 @@ fn bitop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         // An empty result deletes the destination.
         if shard.db(db).remove(dest).is_some() {
             shard.modified(db, dest);
+            ctx.notify(GENERIC, "del", dest);
         }
     } else {
         shard
             .db(db)
             .insert(dest, Value::Str(Str::Raw(result)), NO_EXPIRE, now);
         shard.modified(db, dest);
+        ctx.notify(STRING, "set", dest);
     }
     ctx.out.int(len as i64);
     Ok(())
@@ -570,6 +574,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) -> CmdRe
             }
         }
         shard.modified(db, key);
+        ctx.notify(STRING, "setbit", key);
     }
     ctx.out.array(results.len());
     for r in results {

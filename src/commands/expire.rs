@@ -5,6 +5,7 @@ use super::args::{int, is, Unit};
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::NO_EXPIRE;
+use crate::notify::GENERIC;
 use crate::protocol::Args;
 
 const SET_SYNTAX: &str = "key seconds [NX | XX | GT | LT]";
@@ -181,12 +182,15 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, relative: bool)
         return Ok(());
     }
     let table = shard.db(db);
-    if when <= now as i64 {
+    let event = if when <= now as i64 {
         table.remove(key);
+        "del"
     } else {
         table.set_expire(key, when as u64);
-    }
+        "expire"
+    };
     shard.modified(db, key);
+    ctx.notify(GENERIC, event, key);
     ctx.out.int(1);
     Ok(())
 }
@@ -247,6 +251,7 @@ fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if had {
         shard.db(db).set_expire(key, NO_EXPIRE);
         shard.modified(db, key);
+        ctx.notify(GENERIC, "persist", key);
     }
     ctx.out.int(had as i64);
     Ok(())

@@ -409,6 +409,9 @@ fn store(ctx: &Ctx<'_>, shard: &mut Shard, dest: &[u8], values: Vec<Option<Vec<u
     let lim = super::list::limit(ctx.server);
     let list = List::from_iter(values.iter().map(|v| v.as_deref().unwrap_or(b"")), lim);
     shard.store_result(db, dest, Value::List(Box::new(list)), n == 0, now);
+    if n > 0 {
+        shard.notify(crate::notify::LIST, "sortstore", db, dest);
+    }
     n
 }
 

@@ -4,6 +4,7 @@ use super::args::{self, is, Unit};
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::NO_EXPIRE;
+use crate::notify::{GENERIC, STRING};
 use crate::protocol::Args;
 use crate::types::string::{incr_by_float, FloatAddError, STRING_MAX};
 use crate::types::{Str, Value};
@@ -251,19 +252,29 @@ fn set_generic(
             None
         }
     };
+    let sets_ttl = matches!(how, SetExpire::At(_));
     let expire = match how {
         SetExpire::Clear => NO_EXPIRE,
         SetExpire::Keep => old_ttl.unwrap_or(NO_EXPIRE),
         SetExpire::At(at) => at,
     };
     let table = shard.db(db);
-    if expire != NO_EXPIRE && expire <= now {
+    let past = expire != NO_EXPIRE && expire <= now;
+    if past {
         // An absolute time already past: the key ends up deleted.
         table.remove(key);
     } else {
         table.insert(key, Value::Str(Str::from_bytes(value)), expire, now);
     }
     shard.modified(db, key);
+    ctx.notify(STRING, "set", key);
+    if sets_ttl {
+        ctx.notify(GENERIC, "expire", key);
+    }
+    if past {
+        // Redis stores it and expires it at once: `expired` follows.
+        ctx.notify(crate::notify::EXPIRED, "expired", key);
+    }
     if !get {
         ctx.out.ok();
     }
@@ -281,6 +292,7 @@ fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         .db(db)
         .insert(key, Value::Str(Str::from_bytes(&args[2])), NO_EXPIRE, now);
     shard.modified(db, key);
+    ctx.notify(STRING, "set", key);
     ctx.out.int(1);
     Ok(())
 }
@@ -327,6 +339,7 @@ fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             reply_str(ctx, &e.value)?;
             shard.db(db).remove(key);
             shard.modified(db, key);
+            ctx.notify(GENERIC, "del", key);
         }
     }
     Ok(())
@@ -380,10 +393,13 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         Some(t) if t != NO_EXPIRE && t <= now => {
             shard.db(db).remove(key);
             shard.modified(db, key);
+            ctx.notify(GENERIC, "del", key);
         }
         Some(t) if t != NO_EXPIRE || had_ttl => {
             shard.db(db).set_expire(key, t);
             shard.modified(db, key);
+            let event = if t == NO_EXPIRE { "persist" } else { "expire" };
+            ctx.notify(GENERIC, event, key);
         }
         Some(_) => {}
     }
@@ -425,6 +441,7 @@ fn mset_generic(ctx: &mut Ctx<'_>, args: Args<'_>, nx: bool) -> CmdResult {
             .db(db)
             .insert(k, Value::Str(Str::from_bytes(v)), NO_EXPIRE, now);
         shard.modified(db, k);
+        ctx.notify(STRING, "set", k);
     }
     if nx {
         ctx.out.int(1);
@@ -478,6 +495,7 @@ fn append(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     };
     shard.modified(db, key);
+    ctx.notify(STRING, "append", key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -572,6 +590,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     };
     shard.modified(db, key);
+    ctx.notify(STRING, "setrange", key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -599,6 +618,7 @@ fn incr_generic(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
         }
     };
     shard.modified(db, key);
+    ctx.notify(STRING, "incrby", key);
     ctx.out.int(n);
     Ok(())
 }
@@ -651,6 +671,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     }
     shard.modified(db, key);
+    ctx.notify(STRING, "incrbyfloat", key);
     Ok(())
 }
 

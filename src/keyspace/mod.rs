@@ -227,19 +227,33 @@ impl Shard {
     /// After removing from the collection at `key`: delete the key when the
     /// collection is now empty (Redis never keeps empty collections), and
     /// record the change.
+    /// The caller raises its own event (`hdel`, `lpop`…) first; an emptied
+    /// collection then raises `del`, as in Redis.
     pub fn removed_from(&mut self, db: usize, key: &[u8], now_empty: bool) {
         if now_empty {
             self.dbs[db].remove(key);
         }
         self.modified(db, key);
+        if now_empty {
+            self.notify(crate::notify::GENERIC, "del", db, key);
+        }
+    }
+
+    /// Raise a keyspace notification (see `src/notify.rs`).
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str, db: usize, key: &[u8]) {
+        crate::notify::notify(&self.pubsub, class, event, db, key);
     }
 
     /// Store the result of a *STORE command at `key`, replacing whatever is
-    /// there (TTL included); an empty result deletes the key instead.
+    /// there (TTL included); an empty result deletes the key instead (and
+    /// raises `del` if there was one; the caller raises its store event
+    /// for a non-empty result).
     pub fn store_result(&mut self, db: usize, key: &[u8], value: Value, empty: bool, now: u64) {
         if empty {
             if self.dbs[db].remove(key).is_some() {
                 self.modified(db, key);
+                self.notify(crate::notify::GENERIC, "del", db, key);
             }
         } else {
             self.dbs[db].insert(key, value, NO_EXPIRE, now);

@@ -62,7 +62,7 @@ fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let m = s.pop_random();
     let empty = s.is_empty();
     ctx.out.bulk(&m);
-    after_removal(&mut shard, db, key, empty);
+    after_removal(&mut shard, db, key, empty, "spop");
     Ok(())
 }
 
@@ -87,7 +87,7 @@ fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         let all = super::ops::union_of(&[Some(&*s)], lim);
         out.set(all.len());
         all.iter().for_each(|m| emit(out, m));
-        after_removal(&mut shard, db, key, true);
+        after_removal(&mut shard, db, key, true, "spop");
         return Ok(());
     }
     let count = count as usize;
@@ -128,7 +128,7 @@ fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
         *s = kept;
     }
-    after_removal(&mut shard, db, key, false);
+    after_removal(&mut shard, db, key, false, "spop");
     Ok(())
 }
 
