@@ -75,16 +75,20 @@ fn setbit(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let byte = (offset >> 3) as usize;
     let mask = 0x80u8 >> (offset & 7);
     let mut shard = ctx.server.keyspace.lock(key);
+    // Redis signals nothing when the bit (and the length) stays the same.
+    let mut changed = true;
     let old = match shard.write(db, key, now) {
         Some(e) => {
             let Value::Str(s) = &mut e.value else {
                 return Err(CmdError::WrongType);
             };
             let bytes = s.make_raw();
-            if bytes.len() <= byte {
+            let grows = bytes.len() <= byte;
+            if grows {
                 bytes.resize(byte + 1, 0);
             }
             let old = bytes[byte] & mask != 0;
+            changed = grows || old != on;
             if on {
                 bytes[byte] |= mask;
             } else {
@@ -103,8 +107,10 @@ fn setbit(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             false
         }
     };
-    shard.modified(db, key);
-    ctx.notify(STRING, "setbit", key);
+    if changed {
+        shard.modified(db, key);
+        ctx.notify(STRING, "setbit", key);
+    }
     ctx.out.int(old as i64);
     Ok(())
 }

@@ -274,6 +274,10 @@ impl Shard {
     #[inline]
     pub fn modified(&mut self, db: usize, key: &[u8]) {
         self.stats.dirty += 1;
+        if self.dbs[db].take_created(key) {
+            // Raised before the command's own event, as Redis's dbAdd does.
+            crate::notify::notify(&self.pubsub, crate::notify::NEW, "new", db, key);
+        }
         if !self.waiters.is_empty() {
             self.waiters.touch(db, key, self.index);
         }

@@ -71,6 +71,9 @@ type Map = super::dense::DenseMap;
 pub struct Table {
     map: Map,
     volatile: Vec<u32>,
+    /// 1 + the position of the key the last insert created (0: none), so
+    /// the `modified` that follows can raise the `new` keyspace event.
+    created: u32,
 }
 
 impl Table {
@@ -167,6 +170,7 @@ impl Table {
                     },
                 );
                 self.set_expire_at(i, expire);
+                self.created = i as u32 + 1;
                 None
             }
         }
@@ -185,7 +189,16 @@ impl Table {
             },
         );
         self.set_expire_at(i, expire);
+        // Redis deletes and re-adds the key: `new` even over an old one.
+        self.created = i as u32 + 1;
         old
+    }
+
+    /// Whether the last insert created `key` (and forget it either way).
+    #[inline]
+    pub fn take_created(&mut self, key: &[u8]) -> bool {
+        let c = std::mem::take(&mut self.created);
+        c != 0 && self.at(c as usize - 1).is_some_and(|(k, _)| &**k == key)
     }
 
     /// Remove `key` (expired or not); returns its entry.
