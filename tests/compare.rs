@@ -1672,7 +1672,7 @@ fn notify_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
     let mut out: Vec<Vec<String>> = vec![s(&["FLUSHALL"])];
     while out.len() < n {
-        if r.next() % 12 == 0 {
+        if r.next().is_multiple_of(12) {
             out.push(s(&[
                 "CONFIG",
                 "SET",
