@@ -1656,13 +1656,15 @@ fn eviction_matches_real_redis_byte_for_byte() {
     assert!(ooms > 50, "weak corpus: {ooms} OOM replies");
 }
 
-/// Write commands of every family, under changing `notify-keyspace-events`
-/// classes, for comparing the keyspace events they raise. Random-choice
+/// Write commands of every family (and a few reads, for `keymiss`), under
+/// changing `notify-keyspace-events` classes, for comparing the keyspace
+/// events they raise. Random-choice
 /// commands (SPOP, SRANDMEMBER…) are left out: their replies differ.
 fn notify_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
     let mut r = Rng(seed);
     let classes = [
         "KEA", "AK", "AE", "Kg", "E$", "Kl", "Es", "Kh", "Ez", "KEgx", "K$lshz", "", "KEAn", "Eg$",
+        "KEm", "EAmn",
     ];
     let strs = ["s1", "s2"];
     let lists = ["l1", "l2"];
@@ -1686,7 +1688,13 @@ fn notify_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
         let (h, t, t2) = (r.pick(&hashes), r.pick(&sets), r.pick(&sets));
         let (z, z2) = (r.pick(&zsets), r.pick(&zsets));
         let v = r.pick(&["1", "2", "a", "b", "10"]);
-        let c = match r.next() % 58 {
+        let c = match r.next() % 64 {
+            58 => s(&["GET", k]),
+            59 => s(&["MGET", k, "nokey"]),
+            60 => s(&["LRANGE", l, "0", "-1"]),
+            61 => s(&["HGET", h, v]),
+            62 => s(&["ZSCORE", z, v]),
+            63 => s(&["SMEMBERS", "nokey"]),
             0 => s(&["SET", k, v]),
             1 => s(&["SET", k, v, "EX", "100"]),
             2 => s(&["SET", k, v, "NX", "GET"]),

@@ -293,6 +293,8 @@ fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
+    // Redis deletes the old destination and adds a new key (`new` event).
+    dshard.db(dst_db).remove(dst);
     dshard.db(dst_db).insert(dst, value, expire, now);
     dshard.modified(dst_db, dst);
     notify(&ctx.server.pubsub, GENERIC, "copy_to", dst_db, dst);

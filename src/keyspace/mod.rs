@@ -154,10 +154,12 @@ impl Shard {
             Lookup::Expired => {
                 expired_in(&mut self.stats, &self.pubsub, db, key);
                 self.stats.keyspace_misses += 1;
+                crate::notify::notify(&self.pubsub, crate::notify::KEY_MISS, "keymiss", db, key);
                 None
             }
             Lookup::Missing => {
                 self.stats.keyspace_misses += 1;
+                crate::notify::notify(&self.pubsub, crate::notify::KEY_MISS, "keymiss", db, key);
                 None
             }
         }
