@@ -166,6 +166,13 @@ fn resp3_push_frames_interleave_with_commands() {
         &enc(&["PUBLISH", "ch", "self"]),
         &[b":1\r\n".to_vec(), frame(true, &["message", "ch", "self"])].concat(),
     );
+    // Blocked in BLPOP, a subscribed RESP3 client still gets its pushes.
+    sub.send(&enc(&["BLPOP", "q", "10"]));
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(q::<i64>(&mut c, &["PUBLISH", "ch", "while-blocked"]), 1);
+    sub.expect(&frame(true, &["message", "ch", "while-blocked"]));
+    assert_eq!(q::<i64>(&mut c, &["RPUSH", "q", "item"]), 1);
+    sub.expect(b"*2\r\n$1\r\nq\r\n$4\r\nitem\r\n");
     sub.roundtrip(
         &enc(&["UNSUBSCRIBE", "ch", "other"]),
         &[
@@ -498,6 +505,30 @@ fn keyspace_notification_config_and_filtering() {
             ev("__keyevent@0__:rpush", "l"),
             ev("__keyevent@0__:del", "l"),
             ev("__keyevent@0__:del", "k"),
+        ]
+    );
+    // `m`: read misses (not part of `A`).
+    let _: () = q(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "Em"]);
+    let _: Option<String> = q(&mut c, &["GET", "missing"]);
+    let _: () = q(&mut c, &["SET", "present", "1"]);
+    let _: Vec<Option<String>> = q(&mut c, &["MGET", "present", "gone"]);
+    assert_eq!(
+        events(&mut l, 2),
+        [
+            ev("__keyevent@0__:keymiss", "missing"),
+            ev("__keyevent@0__:keymiss", "gone"),
+        ]
+    );
+    // `n`: key creation, before the command's own event.
+    let _: () = q(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "Kn$"]);
+    let _: () = q(&mut c, &["SET", "fresh", "1"]);
+    let _: () = q(&mut c, &["SET", "fresh", "2"]);
+    assert_eq!(
+        events(&mut l, 3),
+        [
+            ev("__keyspace@0__:fresh", "new"),
+            ev("__keyspace@0__:fresh", "set"),
+            ev("__keyspace@0__:fresh", "set"),
         ]
     );
     // Another database shows in the channel name.

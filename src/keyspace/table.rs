@@ -197,8 +197,11 @@ impl Table {
     /// Whether the last insert created `key` (and forget it either way).
     #[inline]
     pub fn take_created(&mut self, key: &[u8]) -> bool {
+        if self.created == 0 {
+            return false;
+        }
         let c = std::mem::take(&mut self.created);
-        c != 0 && self.at(c as usize - 1).is_some_and(|(k, _)| &**k == key)
+        self.at(c as usize - 1).is_some_and(|(k, _)| &**k == key)
     }
 
     /// Remove `key` (expired or not); returns its entry.

@@ -82,7 +82,13 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         if run_buffered {
             run_buffered = false;
         } else {
-            let sub = client.pubsub.subscriber().map(|s| &**s);
+            // Only a client still subscribed waits for messages (and is
+            // exempt from `timeout`, as in Redis).
+            let sub = client
+                .pubsub
+                .subscriber()
+                .filter(|_| client.pubsub.active())
+                .map(|s| &**s);
             match read_more(
                 &server,
                 &mut stream,
@@ -214,6 +220,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 &guard.waiter,
                 &tstats,
                 killed.as_mut(),
+                (client.pubsub.subscriber().map(|s| &**s), &mut out),
             )
             .await
             {
@@ -325,6 +332,7 @@ async fn wait_blocked(
     waiter: &Waiter,
     tstats: &ThreadStats,
     mut killed: Pin<&mut Notified<'_>>,
+    (sub, out): (Option<&crate::pubsub::Subscriber>, &mut Reply),
 ) -> bool {
     let deadline = (waiter.deadline_ms != 0).then(|| {
         let left = waiter.deadline_ms.saturating_sub(crate::util::now_ms());
@@ -340,6 +348,14 @@ async fn wait_blocked(
                 None => std::future::pending().await,
             }
         };
+        // A RESP3 client may be subscribed while it blocks: its push
+        // messages keep flowing.
+        let messages = async {
+            match sub {
+                Some(s) => s.ready.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             biased;
             _ = &mut killed => return false,
@@ -347,6 +363,14 @@ async fn wait_blocked(
             _ = timer => {
                 waiter.finish(Outcome::Timeout);
                 return true;
+            }
+            _ = messages => {
+                if let Some(s) = sub {
+                    s.drain_into(&mut out.buf);
+                }
+                if !out.is_empty() && write_out(stream, out, tstats, killed.as_mut()).await.is_err() {
+                    return false;
+                }
             }
             r = stream.read_buf(inbuf) => match r {
                 Ok(0) | Err(_) => return false,
