@@ -312,6 +312,10 @@ fn introspection_info_client_list_and_reset() {
             .any(|l| l.contains(" flags=P ") && l.contains(" sub=1 psub=0 ssub=2 ")),
         "{list}"
     );
+    let only: String = q(&mut c, &["CLIENT", "LIST", "TYPE", "pubsub"]);
+    assert_eq!(only.lines().count(), 2, "{only}");
+    let normal: String = q(&mut c, &["CLIENT", "LIST", "TYPE", "normal"]);
+    assert!(!normal.contains("flags=P"), "{normal}");
     // RESET drops subscriptions without confirmations.
     a.roundtrip(&enc(&["RESET"]), b"+RESET\r\n");
     assert_eq!(q::<i64>(&mut c, &["PUBSUB", "NUMPAT"]), 0);
