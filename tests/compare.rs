@@ -1835,3 +1835,88 @@ fn keyspace_events_match_real_redis_byte_for_byte() {
     }
     assert!(total_events > 300, "weak corpus: {total_events} events");
 }
+
+/// Subscription commands on one connection, RESP2 and RESP3: confirmations
+/// and their counts, subscribed-mode errors and PING, PUBSUB introspection.
+/// The generator tracks what the connection is subscribed to, so that mass
+/// unsubscribes and PUBSUB CHANNELS only run where at most one name can be
+/// listed (Redis lists them in hash order). PUBLISH only goes to channels
+/// nobody subscribes to (a client's own message follows its reply in 7.2,
+/// precedes it in the installed 7.0).
+fn pubsub_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
+    let mut r = Rng(seed);
+    let chans = ["c1", "c2", "c3"];
+    let pats = ["c*", "p?", "[cp]1"];
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let mut subs: [std::collections::BTreeSet<&str>; 3] = Default::default();
+    let mut out: Vec<Vec<String>> = Vec::new();
+    while out.len() < n {
+        let kind = (r.next() % 3) as usize;
+        let names: &[&str] = if kind == 1 { &pats } else { &chans };
+        let (sub, unsub) = [
+            ("SUBSCRIBE", "UNSUBSCRIBE"),
+            ("PSUBSCRIBE", "PUNSUBSCRIBE"),
+            ("SSUBSCRIBE", "SUNSUBSCRIBE"),
+        ][kind];
+        let name = r.pick(names);
+        let c = match r.next() % 12 {
+            0..=2 => {
+                subs[kind].insert(name);
+                s(&[sub, name])
+            }
+            3 | 4 => {
+                subs[kind].remove(name);
+                s(&[unsub, name])
+            }
+            5 if subs[kind].len() <= 1 => {
+                subs[kind].clear();
+                s(&[unsub])
+            }
+            5 | 6 => s(&["PING"]),
+            7 => s(&["PING", "hello"]),
+            8 => s(&["GET", "k"]),
+            9 => s(&["PUBLISH", "nobody", "m"]),
+            10 => match r.next() % 4 {
+                0 => s(&["PUBSUB", "NUMSUB", r.pick(&chans), "zz"]),
+                1 => s(&["PUBSUB", "NUMPAT"]),
+                2 => s(&["PUBSUB", "SHARDNUMSUB", r.pick(&chans)]),
+                _ if subs[0].len() <= 1 => s(&["PUBSUB", "CHANNELS"]),
+                _ => s(&["PUBSUB", "CHANNELS", r.pick(&chans)]),
+            },
+            _ => s(&["CONFIG", "GET", "notify-keyspace-events"]),
+        };
+        out.push(c);
+    }
+    // Leave the connection unsubscribed for the next run.
+    for (kind, unsub) in ["UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"]
+        .iter()
+        .enumerate()
+    {
+        for name in std::mem::take(&mut subs[kind]) {
+            out.push(s(&[unsub, name]));
+        }
+    }
+    out
+}
+
+#[test]
+fn pubsub_commands_match_real_redis_byte_for_byte() {
+    if !have_tool("redis-server") {
+        return;
+    }
+    let runs = vec![
+        ("2", pubsub_corpus(0x9b5b, 700)),
+        ("3", pubsub_corpus(0x9b6b, 700)),
+    ];
+    let mut refused = 0;
+    let compared = compare_with_redis(
+        runs,
+        |_| true,
+        |want| refused += want.starts_with(b"-ERR Can't execute") as usize,
+    );
+    assert!(compared >= 1400, "only {compared} requests compared");
+    assert!(
+        refused > 20,
+        "weak corpus: {refused} subscribed-mode refusals"
+    );
+}
