@@ -20,6 +20,8 @@ pub struct Config {
     pub port: u16,
     pub bind: Vec<String>,
     pub protected_mode: bool,
+    /// DEBUG: "no" (Redis's default), "yes", or "local" (loopback clients).
+    pub enable_debug_command: String,
     pub databases: usize,
     pub maxclients: u64,
     pub proto_max_bulk_len: u64,
@@ -32,6 +34,21 @@ pub struct Config {
     pub logfile: String,
     pub dir: String,
     pub dbfilename: String,
+    /// RDB snapshots: LZF-compress strings, append a CRC-64, refuse writes
+    /// while the last background save failed.
+    pub rdbcompression: bool,
+    pub rdbchecksum: bool,
+    pub stop_writes_on_bgsave_error: bool,
+    /// Testing aid (as Redis): sleep this many µs per key saved.
+    pub rdb_key_save_delay: u64,
+    /// SLOWLOG: log commands slower than this many µs (negative: never).
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    /// LATENCY monitor: record events of at least this many ms (0: off).
+    pub latency_monitor_threshold: u64,
+    /// Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
+    pub latency_tracking: bool,
+    pub latency_tracking_info_percentiles: Vec<f64>,
     /// Worker threads serving connections; 0 = one per CPU. (Ember's own.)
     pub worker_threads: usize,
     /// Memory limit in bytes (0: none) and what to do when it is reached
@@ -72,6 +89,7 @@ impl Default for Config {
             port: 6379,
             bind: vec!["127.0.0.1".into(), "-::1".into()],
             protected_mode: true,
+            enable_debug_command: "no".into(),
             databases: 16,
             maxclients: 10000,
             proto_max_bulk_len: 512 * 1024 * 1024,
@@ -84,6 +102,15 @@ impl Default for Config {
             logfile: String::new(),
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
+            rdbcompression: true,
+            rdbchecksum: true,
+            stop_writes_on_bgsave_error: true,
+            rdb_key_save_delay: 0,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             worker_threads: 0,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
@@ -200,6 +227,14 @@ fn parse_enum(v: &[String], allowed: &[&str]) -> Result<String, String> {
     }
 }
 
+/// A percentile as Redis prints it: `%f` with trailing zeros trimmed.
+pub fn format_percentile(p: f64) -> String {
+    let s = format!("{p:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+const PROTECTED_ACTION: &[&str] = &["no", "yes", "local"];
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
 const POLICIES: &[&str] = &[
     "volatile-lru",
@@ -376,12 +411,91 @@ pub const PARAMS: &[Param] = &[
             Ok(())
         },
     },
+    p_enum!(
+        "enable-debug-command",
+        enable_debug_command,
+        PROTECTED_ACTION,
+        false
+    ),
     p_int!("timeout", &[], timeout, u64, 0, IMAX, true),
     p_int!("tcp-keepalive", &[], tcp_keepalive, u64, 0, IMAX, true),
     p_enum!("loglevel", loglevel, LOGLEVELS, true),
     p_str!("logfile", logfile, false),
-    p_str!("dir", dir, true),
+    Param {
+        name: "dir",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.dir.clone(),
+        set: |c, v| {
+            let d = one(v)?;
+            // Redis chdir()s here; the directory must exist.
+            if !Path::new(d).is_dir() {
+                return Err("No such file or directory".into());
+            }
+            c.dir = d.to_string();
+            Ok(())
+        },
+    },
     p_str!("dbfilename", dbfilename, true),
+    p_bool!("rdbcompression", rdbcompression, true),
+    p_bool!("rdbchecksum", rdbchecksum, false),
+    p_bool!(
+        "stop-writes-on-bgsave-error",
+        stop_writes_on_bgsave_error,
+        true
+    ),
+    p_int!(
+        "slowlog-log-slower-than",
+        &[],
+        slowlog_log_slower_than,
+        i64,
+        i64::MIN,
+        IMAX,
+        true
+    ),
+    p_int!("slowlog-max-len", &[], slowlog_max_len, u64, 0, MAX, true),
+    p_int!(
+        "rdb-key-save-delay",
+        &[],
+        rdb_key_save_delay,
+        u64,
+        0,
+        IMAX,
+        true
+    ),
+    p_int!(
+        "latency-monitor-threshold",
+        &[],
+        latency_monitor_threshold,
+        u64,
+        0,
+        MAX,
+        true
+    ),
+    p_bool!("latency-tracking", latency_tracking, true),
+    Param {
+        name: "latency-tracking-info-percentiles",
+        aliases: &[],
+        mutable: true,
+        get: |c| {
+            c.latency_tracking_info_percentiles
+                .iter()
+                .map(|p| format_percentile(*p))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        set: |c, v| {
+            let mut ps = Vec::new();
+            for w in v.iter().flat_map(|s| s.split_whitespace()) {
+                match w.parse::<f64>() {
+                    Ok(p) if (0.0..=100.0).contains(&p) => ps.push(p),
+                    _ => return Err("latency-tracking-info-percentiles parameters should be a list of numbers between 0 and 100".into()),
+                }
+            }
+            c.latency_tracking_info_percentiles = ps;
+            Ok(())
+        },
+    },
     p_int!("worker-threads", &[], worker_threads, usize, 0, 1024, false),
     p_mem!("maxmemory", maxmemory, true),
     p_enum!("maxmemory-policy", maxmemory_policy, POLICIES, true),
@@ -784,6 +898,9 @@ pub struct ConfigStore {
     /// Values the Pub/Sub registry reads without the config lock
     /// (`notify-keyspace-events`, the pubsub output buffer limit).
     pub pubsub: std::sync::Arc<crate::pubsub::Shared>,
+    slowlog_slower_than: std::sync::atomic::AtomicI64,
+    latency_threshold: AtomicU64,
+    latency_tracking: AtomicBool,
 }
 
 impl ConfigStore {
@@ -808,6 +925,9 @@ impl ConfigStore {
             samples: AtomicU32::new(5),
             tenacity: AtomicU32::new(10),
             pubsub: Default::default(),
+            slowlog_slower_than: std::sync::atomic::AtomicI64::new(-1),
+            latency_threshold: AtomicU64::new(0),
+            latency_tracking: AtomicBool::new(false),
             inner: RwLock::new(c),
         };
         store.refresh_hot();
@@ -853,6 +973,11 @@ impl ConfigStore {
             .store(c.set_max_listpack_entries, Relaxed);
         self.set_max_value.store(c.set_max_listpack_value, Relaxed);
         self.list_max_size.store(c.list_max_listpack_size, Relaxed);
+        self.slowlog_slower_than
+            .store(c.slowlog_log_slower_than, Relaxed);
+        self.latency_threshold
+            .store(c.latency_monitor_threshold, Relaxed);
+        self.latency_tracking.store(c.latency_tracking, Relaxed);
         let policy = crate::evict::Policy::from_name(&c.maxmemory_policy);
         self.maxmemory.store(c.maxmemory, Relaxed);
         self.policy.store(policy as u32, Relaxed);
@@ -909,6 +1034,20 @@ impl ConfigStore {
     #[inline]
     pub fn hz(&self) -> u32 {
         self.hz.load(Relaxed)
+    }
+    /// `slowlog-log-slower-than` in µs (negative: off).
+    #[inline]
+    pub fn slowlog_slower_than(&self) -> i64 {
+        self.slowlog_slower_than.load(Relaxed)
+    }
+    /// `latency-monitor-threshold` in ms (0: off).
+    #[inline]
+    pub fn latency_threshold(&self) -> u64 {
+        self.latency_threshold.load(Relaxed)
+    }
+    #[inline]
+    pub fn latency_tracking(&self) -> bool {
+        self.latency_tracking.load(Relaxed)
     }
     /// `timeout`: seconds after which an idle client is closed (0: never).
     #[inline]

@@ -148,7 +148,15 @@ pub fn time_limit(tenacity: u32) -> Option<Duration> {
 #[inline]
 pub fn over_limit(config: &ConfigStore) -> bool {
     let max = config.maxmemory();
-    max > 0 && crate::alloc::used_memory() as u64 > max
+    max > 0 && counted(crate::alloc::used_memory()) > max
+}
+
+/// Used memory as eviction counts it: without snapshot copy-on-write buffers.
+#[inline]
+fn counted(used: usize) -> u64 {
+    (used as u64).saturating_sub(
+        crate::persist::snapshot::COW_BYTES.load(std::sync::atomic::Ordering::Relaxed),
+    )
 }
 
 /// As [`over_limit`], with the per-thread cached sum (dispatch, per
@@ -156,7 +164,7 @@ pub fn over_limit(config: &ConfigStore) -> bool {
 #[inline]
 pub fn over_limit_fast(config: &ConfigStore) -> bool {
     let max = config.maxmemory();
-    max > 0 && crate::alloc::used_memory_fast() as u64 > max
+    max > 0 && counted(crate::alloc::used_memory_fast()) > max
 }
 
 /// Evict until under `maxmemory` or out of time. Returns true when memory

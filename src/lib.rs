@@ -16,6 +16,7 @@ pub mod glob;
 pub mod keyspace;
 pub mod notify;
 pub mod num;
+pub mod persist;
 pub mod protocol;
 pub mod pubsub;
 pub mod server;

@@ -10,15 +10,25 @@ static ALLOC: ember::alloc::CountingAlloc = ember::alloc::CountingAlloc;
 const USAGE: &str = "Usage: ember-server [/path/to/ember.conf] [options]
        ember-server -v or --version
        ember-server -h or --help
+       ember-server --health-check [/path/to/ember.conf] [--host H] [--port N]
 
 Every config directive can be given as an option (they override the file):
        ember-server --port 7777
        ember-server /etc/ember/ember.conf --maxmemory 1gb --save 900 1
+
+--health-check sends PING to the server the config describes (its port, and
+its first bind address, 0.0.0.0/* meaning 127.0.0.1) or to --host/--port,
+and exits 0 on PONG or NOAUTH (alive, password set), 1 otherwise. It needs
+no password and no redis-cli, so container health checks can use it.
 ";
 
 fn main() {
     ember::alloc::mark_installed();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--health-check") {
+        args.remove(i);
+        std::process::exit(health_check(args));
+    }
     let config = match Config::from_args(&args) {
         Ok(CliOutcome::Run(c)) => *c,
         Ok(CliOutcome::Help) => {
@@ -39,11 +49,21 @@ fn main() {
         }
     };
     init_logging(&config);
+    // Written before loading and listening, removed at exit (as Redis).
+    let pidfile = config.pidfile.clone();
+    if !pidfile.is_empty() {
+        if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
+            tracing::warn!("Failed to write PID file {pidfile}: {e}");
+        }
+    }
     let handle = match ember::server::start(config) {
         Ok(h) => h,
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("{e}");
+            if !pidfile.is_empty() {
+                let _ = std::fs::remove_file(&pidfile);
+            }
             std::process::exit(1);
         }
     };
@@ -54,6 +74,10 @@ fn main() {
     );
     watch_signals(handle.server.clone());
     handle.wait();
+    if !pidfile.is_empty() {
+        tracing::info!("Removing the pid file.");
+        let _ = std::fs::remove_file(&pidfile);
+    }
     tracing::info!("Ember is now ready to exit, bye bye...");
 }
 
@@ -89,8 +113,8 @@ fn init_logging(config: &Config) {
     }
 }
 
-/// SIGINT/SIGTERM request a shutdown (graceful-save semantics come with
-/// persistence).
+/// SIGINT/SIGTERM shut down as Redis does: save first when save points are
+/// configured; if that save fails, log it and keep running.
 fn watch_signals(server: Arc<ember::server::Server>) {
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -109,16 +133,124 @@ fn watch_signals(server: Arc<ember::server::Server>) {
                 ) else {
                     return;
                 };
-                tokio::select! {
-                    _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
-                    _ = int.recv() => tracing::info!("Received SIGINT scheduling shutdown..."),
+                let saving = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                loop {
+                    tokio::select! {
+                        _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
+                        _ = int.recv() => tracing::info!("Received SIGINT scheduling shutdown..."),
+                    }
+                    // A second signal while the shutdown save runs: exit now.
+                    if saving.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        tracing::warn!("You insist... exiting now.");
+                        std::process::exit(1);
+                    }
+                    let (server, saving) = (server.clone(), saving.clone());
+                    tokio::task::spawn_blocking(move || {
+                        if ember::persist::save::save_for_shutdown(&server, false, false) {
+                            server.request_shutdown();
+                            tracing::warn!("Ember is now ready to exit, bye bye...");
+                        } else {
+                            tracing::warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
+                            saving.store(false, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    });
                 }
             }
             #[cfg(not(unix))]
             {
                 let _ = tokio::signal::ctrl_c().await;
+                ember::persist::save::save_for_shutdown(&server, false, false);
+                server.request_shutdown();
             }
-            server.request_shutdown();
         });
     });
+}
+
+/// `--health-check`: PING the server and return the exit status, 0 when it
+/// answers PONG, or NOAUTH (it is up; a password is set, and a liveness probe
+/// should not need to know it), 1 otherwise (nothing listens, no reply within
+/// the timeout, LOADING, any other error).
+fn health_check(mut args: Vec<String>) -> i32 {
+    use std::io::{Read, Write};
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+
+    const TIMEOUT: Duration = Duration::from_secs(3);
+    // `--host H` is ours; everything else is the server's own command line.
+    let mut host = None;
+    if let Some(i) = args.iter().position(|a| a == "--host") {
+        if i + 1 >= args.len() {
+            eprintln!("--host needs a value");
+            return 1;
+        }
+        host = Some(args.remove(i + 1));
+        args.remove(i);
+    }
+    let config = match Config::from_args(&args) {
+        Ok(CliOutcome::Run(c)) => c,
+        Ok(_) => {
+            print!("{USAGE}");
+            return 1;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    if config.port == 0 {
+        eprintln!("--health-check needs a port (the config says port 0)");
+        return 1;
+    }
+    let host = host.unwrap_or_else(|| {
+        let first = config
+            .bind
+            .first()
+            .map_or("127.0.0.1", |b| b.strip_prefix('-').unwrap_or(b));
+        match first {
+            "*" | "0.0.0.0" => "127.0.0.1".into(),
+            "::" | "::*" => "::1".into(),
+            h => h.into(),
+        }
+    });
+    let target = if host.contains(':') {
+        format!("[{host}]:{}", config.port)
+    } else {
+        format!("{host}:{}", config.port)
+    };
+    let addrs: Vec<_> = match target.to_socket_addrs() {
+        Ok(a) => a.collect(),
+        Err(e) => {
+            println!("unhealthy: cannot resolve {target}: {e}");
+            return 1;
+        }
+    };
+    let mut last_err = String::from("no address");
+    for addr in addrs {
+        let reply = TcpStream::connect_timeout(&addr, TIMEOUT).and_then(|mut s| {
+            s.set_read_timeout(Some(TIMEOUT))?;
+            s.set_write_timeout(Some(TIMEOUT))?;
+            s.write_all(b"*1\r\n$4\r\nPING\r\n")?;
+            // One line is enough: +PONG or -ERROR text.
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 256];
+            while !buf.ends_with(b"\r\n") && buf.len() < 4096 {
+                let n = s.read(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            Ok(String::from_utf8_lossy(&buf).trim_end().to_string())
+        });
+        match reply {
+            Ok(r) if r == "+PONG" || r.starts_with("-NOAUTH") => {
+                println!("healthy: {addr} answered {r}");
+                return 0;
+            }
+            Ok(r) => last_err = format!("{addr} answered {r:?}"),
+            Err(e) => last_err = format!("{addr}: {e}"),
+        }
+    }
+    println!("unhealthy: {last_err}");
+    1
 }

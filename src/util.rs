@@ -109,6 +109,12 @@ pub fn calibrate_ticks() {
     ticks_per_us();
 }
 
+/// Convert a tick difference into nanoseconds.
+#[inline]
+pub fn ticks_to_ns(t: u64) -> u64 {
+    (t as f64 * 1000.0 / ticks_per_us()) as u64
+}
+
 /// Convert a tick difference into microseconds.
 #[inline]
 pub fn ticks_to_us(t: u64) -> u64 {

@@ -1656,6 +1656,94 @@ fn eviction_matches_real_redis_byte_for_byte() {
     assert!(ooms > 50, "weak corpus: {ooms} OOM replies");
 }
 
+/// DUMP and RESTORE requests. Values stay small (strings of at most 20
+/// bytes, collections of a few short elements, intsets of a few integers)
+/// so no payload is LZF-compressed: Redis's LZF matcher and Ember's choose
+/// different (equally valid) back references. Both servers write RDB 10, so
+/// the payloads of these values are byte-identical. RESTORE's payloads are
+/// text (the corpus is strings), so they exercise its argument checks and
+/// their order: options, BUSYKEY, TTL, then the payload's checksum.
+fn dump_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
+    let mut r = Rng(seed);
+    let keys = ["d1", "d2", "d3", "d1", "d2", "dmissing"];
+    let short = [
+        "a",
+        "b",
+        "hello",
+        "1",
+        "-7",
+        "300",
+        "70000",
+        "",
+        "007",
+        "x y",
+        "-2147483649",
+    ];
+    let ints = ["1", "2", "3", "-5", "40000", "-70000", "2147483647"];
+    let scores = ["1", "-2.5", "0.1", "inf", "-inf", "3", "1e10"];
+    let ttls = ["0", "100000", "-1", "x", "1", "9223372036854775807"];
+    let opts: [&[&str]; 10] = [
+        &[],
+        &["REPLACE"],
+        &["ABSTTL"],
+        &["IDLETIME", "10"],
+        &["IDLETIME", "-1"],
+        &["FREQ", "5"],
+        &["FREQ", "256"],
+        &["IDLETIME", "1", "FREQ", "1"],
+        &["BOGUS"],
+        &["REPLACE", "IDLETIME"],
+    ];
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let k = r.pick(&keys);
+        let c: Vec<&str> = match r.next() % 12 {
+            0 => vec!["SET", k, r.pick(&short)],
+            1 => vec!["RPUSH", k, r.pick(&short), r.pick(&ints)],
+            2 => vec!["HSET", k, r.pick(&["f", "g"]), r.pick(&short)],
+            3 => vec!["SADD", k, r.pick(&ints), r.pick(&ints)],
+            4 => vec!["ZADD", k, r.pick(&scores), r.pick(&["m", "n"])],
+            5 => vec!["DEL", k],
+            6..=8 => vec!["DUMP", k],
+            _ => {
+                let mut c = vec![
+                    "RESTORE",
+                    k,
+                    r.pick(&ttls),
+                    r.pick(&["garbage", "", "\x00\x01hi"]),
+                ];
+                c.extend_from_slice(opts[(r.next() % opts.len() as u64) as usize]);
+                c
+            }
+        };
+        out.push(c.into_iter().map(String::from).collect());
+    }
+    out.push(vec!["DUMP".into()]);
+    out.push(vec!["RESTORE".into(), "k".into(), "0".into()]);
+    out
+}
+
+#[test]
+fn dump_restore_match_real_redis_byte_for_byte() {
+    if !have_tool("redis-server") {
+        return;
+    }
+    let (mut payloads, mut errors) = (0, 0);
+    let runs = vec![("2", dump_corpus(0xd0, 800)), ("3", dump_corpus(0xd1, 800))];
+    compare_with_redis(
+        runs,
+        |_| true,
+        |want| {
+            payloads += (want.starts_with(b"$") && !want.starts_with(b"$-")) as usize;
+            errors += want.starts_with(b"-") as usize;
+        },
+    );
+    assert!(
+        payloads > 150 && errors > 150,
+        "weak corpus: payloads {payloads}, errors {errors}"
+    );
+}
+
 /// Write commands of every family (and a few reads, for `keymiss`), under
 /// changing `notify-keyspace-events` classes, for comparing the keyspace
 /// events they raise. Random-choice

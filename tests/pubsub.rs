@@ -576,6 +576,11 @@ fn events_of_each_type() {
         ]
     );
     assert_eq!(events(&mut l, 1), [ev("__keyspace@1__:s3", "move_to")]);
+    let dump: Vec<u8> = q(&mut c, &["DUMP", "s2"]);
+    let mut restore = redis::cmd("RESTORE");
+    restore.arg("r").arg(0).arg(dump);
+    let _: () = restore.query(&mut c).expect("restore");
+    assert_eq!(events(&mut l, 1), [ks("r", "restore")]);
     run(&mut c, &["RPUSH", "a", "1", "2"]);
     run(&mut c, &["LMOVE", "a", "b", "LEFT", "RIGHT"]);
     run(&mut c, &["LSET", "b", "0", "x"]);

@@ -288,6 +288,12 @@ fn time_lastsave_debug() {
 #[test]
 fn shutdown_stops_the_server() {
     let s = TestServer::start();
+    // A save that cannot succeed (the file name is taken by a directory)
+    // makes SHUTDOWN SAVE fail and the server keep running.
+    let mut c = s.conn();
+    let dir: Vec<String> = q(&mut c, &["CONFIG", "GET", "dir"]);
+    std::fs::create_dir_all(std::path::Path::new(&dir[1]).join("taken.rdb").join("x")).unwrap();
+    q::<()>(&mut c, &["CONFIG", "SET", "dbfilename", "taken.rdb"]);
     let mut r = s.raw();
     r.roundtrip(
         b"SHUTDOWN SAVE\r\n",
@@ -299,5 +305,142 @@ fn shutdown_stops_the_server() {
     assert!(
         std::net::TcpStream::connect(s.addr).is_err(),
         "listener closed"
+    );
+}
+
+#[test]
+fn debug_needs_enable_debug_command() {
+    let msg = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+    let s = TestServer::with_config(|c| c.enable_debug_command = "no".into());
+    let mut c = s.conn();
+    assert_eq!(err(&mut c, &["DEBUG", "SLEEP", "0"]), msg);
+    // Refused before the arity of subcommands matters, and counted as rejected.
+    assert_eq!(err(&mut c, &["DEBUG", "HELP"]), msg);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["CONFIG", "GET", "enable-debug-command"]),
+        vec!["enable-debug-command", "no"]
+    );
+    assert!(
+        err(&mut c, &["CONFIG", "SET", "enable-debug-command", "yes"])
+            .contains("can't set immutable config")
+    );
+    for allowed in ["yes", "local"] {
+        let s = TestServer::with_config(|c| c.enable_debug_command = allowed.into());
+        q::<()>(&mut s.conn(), &["DEBUG", "SLEEP", "0"]);
+    }
+}
+
+/// A non-loopback address of this machine, if it has one.
+fn outside_ip() -> Option<std::net::IpAddr> {
+    let sock = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    sock.connect("192.0.2.255:9")
+        .or_else(|_| sock.connect("10.255.255.255:9"))
+        .ok()?;
+    let ip = sock.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[test]
+fn protected_mode_denies_non_loopback_clients_without_password() {
+    let Some(ip) = outside_ip() else {
+        eprintln!("note: no non-loopback address; protected mode test skipped");
+        return;
+    };
+    let connect = |port: u16| {
+        let mut s = std::net::TcpStream::connect((ip, port)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        use std::io::{Read, Write};
+        let _ = s.write_all(b"PING\r\n");
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    let start = |protected: bool, pass: Option<&str>| {
+        let mut cfg = ember::config::Config {
+            worker_threads: 1,
+            save: String::new(),
+            port: 0,
+            bind: vec!["0.0.0.0".into()],
+            protected_mode: protected,
+            requirepass: pass.map(|p| p.as_bytes().to_vec()),
+            ..ember::config::Config::default()
+        };
+        cfg.dir = std::env::temp_dir().to_string_lossy().into_owned();
+        ember::server::start(cfg).unwrap()
+    };
+    let h = start(true, None);
+    let got = connect(h.addr().port());
+    assert!(got.starts_with("-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user."), "{got}");
+    assert!(got.ends_with("to start accepting connections from the outside.\r\n"));
+    // Loopback clients are still served.
+    let mut c = redis::Client::open(format!("redis://127.0.0.1:{}/", h.addr().port()))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let info: String = q(&mut c, &["INFO", "stats"]);
+    assert!(info.contains("rejected_connections:1"), "{info}");
+    // CONFIG SET protected-mode no from loopback opens it.
+    q::<()>(&mut c, &["CONFIG", "SET", "protected-mode", "no"]);
+    assert_eq!(connect(h.addr().port()), "+PONG\r\n");
+    h.stop();
+    // With a password, outside clients may connect (and must authenticate).
+    let h = start(true, Some("secret"));
+    assert!(connect(h.addr().port()).starts_with("-NOAUTH"));
+    h.stop();
+}
+
+#[test]
+fn client_pause_holds_writes_or_everything() {
+    use std::time::{Duration, Instant};
+    let s = TestServer::start();
+    let mut a = s.conn();
+    let mut b = s.conn();
+    q::<()>(&mut a, &["SET", "k", "1"]);
+    q::<()>(&mut a, &["CLIENT", "PAUSE", "300", "WRITE"]);
+    let t = Instant::now();
+    assert_eq!(q::<String>(&mut b, &["GET", "k"]), "1");
+    assert!(
+        t.elapsed() < Duration::from_millis(200),
+        "reads are not held"
+    );
+    q::<()>(&mut b, &["SET", "k", "2"]);
+    assert!(
+        t.elapsed() >= Duration::from_millis(250),
+        "writes wait for the pause"
+    );
+    // UNPAUSE ends a write pause at once.
+    q::<()>(&mut a, &["CLIENT", "PAUSE", "10000", "WRITE"]);
+    let waiter = {
+        let mut c = s.conn();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            q::<()>(&mut c, &["SET", "k", "3"]);
+            t.elapsed()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    q::<()>(&mut a, &["CLIENT", "UNPAUSE"]);
+    let waited = waiter.join().unwrap();
+    assert!(
+        waited >= Duration::from_millis(150) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    // ALL holds reads too.
+    q::<()>(&mut a, &["CLIENT", "PAUSE", "300"]);
+    let t = Instant::now();
+    assert_eq!(q::<String>(&mut b, &["GET", "k"]), "3");
+    assert!(t.elapsed() >= Duration::from_millis(250));
+    assert_eq!(
+        err(&mut a, &["CLIENT", "PAUSE", "10", "READ"]),
+        "ERR CLIENT PAUSE mode must be WRITE or ALL"
+    );
+    assert_eq!(
+        err(&mut a, &["CLIENT", "PAUSE", "-1"]),
+        "ERR timeout is negative"
+    );
+    assert_eq!(
+        err(&mut a, &["CLIENT", "PAUSE", "x"]),
+        "ERR timeout is not an integer or out of range"
     );
 }

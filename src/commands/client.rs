@@ -79,6 +79,16 @@ const CLIENT: &[Command] = &[
         .acl(acl::CONNECTION)
         .group("connection")
         .doc("5.0.0", "O(log N) where N is the number of client connections", "Unblocks a client blocked by a blocking command from a different connection.", "client-id [TIMEOUT | ERROR]"),
+    Command::new("client|pause", -3, pause)
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("3.0.0", "O(1)", "Suspends commands processing.", "timeout [WRITE | ALL]"),
+    Command::new("client|unpause", 2, unpause)
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("6.2.0", "O(N) Where N is the number of paused clients", "Resumes processing commands from paused clients.", ""),
     Command::new("client|help", 2, help)
         .flags(LOADING | STALE)
         .acl(acl::CONNECTION)
@@ -410,6 +420,35 @@ fn unblock(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+fn pause(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let all = match args.len() {
+        3 => true,
+        4 if eq_ic(&args[3], b"all") => true,
+        4 if eq_ic(&args[3], b"write") => false,
+        4 => return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL")),
+        _ => return Err(CmdError::Syntax),
+    };
+    let ms = std::str::from_utf8(&args[2])
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    let now = now_ms();
+    ctx.server
+        .pause
+        .pause(now.saturating_add(ms as u64), all, now);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn unpause(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    ctx.server.pause.unpause();
+    ctx.out.ok();
+    Ok(())
+}
+
 fn help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     const LINES: &[&str] = &[
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -427,6 +466,10 @@ fn help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         "    Return information about client connections. Options: TYPE, ID.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
         "NO-TOUCH (ON|OFF)",
         "    Will not touch LRU/LFU stats when this mode is on.",
         "REPLY (ON|OFF|SKIP)",

@@ -31,6 +31,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("modules", true),
     ("commandstats", false),
     ("errorstats", true),
+    ("latencystats", false),
     ("keyspace", true),
 ];
 
@@ -200,14 +201,54 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "mem_allocator", &crate::alloc::ALLOCATOR_NAME);
         }
         "persistence" => {
-            let stats = server.keyspace.stats();
             t.push_str("# Persistence\r\n");
-            w(t, "loading", &0);
+            let p = &server.persist;
+            let bg = p.bgsave_in_progress.load(Relaxed);
+            let now = crate::util::now_ms();
+            w(t, "loading", &(p.loading.load(Relaxed) as u8));
             w(t, "async_loading", &0);
-            w(t, "rdb_changes_since_last_save", &stats.dirty);
-            w(t, "rdb_bgsave_in_progress", &0);
-            w(t, "rdb_last_save_time", &(server.started_unix_ms / 1000));
-            w(t, "rdb_last_bgsave_status", &"ok");
+            w(t, "current_cow_peak", &0);
+            w(
+                t,
+                "current_cow_size",
+                &crate::persist::snapshot::COW_BYTES.load(Relaxed),
+            );
+            w(t, "current_cow_size_age", &0);
+            w(t, "current_fork_perc", &"0.00");
+            w(t, "current_save_keys_processed", &0);
+            w(t, "current_save_keys_total", &0);
+            w(
+                t,
+                "rdb_changes_since_last_save",
+                &p.changes(&server.keyspace),
+            );
+            w(t, "rdb_bgsave_in_progress", &(bg as u8));
+            w(t, "rdb_last_save_time", &p.last_save.load(Relaxed));
+            let ok = if p.last_bgsave_ok.load(Relaxed) {
+                "ok"
+            } else {
+                "err"
+            };
+            w(t, "rdb_last_bgsave_status", &ok);
+            w(
+                t,
+                "rdb_last_bgsave_time_sec",
+                &p.last_bgsave_secs.load(Relaxed),
+            );
+            let current = if bg {
+                (now.saturating_sub(p.bgsave_started_ms.load(Relaxed)) / 1000) as i64
+            } else {
+                -1
+            };
+            w(t, "rdb_current_bgsave_time_sec", &current);
+            w(t, "rdb_saves", &p.saves.load(Relaxed));
+            w(t, "rdb_last_cow_size", &p.last_cow_size.load(Relaxed));
+            w(
+                t,
+                "rdb_last_load_keys_expired",
+                &p.loaded_expired.load(Relaxed),
+            );
+            w(t, "rdb_last_load_keys_loaded", &p.loaded_keys.load(Relaxed));
             w(t, "aof_enabled", &0);
             w(t, "aof_rewrite_in_progress", &0);
             w(t, "aof_last_write_status", &"ok");
@@ -286,6 +327,28 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             codes.sort();
             for (code, n) in codes {
                 let _ = write!(t, "errorstat_{code}:count={n}\r\n");
+            }
+        }
+        "latencystats" => {
+            t.push_str("# Latencystats\r\n");
+            let percentiles = server
+                .config
+                .read(|c| c.latency_tracking_info_percentiles.clone());
+            let threads = server.thread_stats.lock();
+            for e in &server.commands.entries {
+                let parts: Vec<_> = threads.iter().filter_map(|ts| ts.hist.get(e.id)).collect();
+                let Some(h) = crate::server::latency::Summed::of(parts.into_iter()) else {
+                    continue;
+                };
+                let _ = write!(t, "latency_percentiles_usec_{}:", e.cmd.name);
+                for (i, p) in percentiles.iter().enumerate() {
+                    if i > 0 {
+                        t.push(',');
+                    }
+                    let us = h.percentile_ns(*p) as f64 / 1000.0;
+                    let _ = write!(t, "p{}={us:.3}", crate::config::format_percentile(*p));
+                }
+                t.push_str("\r\n");
             }
         }
         "commandstats" => {

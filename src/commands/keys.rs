@@ -465,8 +465,9 @@ fn flush(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, asynchronous: bool) {
             let mut removed = 0;
             for db in dbs.clone() {
                 shard.db_flushing(db, ctx.now);
+                removed += shard.db(db).len() as u64;
+                // Empty when a running snapshot took the contents over.
                 let t = shard.db(db).take();
-                removed += t.len() as u64;
                 if !t.is_empty() {
                     old.push(t);
                 }

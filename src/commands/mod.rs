@@ -14,13 +14,16 @@ pub mod client;
 pub mod command;
 pub mod config_cmd;
 pub mod connection;
+pub mod dump;
 pub mod expire;
 pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod latency;
 pub mod list;
 pub mod memory;
 pub mod multi;
+pub mod persist;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -71,6 +74,8 @@ pub fn families() -> Vec<&'static [Command]> {
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        persist::COMMANDS,
+        latency::COMMANDS,
         config_cmd::COMMANDS,
         client::COMMANDS,
         info::COMMANDS,
@@ -80,6 +85,7 @@ pub fn families() -> Vec<&'static [Command]> {
         sort::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
+        dump::COMMANDS,
     ];
     v.extend(list::commands());
     v.extend(set::commands());
@@ -316,6 +322,17 @@ pub fn dispatch(
         }
     };
     let cmd = entry.cmd;
+    // DEBUG is refused unless `enable-debug-command` allows it (Redis 7).
+    if cmd.name == "debug" && !debug_allowed(server, client) {
+        tstats.rejected(entry.id);
+        flag_transaction(client);
+        reply_error(
+            server,
+            out,
+            &CmdError::err("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."),
+        );
+        return;
+    }
     if !client.authenticated && !cmd.has(flags::NO_AUTH) && server.auth_required() {
         tstats.rejected(entry.id);
         flag_transaction(client);
@@ -359,6 +376,14 @@ pub fn dispatch(
                 return;
             }
         }
+    }
+    // A failing background save refuses writes (and PING) with MISCONF,
+    // after the OOM check, as Redis orders them.
+    if (cmd.has(flags::WRITE) || cmd.name == "ping") && server.persist.writes_refused(server) {
+        tstats.rejected(entry.id);
+        flag_transaction(client);
+        reply_error(server, out, &CmdError::coded(crate::persist::save::MISCONF));
+        return;
     }
     // A RESP2 connection in Pub/Sub mode can only (un)subscribe, PING, QUIT
     // and RESET (RESP3 can interleave anything with its push frames).
@@ -413,6 +438,16 @@ pub fn dispatch(
     execute(server, client, out, tstats, now, entry, args);
 }
 
+fn debug_allowed(server: &Server, client: &Client) -> bool {
+    server
+        .config
+        .read(|c| match c.enable_debug_command.as_str() {
+            "yes" => true,
+            "local" => client.info.addr.ip().is_loopback(),
+            _ => false,
+        })
+}
+
 /// The error for a DENYOOM command while over `maxmemory`.
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -453,11 +488,53 @@ pub fn execute(
         tstats,
     };
     let result = handler(&mut ctx, args);
-    let usec = crate::util::ticks_to_us(crate::util::ticks().wrapping_sub(started));
+    let ns = crate::util::ticks_to_ns(crate::util::ticks().wrapping_sub(started));
+    let usec = ns / 1000;
     tstats.called(entry.id, usec);
+    observe(server, ctx.client, tstats, entry, args, ns, now);
     if let Err(e) = result {
         tstats.failed(entry.id);
         reply_error(server, ctx.out, &e);
+    }
+}
+
+/// Latency histogram, slow log and latency monitor for one executed command.
+#[inline]
+fn observe(
+    server: &Server,
+    client: &Client,
+    tstats: &ThreadStats,
+    entry: &TableEntry,
+    args: Args<'_>,
+    ns: u64,
+    now: u64,
+) {
+    let cmd = entry.cmd;
+    if server.config.latency_tracking() && client.blocked.is_none() {
+        tstats.hist.record(entry.id, ns);
+    }
+    let usec = ns / 1000;
+    let slower_than = server.config.slowlog_slower_than();
+    if slower_than >= 0 && usec as i64 >= slower_than && !cmd.has(flags::SKIP_SLOWLOG) {
+        let max_len = server.config.read(|c| c.slowlog_max_len) as usize;
+        server.slowlog.push(
+            args,
+            latency::redact_from(cmd.name, args),
+            usec,
+            now / 1000,
+            client.info.addr.to_string(),
+            client.info.name.lock().clone(),
+            max_len,
+        );
+    }
+    let threshold = server.config.latency_threshold();
+    if threshold > 0 && usec / 1000 >= threshold {
+        let event = if cmd.has(flags::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        server.latency.add(event, usec / 1000, now / 1000);
     }
 }
 

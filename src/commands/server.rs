@@ -34,31 +34,85 @@ fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 }
 
 fn lastsave(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    // No snapshot has been written yet (persistence is a later feature):
-    // like Redis at start, LASTSAVE is the time the server started.
-    ctx.out.int((ctx.server.started_unix_ms / 1000) as i64);
+    // The server's start time until a save succeeds, as Redis.
+    let t = ctx
+        .server
+        .persist
+        .last_save
+        .load(std::sync::atomic::Ordering::Relaxed);
+    ctx.out.int(t as i64);
     Ok(())
 }
 
 fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let mut save = false;
+    let (mut save, mut nosave, mut force) = (false, false, false);
     for a in args.iter().skip(1) {
         if eq_ic(a, b"save") {
             save = true;
+        } else if eq_ic(a, b"nosave") {
+            nosave = true;
+        } else if eq_ic(a, b"force") {
+            force = true;
         } else if eq_ic(a, b"abort") {
             return Err(CmdError::err("No shutdown in progress."));
-        } else if !(eq_ic(a, b"nosave") || eq_ic(a, b"now") || eq_ic(a, b"force")) {
+        } else if !eq_ic(a, b"now") {
             return Err(CmdError::Syntax);
         }
     }
-    if save {
-        tracing::warn!("SHUTDOWN SAVE refused: Ember cannot write snapshots yet");
-        return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+    if save && nosave {
+        return Err(CmdError::Syntax);
     }
     tracing::warn!("User requested shutdown...");
+    if !crate::persist::save::save_for_shutdown(ctx.server, save, nosave) && !force {
+        return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+    }
     ctx.server.request_shutdown();
     // Like Redis, a successful SHUTDOWN sends no reply: the connection closes.
     ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load the file back.
+fn debug_reload(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let (mut save, mut flush) = (true, true);
+    for a in args.iter().skip(2) {
+        if eq_ic(a, b"nosave") {
+            save = false;
+        } else if eq_ic(a, b"noflush") {
+            flush = false;
+        } else if !eq_ic(a, b"merge") {
+            return Err(CmdError::err(
+                "DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+            ));
+        }
+    }
+    let server = ctx.server;
+    if save && !matches!(crate::persist::save::save(server), Ok(Ok(()))) {
+        return Err(CmdError::coded("ERR"));
+    }
+    if flush {
+        let mut all = server.keyspace.lock_all();
+        for shard in all.shards() {
+            for db in 0..server.keyspace.ndbs() {
+                shard.db_flushing(db, ctx.now);
+                drop(shard.db(db).take());
+            }
+        }
+    }
+    let path = crate::persist::save::rdb_path(server);
+    let loaded = std::fs::File::open(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| {
+            crate::persist::save::load_into(server, &mut std::io::BufReader::new(f))
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = loaded {
+        tracing::warn!("DEBUG RELOAD: {e}");
+        return Err(CmdError::err(
+            "Error trying to load the RDB dump, check server logs.",
+        ));
+    }
+    ctx.out.ok();
     Ok(())
 }
 
@@ -83,9 +137,24 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         crate::keyspace::expire::set_active_expire(on);
         ctx.out.ok();
         Ok(())
+    } else if eq_ic(sub, b"reload") {
+        debug_reload(ctx, args)
     } else if eq_ic(sub, b"help") {
         const LINES: &[&str] = &[
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "RELOAD [option ...]",
+            "    Save the RDB on disk and reload it back to memory. Available options:",
+            "    * MERGE: Merge the content of the RDB instead of flushing the current",
+            "      DB.",
+            "    * NOFLUSH: Do not flush the current DB before loading the RDB file.",
+            "    * NOSAVE: the database will be loaded from an existing RDB file.",
+            "    Examples:",
+            "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+            "      the database.",
+            "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+            "      existing RDB file.",
+            "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+            "      file to the database.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",

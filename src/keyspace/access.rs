@@ -98,6 +98,22 @@ fn lfu_pack(counter: u8, now_ms: u64) -> u32 {
     (lfu_minutes(now_ms) << 8) | counter as u32
 }
 
+/// LRU bits of a key last accessed `idle_secs` ago (RESTORE IDLETIME, the
+/// RDB `IDLE` opcode); an idle time beyond half the clock's range is
+/// clamped to it, as Redis clamps.
+pub fn lru_with_idle(idle_secs: u64, now_ms: u64) -> u32 {
+    let ticks = idle_secs
+        .saturating_mul(1000 / LRU_TICK_MS)
+        .min((u32::MAX / 2) as u64);
+    lru_clock(now_ms).wrapping_sub(ticks as u32)
+}
+
+/// LFU bits with counter `freq` as of now (RESTORE FREQ, the RDB `FREQ`
+/// opcode).
+pub fn lfu_with_freq(freq: u8, now_ms: u64) -> u32 {
+    lfu_pack(freq, now_ms)
+}
+
 /// The access bits of a newly written key.
 #[inline]
 pub fn initial(now_ms: u64) -> u32 {

@@ -18,6 +18,7 @@
 //! cursor (still to come). New entries are appended above. Hence every key
 //! present from start to end is returned at least once.
 
+use crate::persist::snapshot::TableSnap;
 use crate::types::Value;
 use crate::util::rand_below;
 
@@ -33,7 +34,10 @@ pub struct Entry {
     pub value: Value,
     /// Absolute expiry in Unix ms, or [`NO_EXPIRE`].
     expire: u64,
-    /// This entry's index in `Table::volatile` (meaningful only with a TTL).
+    /// Bits 0..31: this entry's index in `Table::volatile` (meaningful only
+    /// with a TTL). Bit 31: the snapshot mark (see [`crate::persist::snapshot`]):
+    /// an entry whose mark differs from its table's has not been saved by the
+    /// running snapshot yet.
     vpos: u32,
     /// Access clock for LRU or LFU bits; see [`super::access`].
     pub lru: u32,
@@ -62,7 +66,26 @@ impl Entry {
     pub fn is_expired(&self, now: u64) -> bool {
         self.expire != NO_EXPIRE && self.expire <= now
     }
+    #[inline]
+    fn vpos(&self) -> usize {
+        (self.vpos & !MARK) as usize
+    }
+    #[inline]
+    fn set_vpos(&mut self, v: usize) {
+        self.vpos = (self.vpos & MARK) | v as u32;
+    }
+    #[inline]
+    fn mark(&self) -> u32 {
+        self.vpos & MARK
+    }
+    #[inline]
+    fn set_mark(&mut self, mark: u32) {
+        self.vpos = (self.vpos & !MARK) | mark;
+    }
 }
+
+/// The snapshot-mark bit of [`Entry::vpos`].
+const MARK: u32 = 1 << 31;
 
 type Map = super::dense::DenseMap;
 
@@ -74,6 +97,11 @@ pub struct Table {
     /// 1 + the position of the key the last insert created (0: none), so
     /// the `modified` that follows can raise the `new` keyspace event.
     created: u32,
+    /// The mark new entries get ([`MARK`] or 0); flipped when a snapshot
+    /// starts, so every entry present then counts as not yet saved.
+    mark: u32,
+    /// Present while a snapshot that has not finished this table runs.
+    snap: Option<Box<TableSnap>>,
 }
 
 impl Table {
@@ -106,6 +134,7 @@ impl Table {
                     self.remove_at(i);
                     Lookup::Expired
                 } else {
+                    self.preserve(i);
                     Lookup::Found(&mut self.map[i])
                 }
             }
@@ -130,7 +159,24 @@ impl Table {
 
     #[inline]
     pub fn at_mut(&mut self, i: usize) -> Option<(&Key, &mut Entry)> {
+        if i < self.map.len() {
+            self.preserve(i);
+        }
         self.map.get_index_mut(i)
+    }
+
+    /// Before the entry at `i` changes or goes: if a snapshot is running and
+    /// has not saved it yet, save it now, as it is (copy-on-write, per entry).
+    #[inline]
+    fn preserve(&mut self, i: usize) {
+        if let Some(snap) = self.snap.as_deref_mut() {
+            if let Some((key, entry)) = self.map.get_index_mut(i) {
+                if entry.mark() != self.mark {
+                    entry.set_mark(self.mark);
+                    snap.preserve(key, entry);
+                }
+            }
+        }
     }
 
     /// Insert or overwrite `key`. An overwrite replaces value and TTL (as SET
@@ -139,6 +185,7 @@ impl Table {
         let lru = super::access::initial(now);
         match self.map.get_index_of(key) {
             Some(i) => {
+                self.preserve(i);
                 let (old_expire, vpos) = (self.map[i].expire, self.map[i].vpos);
                 // An overwrite keeps the key's access frequency under LFU
                 // (as Redis's dbSetValue), else it counts as an access.
@@ -165,7 +212,7 @@ impl Table {
                     Entry {
                         value,
                         expire: NO_EXPIRE,
-                        vpos: 0,
+                        vpos: self.mark,
                         lru,
                     },
                 );
@@ -184,7 +231,7 @@ impl Table {
             Entry {
                 value,
                 expire: NO_EXPIRE,
-                vpos: 0,
+                vpos: self.mark,
                 lru,
             },
         );
@@ -212,11 +259,19 @@ impl Table {
 
     /// Remove the entry at position `i`, keeping `volatile` consistent.
     pub fn remove_at(&mut self, i: usize) -> (Key, Entry) {
+        let last = self.map.len() - 1;
+        // The snapshot needs the removed entry, and the last one if it is
+        // about to move below the snapshot's cursor, where it would be missed.
+        if let Some(moved_behind) = self.snap.as_deref().map(|s| i != last && i < s.cursor) {
+            self.preserve(i);
+            if moved_behind {
+                self.preserve(last);
+            }
+        }
         // Drop it from the volatile index first, while positions are unchanged.
         if self.map[i].has_ttl() {
-            self.volatile_remove(self.map[i].vpos as usize);
+            self.volatile_remove(self.map[i].vpos());
         }
-        let last = self.map.len() - 1;
         let removed = self
             .map
             .swap_remove_index(i)
@@ -225,7 +280,7 @@ impl Table {
         if i != last {
             let moved = &self.map[i];
             if moved.has_ttl() {
-                self.volatile[moved.vpos as usize] = i as u32;
+                self.volatile[moved.vpos()] = i as u32;
             }
         }
         removed
@@ -233,13 +288,15 @@ impl Table {
 
     /// Set or clear (with [`NO_EXPIRE`]) the TTL of the entry at position `i`.
     pub fn set_expire_at(&mut self, i: usize, expire: u64) {
+        self.preserve(i);
         let had = self.map[i].has_ttl();
         match (had, expire != NO_EXPIRE) {
             (false, true) => {
-                self.map[i].vpos = self.volatile.len() as u32;
+                let v = self.volatile.len();
+                self.map[i].set_vpos(v);
                 self.volatile.push(i as u32);
             }
-            (true, false) => self.volatile_remove(self.map[i].vpos as usize),
+            (true, false) => self.volatile_remove(self.map[i].vpos()),
             _ => {}
         }
         self.map[i].expire = expire;
@@ -259,7 +316,7 @@ impl Table {
     fn volatile_remove(&mut self, vpos: usize) {
         self.volatile.swap_remove(vpos);
         if let Some(&moved) = self.volatile.get(vpos) {
-            self.map[moved as usize].vpos = vpos as u32;
+            self.map[moved as usize].set_vpos(vpos);
         }
     }
 
@@ -302,9 +359,80 @@ impl Table {
     }
 
     /// Remove everything, returning the old contents (FLUSHDB ASYNC frees
-    /// them on another thread).
+    /// them on another thread). While a snapshot still needs them, the old
+    /// contents go to the snapshot instead, and an empty table is returned.
     pub fn take(&mut self) -> Table {
-        std::mem::take(self)
+        let mut old = std::mem::take(self);
+        self.mark = old.mark;
+        match old.snap.take() {
+            Some(snap) => {
+                (*snap).adopt(old);
+                Table::default()
+            }
+            None => old,
+        }
+    }
+
+    /// A snapshot begins (see [`crate::persist::snapshot`]): every entry
+    /// present now counts as not yet saved.
+    pub(crate) fn snapshot_begin(&mut self, snap: Box<TableSnap>) {
+        self.mark ^= MARK;
+        self.snap = Some(snap);
+    }
+
+    /// Whether a snapshot still has to walk this table.
+    pub(crate) fn snapshot_active(&self) -> bool {
+        self.snap.is_some()
+    }
+
+    /// One step of the snapshot's walk: save up to `n` more positions (or
+    /// until `out` holds `max_bytes`), after the pre-images clients already
+    /// saved. Returns the database the output belongs to; the table leaves
+    /// the snapshot when its walk is complete.
+    pub(crate) fn snapshot_step(
+        &mut self,
+        n: usize,
+        max_bytes: usize,
+        out: &mut Vec<u8>,
+        keys: &mut u64,
+    ) -> usize {
+        let Some(snap) = self.snap.as_deref_mut() else {
+            return 0;
+        };
+        snap.drain_into(out);
+        let db = snap.db();
+        let end = snap.end.min(self.map.len());
+        let stop = (snap.cursor + n).min(end);
+        while let Some(snap) = self.snap.as_deref_mut() {
+            let i = snap.cursor;
+            if i >= stop || out.len() >= max_bytes {
+                break;
+            }
+            snap.cursor += 1;
+            if let Some((key, entry)) = self.map.get_index_mut(i) {
+                if entry.mark() != self.mark {
+                    entry.set_mark(self.mark);
+                    crate::persist::snapshot::serialize(snap, key, entry, out, keys);
+                }
+            }
+        }
+        if let Some(snap) = self.snap.as_deref_mut() {
+            if snap.cursor >= end {
+                snap.drain_into(out);
+                self.snap = None;
+            }
+        }
+        db
+    }
+
+    /// Visit the entries a snapshot had not saved when this table was
+    /// flushed (the snapshot owns the table then).
+    pub(crate) fn for_unsaved(&self, mut f: impl FnMut(&Key, &Entry)) {
+        for (k, e) in self.map.iter() {
+            if e.mark() != self.mark {
+                f(k, e);
+            }
+        }
     }
 
     /// Give memory back after mass deletion (e.g. a million keys expired).
@@ -323,7 +451,7 @@ impl Table {
         for (i, (_, e)) in self.map.iter().enumerate() {
             if e.has_ttl() {
                 with_ttl += 1;
-                assert_eq!(self.volatile[e.vpos as usize] as usize, i);
+                assert_eq!(self.volatile[e.vpos()] as usize, i);
             }
         }
         assert_eq!(with_ttl, self.volatile.len());

@@ -43,6 +43,9 @@ impl Drop for Registered<'_> {
     }
 }
 
+/// What a non-loopback client gets in protected mode (Redis 7.2's text).
+const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
 /// Serve one connection until it closes.
 pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<ThreadStats>) {
     let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else {
@@ -56,6 +59,28 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             .write_all(b"-ERR max number of clients reached\r\n")
             .await;
         return;
+    }
+
+    // Protected mode (Redis 7): without a password, only loopback clients.
+    if server.config.read(|c| c.protected_mode)
+        && !server.auth_required()
+        && !addr.ip().is_loopback()
+    {
+        server.stats.rejected_connections.fetch_add(1, Relaxed);
+        let _ = stream.write_all(PROTECTED_MODE_DENIED.as_bytes()).await;
+        return;
+    }
+    let keepalive = server.config.read(|c| c.tcp_keepalive);
+    if keepalive > 0 {
+        // As Redis's anetKeepAlive: probes after `tcp-keepalive` seconds of
+        // silence, then every third of it, three times.
+        let secs = std::time::Duration::from_secs(keepalive);
+        let ka = socket2::TcpKeepalive::new()
+            .with_time(secs)
+            .with_interval((secs / 3).max(std::time::Duration::from_secs(1)));
+        #[cfg(any(target_os = "linux", target_os = "macos"))]
+        let ka = ka.with_retries(3);
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
     }
 
     #[cfg(unix)]
@@ -151,6 +176,17 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 Parsed::Multibulk { consumed } | Parsed::Inline { consumed } => consumed,
             };
             let args = parser.args(&inbuf[pos..], &parsed);
+            if server.pause.holds(&server, args, now) {
+                // CLIENT PAUSE: send what is ready, then wait.
+                if !out.is_empty()
+                    && write_out(&mut stream, &mut out, &tstats, killed.as_mut())
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+                super::pause::wait(&server, args).await;
+            }
             // Messages delivered so far go out ahead of this reply.
             if let Some(s) = client.pubsub.subscriber() {
                 s.drain_into(&mut out.buf);

@@ -55,6 +55,11 @@ impl Gates {
         self.gates.get(i).map(|g| g.0.read())
     }
 
+    /// Whether the calling thread has a gate of its own (a worker or cron).
+    pub fn owned(&self) -> bool {
+        MINE.with(|m| m.get()) < self.gates.len()
+    }
+
     /// Hold every gate (EXEC). The caller must not hold its own for reading.
     pub fn exclusive(&self) -> Vec<RwLockWriteGuard<'_, ()>> {
         self.gates.iter().map(|g| g.0.write()).collect()

@@ -11,6 +11,8 @@
 pub mod client;
 pub mod connection;
 pub mod gate;
+pub mod latency;
+pub mod pause;
 pub mod stats;
 
 use std::io;
@@ -47,6 +49,15 @@ pub struct Server {
     pub run_id: String,
     /// The TCP port actually bound (differs from the config with `--port 0`).
     pub port: u16,
+    /// RDB snapshot state (SAVE/BGSAVE, LASTSAVE, INFO persistence).
+    pub persist: crate::persist::save::Persist,
+    /// SLOWLOG entries and the latency monitor's events.
+    pub slowlog: latency::SlowLog,
+    pub latency: latency::Monitor,
+    /// CLIENT PAUSE state.
+    pub pause: pause::Pause,
+    /// This server's own `Arc` (background saves outlive the command).
+    this: std::sync::Weak<Server>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -55,6 +66,11 @@ impl Server {
     #[inline]
     pub fn auth_required(&self) -> bool {
         self.config.auth_required()
+    }
+
+    /// A strong reference to this server, for background work.
+    pub fn arc(&self) -> Option<Arc<Server>> {
+        self.this.upgrade()
     }
 
     /// Ask the whole server to stop (SHUTDOWN, signals).
@@ -129,7 +145,12 @@ fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
             Some(h) => (true, h),
             None => (false, b.as_str()),
         };
-        let host = if host == "*" { "0.0.0.0" } else { host };
+        // Redis's wildcards: `*` every IPv4 interface, `::*` every IPv6 one.
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            h => h,
+        };
         let addr: SocketAddr = if host.contains(':') {
             format!("[{host}]:{port}")
         } else {
@@ -139,7 +160,7 @@ fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
         .map_err(|_| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("bad bind address {b}"))
         })?;
-        match StdListener::bind(addr) {
+        match listen(addr) {
             Ok(l) => {
                 // With port 0, bind the other addresses to the same port.
                 if port == 0 {
@@ -168,6 +189,25 @@ fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
     Ok(listeners)
 }
 
+/// A listening socket on `addr`. IPv6 sockets are IPv6-only, as Redis makes
+/// them, so that `bind 0.0.0.0 ::` (or `* -::*`) binds both wildcards on one
+/// port instead of the second failing with "Address already in use".
+fn listen(addr: SocketAddr) -> io::Result<StdListener> {
+    if addr.is_ipv4() {
+        return StdListener::bind(addr);
+    }
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV6, Type::STREAM, None)?;
+    socket.set_only_v6(true)?;
+    // What std's TcpListener::bind does on Unix: restart without TIME_WAIT
+    // delays.
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
+}
+
 /// Bind, start the worker and cron threads, and return at once.
 pub fn start(config: Config) -> io::Result<ServerHandle> {
     crate::util::calibrate_ticks();
@@ -181,10 +221,11 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         n => n,
     };
     let (shutdown_tx, _) = watch::channel(false);
+    let started_unix_ms = crate::util::now_ms();
     let ndbs = config.databases;
     let config = ConfigStore::new(config);
     let pubsub = Arc::new(crate::pubsub::PubSub::new(config.pubsub.clone()));
-    let server = Arc::new(Server {
+    let server = Arc::new_cyclic(|this| Server {
         keyspace: Keyspace::with_pubsub(ndbs, pubsub.clone()),
         config,
         pubsub,
@@ -194,11 +235,18 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         gates: gate::Gates::new(nworkers + 1),
         thread_stats: Mutex::new(Vec::new()),
         started: Instant::now(),
-        started_unix_ms: crate::util::now_ms(),
+        started_unix_ms,
         run_id: random_hex(40),
         port: addrs[0].port(),
+        persist: crate::persist::save::Persist::new(started_unix_ms),
+        slowlog: Default::default(),
+        latency: Default::default(),
+        pause: Default::default(),
+        this: this.clone(),
         shutdown_tx,
     });
+    crate::persist::save::load_at_startup(&server)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
 
     let mut threads = Vec::new();
     let mut senders = Vec::new();
@@ -332,6 +380,15 @@ fn acceptor(
     });
 }
 
+/// Record a latency-monitor event if it took at least the threshold.
+fn latency_event(server: &Server, event: &str, started: Instant) {
+    let threshold = server.config.latency_threshold();
+    let ms = started.elapsed().as_millis() as u64;
+    if threshold > 0 && ms >= threshold {
+        server.latency.add(event, ms, crate::util::now_ms() / 1000);
+    }
+}
+
 /// Periodic work at `hz` times a second: active expiry, eviction.
 fn cron(server: Arc<Server>, gate: usize) {
     server.gates.adopt(gate);
@@ -343,12 +400,48 @@ fn cron(server: Arc<Server>, gate: usize) {
         {
             // EXEC waits for the cycle to end, and the cycle for EXEC.
             let _gate = server.gates.read();
+            let started = Instant::now();
             crate::keyspace::expire::active_expire_cycle(&server.keyspace, period / 4);
+            latency_event(&server, "expire-cycle", started);
+            let started = Instant::now();
             // Evict down to maxmemory without waiting for traffic (CONFIG
             // SET maxmemory lower, or a command that ran out of time budget).
             crate::evict::perform_within(&server.keyspace, &server.config, Some(period / 4));
+            latency_event(&server, "eviction-cycle", started);
+            // Save points (a snapshot begins between transactions).
+            crate::persist::save::cron(&server);
         }
         crate::alloc::sample_peak();
         thread::sleep(period);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bind * -::*` (Redis 7's default) and `bind 0.0.0.0 ::`: both
+    /// wildcards on one port, the IPv6 one IPv6-only.
+    #[test]
+    fn ipv4_and_ipv6_wildcards_share_a_port() {
+        let ipv6 = StdListener::bind("[::]:0").is_ok();
+        for bind in [vec!["*", "-::*"], vec!["0.0.0.0", "-::"]] {
+            let config = Config {
+                bind: bind.iter().map(|s| s.to_string()).collect(),
+                port: 0,
+                ..Config::default()
+            };
+            let listeners = bind_all(&config).expect("binds");
+            let addrs: Vec<SocketAddr> = listeners.iter().flat_map(|l| l.local_addr()).collect();
+            assert!(
+                addrs[0].is_ipv4() && addrs[0].ip().is_unspecified(),
+                "{addrs:?}"
+            );
+            if ipv6 {
+                assert_eq!(addrs.len(), 2, "{addrs:?}");
+                assert!(addrs[1].is_ipv6() && addrs[1].ip().is_unspecified());
+                assert_eq!(addrs[0].port(), addrs[1].port());
+            }
+        }
     }
 }

@@ -29,6 +29,8 @@ pub struct CmdCounters {
 /// Counters owned by one worker thread.
 pub struct ThreadStats {
     pub cmds: Box<[CmdCounters]>,
+    /// Per-command latency histograms (`latency-tracking`).
+    pub hist: super::latency::ThreadHistograms,
     pub commands_processed: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
@@ -38,6 +40,7 @@ impl ThreadStats {
     pub fn new(ncommands: usize) -> Self {
         ThreadStats {
             cmds: (0..ncommands).map(|_| CmdCounters::default()).collect(),
+            hist: super::latency::ThreadHistograms::new(ncommands),
             commands_processed: AtomicU64::new(0),
             net_input_bytes: AtomicU64::new(0),
             net_output_bytes: AtomicU64::new(0),
@@ -81,6 +84,7 @@ impl ThreadStats {
             c.rejected.store(0, Relaxed);
             c.failed.store(0, Relaxed);
         }
+        self.hist.reset();
         self.commands_processed.store(0, Relaxed);
         self.net_input_bytes.store(0, Relaxed);
         self.net_output_bytes.store(0, Relaxed);

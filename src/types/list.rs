@@ -577,7 +577,12 @@ impl List {
 
     /// Every element, left to right.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.nodes.iter().flat_map(|n| {
+        self.nodes().flatten()
+    }
+
+    /// The elements node by node (RDB writes one listpack per node).
+    pub fn nodes(&self) -> impl Iterator<Item = impl Iterator<Item = &[u8]> + '_> + '_ {
+        self.nodes.iter().map(|n| {
             let mut pos = 0;
             std::iter::from_fn(move || {
                 (pos < n.buf.len()).then(|| {

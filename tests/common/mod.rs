@@ -22,8 +22,21 @@ impl TestServer {
 
     /// A server with settings adjusted by `f` (port and bind are forced).
     pub fn with_config(f: impl FnOnce(&mut Config)) -> TestServer {
+        // No save points and a private directory: a test never reads or
+        // writes a dump.rdb it did not ask for.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "ember-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
         let mut c = Config {
             worker_threads: 2,
+            save: String::new(),
+            dir: dir.to_string_lossy().into_owned(),
+            // Test clients connect over loopback.
+            enable_debug_command: "local".into(),
             ..Config::default()
         };
         f(&mut c);
