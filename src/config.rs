@@ -85,6 +85,11 @@ pub struct Config {
     pub zset_max_listpack_value: u64,
     pub list_max_listpack_size: i64,
     pub list_compress_depth: u64,
+    /// `notify-keyspace-events` as class bits (src/notify.rs).
+    pub notify_keyspace_events: u32,
+    /// `client-output-buffer-limit`: (hard, soft, soft seconds) for the
+    /// normal, replica and pubsub classes.
+    pub client_output_buffer_limit: [(u64, u64, u64); 3],
     /// The file the server was started with (for CONFIG REWRITE).
     pub config_file: Option<PathBuf>,
 }
@@ -147,6 +152,12 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            notify_keyspace_events: 0,
+            client_output_buffer_limit: [
+                (0, 0, 0),
+                (256 << 20, 64 << 20, 60),
+                (32 << 20, 8 << 20, 60),
+            ],
             config_file: None,
         }
     }
@@ -335,6 +346,33 @@ macro_rules! p_enum {
             },
         }
     };
+}
+
+/// `client-output-buffer-limit <class> <hard> <soft> <soft seconds>...`,
+/// Redis's syntax and error texts.
+fn set_obuf_limits(c: &mut Config, v: &[String]) -> Result<(), String> {
+    let words: Vec<&str> = v.iter().flat_map(|s| s.split_whitespace()).collect();
+    if words.is_empty() || !words.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut limits = c.client_output_buffer_limit;
+    for w in words.chunks(4) {
+        let class = match w[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
+        };
+        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        let hard = parse_memory(w[1]).ok_or_else(bad)?;
+        let soft = parse_memory(w[2]).ok_or_else(bad)?;
+        let secs: u64 = w[3].parse().map_err(|_| bad())?;
+        limits[class] = (hard, soft, secs);
+    }
+    c.client_output_buffer_limit = limits;
+    Ok(())
 }
 
 const MAX: i64 = i64::MAX;
@@ -621,6 +659,30 @@ pub const PARAMS: &[Param] = &[
         IMAX,
         true
     ),
+    Param {
+        name: "notify-keyspace-events",
+        aliases: &[],
+        mutable: true,
+        get: |c| crate::notify::flags_to_string(c.notify_keyspace_events),
+        set: |c, v| {
+            c.notify_keyspace_events = crate::notify::parse_flags(one(v)?)
+                .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "client-output-buffer-limit",
+        aliases: &[],
+        mutable: true,
+        get: |c| {
+            let l = &c.client_output_buffer_limit;
+            format!(
+                "normal {} {} {} slave {} {} {} pubsub {} {} {}",
+                l[0].0, l[0].1, l[0].2, l[1].0, l[1].1, l[1].2, l[2].0, l[2].1, l[2].2
+            )
+        },
+        set: set_obuf_limits,
+    },
 ];
 
 /// Find a parameter by name or alias (case-insensitive).
@@ -874,6 +936,9 @@ pub struct ConfigStore {
     policy: AtomicU32,
     samples: AtomicU32,
     tenacity: AtomicU32,
+    /// Values the Pub/Sub registry reads without the config lock
+    /// (`notify-keyspace-events`, the pubsub output buffer limit).
+    pub pubsub: std::sync::Arc<crate::pubsub::Shared>,
     slowlog_slower_than: std::sync::atomic::AtomicI64,
     latency_threshold: AtomicU64,
     latency_tracking: AtomicBool,
@@ -900,6 +965,7 @@ impl ConfigStore {
             policy: AtomicU32::new(0),
             samples: AtomicU32::new(5),
             tenacity: AtomicU32::new(10),
+            pubsub: Default::default(),
             slowlog_slower_than: std::sync::atomic::AtomicI64::new(-1),
             latency_threshold: AtomicU64::new(0),
             latency_tracking: AtomicBool::new(false),
@@ -960,6 +1026,12 @@ impl ConfigStore {
             .store(c.maxmemory_samples.clamp(1, 64) as u32, Relaxed);
         self.tenacity
             .store(c.maxmemory_eviction_tenacity.min(100) as u32, Relaxed);
+        let ps = &self.pubsub;
+        ps.notify_flags.store(c.notify_keyspace_events, Relaxed);
+        let (hard, soft, secs) = c.client_output_buffer_limit[2];
+        ps.hard_limit.store(hard, Relaxed);
+        ps.soft_limit.store(soft, Relaxed);
+        ps.soft_seconds.store(secs, Relaxed);
         crate::keyspace::access::configure(
             policy.is_lfu(),
             c.lfu_log_factor.min(u32::MAX as u64) as u32,

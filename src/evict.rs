@@ -226,6 +226,7 @@ fn evict_at(shard: &mut crate::keyspace::Shard, db: usize, pos: usize) {
     crate::persist::aof::log::deleted(&shard.log, db, &key);
     shard.modified(db, &key);
     shard.stats.evicted_keys += 1;
+    crate::notify::notify(&shard.pubsub, crate::notify::EVICTED, "evicted", db, &key);
     drop(entry);
 }
 

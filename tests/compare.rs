@@ -1743,3 +1743,268 @@ fn dump_restore_match_real_redis_byte_for_byte() {
         "weak corpus: payloads {payloads}, errors {errors}"
     );
 }
+
+/// Write commands of every family (and a few reads, for `keymiss`), under
+/// changing `notify-keyspace-events` classes, for comparing the keyspace
+/// events they raise. Random-choice
+/// commands (SPOP, SRANDMEMBER…) are left out: their replies differ.
+fn notify_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
+    let mut r = Rng(seed);
+    let classes = [
+        "KEA", "AK", "AE", "Kg", "E$", "Kl", "Es", "Kh", "Ez", "KEgx", "K$lshz", "", "KEAn", "Eg$",
+        "KEm", "EAmn",
+    ];
+    let strs = ["s1", "s2"];
+    let lists = ["l1", "l2"];
+    let hashes = ["h1", "h2"];
+    let sets = ["t1", "t2"];
+    let zsets = ["z1", "z2"];
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let mut out: Vec<Vec<String>> = vec![s(&["FLUSHALL"])];
+    while out.len() < n {
+        if r.next().is_multiple_of(12) {
+            out.push(s(&[
+                "CONFIG",
+                "SET",
+                "notify-keyspace-events",
+                r.pick(&classes),
+            ]));
+            out.push(s(&["CONFIG", "GET", "notify-keyspace-events"]));
+        }
+        let (k, k2) = (r.pick(&strs), r.pick(&strs));
+        let (l, l2) = (r.pick(&lists), r.pick(&lists));
+        let (h, t, t2) = (r.pick(&hashes), r.pick(&sets), r.pick(&sets));
+        let (z, z2) = (r.pick(&zsets), r.pick(&zsets));
+        let v = r.pick(&["1", "2", "a", "b", "10"]);
+        let c = match r.next() % 64 {
+            58 => s(&["GET", k]),
+            59 => s(&["MGET", k, "nokey"]),
+            60 => s(&["LRANGE", l, "0", "-1"]),
+            61 => s(&["HGET", h, v]),
+            62 => s(&["ZSCORE", z, v]),
+            63 => s(&["SMEMBERS", "nokey"]),
+            0 => s(&["SET", k, v]),
+            1 => s(&["SET", k, v, "EX", "100"]),
+            2 => s(&["SET", k, v, "NX", "GET"]),
+            3 => s(&["SETNX", k, v]),
+            4 => s(&["GETSET", k, v]),
+            5 => s(&["GETDEL", k]),
+            6 => s(&["GETEX", k, "PERSIST"]),
+            7 => s(&["GETEX", k, "EX", "50"]),
+            8 => s(&["MSET", k, v, k2, v]),
+            9 => s(&["APPEND", k, v]),
+            10 => s(&["SETRANGE", k, "1", v]),
+            11 => s(&["INCRBY", k, "3"]),
+            12 => s(&["INCRBYFLOAT", k, "1.5"]),
+            13 => s(&["SETBIT", k, "5", "1"]),
+            14 => s(&["BITOP", "OR", k2, k]),
+            15 => s(&["DEL", k, l, h]),
+            16 => s(&["EXPIRE", r.pick(&[k, l, h, t, z]), "100"]),
+            17 => s(&["EXPIRE", r.pick(&[k, l, t]), "-5"]),
+            18 => s(&["PERSIST", r.pick(&[k, l, h])]),
+            19 => s(&["RENAME", k, k2]),
+            20 => s(&["COPY", l, l2, "REPLACE"]),
+            21 => s(&["MOVE", k, "1"]),
+            22 => s(&["LPUSH", l, v, v]),
+            23 => s(&["RPUSH", l, v]),
+            24 => s(&["LPUSHX", l, v]),
+            25 => s(&["LINSERT", l, "BEFORE", v, "p"]),
+            26 => s(&["LSET", l, "0", v]),
+            27 => s(&["LREM", l, "0", v]),
+            28 => s(&["LTRIM", l, "0", "1"]),
+            29 => s(&["LPOP", l]),
+            30 => s(&["RPOP", l, "2"]),
+            31 => s(&["LMOVE", l, l2, "LEFT", "RIGHT"]),
+            32 => s(&["RPOPLPUSH", l, l2]),
+            33 => s(&["LMPOP", "2", l, l2, "RIGHT", "COUNT", "2"]),
+            34 => s(&["HSET", h, v, v, "f", "1"]),
+            35 => s(&["HSETNX", h, v, "x"]),
+            36 => s(&["HDEL", h, v, "f"]),
+            37 => s(&["HINCRBY", h, "n", "2"]),
+            38 => s(&["HINCRBYFLOAT", h, "m", "0.5"]),
+            39 => s(&["SADD", t, v, "x"]),
+            40 => s(&["SREM", t, v]),
+            41 => s(&["SMOVE", t, t2, v]),
+            42 => s(&["SINTERSTORE", t2, t, "t1"]),
+            43 => s(&["SUNIONSTORE", t2, t, "t1"]),
+            44 => s(&["SDIFFSTORE", t2, t, "t2"]),
+            45 => s(&["ZADD", z, v.len().to_string().as_str(), v]),
+            46 => s(&["ZADD", z, "XX", "INCR", "1", v]),
+            47 => s(&["ZINCRBY", z, "2", v]),
+            48 => s(&["ZREM", z, v]),
+            49 => s(&["ZREMRANGEBYSCORE", z, "0", "1"]),
+            50 => s(&["ZREMRANGEBYRANK", z, "0", "0"]),
+            51 => s(&["ZPOPMIN", z]),
+            52 => s(&["ZPOPMAX", z, "2"]),
+            53 => s(&["ZUNIONSTORE", z2, "2", z, "z1"]),
+            54 => s(&["ZINTERSTORE", z2, "2", z, "z2"]),
+            55 => s(&["ZRANGESTORE", z2, z, "0", "-1"]),
+            56 => s(&["SORT", l, "ALPHA", "STORE", l2]),
+            _ => s(&["ZMPOP", "1", z, "MIN"]),
+        };
+        out.push(c);
+    }
+    out.push(s(&["CONFIG", "SET", "notify-keyspace-events", ""]));
+    out
+}
+
+/// Read from a subscriber socket up to and including one reply to PING
+/// in subscribed mode (`["pong", ""]`); answers everything before it.
+fn events_until_pong(s: &mut TcpStream, buf: &mut Vec<u8>) -> Vec<u8> {
+    const PONG: &[u8] = b"*2\r\n$4\r\npong\r\n$0\r\n\r\n";
+    s.write_all(b"*1\r\n$4\r\nPING\r\n").expect("write");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        // Walk complete frames so a message that contains the pong bytes
+        // cannot be mistaken for it.
+        let mut pos = 0;
+        while let Some(n) = resp_len(&buf[pos..]) {
+            if &buf[pos..pos + n] == PONG {
+                let events = buf[..pos].to_vec();
+                buf.drain(..pos + n);
+                return events;
+            }
+            pos += n;
+        }
+        assert!(Instant::now() < deadline, "no pong from the subscriber");
+        let mut chunk = [0u8; 65536];
+        let n = s.read(&mut chunk).expect("read");
+        assert!(n > 0, "subscriber connection closed");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[test]
+fn keyspace_events_match_real_redis_byte_for_byte() {
+    if !have_tool("redis-server") {
+        return;
+    }
+    let (_redis, port) = start_redis();
+    let ember = TestServer::start();
+    let mut total_events = 0;
+    let mut conns = Vec::new();
+    for addr in [
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        ember.addr,
+    ] {
+        let cmd = TcpStream::connect(addr).expect("connect");
+        let mut sub = TcpStream::connect(addr).expect("connect");
+        let mut sbuf = Vec::new();
+        sub.write_all(&encode(&["PSUBSCRIBE".into(), "*".into()]))
+            .expect("write");
+        events_until_pong(&mut sub, &mut sbuf);
+        conns.push((cmd, Vec::new(), sub, sbuf));
+    }
+    let mut history: Vec<String> = Vec::new();
+    for req in notify_corpus(0x0e7e, 1500) {
+        let bytes = encode(&req);
+        let mut seen = Vec::new();
+        for (cmd, cbuf, sub, sbuf) in conns.iter_mut() {
+            let reply = exchange(cmd, &bytes, cbuf);
+            let events = events_until_pong(sub, sbuf);
+            seen.push((reply, events));
+        }
+        let (want, got) = (&seen[0], &seen[1]);
+        history.push(format!("{req:?} -> {:?}", String::from_utf8_lossy(&want.0)));
+        let start = history.len().saturating_sub(30);
+        assert_eq!(
+            String::from_utf8_lossy(&got.0),
+            String::from_utf8_lossy(&want.0),
+            "reply differs for {req:?}; before it:\n{}",
+            history[start..].join("\n")
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&got.1),
+            String::from_utf8_lossy(&want.1),
+            "events differ for {req:?}; before it:\n{}",
+            history[start..].join("\n")
+        );
+        total_events += want.1.windows(8).filter(|w| w == b"pmessage").count();
+    }
+    assert!(total_events > 300, "weak corpus: {total_events} events");
+}
+
+/// Subscription commands on one connection, RESP2 and RESP3: confirmations
+/// and their counts, subscribed-mode errors and PING, PUBSUB introspection.
+/// The generator tracks what the connection is subscribed to, so that mass
+/// unsubscribes and PUBSUB CHANNELS only run where at most one name can be
+/// listed (Redis lists them in hash order). PUBLISH only goes to channels
+/// nobody subscribes to (a client's own message follows its reply in 7.2,
+/// precedes it in the installed 7.0).
+fn pubsub_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
+    let mut r = Rng(seed);
+    let chans = ["c1", "c2", "c3"];
+    let pats = ["c*", "p?", "[cp]1"];
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let mut subs: [std::collections::BTreeSet<&str>; 3] = Default::default();
+    let mut out: Vec<Vec<String>> = Vec::new();
+    while out.len() < n {
+        let kind = (r.next() % 3) as usize;
+        let names: &[&str] = if kind == 1 { &pats } else { &chans };
+        let (sub, unsub) = [
+            ("SUBSCRIBE", "UNSUBSCRIBE"),
+            ("PSUBSCRIBE", "PUNSUBSCRIBE"),
+            ("SSUBSCRIBE", "SUNSUBSCRIBE"),
+        ][kind];
+        let name = r.pick(names);
+        let c = match r.next() % 12 {
+            0..=2 => {
+                subs[kind].insert(name);
+                s(&[sub, name])
+            }
+            3 | 4 => {
+                subs[kind].remove(name);
+                s(&[unsub, name])
+            }
+            5 if subs[kind].len() <= 1 => {
+                subs[kind].clear();
+                s(&[unsub])
+            }
+            5 | 6 => s(&["PING"]),
+            7 => s(&["PING", "hello"]),
+            8 => s(&["GET", "k"]),
+            9 => s(&["PUBLISH", "nobody", "m"]),
+            10 => match r.next() % 4 {
+                0 => s(&["PUBSUB", "NUMSUB", r.pick(&chans), "zz"]),
+                1 => s(&["PUBSUB", "NUMPAT"]),
+                2 => s(&["PUBSUB", "SHARDNUMSUB", r.pick(&chans)]),
+                _ if subs[0].len() <= 1 => s(&["PUBSUB", "CHANNELS"]),
+                _ => s(&["PUBSUB", "CHANNELS", r.pick(&chans)]),
+            },
+            _ => s(&["CONFIG", "GET", "notify-keyspace-events"]),
+        };
+        out.push(c);
+    }
+    // Leave the connection unsubscribed for the next run.
+    for (kind, unsub) in ["UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"]
+        .iter()
+        .enumerate()
+    {
+        for name in std::mem::take(&mut subs[kind]) {
+            out.push(s(&[unsub, name]));
+        }
+    }
+    out
+}
+
+#[test]
+fn pubsub_commands_match_real_redis_byte_for_byte() {
+    if !have_tool("redis-server") {
+        return;
+    }
+    let runs = vec![
+        ("2", pubsub_corpus(0x9b5b, 700)),
+        ("3", pubsub_corpus(0x9b6b, 700)),
+    ];
+    let mut refused = 0;
+    let compared = compare_with_redis(
+        runs,
+        |_| true,
+        |want| refused += want.starts_with(b"-ERR Can't execute") as usize,
+    );
+    assert!(compared >= 1400, "only {compared} requests compared");
+    assert!(
+        refused > 20,
+        "weak corpus: {refused} subscribed-mode refusals"
+    );
+}

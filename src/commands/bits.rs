@@ -5,6 +5,7 @@ use super::args::{int, is};
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::NO_EXPIRE;
+use crate::notify::{GENERIC, STRING};
 use crate::protocol::{parse_i64, Args};
 use crate::types::{Str, Value};
 
@@ -74,16 +75,20 @@ fn setbit(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let byte = (offset >> 3) as usize;
     let mask = 0x80u8 >> (offset & 7);
     let mut shard = ctx.server.keyspace.lock(key);
+    // Redis signals nothing when the bit (and the length) stays the same.
+    let mut changed = true;
     let old = match shard.write(db, key, now) {
         Some(e) => {
             let Value::Str(s) = &mut e.value else {
                 return Err(CmdError::WrongType);
             };
             let bytes = s.make_raw();
-            if bytes.len() <= byte {
+            let grows = bytes.len() <= byte;
+            if grows {
                 bytes.resize(byte + 1, 0);
             }
             let old = bytes[byte] & mask != 0;
+            changed = grows || old != on;
             if on {
                 bytes[byte] |= mask;
             } else {
@@ -102,7 +107,10 @@ fn setbit(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             false
         }
     };
-    shard.modified(db, key);
+    if changed {
+        shard.modified(db, key);
+        ctx.notify(STRING, "setbit", key);
+    }
     ctx.out.int(old as i64);
     Ok(())
 }
@@ -323,12 +331,14 @@ fn bitop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         // An empty result deletes the destination.
         if shard.db(db).remove(dest).is_some() {
             shard.modified(db, dest);
+            ctx.notify(GENERIC, "del", dest);
         }
     } else {
         shard
             .db(db)
             .insert(dest, Value::Str(Str::Raw(result)), NO_EXPIRE, now);
         shard.modified(db, dest);
+        ctx.notify(STRING, "set", dest);
     }
     ctx.out.int(len as i64);
     Ok(())
@@ -570,6 +580,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) -> CmdRe
             }
         }
         shard.modified(db, key);
+        ctx.notify(STRING, "setbit", key);
     }
     ctx.out.array(results.len());
     for r in results {

@@ -141,6 +141,11 @@ fn setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// Whether the client is in Pub/Sub mode (CLIENT LIST/KILL TYPE pubsub).
+fn is_pubsub(c: &ClientInfo) -> bool {
+    c.subs.0.iter().any(|n| n.load(Relaxed) > 0)
+}
+
 /// The `flags=` field: Redis's letters, in Redis's order.
 fn client_flags(c: &ClientInfo) -> String {
     let mut f = String::new();
@@ -152,6 +157,9 @@ fn client_flags(c: &ClientInfo) -> String {
     }
     if c.watch_dirty.load(Relaxed) {
         f.push('d');
+    }
+    if is_pubsub(c) {
+        f.push('P');
     }
     if f.is_empty() {
         f.push('N');
@@ -170,7 +178,7 @@ fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
     let qbuf = c.qbuf.load(Relaxed);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -180,6 +188,9 @@ fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         now.saturating_sub(c.last_interaction_ms.load(Relaxed)) / 1000,
         client_flags(c),
         c.db.load(Relaxed),
+        c.subs.0[0].load(Relaxed),
+        c.subs.0[1].load(Relaxed),
+        c.subs.0[2].load(Relaxed),
         c.multi.load(Relaxed),
         qbuf,
         16 * 1024usize.saturating_sub(qbuf.min(16 * 1024)),
@@ -195,14 +206,17 @@ fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
 
 fn list(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let mut ids: Option<Vec<u64>> = None;
+    // TYPE pubsub / normal: whether the client is subscribed.
+    let mut pubsub: Option<bool> = None;
     let mut i = 2;
     while i < args.len() {
         if eq_ic(&args[i], b"type") && i + 1 < args.len() {
             let t = args.get(i + 1).to_ascii_lowercase();
             match t.as_slice() {
-                b"normal" => {}
-                // Ember has no replicas, masters or subscribers yet.
-                b"master" | b"replica" | b"slave" | b"pubsub" => ids = Some(Vec::new()),
+                b"normal" => pubsub = Some(false),
+                b"pubsub" => pubsub = Some(true),
+                // Ember has no replicas or masters yet.
+                b"master" | b"replica" | b"slave" => ids = Some(Vec::new()),
                 _ => {
                     let t = String::from_utf8_lossy(&t);
                     return Err(CmdError::err(format!("Unknown client type '{t}'")));
@@ -225,7 +239,9 @@ fn list(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let mut text = String::new();
     for c in ctx.server.clients.all() {
-        if ids.as_ref().is_none_or(|v| v.contains(&c.id)) {
+        if ids.as_ref().is_none_or(|v| v.contains(&c.id))
+            && pubsub.is_none_or(|p| p == is_pubsub(&c))
+        {
             client_line(ctx.server, &c, &mut text);
         }
     }
@@ -269,6 +285,7 @@ fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let mut maxage: Option<u64> = None;
     let mut skipme = true;
     let mut none_of_type = false;
+    let mut pubsub: Option<bool> = None;
     let mut i = 2;
     while i < args.len() {
         if i + 1 >= args.len() {
@@ -282,8 +299,9 @@ fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             }
         } else if eq_ic(opt, b"type") {
             match val.to_ascii_lowercase().as_slice() {
-                b"normal" => {}
-                b"master" | b"replica" | b"slave" | b"pubsub" => none_of_type = true,
+                b"normal" => pubsub = Some(false),
+                b"pubsub" => pubsub = Some(true),
+                b"master" | b"replica" | b"slave" => none_of_type = true,
                 _ => {
                     let t = String::from_utf8_lossy(val);
                     return Err(CmdError::err(format!("Unknown client type '{t}'")));
@@ -317,6 +335,7 @@ fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let mut killed = 0;
     for c in ctx.server.clients.all() {
         let matches = !none_of_type
+            && pubsub.is_none_or(|p| p == is_pubsub(&c))
             && id.is_none_or(|v| v == c.id)
             && addr.as_ref().is_none_or(|a| *a == c.addr.to_string())
             && laddr.as_ref().is_none_or(|a| *a == c.laddr.to_string())

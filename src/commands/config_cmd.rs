@@ -123,6 +123,10 @@ fn resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         t.reset();
     }
     ctx.server.keyspace.reset_stats();
+    ctx.server
+        .pubsub
+        .limit_disconnections
+        .store(0, std::sync::atomic::Ordering::Relaxed);
     ctx.out.ok();
     Ok(())
 }

@@ -59,6 +59,16 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 fn ping(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if ctx.client.resp == 2 && ctx.client.pubsub.active() {
+        // In RESP2 Pub/Sub mode PING answers in the shape of a message.
+        if args.len() > 2 {
+            return Err(CmdError::WrongArity("ping".into()));
+        }
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(if args.len() == 2 { &args[1] } else { b"" });
+        return Ok(());
+    }
     match args.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(&args[1]),
@@ -193,6 +203,7 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             .resp
             .store(v, std::sync::atomic::Ordering::Relaxed);
         ctx.out.resp3 = v == 3;
+        ctx.client.pubsub.set_resp3(v == 3);
     }
     let out = &mut *ctx.out;
     out.map(7);
@@ -216,6 +227,9 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     super::multi::reset(ctx);
     let c = &mut *ctx.client;
+    // Subscriptions are dropped without confirmations, as Redis does.
+    c.pubsub.clear();
+    c.pubsub.set_resp3(false);
     c.select(0);
     c.resp = 2;
     c.info.resp.store(2, std::sync::atomic::Ordering::Relaxed);

@@ -110,6 +110,7 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         // Already expired (ABSTTL in the past): the key ends up absent.
         if replace && shard.db(db).remove(key).is_some() {
             shard.modified(db, key);
+            shard.notify(crate::notify::GENERIC, "del", db, key);
         }
         ctx.out.ok();
         return Ok(());
@@ -121,6 +122,7 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     shard.db(db).insert_entry(key.into(), value, expire, lru);
     shard.modified(db, key);
+    shard.notify(crate::notify::GENERIC, "restore", db, key);
     ctx.out.ok();
     Ok(())
 }

@@ -5,6 +5,7 @@ use super::args::{int, is, Unit};
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::NO_EXPIRE;
+use crate::notify::GENERIC;
 use crate::protocol::Args;
 
 const SET_SYNTAX: &str = "key seconds [NX | XX | GT | LT]";
@@ -181,16 +182,19 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, relative: bool)
         return Ok(());
     }
     let table = shard.db(db);
-    if when <= now as i64 {
+    let event = if when <= now as i64 {
         table.remove(key);
         ctx.propagate_instead(&[b"DEL", key]);
+        "del"
     } else {
         table.set_expire(key, when as u64);
         // Logged as an absolute time in ms, whatever the form used.
         let mut n = itoa::Buffer::new();
         ctx.propagate_instead(&[b"PEXPIREAT", key, n.format(when).as_bytes()]);
-    }
+        "expire"
+    };
     shard.modified(db, key);
+    ctx.notify(GENERIC, event, key);
     ctx.out.int(1);
     Ok(())
 }
@@ -251,6 +255,7 @@ fn persist(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if had {
         shard.db(db).set_expire(key, NO_EXPIRE);
         shard.modified(db, key);
+        ctx.notify(GENERIC, "persist", key);
     }
     ctx.out.int(had as i64);
     Ok(())

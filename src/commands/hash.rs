@@ -5,6 +5,7 @@ use super::args::{int, is, scan_cursor};
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::{Shard, NO_EXPIRE};
+use crate::notify::HASH;
 use crate::protocol::{Args, Reply};
 use crate::types::hash::Hash;
 use crate::types::string::{incr_by_float, FloatAddError};
@@ -174,6 +175,7 @@ fn hset(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         created
     })?;
     shard.modified(db, key);
+    ctx.notify(HASH, "hset", key);
     if ctx.cmd.name == "hmset" {
         ctx.out.ok();
     } else {
@@ -197,6 +199,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     })?;
     if set {
         shard.modified(db, key);
+        ctx.notify(HASH, "hset", key);
     }
     ctx.out.int(set as i64);
     Ok(())
@@ -244,6 +247,7 @@ fn hdel(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     if deleted > 0 {
         let empty = h.is_empty();
+        shard.notify(HASH, "hdel", db, key);
         shard.removed_from(db, key, empty);
     }
     ctx.out.int(deleted);
@@ -329,6 +333,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         Ok(n)
     })??;
     shard.modified(db, key);
+    ctx.notify(HASH, "hincrby", key);
     ctx.out.int(n);
     Ok(())
 }
@@ -361,6 +366,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         Ok(())
     })??;
     shard.modified(db, key);
+    ctx.notify(HASH, "hincrbyfloat", key);
     Ok(())
 }
 

@@ -277,12 +277,31 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "evicted_keys", &ks.evicted_keys);
             w(t, "keyspace_hits", &ks.keyspace_hits);
             w(t, "keyspace_misses", &ks.keyspace_misses);
-            w(t, "pubsub_channels", &0);
-            w(t, "pubsub_patterns", &0);
+            let ps = &server.pubsub;
+            w(
+                t,
+                "pubsub_channels",
+                &ps.count(crate::pubsub::Kind::Channel),
+            );
+            w(
+                t,
+                "pubsub_patterns",
+                &ps.count(crate::pubsub::Kind::Pattern),
+            );
+            w(
+                t,
+                "pubsubshard_channels",
+                &ps.count(crate::pubsub::Kind::Shard),
+            );
             w(
                 t,
                 "total_error_replies",
                 &server.stats.total_error_replies.load(Relaxed),
+            );
+            w(
+                t,
+                "client_output_buffer_limit_disconnections",
+                &ps.limit_disconnections.load(Relaxed),
             );
         }
         "replication" => {

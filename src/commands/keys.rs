@@ -6,6 +6,7 @@ use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::glob;
 use crate::keyspace::{Table, NSHARDS};
+use crate::notify::{notify, GENERIC};
 use crate::protocol::{parse_i64, Args};
 use crate::types::{Str, Value};
 use crate::util::rand_below;
@@ -153,6 +154,7 @@ fn del(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         if shard.exists(db, key, now) {
             shard.db(db).remove(key);
             shard.modified(db, key);
+            ctx.notify(GENERIC, "del", key);
             n = 1;
         }
     } else {
@@ -162,6 +164,7 @@ fn del(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             if shard.exists(db, key, now) {
                 shard.db(db).remove(key);
                 shard.modified(db, key);
+                ctx.notify(GENERIC, "del", key);
                 n += 1;
             }
         }
@@ -226,6 +229,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: Args<'_>, nx: bool) -> CmdResult {
         .db(db)
         .insert_entry(dst.into(), entry.value, expire, entry.lru);
     dshard.modified(db, dst);
+    ctx.notify(GENERIC, "rename_from", src);
+    ctx.notify(GENERIC, "rename_to", dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -288,8 +293,11 @@ fn copy(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
+    // Redis deletes the old destination and adds a new key (`new` event).
+    dshard.db(dst_db).remove(dst);
     dshard.db(dst_db).insert(dst, value, expire, now);
     dshard.modified(dst_db, dst);
+    notify(&ctx.server.pubsub, GENERIC, "copy_to", dst_db, dst);
     ctx.out.int(1);
     Ok(())
 }
@@ -316,6 +324,9 @@ fn move_cmd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         .insert_entry(key.into(), entry.value, expire, entry.lru);
     shard.modified(src_db, key);
     shard.modified(dst_db, key);
+    let ps = &ctx.server.pubsub;
+    notify(ps, GENERIC, "move_from", src_db, key);
+    notify(ps, GENERIC, "move_to", dst_db, key);
     ctx.out.int(1);
     Ok(())
 }
@@ -414,8 +425,8 @@ fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
             let table: &mut Table = shard.db(db);
             let expired = table.at(pos).is_some_and(|(_, e)| e.is_expired(now));
             if expired {
-                table.remove_at(pos);
-                shard.stats.expired_keys += 1;
+                let (k, _) = table.remove_at(pos);
+                shard.expired(db, &k);
                 continue;
             }
             if let Some((k, _)) = shard.db_ref(db).at(pos) {

@@ -26,6 +26,7 @@ pub mod list;
 pub mod memory;
 pub mod multi;
 pub mod persist;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -91,6 +92,7 @@ pub fn families() -> Vec<&'static [Command]> {
         hash::COMMANDS,
         sort::COMMANDS,
         multi::COMMANDS,
+        pubsub::COMMANDS,
         dump::COMMANDS,
         crate::persist::aof::command::COMMANDS,
     ];
@@ -120,6 +122,8 @@ pub struct CommandTable {
     pub exec_id: usize,
     /// Ids of the commands that run, not queue, inside MULTI.
     not_queued: [usize; 6],
+    /// Ids of the commands a RESP2 client may run while subscribed.
+    pubsub_ok: [usize; 9],
 }
 
 /// Longest command name we look up; longer names are unknown by definition.
@@ -175,12 +179,24 @@ impl CommandTable {
             id("quit"),
             id("reset"),
         ];
+        let pubsub_ok = [
+            id("subscribe"),
+            id("unsubscribe"),
+            id("psubscribe"),
+            id("punsubscribe"),
+            id("ssubscribe"),
+            id("sunsubscribe"),
+            id("ping"),
+            id("quit"),
+            id("reset"),
+        ];
         CommandTable {
             entries,
             by_name,
             top,
             exec_id,
             not_queued,
+            pubsub_ok,
         }
     }
 
@@ -189,6 +205,12 @@ impl CommandTable {
     pub fn oom_exempt_in_multi(&self, id: usize) -> bool {
         let q = &self.not_queued;
         [q[0], q[1], q[4], q[5]].contains(&id)
+    }
+
+    /// Whether a RESP2 client in Pub/Sub mode may run the entry (its
+    /// top-level command's id).
+    pub fn allowed_in_pubsub(&self, id: usize) -> bool {
+        self.pubsub_ok.contains(&id)
     }
 
     /// Whether the entry runs at once inside MULTI instead of being queued.
@@ -371,6 +393,27 @@ pub fn dispatch(
         flag_transaction(client);
         reply_error(server, out, &CmdError::coded(crate::persist::save::MISCONF));
         return;
+    }
+    // A RESP2 connection in Pub/Sub mode can only (un)subscribe, PING, QUIT
+    // and RESET (RESP3 can interleave anything with its push frames).
+    if client.resp == 2 && client.pubsub.active() {
+        let top = server
+            .commands
+            .get(args.get(0))
+            .map_or(usize::MAX, |t| t.id);
+        if !server.commands.allowed_in_pubsub(top) {
+            tstats.rejected(entry.id);
+            flag_transaction(client);
+            reply_error(
+                server,
+                out,
+                &CmdError::err(format!(
+                    "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    cmd.name
+                )),
+            );
+            return;
+        }
     }
     if let Some(m) = client.multi.as_mut() {
         if !server.commands.runs_in_multi(entry.id) {

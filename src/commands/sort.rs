@@ -421,6 +421,9 @@ fn store(ctx: &Ctx<'_>, shard: &mut Shard, dest: &[u8], values: Vec<Option<Vec<u
         }
     }
     shard.store_result(db, dest, Value::List(Box::new(list)), n == 0, now);
+    if n > 0 {
+        shard.notify(crate::notify::LIST, "sortstore", db, dest);
+    }
     n
 }
 

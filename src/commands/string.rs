@@ -4,6 +4,7 @@ use super::args::{self, is, Unit};
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::NO_EXPIRE;
+use crate::notify::{GENERIC, STRING};
 use crate::protocol::Args;
 use crate::types::string::{incr_by_float, FloatAddError, STRING_MAX};
 use crate::types::{Str, Value};
@@ -251,13 +252,15 @@ fn set_generic(
             None
         }
     };
+    let sets_ttl = matches!(how, SetExpire::At(_));
     let expire = match how {
         SetExpire::Clear => NO_EXPIRE,
         SetExpire::Keep => old_ttl.unwrap_or(NO_EXPIRE),
         SetExpire::At(at) => at,
     };
     let table = shard.db(db);
-    if expire != NO_EXPIRE && expire <= now {
+    let past = expire != NO_EXPIRE && expire <= now;
+    if past {
         // An absolute time already past: the key ends up deleted.
         table.remove(key);
         ctx.propagate_instead(&[b"DEL", key]);
@@ -270,6 +273,14 @@ fn set_generic(
         }
     }
     shard.modified(db, key);
+    ctx.notify(STRING, "set", key);
+    if sets_ttl {
+        ctx.notify(GENERIC, "expire", key);
+    }
+    if past {
+        // Redis stores it and expires it at once: `expired` follows.
+        ctx.notify(crate::notify::EXPIRED, "expired", key);
+    }
     if !get {
         ctx.out.ok();
     }
@@ -287,6 +298,7 @@ fn setnx(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         .db(db)
         .insert(key, Value::Str(Str::from_bytes(&args[2])), NO_EXPIRE, now);
     shard.modified(db, key);
+    ctx.notify(STRING, "set", key);
     ctx.out.int(1);
     Ok(())
 }
@@ -333,6 +345,7 @@ fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             reply_str(ctx, &e.value)?;
             shard.db(db).remove(key);
             shard.modified(db, key);
+            ctx.notify(GENERIC, "del", key);
         }
     }
     Ok(())
@@ -387,6 +400,7 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             shard.db(db).remove(key);
             ctx.propagate_instead(&[b"DEL", key]);
             shard.modified(db, key);
+            ctx.notify(GENERIC, "del", key);
         }
         Some(t) if t != NO_EXPIRE || had_ttl => {
             shard.db(db).set_expire(key, t);
@@ -397,6 +411,8 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 ctx.propagate_instead(&[b"PEXPIREAT", key, n.format(t).as_bytes()]);
             }
             shard.modified(db, key);
+            let event = if t == NO_EXPIRE { "persist" } else { "expire" };
+            ctx.notify(GENERIC, event, key);
         }
         Some(_) => {}
     }
@@ -438,6 +454,7 @@ fn mset_generic(ctx: &mut Ctx<'_>, args: Args<'_>, nx: bool) -> CmdResult {
             .db(db)
             .insert(k, Value::Str(Str::from_bytes(v)), NO_EXPIRE, now);
         shard.modified(db, k);
+        ctx.notify(STRING, "set", k);
     }
     if nx {
         ctx.out.int(1);
@@ -491,6 +508,7 @@ fn append(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     };
     shard.modified(db, key);
+    ctx.notify(STRING, "append", key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -585,6 +603,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     };
     shard.modified(db, key);
+    ctx.notify(STRING, "setrange", key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -612,6 +631,7 @@ fn incr_generic(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
         }
     };
     shard.modified(db, key);
+    ctx.notify(STRING, "incrby", key);
     ctx.out.int(n);
     Ok(())
 }
@@ -666,6 +686,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     }
     shard.modified(db, key);
+    ctx.notify(STRING, "incrbyfloat", key);
     Ok(())
 }
 

@@ -81,6 +81,7 @@ fn expire_shard(ks: &Keyspace, i: usize) -> (usize, bool) {
             }
             let mut expired = 0;
             for _ in 0..sample {
+                let table = shard.db(db);
                 let Some(pos) = table.random_volatile_position() else {
                     break;
                 };
@@ -88,6 +89,8 @@ fn expire_shard(ks: &Keyspace, i: usize) -> (usize, bool) {
                 if is_expired {
                     let (key, _) = table.remove_at(pos);
                     crate::persist::aof::log::deleted(&log, db, &key);
+                    // Counts it in expired_keys and raises `expired`.
+                    shard.expired(db, &key);
                     expired += 1;
                 }
             }
@@ -99,7 +102,6 @@ fn expire_shard(ks: &Keyspace, i: usize) -> (usize, bool) {
         }
         shard.db(db).maybe_shrink();
     }
-    shard.stats.expired_keys += deleted as u64;
     (deleted, stale)
 }
 

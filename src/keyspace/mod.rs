@@ -106,10 +106,17 @@ pub struct Shard {
     pub watches: watch::Watches,
     /// The AOF propagation log (shared by every shard).
     pub log: Arc<crate::persist::aof::Log>,
+    /// Where keyspace notifications of expiry and eviction go.
+    pub pubsub: Arc<crate::pubsub::PubSub>,
 }
 
 impl Shard {
-    fn new(ndbs: usize, index: usize, log: Arc<crate::persist::aof::Log>) -> Self {
+    fn new(
+        ndbs: usize,
+        index: usize,
+        log: Arc<crate::persist::aof::Log>,
+        pubsub: Arc<crate::pubsub::PubSub>,
+    ) -> Self {
         Shard {
             log,
             dbs: (0..ndbs).map(|_| Table::default()).collect(),
@@ -117,7 +124,15 @@ impl Shard {
             index,
             waiters: Default::default(),
             watches: Default::default(),
+            pubsub,
         }
+    }
+
+    /// A key was found expired and deleted (lazily or by the active cycle):
+    /// count it and raise the `expired` event.
+    #[inline]
+    pub fn expired(&mut self, db: usize, key: &[u8]) {
+        expired_in(&mut self.stats, &self.pubsub, db, key);
     }
 
     /// The table of database `db` (callers validated `db` at SELECT time).
@@ -145,13 +160,15 @@ impl Shard {
                 Some(e)
             }
             Lookup::Expired => {
-                self.stats.expired_keys += 1;
+                expired_in(&mut self.stats, &self.pubsub, db, key);
                 self.stats.keyspace_misses += 1;
                 crate::persist::aof::log::deleted(&self.log, db, key);
+                crate::notify::notify(&self.pubsub, crate::notify::KEY_MISS, "keymiss", db, key);
                 None
             }
             Lookup::Missing => {
                 self.stats.keyspace_misses += 1;
+                crate::notify::notify(&self.pubsub, crate::notify::KEY_MISS, "keymiss", db, key);
                 None
             }
         }
@@ -166,7 +183,7 @@ impl Shard {
                 Some(e)
             }
             Lookup::Expired => {
-                self.stats.expired_keys += 1;
+                expired_in(&mut self.stats, &self.pubsub, db, key);
                 crate::persist::aof::log::deleted(&self.log, db, key);
                 None
             }
@@ -212,7 +229,7 @@ impl Shard {
         match self.dbs[db].lookup(key, now) {
             Lookup::Found(_) => true,
             Lookup::Expired => {
-                self.stats.expired_keys += 1;
+                expired_in(&mut self.stats, &self.pubsub, db, key);
                 crate::persist::aof::log::deleted(&self.log, db, key);
                 false
             }
@@ -223,19 +240,33 @@ impl Shard {
     /// After removing from the collection at `key`: delete the key when the
     /// collection is now empty (Redis never keeps empty collections), and
     /// record the change.
+    /// The caller raises its own event (`hdel`, `lpop`…) first; an emptied
+    /// collection then raises `del`, as in Redis.
     pub fn removed_from(&mut self, db: usize, key: &[u8], now_empty: bool) {
         if now_empty {
             self.dbs[db].remove(key);
         }
         self.modified(db, key);
+        if now_empty {
+            self.notify(crate::notify::GENERIC, "del", db, key);
+        }
+    }
+
+    /// Raise a keyspace notification (see `src/notify.rs`).
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str, db: usize, key: &[u8]) {
+        crate::notify::notify(&self.pubsub, class, event, db, key);
     }
 
     /// Store the result of a *STORE command at `key`, replacing whatever is
-    /// there (TTL included); an empty result deletes the key instead.
+    /// there (TTL included); an empty result deletes the key instead (and
+    /// raises `del` if there was one; the caller raises its store event
+    /// for a non-empty result).
     pub fn store_result(&mut self, db: usize, key: &[u8], value: Value, empty: bool, now: u64) {
         if empty {
             if self.dbs[db].remove(key).is_some() {
                 self.modified(db, key);
+                self.notify(crate::notify::GENERIC, "del", db, key);
             }
         } else {
             self.dbs[db].insert(key, value, NO_EXPIRE, now);
@@ -257,6 +288,10 @@ impl Shard {
     pub fn modified(&mut self, db: usize, key: &[u8]) {
         self.stats.dirty += 1;
         crate::persist::aof::log::touched(&self.log);
+        if self.dbs[db].take_created(key) {
+            // Raised before the command's own event, as Redis's dbAdd does.
+            crate::notify::notify(&self.pubsub, crate::notify::NEW, "new", db, key);
+        }
         if !self.waiters.is_empty() {
             self.waiters.touch(db, key, self.index);
         }
@@ -293,6 +328,13 @@ impl Shard {
     }
 }
 
+/// [`Shard::expired`] on the fields, for lookups that still borrow a table.
+#[inline]
+fn expired_in(stats: &mut ShardStats, pubsub: &crate::pubsub::PubSub, db: usize, key: &[u8]) {
+    stats.expired_keys += 1;
+    crate::notify::notify(pubsub, crate::notify::EXPIRED, "expired", db, key);
+}
+
 fn live_in(t: &Table, key: &[u8], now: u64) -> bool {
     t.position(key)
         .and_then(|p| t.at(p))
@@ -313,10 +355,15 @@ pub struct Keyspace {
 
 impl Keyspace {
     pub fn new(ndbs: usize) -> Self {
+        Self::with_pubsub(ndbs, Default::default())
+    }
+
+    /// A keyspace whose expiry and eviction events go to `pubsub`.
+    pub fn with_pubsub(ndbs: usize, pubsub: Arc<crate::pubsub::PubSub>) -> Self {
         let log = Arc::new(crate::persist::aof::Log::default());
         Keyspace {
             shards: (0..NSHARDS)
-                .map(|i| Padded(Mutex::new(Shard::new(ndbs, i, log.clone()))))
+                .map(|i| Padded(Mutex::new(Shard::new(ndbs, i, log.clone(), pubsub.clone()))))
                 .collect(),
             ndbs,
             log,

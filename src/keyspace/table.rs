@@ -94,6 +94,9 @@ type Map = super::dense::DenseMap;
 pub struct Table {
     map: Map,
     volatile: Vec<u32>,
+    /// 1 + the position of the key the last insert created (0: none), so
+    /// the `modified` that follows can raise the `new` keyspace event.
+    created: u32,
     /// The mark new entries get ([`MARK`] or 0); flipped when a snapshot
     /// starts, so every entry present then counts as not yet saved.
     mark: u32,
@@ -214,6 +217,7 @@ impl Table {
                     },
                 );
                 self.set_expire_at(i, expire);
+                self.created = i as u32 + 1;
                 None
             }
         }
@@ -232,7 +236,19 @@ impl Table {
             },
         );
         self.set_expire_at(i, expire);
+        // Redis deletes and re-adds the key: `new` even over an old one.
+        self.created = i as u32 + 1;
         old
+    }
+
+    /// Whether the last insert created `key` (and forget it either way).
+    #[inline]
+    pub fn take_created(&mut self, key: &[u8]) -> bool {
+        if self.created == 0 {
+            return false;
+        }
+        let c = std::mem::take(&mut self.created);
+        self.at(c as usize - 1).is_some_and(|(k, _)| &**k == key)
     }
 
     /// Remove `key` (expired or not); returns its entry.

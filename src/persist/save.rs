@@ -446,6 +446,8 @@ pub fn load_into(server: &Server, input: &mut dyn io::Read) -> Result<(u64, u64)
         }
         let mut shard = server.keyspace.lock(&l.key);
         shard.db(l.db).insert(&l.key, l.value, l.expire_ms, now);
+        // Loading raises no `new` keyspace events.
+        shard.db(l.db).take_created(&l.key);
         keys += 1;
         Ok(())
     })?;

@@ -53,6 +53,8 @@ pub struct Client {
     pub deny_blocking: bool,
     /// The transaction being queued, between MULTI and EXEC/DISCARD.
     pub multi: Option<MultiState>,
+    /// Pub/Sub subscriptions (dropped with the client).
+    pub pubsub: crate::pubsub::ClientSubs,
 }
 
 /// A transaction being queued.
@@ -104,6 +106,7 @@ impl Client {
             blocked: None,
             deny_blocking: false,
             multi: None,
+            pubsub: Default::default(),
         }
     }
 
@@ -147,6 +150,8 @@ pub struct ClientInfo {
     pub watched: Mutex<Vec<WatchedKey>>,
     /// Set when a watched key is modified (CLIENT LIST flag `d`).
     pub watch_dirty: Arc<AtomicBool>,
+    /// Subscription counts (CLIENT LIST `sub=`/`psub=`/`ssub=`, flag `P`).
+    pub subs: crate::pubsub::Counts,
 }
 
 impl ClientInfo {
@@ -199,6 +204,7 @@ impl ClientRegistry {
             multi: AtomicI64::new(-1),
             watched: Mutex::new(Vec::new()),
             watch_dirty: Arc::new(AtomicBool::new(false)),
+            subs: Default::default(),
         });
         self.clients.lock().insert(id, info.clone());
         self.connected.fetch_add(1, Relaxed);

@@ -106,17 +106,42 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
     loop {
         if run_buffered {
             run_buffered = false;
-        } else if !read_more(
-            &server,
-            &mut stream,
-            &mut inbuf,
-            &info,
-            &tstats,
-            killed.as_mut(),
-        )
-        .await
-        {
-            return;
+        } else {
+            // Only a client still subscribed waits for messages (and is
+            // exempt from `timeout`, as in Redis).
+            let sub = client
+                .pubsub
+                .subscriber()
+                .filter(|_| client.pubsub.active())
+                .map(|s| &**s);
+            match read_more(
+                &server,
+                &mut stream,
+                &mut inbuf,
+                &info,
+                &tstats,
+                killed.as_mut(),
+                sub,
+            )
+            .await
+            {
+                Woke::Closed => return,
+                Woke::Data => {}
+                Woke::Messages => {
+                    // Pub/Sub messages arrived: pass them on, keep reading.
+                    if let Some(s) = client.pubsub.subscriber() {
+                        s.drain_into(&mut out.buf);
+                    }
+                    if !out.is_empty()
+                        && write_out(&mut stream, &mut out, &tstats, killed.as_mut())
+                            .await
+                            .is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+            }
         }
         let now = crate::util::now_ms();
         info.last_interaction_ms.store(now, Relaxed);
@@ -155,10 +180,18 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             let args = parser.args(&inbuf[pos..], &parsed);
             if server.pause.holds(&server, args, now) {
                 // CLIENT PAUSE: send what is ready, then wait.
-                if !out.is_empty() && write_out(&mut stream, &mut out, &tstats).await.is_err() {
+                if !out.is_empty()
+                    && write_out(&mut stream, &mut out, &tstats, killed.as_mut())
+                        .await
+                        .is_err()
+                {
                     return;
                 }
                 super::pause::wait(&server, args).await;
+            }
+            // Messages delivered so far go out ahead of this reply.
+            if let Some(s) = client.pubsub.subscriber() {
+                s.drain_into(&mut out.buf);
             }
             let mark = out.len();
             if client.reply_mode == ReplyMode::SkipNext {
@@ -192,7 +225,10 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             if out.len() >= FLUSH_AT {
                 server.aof.log.flush_outbox();
                 durable(&server).await;
-                if write_out(&mut stream, &mut out, &tstats).await.is_err() {
+                if write_out(&mut stream, &mut out, &tstats, killed.as_mut())
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -203,7 +239,16 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         }
         drop(aof_batch);
         durable(&server).await;
-        if !out.is_empty() && write_out(&mut stream, &mut out, &tstats).await.is_err() {
+        // Messages the batch itself raised (its keyspace notifications,
+        // a PUBLISH to itself) follow its replies, as in Redis 7.2.
+        if let Some(s) = client.pubsub.subscriber() {
+            s.drain_into(&mut out.buf);
+        }
+        if !out.is_empty()
+            && write_out(&mut stream, &mut out, &tstats, killed.as_mut())
+                .await
+                .is_err()
+        {
             return;
         }
         if fatal {
@@ -218,6 +263,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
                 &guard.waiter,
                 &tstats,
                 killed.as_mut(),
+                (client.pubsub.subscriber().map(|s| &**s), &mut out),
             )
             .await
             {
@@ -239,7 +285,11 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             if client.reply_mode == ReplyMode::Off {
                 out.buf.clear();
             }
-            if !out.is_empty() && write_out(&mut stream, &mut out, &tstats).await.is_err() {
+            if !out.is_empty()
+                && write_out(&mut stream, &mut out, &tstats, killed.as_mut())
+                    .await
+                    .is_err()
+            {
                 return;
             }
             run_buffered = !inbuf.is_empty();
@@ -256,8 +306,17 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
     }
 }
 
-/// Wait for more request bytes. False when the connection must close (EOF,
-/// error, idle `timeout`, CLIENT KILL).
+/// What ended a wait for input.
+enum Woke {
+    /// Request bytes arrived.
+    Data,
+    /// Pub/Sub messages are waiting in the outbox.
+    Messages,
+    /// The connection must close (EOF, error, idle `timeout`, CLIENT KILL).
+    Closed,
+}
+
+/// Wait for more request bytes, or for Pub/Sub messages to pass on.
 async fn read_more(
     server: &Server,
     stream: &mut TcpStream,
@@ -265,35 +324,47 @@ async fn read_more(
     info: &ClientInfo,
     tstats: &ThreadStats,
     mut killed: Pin<&mut Notified<'_>>,
-) -> bool {
+    sub: Option<&crate::pubsub::Subscriber>,
+) -> Woke {
     if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
         inbuf.reserve(READ_CHUNK);
     }
     let idle = server.config.timeout();
     let read = stream.read_buf(inbuf);
-    let r = if idle == 0 {
-        tokio::select! {
-            biased;
-            _ = &mut killed => return false,
-            r = read => r,
+    let messages = async {
+        match sub {
+            Some(s) => s.ready.notified().await,
+            None => std::future::pending().await,
         }
-    } else {
-        // `timeout`: an idle client is closed, silently, as Redis does.
-        tokio::select! {
-            biased;
-            _ = &mut killed => return false,
-            r = read => r,
-            _ = tokio::time::sleep(std::time::Duration::from_secs(idle)) => {
-                tracing::debug!("closing idle client {}", info.addr);
-                return false;
-            }
+    };
+    // `timeout`: an idle client is closed, silently, as Redis does (Redis
+    // never times out a Pub/Sub client).
+    let idle_timer = async {
+        if idle == 0 || sub.is_some() {
+            std::future::pending::<()>().await
+        } else {
+            tokio::time::sleep(std::time::Duration::from_secs(idle)).await
+        }
+    };
+    let r = tokio::select! {
+        biased;
+        _ = &mut killed => return Woke::Closed,
+        r = read => r,
+        _ = messages => return Woke::Messages,
+        _ = idle_timer => {
+            tracing::debug!("closing idle client {}", info.addr);
+            return Woke::Closed;
         }
     };
     match r {
-        Ok(0) | Err(_) => false,
+        Ok(0) | Err(_) => Woke::Closed,
         Ok(n) => {
             tstats.net_in(n);
-            !info.killed.load(Relaxed)
+            if info.killed.load(Relaxed) {
+                Woke::Closed
+            } else {
+                Woke::Data
+            }
         }
     }
 }
@@ -308,6 +379,7 @@ async fn wait_blocked(
     waiter: &Waiter,
     tstats: &ThreadStats,
     mut killed: Pin<&mut Notified<'_>>,
+    (sub, out): (Option<&crate::pubsub::Subscriber>, &mut Reply),
 ) -> bool {
     let deadline = (waiter.deadline_ms != 0).then(|| {
         let left = waiter.deadline_ms.saturating_sub(crate::util::now_ms());
@@ -323,6 +395,14 @@ async fn wait_blocked(
                 None => std::future::pending().await,
             }
         };
+        // A RESP3 client may be subscribed while it blocks: its push
+        // messages keep flowing.
+        let messages = async {
+            match sub {
+                Some(s) => s.ready.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             biased;
             _ = &mut killed => return false,
@@ -330,6 +410,14 @@ async fn wait_blocked(
             _ = timer => {
                 waiter.finish(Outcome::Timeout);
                 return true;
+            }
+            _ = messages => {
+                if let Some(s) = sub {
+                    s.drain_into(&mut out.buf);
+                }
+                if !out.is_empty() && write_out(stream, out, tstats, killed.as_mut()).await.is_err() {
+                    return false;
+                }
             }
             r = stream.read_buf(inbuf) => match r {
                 Ok(0) | Err(_) => return false,
@@ -344,13 +432,21 @@ async fn wait_blocked(
     }
 }
 
+/// Write the output buffer. A client that stops reading cannot hold its
+/// connection here forever: CLIENT KILL, or the output buffer limit of a
+/// Pub/Sub client, ends the write.
 async fn write_out(
     stream: &mut TcpStream,
     out: &mut Reply,
     tstats: &ThreadStats,
+    killed: Pin<&mut Notified<'_>>,
 ) -> std::io::Result<()> {
     tstats.net_out(out.len());
-    let r = stream.write_all(&out.buf).await;
+    let r = tokio::select! {
+        biased;
+        r = stream.write_all(&out.buf) => r,
+        _ = killed => Err(std::io::Error::other("client killed")),
+    };
     out.buf.clear();
     if out.buf.capacity() > KEEP_CAPACITY * 16 {
         out.buf.shrink_to(KEEP_CAPACITY);

@@ -37,6 +37,8 @@ pub struct Server {
     pub commands: CommandTable,
     pub stats: ServerStats,
     pub clients: ClientRegistry,
+    /// Pub/Sub subscriptions and delivery (also keyspace notifications).
+    pub pubsub: Arc<crate::pubsub::PubSub>,
     /// One gate per worker thread plus the cron thread's (MULTI/EXEC).
     pub gates: gate::Gates,
     /// Counters of every worker thread, summed by INFO.
@@ -224,12 +226,16 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
     };
     let (shutdown_tx, _) = watch::channel(false);
     let started_unix_ms = crate::util::now_ms();
-    let keyspace = Keyspace::new(config.databases);
+    let ndbs = config.databases;
+    let config = ConfigStore::new(config);
+    let pubsub = Arc::new(crate::pubsub::PubSub::new(config.pubsub.clone()));
+    let keyspace = Keyspace::with_pubsub(ndbs, pubsub.clone());
     let aof = Arc::new(crate::persist::aof::Aof::new(keyspace.log().clone()));
     let server = Arc::new_cyclic(|this| Server {
         keyspace,
         aof,
-        config: ConfigStore::new(config),
+        config,
+        pubsub,
         commands: CommandTable::build(),
         stats: ServerStats::default(),
         clients: ClientRegistry::default(),

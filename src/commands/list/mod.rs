@@ -140,7 +140,16 @@ pub(crate) fn write<'s>(
 
 /// After elements left the list at `key`: delete it if empty (as Redis
 /// does), else let its encoding shrink back; record the change.
-pub(crate) fn after_removal(shard: &mut Shard, db: usize, key: &[u8], now: u64, lim: NodeLimit) {
+/// `event` is the command's keyspace notification, raised first.
+pub(crate) fn after_removal(
+    shard: &mut Shard,
+    db: usize,
+    key: &[u8],
+    now: u64,
+    lim: NodeLimit,
+    event: &str,
+) {
+    shard.notify(crate::notify::LIST, event, db, key);
     let empty = match shard.db(db).get_mut(key, now) {
         Some(e) => match &mut e.value {
             Value::List(l) if l.is_empty() => true,
@@ -153,6 +162,14 @@ pub(crate) fn after_removal(shard: &mut Shard, db: usize, key: &[u8], now: u64, 
         None => false,
     };
     shard.removed_from(db, key, empty);
+}
+
+/// The `lpop`/`rpop` event name of a pop at `end`.
+pub(crate) fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    }
 }
 
 /// Push `items` at `end` of the list at `key`, creating it unless `only_if_exists`.
@@ -185,6 +202,11 @@ pub(crate) fn push_into<'a>(
         }
     };
     shard.modified(db, key);
+    let event = match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    };
+    shard.notify(crate::notify::LIST, event, db, key);
     Ok(len)
 }
 
@@ -246,7 +268,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) -> CmdResult {
         }
         Some(c) => emit_pop(l, end, c, ctx.out),
     }
-    after_removal(&mut shard, db, key, now, lim);
+    after_removal(&mut shard, db, key, now, lim, pop_event(end));
     Ok(())
 }
 
@@ -360,6 +382,7 @@ fn lset(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         None => return Err(CmdError::IndexOutOfRange),
     }
     shard.modified(db, key);
+    shard.notify(crate::notify::LIST, "lset", db, key);
     ctx.out.ok();
     Ok(())
 }
@@ -400,6 +423,7 @@ fn linsert(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     l.insert(at, after, &args[4], lim);
     let n = l.len();
     shard.modified(db, key);
+    shard.notify(crate::notify::LIST, "linsert", db, key);
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -416,7 +440,7 @@ fn lrem(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let limit_n = count.unsigned_abs().min(usize::MAX as u64) as usize;
     let removed = l.remove_matching(&args[3], limit_n, count < 0);
     if removed > 0 {
-        after_removal(&mut shard, db, key, now, lim);
+        after_removal(&mut shard, db, key, now, lim, "lrem");
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -439,7 +463,7 @@ fn ltrim(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             l.remove_range(0, a);
         }
     }
-    after_removal(&mut shard, db, key, now, lim);
+    after_removal(&mut shard, db, key, now, lim, "ltrim");
     ctx.out.ok();
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! and whoever next writes one of its keys serves it with the same
 //! operations through [`serve_blocked_pop`] / [`serve_blocked_move`].
 
-use super::{after_removal, emit_pop, limit, push_into, write, L};
+use super::{after_removal, emit_pop, limit, pop_event, push_into, write, L};
 use crate::blocking::{self, BlockOp};
 use crate::commands::args::{is, mpop, numkeys_positions, timeout};
 use crate::commands::{flags::*, Command, Ctx};
@@ -124,9 +124,15 @@ pub(crate) fn move_one(
         // Redis runs its after-pop shrinking check here too.
         l.shrink_check(lim);
         shard.modified(db, src);
+        let push = match to {
+            End::Left => "lpush",
+            End::Right => "rpush",
+        };
+        shard.notify(crate::notify::LIST, push, db, src);
+        shard.notify(crate::notify::LIST, pop_event(from), db, src);
         return Ok(Some(v));
     }
-    after_removal(shard, db, src, now, lim);
+    // As Redis: the push's event comes before the pop's (and `del`).
     push_into(
         acc.shard_for(dst),
         db,
@@ -137,6 +143,7 @@ pub(crate) fn move_one(
         false,
         lim,
     )?;
+    after_removal(acc.shard_for(src), db, src, now, lim, pop_event(from));
     Ok(Some(v))
 }
 
@@ -250,7 +257,7 @@ fn pop_reply(
         },
         Some(c) => emit_pop(l, end, c, out),
     }
-    after_removal(shard, db, key, now, lim);
+    after_removal(shard, db, key, now, lim, pop_event(end));
 }
 
 fn lmpop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {

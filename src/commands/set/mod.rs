@@ -89,15 +89,21 @@ pub(crate) fn write<'s>(
     shard.write_as(db, key, now)
 }
 
-/// Delete `key` if its set became empty, and record the change.
-fn after_removal(shard: &mut Shard, db: usize, key: &[u8], now_empty: bool) {
+/// After members left the set at `key`: raise `event`, delete the key if
+/// the set became empty, and record the change.
+fn after_removal(shard: &mut Shard, db: usize, key: &[u8], now_empty: bool, event: &str) {
+    shard.notify(crate::notify::SET, event, db, key);
     shard.removed_from(db, key, now_empty);
 }
 
-/// Store `s` at `key` for a *STORE command; answers the stored length.
-fn store(shard: &mut Shard, db: usize, key: &[u8], s: Set, now: u64) -> usize {
+/// Store `s` at `key` for a *STORE command (raising `event`); answers the
+/// stored length.
+fn store(shard: &mut Shard, db: usize, key: &[u8], s: Set, now: u64, event: &str) -> usize {
     let n = s.len();
     shard.store_result(db, key, Value::Set(Box::new(s)), n == 0, now);
+    if n > 0 {
+        shard.notify(crate::notify::SET, event, db, key);
+    }
     n
 }
 
@@ -136,6 +142,7 @@ fn sadd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     if added > 0 {
         shard.modified(db, key);
+        shard.notify(crate::notify::SET, "sadd", db, key);
     }
     ctx.out.int(added);
     Ok(())
@@ -159,7 +166,7 @@ fn srem(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let empty = s.is_empty();
     if deleted > 0 {
-        after_removal(&mut shard, db, key, empty);
+        after_removal(&mut shard, db, key, empty, "srem");
     }
     ctx.out.int(deleted);
     Ok(())
@@ -235,7 +242,7 @@ fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         return Ok(());
     }
     let empty = from.is_empty();
-    after_removal(shard, db, src, empty);
+    after_removal(shard, db, src, empty, "srem");
     let shard = ml.shard(dst);
     let added = match write(shard, db, dst, now) {
         Ok(Some(to)) => to.add(m, lim),
@@ -250,6 +257,7 @@ fn smove(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     if added {
         shard.modified(db, dst);
+        shard.notify(crate::notify::SET, "sadd", db, dst);
     }
     ctx.out.int(1);
     Ok(())

@@ -164,6 +164,7 @@ fn inter_generic(ctx: &mut Ctx<'_>, keys: &[&[u8]], dest: Dest<'_>) -> CmdResult
             Dest::Store(k) => {
                 if ml.shard(k).db(db).remove(k).is_some() {
                     ml.shard(k).modified(db, k);
+                    ml.shard(k).notify(crate::notify::GENERIC, "del", db, k);
                 }
                 out.int(0);
             }
@@ -217,7 +218,7 @@ fn inter_generic(ctx: &mut Ctx<'_>, keys: &[&[u8]], dest: Dest<'_>) -> CmdResult
                 result.maybe_to_intset(lim);
             }
             result.shrink_to_fit();
-            let n = store(ml.shard(k), db, k, result, now);
+            let n = store(ml.shard(k), db, k, result, now, "sinterstore");
             out.int(n as i64);
         }
     }
@@ -321,7 +322,8 @@ fn union_diff(ctx: &mut Ctx<'_>, keys: &[&[u8]], dst: Option<&[u8]>, diff: bool)
             result.iter().for_each(|m| emit(out, m));
         }
         Some(k) => {
-            let n = store(ml.shard(k), db, k, result, now);
+            let event = if diff { "sdiffstore" } else { "sunionstore" };
+            let n = store(ml.shard(k), db, k, result, now, event);
             out.int(n as i64);
         }
     }

@@ -64,7 +64,7 @@ fn spop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     ctx.out.bulk(&m);
     // The random choice is logged as what it chose (Redis: SREM).
     ctx.propagate_instead(&[b"SREM", key, &m]);
-    after_removal(&mut shard, db, key, empty);
+    after_removal(&mut shard, db, key, empty, "spop");
     Ok(())
 }
 
@@ -90,7 +90,7 @@ fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         out.set(all.len());
         all.iter().for_each(|m| emit(out, m));
         crate::persist::aof::propagate_instead([&b"DEL"[..], key]);
-        after_removal(&mut shard, db, key, true);
+        after_removal(&mut shard, db, key, true, "spop");
         return Ok(());
     }
     // The members taken, for the AOF (only collected while it is on).
@@ -150,7 +150,7 @@ fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 .chain(popped.iter().map(|m| m.as_slice())),
         );
     }
-    after_removal(&mut shard, db, key, false);
+    after_removal(&mut shard, db, key, false, "spop");
     Ok(())
 }
 

@@ -112,14 +112,33 @@ pub(crate) fn write<'s>(
 }
 
 /// Delete `key` if its set became empty, and record the change.
-pub(crate) fn after_removal(shard: &mut Shard, db: usize, key: &[u8], now_empty: bool) {
+/// `event` is the command's keyspace notification (raised first).
+pub(crate) fn after_removal(
+    shard: &mut Shard,
+    db: usize,
+    key: &[u8],
+    now_empty: bool,
+    event: &str,
+) {
+    shard.notify(crate::notify::ZSET, event, db, key);
     shard.removed_from(db, key, now_empty);
 }
 
 /// Store `z` at `key` for a *STORE command; answers the stored length.
-pub(crate) fn store(shard: &mut Shard, db: usize, key: &[u8], z: ZSet, now: u64) -> usize {
+/// A non-empty result raises `event`.
+pub(crate) fn store(
+    shard: &mut Shard,
+    db: usize,
+    key: &[u8],
+    z: ZSet,
+    now: u64,
+    event: &str,
+) -> usize {
     let n = z.len();
     shard.store_result(db, key, Value::ZSet(Box::new(z)), n == 0, now);
+    if n > 0 {
+        shard.notify(crate::notify::ZSET, event, db, key);
+    }
     n
 }
 
@@ -322,6 +341,8 @@ fn add_generic<'a>(
     }
     if added + updated > 0 {
         shard.modified(db, key);
+        let event = if f.incr { "zincr" } else { "zadd" };
+        shard.notify(crate::notify::ZSET, event, db, key);
     }
     if let Some(e) = failed {
         return Err(e);
@@ -356,7 +377,7 @@ fn zrem(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let empty = z.is_empty();
     if deleted > 0 {
-        after_removal(&mut shard, db, key, empty);
+        after_removal(&mut shard, db, key, empty, "zrem");
     }
     ctx.out.int(deleted);
     Ok(())

@@ -114,7 +114,8 @@ fn pop_reply(shard: &mut Shard, db: usize, key: &[u8], now: u64, pop: Pop, out: 
     });
     z.remove_ranks(a, b);
     let empty = z.is_empty();
-    after_removal(shard, db, key, empty);
+    let event = if max { "zpopmax" } else { "zpopmin" };
+    after_removal(shard, db, key, empty, event);
 }
 
 fn zpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) -> CmdResult {

@@ -452,7 +452,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             out
         }
     };
-    let n = super::store(ml.shard(dst), db, dst, result, now);
+    let n = super::store(ml.shard(dst), db, dst, result, now, "zrangestore");
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -468,7 +468,12 @@ fn remrange_generic(ctx: &mut Ctx<'_>, key: &[u8], spec: Spec<'_>) -> CmdResult 
     if b > a {
         z.remove_ranks(a, b);
         let empty = z.is_empty();
-        super::after_removal(&mut shard, db, key, empty);
+        let event = match spec {
+            Spec::Rank(..) => "zremrangebyrank",
+            Spec::Score(_) => "zremrangebyscore",
+            Spec::Lex(_) => "zremrangebylex",
+        };
+        super::after_removal(&mut shard, db, key, empty, event);
     }
     ctx.out.int((b - a) as i64);
     Ok(())

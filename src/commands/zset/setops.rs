@@ -223,7 +223,12 @@ fn generic(ctx: &mut Ctx<'_>, args: Args<'_>, ni: usize, op: Op, dest: Dest<'_>)
         Dest::Store(dst) => {
             let lim = ctx.server.config.zset_limits();
             let z = ZSet::from_sorted(&result.members, lim);
-            let n = super::store(ml.shard(dst), db, dst, z, now);
+            let event = match op {
+                Op::Union => "zunionstore",
+                Op::Inter => "zinterstore",
+                Op::Diff => "zdiffstore",
+            };
+            let n = super::store(ml.shard(dst), db, dst, z, now, event);
             ctx.out.int(n as i64);
         }
     }

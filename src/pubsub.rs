@@ -1,0 +1,451 @@
+//! Pub/Sub: the registry of subscriptions and message delivery across
+//! worker threads.
+//!
+//! The registry ([`PubSub`]) maps channel, pattern and shard-channel names to
+//! the subscribed clients. It sits behind one `RwLock` that is a *leaf*: a
+//! holder never takes another lock except a subscriber's outbox mutex (also a
+//! leaf), so it can be published to from anywhere, including from inside
+//! write commands and the expiry and eviction paths that hold shard locks.
+//! Publishers take it for reading (many at once); SUBSCRIBE & co. take it for
+//! writing, briefly.
+//!
+//! Delivery never blocks a publisher on a subscriber. Each subscribed
+//! connection has a [`Subscriber`] with an *outbox*, a byte buffer of
+//! encoded messages: the publisher appends under the outbox mutex and wakes
+//! the subscriber's connection task with a `Notify`; that task (on its own
+//! worker thread) moves the outbox into its socket. Appends for one
+//! subscriber from one publisher happen in publish order, so ordering per
+//! publisher and subscriber is kept. A subscriber's own command replies and
+//! its messages stay in order too: the connection drains the outbox before
+//! each command's reply, and the subscription commands drain it while they
+//! hold the registry for writing (when no delivery can be half done).
+//!
+//! Slow subscribers: an outbox that grows past the `pubsub` class of
+//! `client-output-buffer-limit` (hard limit, or soft limit for longer than
+//! its seconds) is dropped at once and its client closed, as Redis does, so
+//! a client that never reads cannot make the server's memory grow without
+//! bound.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::Notify;
+
+use crate::server::client::ClientInfo;
+
+/// The three kinds of subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Values shared with the live configuration, read without its lock.
+#[derive(Default)]
+pub struct Shared {
+    /// `notify-keyspace-events` as class bits ([`crate::notify`]).
+    pub notify_flags: AtomicU32,
+    /// `client-output-buffer-limit pubsub <hard> <soft> <soft seconds>`.
+    pub hard_limit: AtomicU64,
+    pub soft_limit: AtomicU64,
+    pub soft_seconds: AtomicU64,
+}
+
+/// Subscribers of one name, by client id.
+type Subs = HashMap<u64, Arc<Subscriber>>;
+
+#[derive(Default)]
+struct Registry {
+    /// Channels, patterns and shard channels, indexed by [`Kind`].
+    maps: [HashMap<Box<[u8]>, Subs>; 3],
+}
+
+/// The server's subscriptions.
+pub struct PubSub {
+    pub shared: Arc<Shared>,
+    reg: RwLock<Registry>,
+    /// Subscriptions of every kind, server-wide: publishing skips the lock
+    /// while nobody is subscribed to anything.
+    active: AtomicUsize,
+    /// Clients closed for exceeding the output buffer limit (INFO).
+    pub limit_disconnections: AtomicU64,
+}
+
+impl Default for PubSub {
+    fn default() -> Self {
+        PubSub::new(Arc::default())
+    }
+}
+
+impl PubSub {
+    pub fn new(shared: Arc<Shared>) -> PubSub {
+        PubSub {
+            shared,
+            reg: RwLock::default(),
+            active: AtomicUsize::new(0),
+            limit_disconnections: AtomicU64::new(0),
+        }
+    }
+
+    /// `notify-keyspace-events` class bits (one relaxed load).
+    #[inline]
+    pub fn notify_flags(&self) -> u32 {
+        self.shared.notify_flags.load(Relaxed)
+    }
+
+    /// Whether anyone is subscribed to anything.
+    #[inline]
+    pub fn has_subscribers(&self) -> bool {
+        self.active.load(Relaxed) != 0
+    }
+
+    /// PUBLISH / SPUBLISH: deliver `msg` on `channel` (and, for a plain
+    /// channel, to every matching pattern); returns the number of receivers.
+    pub fn publish(&self, shard: bool, channel: &[u8], msg: &[u8]) -> usize {
+        if !self.has_subscribers() {
+            return 0;
+        }
+        let reg = self.reg.read();
+        let mut n = 0;
+        let (kind, label): (Kind, &[u8]) = if shard {
+            (Kind::Shard, b"smessage")
+        } else {
+            (Kind::Channel, b"message")
+        };
+        if let Some(subs) = reg.maps[kind.index()].get(channel) {
+            for s in subs.values() {
+                s.deliver(self, &[label, channel, msg]);
+                n += 1;
+            }
+        }
+        if !shard {
+            for (pat, subs) in &reg.maps[Kind::Pattern.index()] {
+                if crate::glob::matches(pat, channel, false) {
+                    for s in subs.values() {
+                        s.deliver(self, &[b"pmessage", pat, channel, msg]);
+                        n += 1;
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    /// Number of channels / patterns / shard channels with subscribers.
+    pub fn count(&self, kind: Kind) -> usize {
+        self.reg.read().maps[kind.index()].len()
+    }
+
+    /// Names of `kind` with subscribers matching `pattern` (all if None).
+    pub fn names(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Box<[u8]>> {
+        self.reg.read().maps[kind.index()]
+            .keys()
+            .filter(|k| pattern.is_none_or(|p| crate::glob::matches(p, k, false)))
+            .cloned()
+            .collect()
+    }
+
+    /// Subscribers of channel `name` of `kind` (pattern subscribers excluded).
+    pub fn numsub(&self, kind: Kind, name: &[u8]) -> usize {
+        self.reg.read().maps[kind.index()]
+            .get(name)
+            .map_or(0, |s| s.len())
+    }
+
+    /// Lock the registry for changing a client's subscriptions.
+    pub fn edit<'a>(&'a self, subs: &'a mut ClientSubs) -> Edit<'a> {
+        Edit {
+            hub: self,
+            reg: self.reg.write(),
+            subs,
+        }
+    }
+}
+
+/// The registry locked for writing, with one client's subscriptions.
+pub struct Edit<'a> {
+    hub: &'a PubSub,
+    reg: parking_lot::RwLockWriteGuard<'a, Registry>,
+    pub subs: &'a mut ClientSubs,
+}
+
+impl Edit<'_> {
+    /// Move already-delivered messages into `out`, ahead of the replies
+    /// about to be written (no delivery can be in progress now).
+    pub fn drain_into(&mut self, out: &mut Vec<u8>) {
+        if let Some(s) = &self.subs.sub {
+            s.drain_into(out);
+        }
+    }
+
+    /// Subscribe; false if already subscribed.
+    pub fn add(&mut self, kind: Kind, name: &[u8]) -> bool {
+        let Some(sub) = self.subs.sub.clone() else {
+            return false;
+        };
+        if !self.subs.sets[kind.index()].insert(name) {
+            return false;
+        }
+        self.reg.maps[kind.index()]
+            .entry(name.into())
+            .or_default()
+            .insert(sub.info.id, sub.clone());
+        self.hub.active.fetch_add(1, Relaxed);
+        sub.info_count(kind, self.subs.sets[kind.index()].len());
+        true
+    }
+
+    /// Unsubscribe; false if not subscribed.
+    pub fn remove(&mut self, kind: Kind, name: &[u8]) -> bool {
+        if !self.subs.sets[kind.index()].remove(name) {
+            return false;
+        }
+        let map = &mut self.reg.maps[kind.index()];
+        if let Some(s) = map.get_mut(name) {
+            if let Some(sub) = &self.subs.sub {
+                s.remove(&sub.info.id);
+            }
+            if s.is_empty() {
+                map.remove(name);
+            }
+        }
+        self.hub.active.fetch_sub(1, Relaxed);
+        if let Some(sub) = &self.subs.sub {
+            sub.info_count(kind, self.subs.sets[kind.index()].len());
+        }
+        true
+    }
+
+    /// The client's names of `kind`, in subscription order.
+    pub fn list(&self, kind: Kind) -> Vec<Box<[u8]>> {
+        self.subs.sets[kind.index()].names()
+    }
+}
+
+/// A set of names that remembers insertion order (UNSUBSCRIBE without
+/// arguments answers in subscription order).
+#[derive(Default)]
+struct OrderedSet {
+    seq: u64,
+    by_name: HashMap<Box<[u8]>, u64>,
+    order: BTreeMap<u64, Box<[u8]>>,
+}
+
+impl OrderedSet {
+    fn insert(&mut self, name: &[u8]) -> bool {
+        if self.by_name.contains_key(name) {
+            return false;
+        }
+        self.seq += 1;
+        self.by_name.insert(name.into(), self.seq);
+        self.order.insert(self.seq, name.into());
+        true
+    }
+
+    fn remove(&mut self, name: &[u8]) -> bool {
+        match self.by_name.remove(name) {
+            Some(seq) => {
+                self.order.remove(&seq);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    fn names(&self) -> Vec<Box<[u8]>> {
+        self.order.values().cloned().collect()
+    }
+}
+
+/// One connection's subscriptions, owned by its task. Dropping it (the
+/// connection ended, however) removes them from the registry.
+#[derive(Default)]
+pub struct ClientSubs {
+    hub: Option<Arc<PubSub>>,
+    sub: Option<Arc<Subscriber>>,
+    sets: [OrderedSet; 3],
+}
+
+impl ClientSubs {
+    /// Make sure this client can receive messages (before subscribing).
+    pub fn attach(&mut self, hub: &Arc<PubSub>, info: &Arc<ClientInfo>, resp3: bool) {
+        if self.sub.is_none() {
+            self.hub = Some(hub.clone());
+            self.sub = Some(Arc::new(Subscriber {
+                info: info.clone(),
+                resp3: AtomicBool::new(resp3),
+                outbox: Mutex::new(Outbox::default()),
+                ready: Notify::new(),
+            }));
+        }
+    }
+
+    /// The outbox, once this client has ever subscribed.
+    pub fn subscriber(&self) -> Option<&Arc<Subscriber>> {
+        self.sub.as_ref()
+    }
+
+    /// Channels + patterns (the count SUBSCRIBE/PSUBSCRIBE replies carry).
+    pub fn count(&self) -> usize {
+        self.sets[0].len() + self.sets[1].len()
+    }
+
+    /// Shard channels (the count SSUBSCRIBE replies carry).
+    pub fn shard_count(&self) -> usize {
+        self.sets[2].len()
+    }
+
+    /// Whether the client is in Pub/Sub mode (any subscription).
+    pub fn active(&self) -> bool {
+        self.count() + self.shard_count() > 0
+    }
+
+    /// The protocol messages are encoded in (HELLO, RESET).
+    pub fn set_resp3(&self, resp3: bool) {
+        if let Some(s) = &self.sub {
+            s.resp3.store(resp3, Relaxed);
+        }
+    }
+
+    /// Drop every subscription without replies (RESET, disconnect).
+    pub fn clear(&mut self) {
+        let Some(hub) = self.hub.clone() else {
+            return;
+        };
+        if !self.active() {
+            return;
+        }
+        let mut e = hub.edit(self);
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            for name in e.list(kind) {
+                e.remove(kind, &name);
+            }
+        }
+    }
+}
+
+impl Drop for ClientSubs {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+/// Messages waiting to be written to one subscriber.
+#[derive(Default)]
+struct Outbox {
+    buf: Vec<u8>,
+    /// Unix ms since when the buffer has been over the soft limit (0: not).
+    soft_since_ms: u64,
+    /// Closed for exceeding the limit: nothing more is queued.
+    dead: bool,
+}
+
+/// The receiving end of one subscribed connection.
+pub struct Subscriber {
+    pub info: Arc<ClientInfo>,
+    resp3: AtomicBool,
+    outbox: Mutex<Outbox>,
+    /// Woken when the outbox goes from empty to not empty.
+    pub ready: Notify,
+}
+
+impl Subscriber {
+    /// Append one message (an array, or a push frame under RESP3, of bulk
+    /// strings) and enforce the output buffer limit.
+    fn deliver(&self, hub: &PubSub, parts: &[&[u8]]) {
+        let resp3 = self.resp3.load(Relaxed);
+        let mut ob = self.outbox.lock();
+        if ob.dead {
+            return;
+        }
+        let was_empty = ob.buf.is_empty();
+        let mut num = itoa::Buffer::new();
+        ob.buf.push(if resp3 { b'>' } else { b'*' });
+        ob.buf.extend_from_slice(num.format(parts.len()).as_bytes());
+        ob.buf.extend_from_slice(b"\r\n");
+        for p in parts {
+            ob.buf.push(b'$');
+            ob.buf.extend_from_slice(num.format(p.len()).as_bytes());
+            ob.buf.extend_from_slice(b"\r\n");
+            ob.buf.extend_from_slice(p);
+            ob.buf.extend_from_slice(b"\r\n");
+        }
+        let len = ob.buf.len() as u64;
+        self.info.obuf.store(len as usize, Relaxed);
+        let hard = hub.shared.hard_limit.load(Relaxed);
+        let soft = hub.shared.soft_limit.load(Relaxed);
+        let mut over = hard != 0 && len >= hard;
+        if !over && soft != 0 && len >= soft {
+            let now = crate::util::now_ms();
+            if ob.soft_since_ms == 0 {
+                ob.soft_since_ms = now;
+            } else {
+                let secs = hub.shared.soft_seconds.load(Relaxed);
+                over = now.saturating_sub(ob.soft_since_ms) / 1000 > secs;
+            }
+        } else if !over {
+            ob.soft_since_ms = 0;
+        }
+        if over {
+            ob.dead = true;
+            ob.buf = Vec::new();
+            drop(ob);
+            self.info.obuf.store(0, Relaxed);
+            hub.limit_disconnections.fetch_add(1, Relaxed);
+            tracing::warn!(
+                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                self.info.id,
+                self.info.addr
+            );
+            self.info.request_kill();
+            return;
+        }
+        drop(ob);
+        if was_empty {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Move pending messages to the end of `out`.
+    pub fn drain_into(&self, out: &mut Vec<u8>) {
+        let mut ob = self.outbox.lock();
+        if ob.buf.is_empty() {
+            return;
+        }
+        if out.is_empty() {
+            std::mem::swap(out, &mut ob.buf);
+        } else {
+            out.extend_from_slice(&ob.buf);
+            ob.buf.clear();
+        }
+        ob.soft_since_ms = 0;
+        if ob.buf.capacity() > 64 * 1024 {
+            ob.buf = Vec::new();
+        }
+        drop(ob);
+        self.info.obuf.store(0, Relaxed);
+    }
+}
+
+/// Per-client subscription counts, for CLIENT LIST `sub=`/`psub=`/`ssub=`.
+#[derive(Default)]
+pub struct Counts(pub [AtomicUsize; 3]);
+
+impl Subscriber {
+    fn info_count(&self, kind: Kind, n: usize) {
+        self.info.subs.0[kind.index()].store(n, Relaxed);
+    }
+}
