@@ -109,6 +109,16 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         let value = String::from_utf8_lossy(&args[i + 1]).into_owned();
         (p.set)(&mut next, &[value]).map_err(|e| failed(&e))?;
     }
+    let server = ctx.server;
+    if seen.contains(&"requirepass") {
+        server
+            .acl
+            .set_requirepass(&server.commands, next.requirepass.as_deref());
+    }
+    server.acl.set_log_max_len(next.acllog_max_len as usize);
+    server
+        .acl
+        .set_pubsub_default(next.acl_pubsub_default == "allchannels");
     ctx.server.config.update(|c| *c = next);
     ctx.out.ok();
     Ok(())

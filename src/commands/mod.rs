@@ -9,6 +9,7 @@
 pub mod args;
 pub mod table;
 
+pub mod acl_cmd;
 pub mod bits;
 pub mod client;
 pub mod command;
@@ -78,6 +79,7 @@ pub fn families() -> Vec<&'static [Command]> {
         hash::COMMANDS,
         sort::COMMANDS,
         multi::COMMANDS,
+        acl_cmd::COMMANDS,
     ];
     v.extend(list::commands());
     v.extend(set::commands());
@@ -294,6 +296,12 @@ pub fn dispatch(
         }
     };
     let cmd = entry.cmd;
+    // A pipelined command of a connection whose user was just deleted (its
+    // connection is closing): it runs as the unauthenticated default user.
+    if client.user.is_deleted() {
+        client.set_user(server.acl.default_user(), false);
+        client.close_after_reply = true;
+    }
     if !client.authenticated && !cmd.has(flags::NO_AUTH) && server.auth_required() {
         tstats.rejected(entry.id);
         flag_transaction(client);
@@ -302,6 +310,14 @@ pub fn dispatch(
             out,
             &CmdError::coded("NOAUTH Authentication required."),
         );
+        return;
+    }
+    // ACL: the command, its keys (src/acl), right after authentication as
+    // in Redis's processCommand; inside MULTI a denied command is refused
+    // at queue time and the transaction aborts.
+    if !acl_cmd::permitted(server, client, out, entry, args, false) {
+        tstats.rejected(entry.id);
+        flag_transaction(client);
         return;
     }
     // maxmemory: evict before any command (under this worker's gate, so not

@@ -107,9 +107,14 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     for q in &m.queue {
         let args = q.args();
         match ctx.server.commands.resolve(args) {
-            Ok(entry) => super::execute(
-                ctx.server, ctx.client, ctx.out, ctx.tstats, ctx.now, entry, args,
-            ),
+            // Permissions may have changed since the command was queued.
+            Ok(entry) => {
+                if super::acl_cmd::permitted(ctx.server, ctx.client, ctx.out, entry, args, true) {
+                    super::execute(
+                        ctx.server, ctx.client, ctx.out, ctx.tstats, ctx.now, entry, args,
+                    )
+                }
+            }
             // Resolved once already when queued; kept for completeness.
             Err(e) => super::reply_error(ctx.server, ctx.out, &e),
         }

@@ -33,6 +33,8 @@ pub struct Server {
     pub config: ConfigStore,
     pub keyspace: Keyspace,
     pub commands: CommandTable,
+    /// Users, permissions and the ACL log (src/acl).
+    pub acl: crate::acl::Acl,
     pub stats: ServerStats,
     pub clients: ClientRegistry,
     /// One gate per worker thread plus the cron thread's (MULTI/EXEC).
@@ -49,10 +51,11 @@ pub struct Server {
 }
 
 impl Server {
-    /// Whether clients must authenticate before running commands.
+    /// Whether clients must authenticate before running commands: the
+    /// default user has a password (is not `nopass`) or is off.
     #[inline]
     pub fn auth_required(&self) -> bool {
-        self.config.auth_required()
+        self.acl.auth_required()
     }
 
     /// Ask the whole server to stop (SHUTDOWN, signals).
@@ -179,10 +182,14 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         n => n,
     };
     let (shutdown_tx, _) = watch::channel(false);
+    let commands = CommandTable::build();
+    let acl = crate::acl::Acl::from_config(&commands, &config)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let server = Arc::new(Server {
         keyspace: Keyspace::new(config.databases),
         config: ConfigStore::new(config),
-        commands: CommandTable::build(),
+        commands,
+        acl,
         stats: ServerStats::default(),
         clients: ClientRegistry::default(),
         gates: gate::Gates::new(nworkers + 1),
