@@ -3,7 +3,7 @@
 //! Between MULTI and EXEC, dispatch queues every command except the ones
 //! [`CommandTable::runs_in_multi`](super::CommandTable::runs_in_multi) names,
 //! answering `+QUEUED`; a command rejected while queueing (unknown, wrong
-//! arity, NOAUTH, NO_MULTI) marks the transaction aborted. EXEC takes every
+//! arity, NOAUTH, an ACL denial, NO_MULTI) marks the transaction aborted. EXEC takes every
 //! worker's gate (see `server::gate`) so nothing else runs anywhere while the
 //! queue runs, checks the watched keys, and runs the queue with blocking
 //! commands answering at once. Blocked clients its writes made ready are
