@@ -21,7 +21,7 @@ pub mod rules;
 pub mod sha256;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -125,6 +125,8 @@ pub struct Acl {
     auth_required: AtomicBool,
     pubsub_all: AtomicBool,
     log_max_len: AtomicUsize,
+    /// INFO `acl_access_denied_{auth,cmd,key,channel}`, by [`Reason`].
+    denied: [AtomicU64; 4],
 }
 
 /// Compare secrets in time independent of where they differ.
@@ -185,6 +187,7 @@ impl Acl {
             auth_required: AtomicBool::new(false),
             pubsub_all: AtomicBool::new(pubsub_all),
             log_max_len: AtomicUsize::new(128),
+            denied: Default::default(),
         };
         acl.refresh();
         acl
@@ -366,8 +369,25 @@ impl Acl {
         ok.then_some(u)
     }
 
-    /// Record an event in ACL LOG.
+    /// Denials so far for INFO: (auth, cmd, key, channel).
+    pub fn denied_counts(&self) -> [u64; 4] {
+        [0, 1, 2, 3].map(|i| self.denied[i].load(Relaxed))
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset_stats(&self) {
+        self.denied.iter().for_each(|d| d.store(0, Relaxed));
+    }
+
+    /// Record an event in ACL LOG (and count it for INFO).
     pub fn log_event(&self, e: log::Entry) {
+        let i = match e.reason {
+            Reason::Auth => 0,
+            Reason::Command => 1,
+            Reason::Key => 2,
+            Reason::Channel => 3,
+        };
+        self.denied[i].fetch_add(1, Relaxed);
         let max = self.log_max_len.load(Relaxed);
         self.log.lock().add(e, crate::util::now_ms(), max);
     }
