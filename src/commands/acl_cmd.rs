@@ -198,6 +198,25 @@ pub fn permitted(
     false
 }
 
+/// Log a denial in ACL LOG as Redis's `addACLLogEntry` does for it: the
+/// command's full name or the denied key/channel as the object. For
+/// callers with their own context and error text (scripts: `Context::Lua`).
+pub fn log_denied(
+    server: &Server,
+    client: &Client,
+    entry: &TableEntry,
+    args: Args<'_>,
+    d: Denied,
+    context: Context,
+) {
+    let object = match d.reason {
+        Reason::Command => entry.cmd.name.as_bytes().to_vec(),
+        _ => args.get(d.pos).to_vec(),
+    };
+    let name = client.user.name.clone();
+    log_in(server, client, d.reason, context, object, name);
+}
+
 fn refuse(
     server: &Server,
     client: &Client,
@@ -207,10 +226,6 @@ fn refuse(
     d: Denied,
     in_exec: bool,
 ) {
-    let object = match d.reason {
-        Reason::Command => entry.cmd.name.as_bytes().to_vec(),
-        _ => args.get(d.pos).to_vec(),
-    };
     let context = if in_exec || client.multi.is_some() {
         Context::Multi
     } else {
@@ -227,8 +242,7 @@ fn refuse(
         .info
         .last_cmd
         .store(shown, std::sync::atomic::Ordering::Relaxed);
-    let name = client.user.name.clone();
-    log_in(server, client, d.reason, context, object, name);
+    log_denied(server, client, entry, args, d, context);
     let msg = if in_exec {
         let why = match d.reason {
             Reason::Key => "no permission to touch the specified keys",

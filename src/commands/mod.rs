@@ -315,7 +315,12 @@ pub fn dispatch(
     // ACL: the command, its keys (src/acl), right after authentication as
     // in Redis's processCommand; inside MULTI a denied command is refused
     // at queue time and the transaction aborts.
-    if !acl_cmd::permitted(server, client, out, entry, args, false) {
+    // (A NO_MULTI command inside MULTI gets Redis's earlier "not allowed
+    // inside a transaction" below instead.)
+    let no_multi = client.multi.is_some()
+        && cmd.has(flags::NO_MULTI)
+        && !server.commands.runs_in_multi(entry.id);
+    if !no_multi && !acl_cmd::permitted(server, client, out, entry, args, false) {
         tstats.rejected(entry.id);
         flag_transaction(client);
         return;
