@@ -90,6 +90,13 @@ pub struct Config {
     /// `client-output-buffer-limit`: (hard, soft, soft seconds) for the
     /// normal, replica and pubsub classes.
     pub client_output_buffer_limit: [(u64, u64, u64); 3],
+    /// `user <name> <rules...>` directives, in file order (src/acl).
+    pub users: Vec<Vec<String>>,
+    /// `aclfile`: users are loaded from (ACL LOAD) and saved to it (ACL SAVE).
+    pub aclfile: String,
+    pub acllog_max_len: u64,
+    /// `allchannels` or `resetchannels`: the channels of a new user.
+    pub acl_pubsub_default: String,
     /// The file the server was started with (for CONFIG REWRITE).
     pub config_file: Option<PathBuf>,
 }
@@ -158,6 +165,10 @@ impl Default for Config {
                 (256 << 20, 64 << 20, 60),
                 (32 << 20, 8 << 20, 60),
             ],
+            users: Vec::new(),
+            aclfile: String::new(),
+            acllog_max_len: 128,
+            acl_pubsub_default: "resetchannels".into(),
             config_file: None,
         }
     }
@@ -267,6 +278,7 @@ const POLICIES: &[&str] = &[
     "noeviction",
 ];
 const FSYNC: &[&str] = &["always", "everysec", "no"];
+const PUBSUB_DEFAULT: &[&str] = &["allchannels", "resetchannels"];
 
 /// A boolean parameter bound to a `Config` field.
 macro_rules! p_bool {
@@ -683,6 +695,14 @@ pub const PARAMS: &[Param] = &[
         },
         set: set_obuf_limits,
     },
+    p_str!("aclfile", aclfile, false),
+    p_int!("acllog-max-len", &[], acllog_max_len, u64, 0, MAX, true),
+    p_enum!(
+        "acl-pubsub-default",
+        acl_pubsub_default,
+        PUBSUB_DEFAULT,
+        true
+    ),
 ];
 
 /// Find a parameter by name or alias (case-insensitive).
@@ -765,6 +785,20 @@ impl Config {
                     )
                 })?;
                 self.apply_text(&text, &format!(" {path}"), depth + 1)?;
+                continue;
+            }
+            // `user <name> <rules...>`: may repeat; applied at startup by
+            // src/acl (which knows the command table).
+            if name.eq_ignore_ascii_case("user") && !values.is_empty() {
+                if self.users.iter().any(|u| u[0] == values[0]) {
+                    return Err(fatal(
+                        i + 1,
+                        line,
+                        &format!("Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files", values[0]),
+                        source,
+                    ));
+                }
+                self.users.push(values.to_vec());
                 continue;
             }
             let Some(param) = find_param(name) else {

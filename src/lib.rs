@@ -6,6 +6,7 @@
 //! [`keyspace`] (sharded databases, expiry), [`types`] (value types).
 //! docs/ARCHITECTURE.md walks through the request path.
 
+pub mod acl;
 pub mod alloc;
 pub mod blocking;
 pub mod commands;

@@ -168,7 +168,7 @@ fn client_flags(c: &ClientInfo) -> String {
 }
 
 /// One `CLIENT LIST` line, with Redis's fields in Redis's order.
-fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
+pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
     let now = now_ms();
     let cmd = server
         .commands
@@ -178,7 +178,7 @@ fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
     let qbuf = c.qbuf.load(Relaxed);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -198,6 +198,7 @@ fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         c.obuf.load(Relaxed),
         16 * 1024 + qbuf + c.obuf.load(Relaxed),
         cmd,
+        String::from_utf8_lossy(&c.user.lock()),
         c.resp.load(Relaxed),
         String::from_utf8_lossy(&c.lib_name.lock()),
         String::from_utf8_lossy(&c.lib_ver.lock()),
@@ -312,6 +313,10 @@ fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         } else if eq_ic(opt, b"laddr") {
             laddr = Some(String::from_utf8_lossy(val).into_owned());
         } else if eq_ic(opt, b"user") {
+            if ctx.server.acl.get(val).is_none() {
+                let u = String::from_utf8_lossy(val);
+                return Err(CmdError::err(format!("No such user '{u}'")));
+            }
             user = Some(val.to_vec());
         } else if eq_ic(opt, b"skipme") {
             if eq_ic(val, b"yes") {
@@ -339,7 +344,7 @@ fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             && id.is_none_or(|v| v == c.id)
             && addr.as_ref().is_none_or(|a| *a == c.addr.to_string())
             && laddr.as_ref().is_none_or(|a| *a == c.laddr.to_string())
-            && user.as_ref().is_none_or(|u| u == b"default")
+            && user.as_ref().is_none_or(|u| *u == *c.user.lock())
             && maxage.is_none_or(|m| now.saturating_sub(c.created_ms) / 1000 >= m)
             && !(skipme && c.id == me);
         if matches {

@@ -98,29 +98,31 @@ fn select(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Compare secrets in time independent of where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = (a.len() != b.len()) as u8;
-    for i in 0..a.len().max(b.len()) {
-        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
-    }
-    diff == 0
-}
-
-/// Check a user/password pair for the default user (ACLs come later).
-fn check_password(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
-    let required = ctx.server.config.read(|c| c.requirepass.clone());
-    let ok = user == b"default"
-        && match &required {
-            None => true,
-            Some(p) => constant_time_eq(p, pass),
-        };
-    if ok {
-        Ok(())
-    } else {
-        Err(CmdError::coded(
-            "WRONGPASS invalid username-password pair or user is disabled.",
-        ))
+/// Authenticate as `user`/`pass`: on success the connection runs as that
+/// user; a failure is logged in ACL LOG (reason `auth`).
+fn check_password(
+    ctx: &mut Ctx<'_>,
+    name: &[u8],
+    user: &[u8],
+    pass: &[u8],
+) -> Result<(), CmdError> {
+    match ctx.server.acl.authenticate(user, pass) {
+        Some(u) => {
+            ctx.client.set_user(u, true);
+            Ok(())
+        }
+        None => {
+            super::acl_cmd::log_denial(
+                ctx.server,
+                ctx.client,
+                crate::acl::Reason::Auth,
+                name.to_vec(),
+                user.to_vec(),
+            );
+            Err(CmdError::coded(
+                "WRONGPASS invalid username-password pair or user is disabled.",
+            ))
+        }
     }
 }
 
@@ -128,7 +130,7 @@ fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
     }
-    if args.len() == 2 && !ctx.server.auth_required() {
+    if args.len() == 2 && ctx.server.acl.default_user().with(|s| s.nopass) {
         return Err(CmdError::err(
             "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         ));
@@ -138,8 +140,7 @@ fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     } else {
         (&b"default"[..], args.get(1))
     };
-    check_password(ctx, user, pass)?;
-    ctx.client.authenticated = true;
+    check_password(ctx, args.get(0), user, pass)?;
     ctx.out.ok();
     Ok(())
 }
@@ -185,8 +186,7 @@ fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     }
     if let Some((user, pass)) = creds {
-        check_password(ctx, user, pass)?;
-        ctx.client.authenticated = true;
+        check_password(ctx, args.get(0), user, pass)?;
     }
     if !ctx.client.authenticated {
         return Err(CmdError::coded(
@@ -238,7 +238,9 @@ fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     c.no_evict = false;
     c.no_touch = false;
     c.info.name.lock().clear();
-    c.authenticated = !ctx.server.auth_required();
+    let default = ctx.server.acl.default_user();
+    let authenticated = default.with(|s| s.nopass && s.enabled);
+    c.set_user(default, authenticated);
     ctx.out.simple("RESET");
     Ok(())
 }

@@ -303,6 +303,11 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 "client_output_buffer_limit_disconnections",
                 &ps.limit_disconnections.load(Relaxed),
             );
+            let [auth, cmd, key, channel] = server.acl.denied_counts();
+            w(t, "acl_access_denied_auth", &auth);
+            w(t, "acl_access_denied_cmd", &cmd);
+            w(t, "acl_access_denied_key", &key);
+            w(t, "acl_access_denied_channel", &channel);
         }
         "replication" => {
             t.push_str("# Replication\r\n");

@@ -9,6 +9,7 @@
 pub mod args;
 pub mod table;
 
+pub mod acl_cmd;
 pub mod bits;
 pub mod client;
 pub mod cmdmeta;
@@ -95,6 +96,7 @@ pub fn families() -> Vec<&'static [Command]> {
         pubsub::COMMANDS,
         dump::COMMANDS,
         crate::persist::aof::command::COMMANDS,
+        acl_cmd::COMMANDS,
     ];
     v.extend(list::commands());
     v.extend(set::commands());
@@ -342,6 +344,12 @@ pub fn dispatch(
         );
         return;
     }
+    // A pipelined command of a connection whose user was just deleted (its
+    // connection is closing): it runs as the unauthenticated default user.
+    if client.user.is_deleted() {
+        client.set_user(server.acl.default_user(), false);
+        client.close_after_reply = true;
+    }
     if !client.authenticated && !cmd.has(flags::NO_AUTH) && server.auth_required() {
         tstats.rejected(entry.id);
         flag_transaction(client);
@@ -350,6 +358,19 @@ pub fn dispatch(
             out,
             &CmdError::coded("NOAUTH Authentication required."),
         );
+        return;
+    }
+    // ACL: the command, its keys (src/acl), right after authentication as
+    // in Redis's processCommand; inside MULTI a denied command is refused
+    // at queue time and the transaction aborts.
+    // (A NO_MULTI command inside MULTI gets Redis's earlier "not allowed
+    // inside a transaction" below instead.)
+    let no_multi = client.multi.is_some()
+        && cmd.has(flags::NO_MULTI)
+        && !server.commands.runs_in_multi(entry.id);
+    if !no_multi && !acl_cmd::permitted(server, client, out, entry, args, false) {
+        tstats.rejected(entry.id);
+        flag_transaction(client);
         return;
     }
     // maxmemory: evict before any command (under this worker's gate, so not

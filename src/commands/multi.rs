@@ -3,7 +3,7 @@
 //! Between MULTI and EXEC, dispatch queues every command except the ones
 //! [`CommandTable::runs_in_multi`](super::CommandTable::runs_in_multi) names,
 //! answering `+QUEUED`; a command rejected while queueing (unknown, wrong
-//! arity, NOAUTH, NO_MULTI) marks the transaction aborted. EXEC takes every
+//! arity, NOAUTH, an ACL denial, NO_MULTI) marks the transaction aborted. EXEC takes every
 //! worker's gate (see `server::gate`) so nothing else runs anywhere while the
 //! queue runs, checks the watched keys, and runs the queue with blocking
 //! commands answering at once. Blocked clients its writes made ready are
@@ -109,9 +109,14 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     for q in &m.queue {
         let args = q.args();
         match ctx.server.commands.resolve(args) {
-            Ok(entry) => super::execute(
-                ctx.server, ctx.client, ctx.out, ctx.tstats, ctx.now, entry, args,
-            ),
+            // Permissions may have changed since the command was queued.
+            Ok(entry) => {
+                if super::acl_cmd::permitted(ctx.server, ctx.client, ctx.out, entry, args, true) {
+                    super::execute(
+                        ctx.server, ctx.client, ctx.out, ctx.tstats, ctx.now, entry, args,
+                    )
+                }
+            }
             // Resolved once already when queued; kept for completeness.
             Err(e) => super::reply_error(ctx.server, ctx.out, &e),
         }

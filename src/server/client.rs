@@ -38,8 +38,8 @@ pub struct Client {
     /// RESP version (2 or 3).
     pub resp: u8,
     pub authenticated: bool,
-    /// ACL user name.
-    pub user: String,
+    /// The ACL user this connection runs as (the default user until AUTH).
+    pub user: Arc<crate::acl::User>,
     /// Close the connection once the pending replies are written (QUIT).
     pub close_after_reply: bool,
     pub reply_mode: ReplyMode,
@@ -92,13 +92,16 @@ impl Queued {
 }
 
 impl Client {
-    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
+    /// A new connection, as the default user; authenticated at once when
+    /// the default user is `nopass` and on (Redis's `clientSetDefaultAuth`).
+    pub fn new(info: Arc<ClientInfo>, user: Arc<crate::acl::User>) -> Self {
+        let authenticated = user.with(|s| s.nopass && s.enabled);
         Client {
             info,
             db: 0,
             resp: 2,
             authenticated,
-            user: "default".to_string(),
+            user,
             close_after_reply: false,
             reply_mode: ReplyMode::On,
             no_evict: false,
@@ -108,6 +111,13 @@ impl Client {
             multi: None,
             pubsub: Default::default(),
         }
+    }
+
+    /// Run as `user` from now on (AUTH, HELLO AUTH, RESET).
+    pub fn set_user(&mut self, user: Arc<crate::acl::User>, authenticated: bool) {
+        *self.info.user.lock() = user.name.clone();
+        self.user = user;
+        self.authenticated = authenticated;
     }
 
     /// Switch database, keeping the shared view in sync.
@@ -130,6 +140,8 @@ pub struct ClientInfo {
     pub name: Mutex<Vec<u8>>,
     pub lib_name: Mutex<Vec<u8>>,
     pub lib_ver: Mutex<Vec<u8>>,
+    /// Name of the ACL user (CLIENT LIST `user=`, ACL DELUSER).
+    pub user: Mutex<Vec<u8>>,
     pub db: AtomicUsize,
     pub resp: AtomicU8,
     /// Unix ms of the last command (for `idle`).
@@ -192,6 +204,7 @@ impl ClientRegistry {
             name: Mutex::new(Vec::new()),
             lib_name: Mutex::new(Vec::new()),
             lib_ver: Mutex::new(Vec::new()),
+            user: Mutex::new(b"default".to_vec()),
             db: AtomicUsize::new(0),
             resp: AtomicU8::new(2),
             last_interaction_ms: AtomicU64::new(now),

@@ -92,7 +92,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         server: &server,
         info: info.clone(),
     };
-    let mut client = Client::new(info.clone(), !server.auth_required());
+    let mut client = Client::new(info.clone(), server.acl.default_user());
     let mut parser = Parser::default();
     let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out = Reply::new(false);

@@ -35,6 +35,8 @@ pub struct Server {
     pub config: ConfigStore,
     pub keyspace: Keyspace,
     pub commands: CommandTable,
+    /// Users, permissions and the ACL log (src/acl).
+    pub acl: crate::acl::Acl,
     pub stats: ServerStats,
     pub clients: ClientRegistry,
     /// Pub/Sub subscriptions and delivery (also keyspace notifications).
@@ -64,10 +66,11 @@ pub struct Server {
 }
 
 impl Server {
-    /// Whether clients must authenticate before running commands.
+    /// Whether clients must authenticate before running commands: the
+    /// default user has a password (is not `nopass`) or is off.
     #[inline]
     pub fn auth_required(&self) -> bool {
-        self.config.auth_required()
+        self.acl.auth_required()
     }
 
     /// A strong reference to this server, for background work.
@@ -226,6 +229,9 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
     };
     let (shutdown_tx, _) = watch::channel(false);
     let started_unix_ms = crate::util::now_ms();
+    let commands = CommandTable::build();
+    let acl = crate::acl::Acl::from_config(&commands, &config)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let ndbs = config.databases;
     let config = ConfigStore::new(config);
     let pubsub = Arc::new(crate::pubsub::PubSub::new(config.pubsub.clone()));
@@ -236,7 +242,8 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         aof,
         config,
         pubsub,
-        commands: CommandTable::build(),
+        commands,
+        acl,
         stats: ServerStats::default(),
         clients: ClientRegistry::default(),
         gates: gate::Gates::new(nworkers + 1),

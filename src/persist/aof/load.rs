@@ -57,7 +57,8 @@ impl<'a> Replayer<'a> {
     pub fn new(server: &'a Server) -> Replayer<'a> {
         let none = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
         let info = server.clients.register(none, none, -1);
-        let mut client = Client::new(info, true);
+        let mut client = Client::new(info, server.acl.superuser(&server.commands));
+        client.authenticated = true;
         client.deny_blocking = true;
         Replayer {
             server,
