@@ -16,6 +16,7 @@ pub mod glob;
 pub mod keyspace;
 pub mod num;
 pub mod protocol;
+pub mod script;
 pub mod server;
 pub mod types;
 pub mod util;

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod list;
 pub mod memory;
 pub mod multi;
+pub mod script;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -78,6 +79,7 @@ pub fn families() -> Vec<&'static [Command]> {
         hash::COMMANDS,
         sort::COMMANDS,
         multi::COMMANDS,
+        script::COMMANDS,
     ];
     v.extend(list::commands());
     v.extend(set::commands());
@@ -105,6 +107,9 @@ pub struct CommandTable {
     pub exec_id: usize,
     /// Ids of the commands that run, not queue, inside MULTI.
     not_queued: [usize; 6],
+    /// Ids of EVAL, EVALSHA, FCALL and their _RO forms: like EXEC they take
+    /// every gate themselves.
+    script_ids: Vec<usize>,
 }
 
 /// Longest command name we look up; longer names are unknown by definition.
@@ -160,12 +165,14 @@ impl CommandTable {
             id("quit"),
             id("reset"),
         ];
+        let script_ids = script::GATE_TAKERS.iter().map(|n| id(n)).collect();
         CommandTable {
             entries,
             by_name,
             top,
             exec_id,
             not_queued,
+            script_ids,
         }
     }
 
@@ -174,6 +181,12 @@ impl CommandTable {
     pub fn oom_exempt_in_multi(&self, id: usize) -> bool {
         let q = &self.not_queued;
         [q[0], q[1], q[4], q[5]].contains(&id)
+    }
+
+    /// Whether the entry takes every gate itself (EXEC, EVAL, FCALL…), so
+    /// dispatch must not hold the worker's read gate for it.
+    pub fn takes_all_gates(&self, id: usize) -> bool {
+        id == self.exec_id || self.script_ids.contains(&id)
     }
 
     /// Whether the entry runs at once inside MULTI instead of being queued.
@@ -365,8 +378,25 @@ pub fn dispatch(
         }
     }
     // The worker's gate, held while the command runs (see server::gate);
-    // EXEC takes every gate itself.
-    let _gate = (entry.id != server.commands.exec_id).then(|| server.gates.read());
+    // EXEC and scripts take every gate themselves. While a script has run
+    // past busy-reply-threshold, commands answer BUSY (see script::admit).
+    let _gate = if server.commands.takes_all_gates(entry.id) {
+        if let Some(busy) = server.scripts.busy(server) {
+            tstats.rejected(entry.id);
+            reply_error(server, out, &CmdError::coded(busy));
+            return;
+        }
+        None
+    } else {
+        match crate::script::admit(server, cmd) {
+            Ok(g) => g,
+            Err(e) => {
+                tstats.rejected(entry.id);
+                reply_error(server, out, &e);
+                return;
+            }
+        }
+    };
     execute(server, client, out, tstats, now, entry, args);
 }
 

@@ -55,6 +55,24 @@ impl Gates {
         self.gates.get(i).map(|g| g.0.read())
     }
 
+    /// Like [`Gates::read`], giving up after `wait` (Err) while every gate is
+    /// held elsewhere (a running script: the caller checks for BUSY).
+    #[inline]
+    #[allow(clippy::result_unit_err)]
+    pub fn try_read_for(
+        &self,
+        wait: std::time::Duration,
+    ) -> Result<Option<RwLockReadGuard<'_, ()>>, ()> {
+        let i = MINE.with(|m| m.get());
+        match self.gates.get(i) {
+            None => Ok(None),
+            Some(g) => match g.0.try_read_for(wait) {
+                Some(guard) => Ok(Some(guard)),
+                None => Err(()),
+            },
+        }
+    }
+
     /// Hold every gate (EXEC). The caller must not hold its own for reading.
     pub fn exclusive(&self) -> Vec<RwLockWriteGuard<'_, ()>> {
         self.gates.iter().map(|g| g.0.write()).collect()

@@ -37,6 +37,8 @@ pub struct Server {
     pub clients: ClientRegistry,
     /// One gate per worker thread plus the cron thread's (MULTI/EXEC).
     pub gates: gate::Gates,
+    /// Lua scripting: the engine, script cache, busy/kill state.
+    pub scripts: crate::script::Scripts,
     /// Counters of every worker thread, summed by INFO.
     pub thread_stats: Mutex<Vec<Arc<ThreadStats>>>,
     pub started: Instant,
@@ -186,6 +188,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         stats: ServerStats::default(),
         clients: ClientRegistry::default(),
         gates: gate::Gates::new(nworkers + 1),
+        scripts: Default::default(),
         thread_stats: Mutex::new(Vec::new()),
         started: Instant::now(),
         started_unix_ms: crate::util::now_ms(),
@@ -203,6 +206,8 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         threads.push(
             thread::Builder::new()
                 .name(format!("ember-worker-{i}"))
+                // Scripts recurse (nested replies, cjson): C's usual 8 MiB.
+                .stack_size(8 << 20)
                 .spawn(move || worker(server, rx, i))?,
         );
     }
