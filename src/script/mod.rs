@@ -671,11 +671,19 @@ impl Scripts {
         Ok(())
     }
 
+    /// Stop the running script whatever it did (SHUTDOWN): the kill hook
+    /// fires at its next check.
+    pub fn abort(&self) {
+        if self.started_ms.load(Relaxed) != 0 {
+            self.kill.store(true, Relaxed);
+        }
+    }
+
     /// The running function's name, arguments and run time (FUNCTION STATS).
     pub fn running(&self) -> Option<(String, Vec<Vec<u8>>, u64)> {
         let started = self.started_ms.load(Relaxed);
         let r = self.running.lock().clone()?;
-        if started == 0 {
+        if started == 0 || !self.is_function.load(Relaxed) {
             return None;
         }
         Some((r.0, r.1, crate::util::now_ms().saturating_sub(started)))

@@ -59,6 +59,7 @@ impl Server {
 
     /// Ask the whole server to stop (SHUTDOWN, signals).
     pub fn request_shutdown(&self) {
+        self.scripts.abort();
         let _ = self.shutdown_tx.send(true);
     }
 
