@@ -580,7 +580,7 @@ fn function_list(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 .collect();
             out.set(names.len());
             for n in names {
-                out.bulk(n.as_bytes());
+                out.simple(n);
             }
         }
         if with_code {

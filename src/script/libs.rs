@@ -433,6 +433,9 @@ impl JsonParser<'_> {
                         self.i += end;
                         Ok(Value::Number(n))
                     }
+                    _ if rest[0] == b'-' || rest[0].is_ascii_digit() => {
+                        Err(self.err("value", "invalid number"))
+                    }
                     _ => Err(self.err("value", "invalid token")),
                 }
             }
