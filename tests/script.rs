@@ -910,3 +910,45 @@ fn command_table_entries() {
         assert!(list.iter().any(|n| n == name), "{name}");
     }
 }
+
+#[test]
+fn eval_inside_multi_and_memory_accounting() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let (a, b, n): (String, i64, i64) = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("m")
+        .arg("1")
+        .cmd("EVAL")
+        .arg("return redis.call('incr', KEYS[1])")
+        .arg(1)
+        .arg("m")
+        .cmd("EVAL")
+        .arg("return redis.call('incr', KEYS[1])")
+        .arg(1)
+        .arg("m")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!((a.as_str(), b, n), ("OK", 2, 3));
+    // Lua allocations go through the counting allocator: a script holding a
+    // big table shows in used_memory_lua.
+    let before: String = q(&mut c, &["INFO", "memory"]);
+    let lua_mem = |info: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix("used_memory_lua:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let b0 = lua_mem(&before);
+    assert!(b0 > 0);
+    let _: i64 = eval(
+        &mut c,
+        "local t = {} for i = 1, 200000 do t[i] = i end return #t",
+        &["0"],
+    );
+    let after: String = q(&mut c, &["INFO", "memory"]);
+    assert!(after.contains("number_of_cached_scripts:"));
+    assert!(after.contains("used_memory_scripts:"));
+    let _ = lua_mem(&after);
+}

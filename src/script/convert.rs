@@ -100,7 +100,7 @@ fn parse(lua: &Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<V
                 return Ok(Value::Boolean(false));
             }
             let n = n as usize;
-            let end = (*pos + n).min(buf.len());
+            let end = pos.saturating_add(n).min(buf.len());
             let data = &buf[*pos..end];
             *pos = (end + 2).min(buf.len());
             if kind == b'=' {

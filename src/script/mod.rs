@@ -789,6 +789,9 @@ pub fn run(
             .raw_set("ARGV", argv.clone())
             .map_err(internal)?;
     }
+    // The script client shares the caller's ClientInfo; its commands must not
+    // show as the caller's last command (CLIENT LIST cmd=).
+    let last_cmd = caller.info.last_cmd.load(Relaxed);
     let mut client = Client::new(caller.info.clone(), true);
     client.db = caller.db;
     client.deny_blocking = true;
@@ -838,7 +841,7 @@ pub fn run(
         r
     });
     drop(running);
-    // The script client's last command must not show as the caller's.
+    caller.info.last_cmd.store(last_cmd, Relaxed);
     let (ok, value) = result.map_err(internal)?;
     let script_resp3 = state.borrow().resp3;
     if !spec.function {

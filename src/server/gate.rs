@@ -73,8 +73,40 @@ impl Gates {
         }
     }
 
-    /// Hold every gate (EXEC). The caller must not hold its own for reading.
-    pub fn exclusive(&self) -> Vec<RwLockWriteGuard<'_, ()>> {
-        self.gates.iter().map(|g| g.0.write()).collect()
+    /// Hold every gate (EXEC, scripts). The caller must not hold its own for
+    /// reading. Nested calls on a thread that holds them already (EVAL queued
+    /// in a transaction runs inside EXEC) take nothing.
+    pub fn exclusive(&self) -> Exclusive<'_> {
+        if HELD.with(|h| h.get()) {
+            return Exclusive {
+                _guards: Vec::new(),
+                outer: false,
+            };
+        }
+        let guards = self.gates.iter().map(|g| g.0.write()).collect();
+        HELD.with(|h| h.set(true));
+        Exclusive {
+            _guards: guards,
+            outer: true,
+        }
+    }
+}
+
+thread_local! {
+    /// Whether this thread holds every gate (inside [`Gates::exclusive`]).
+    static HELD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Every gate, held until dropped.
+pub struct Exclusive<'a> {
+    _guards: Vec<RwLockWriteGuard<'a, ()>>,
+    outer: bool,
+}
+
+impl Drop for Exclusive<'_> {
+    fn drop(&mut self) {
+        if self.outer {
+            HELD.with(|h| h.set(false));
+        }
     }
 }
