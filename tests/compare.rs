@@ -1723,6 +1723,11 @@ fn script_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
         "redis.call('select', 1) return redis.call('get', KEYS[1])",
         "return redis.call('lpop', KEYS[1])",
         "return {redis.call('incr', KEYS[1]), redis.call('incr', KEYS[1])}",
+        "return {tostring(math.random()), math.random(10), math.random(3, 7)}",
+        "math.randomseed(tonumber(ARGV[1]) or 0) return math.random(1000)",
+        "return math.random(0)",
+        "return ('x' .. ARGV[1]):upper()",
+        "getmetatable('').__index = nil",
     ];
     let keys = ["{s}a", "{s}b", "{s}l", "{s}a", "{s}h"];
     let values = [

@@ -728,6 +728,31 @@ fn busy_script_kill_and_unkillable() {
         err(&mut b, &["SCRIPT", "KILL"]),
         "NOTBUSY No scripts in execution right now."
     );
+    // A busy function is killed with FUNCTION KILL, not SCRIPT KILL.
+    let mut a = s.conn();
+    let mut b3 = s.conn();
+    q::<String>(
+        &mut b3,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=spin\nredis.register_function('spin', function() while true do end end)",
+        ],
+    );
+    let runner = thread::spawn(move || err(&mut a, &["FCALL", "spin", "0"]));
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        err(&mut b, &["SCRIPT", "KILL"]),
+        "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+    );
+    let stats: Value = q(&mut b, &["FUNCTION", "STATS"]);
+    assert!(format!("{stats:?}").contains("spin"), "{stats:?}");
+    assert_eq!(q::<String>(&mut b, &["FUNCTION", "KILL"]), "OK");
+    let e = runner.join().unwrap();
+    assert!(
+        e.starts_with("ERR Script killed by user with SCRIPT KILL..."),
+        "{e}"
+    );
     // lua-time-limit is busy-reply-threshold's old name.
     let v: Vec<String> = q(&mut b, &["CONFIG", "GET", "lua-time-limit"]);
     assert_eq!(v, ["lua-time-limit", "200"]);

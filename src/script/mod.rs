@@ -165,6 +165,7 @@ impl Engine {
         libs::register(&lua, &raw)?;
         let hooks = lua.create_table()?;
         api_functions(&lua, &hooks)?;
+        random_functions(&lua, &hooks)?;
         // Each library function raises its failures through `raise`.
         for lib in raw.pairs::<Value, Table>() {
             let (_, t) = lib?;
@@ -506,6 +507,82 @@ fn api_functions(lua: &Lua, hooks: &Table) -> mlua::Result<()> {
             lua.create_string(convert::error_text(&s.as_bytes()))
         })?,
     )?;
+    Ok(())
+}
+
+/// `math.random` / `math.randomseed` as Redis replaces them: the 48-bit
+/// `lrand48` generator (same sequence on every platform, seeded as Redis's
+/// `rand.c` is at start), not the C library's `rand()`.
+fn random_functions(lua: &Lua, hooks: &Table) -> mlua::Result<()> {
+    const A: u64 = 0x5_DEEC_E66D;
+    const MASK: u64 = (1 << 48) - 1;
+    const MAX: i64 = i32::MAX as i64;
+    let state = Arc::new(AtomicU64::new(0x1234_ABCD_330E));
+    let st = state.clone();
+    let h = hooks.clone();
+    let bad = |lua: &Lua, h: &Table, n: usize, what: &str| -> mlua::Error {
+        let text = format!("{}bad argument #{n} to 'random' ({what})", position(lua));
+        match lua.create_string(&text) {
+            Ok(s) => raise(h, Value::String(s)),
+            Err(e) => e,
+        }
+    };
+    let random = lua.create_function(move |lua, args: MultiValue| {
+        let x = (st.load(Relaxed).wrapping_mul(A).wrapping_add(0xB)) & MASK;
+        st.store(x, Relaxed);
+        let r = ((x >> 17) as i64 % MAX) as f64 / MAX as f64;
+        let int = |i: usize| -> mlua::Result<i64> {
+            match args.get(i) {
+                Some(v) => match to_number(Some(v)) {
+                    Some(n) => Ok(n as i64),
+                    None => Err(bad(
+                        lua,
+                        &h,
+                        i + 1,
+                        &format!("number expected, got {}", v.type_name()),
+                    )),
+                },
+                None => Err(bad(lua, &h, i + 1, "number expected, got no value")),
+            }
+        };
+        match args.len() {
+            0 => Ok(r),
+            1 => {
+                let u = int(0)?;
+                if u < 1 {
+                    return Err(bad(lua, &h, 1, "interval is empty"));
+                }
+                Ok((r * u as f64).floor() + 1.0)
+            }
+            2 => {
+                let (l, u) = (int(0)?, int(1)?);
+                if l > u {
+                    return Err(bad(lua, &h, 2, "interval is empty"));
+                }
+                Ok((r * (u - l + 1) as f64).floor() + l as f64)
+            }
+            _ => {
+                let text = format!("{}wrong number of arguments", position(lua));
+                Err(raise(&h, Value::String(lua.create_string(&text)?)))
+            }
+        }
+    })?;
+    let h = hooks.clone();
+    let seed = lua.create_function(move |lua, args: MultiValue| {
+        let Some(n) = to_number(args.front()) else {
+            let text = format!(
+                "{}bad argument #1 to 'randomseed' (number expected, got {})",
+                position(lua),
+                args.front().map_or("no value", |v| v.type_name())
+            );
+            return Err(raise(&h, Value::String(lua.create_string(&text)?)));
+        };
+        state.store((((n as i64 as u32) as u64) << 16 | 0x330E) & MASK, Relaxed);
+        Ok(())
+    })?;
+    let math: Table = lua.globals().get("math")?;
+    math.raw_set("random", random)?;
+    math.raw_set("randomseed", seed)?;
     Ok(())
 }
 

@@ -131,6 +131,11 @@ G.pcall = function(...)
 end
 
 G.string = readonly(string)
+-- String methods ("x"):upper() use the read-only proxy too, and the string
+-- metatable cannot be reached to be changed.
+local smt = getmetatable('')
+smt.__index = G.string
+smt.__metatable = readonly({ __index = G.string })
 G.table = readonly(table)
 G.math = readonly(math)
 G.coroutine = readonly(coroutine)
