@@ -131,6 +131,8 @@ pub struct Engine {
     fn_env: Table,
     hooks: Table,
     run_eval: Function,
+    /// Unix ms after which a running FUNCTION LOAD body is stopped (0: none).
+    load_deadline: Arc<AtomicU64>,
     run_fn: Function,
     load_fn: Function,
     pub scripts: HashMap<String, Script>,
@@ -200,14 +202,25 @@ impl Engine {
                 version_num(),
             ))?;
         let hook_kill = kill;
+        let load_deadline = Arc::new(AtomicU64::new(0));
+        let deadline = load_deadline.clone();
+        let h = hooks.clone();
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(10_000),
-            move |_, _| {
-                if hook_kill.load(Relaxed) {
-                    Err(mlua::Error::RuntimeError(KILLED.into()))
+            move |lua, _| {
+                let text = if hook_kill.load(Relaxed) {
+                    KILLED
                 } else {
-                    Ok(mlua::VmState::Continue)
-                }
+                    let d = deadline.load(Relaxed);
+                    if d == 0 || crate::util::now_ms() <= d {
+                        return Ok(mlua::VmState::Continue);
+                    }
+                    "FUNCTION LOAD timeout"
+                };
+                Err(raise(
+                    &h,
+                    Value::Table(convert::error_table(lua, text.as_bytes())?),
+                ))
             },
         )?;
         Ok(Engine {
@@ -218,6 +231,7 @@ impl Engine {
             run_fn: api.get("run_fn")?,
             load_fn: api.get("load")?,
             hooks,
+            load_deadline,
             lua,
             scripts: HashMap::new(),
             libraries: BTreeMap::new(),
@@ -270,7 +284,12 @@ impl Engine {
             .set_environment(self.fn_env.clone())
             .into_function()
             .map_err(|e| CmdError::err(format!("Error compiling function: {}", lua_message(&e))))?;
-        let (ok, res): (bool, Value) = self.load_fn.call(chunk).map_err(internal)?;
+        // A library body gets 500 ms, as in Redis.
+        self.load_deadline
+            .store(crate::util::now_ms() + 500, Relaxed);
+        let r: mlua::Result<(bool, Value)> = self.load_fn.call(chunk);
+        self.load_deadline.store(0, Relaxed);
+        let (ok, res) = r.map_err(internal)?;
         if !ok {
             let msg = match res {
                 Value::String(s) => s.to_string_lossy(),
@@ -499,6 +518,20 @@ fn api_functions(lua: &Lua, hooks: &Table) -> mlua::Result<()> {
                 _ => Vec::new(),
             };
             lua.create_string(sha1_hex(&bytes))
+        })?,
+    )?;
+    let h = hooks.clone();
+    hooks.raw_set(
+        "rawset",
+        lua.create_function(move |lua, (t, k, v): (Table, Value, Value)| {
+            if let Ok(Value::Table(proxies)) = h.raw_get::<Value>("proxies") {
+                if proxies.raw_get::<bool>(t.clone()).unwrap_or(false) {
+                    let e = lua.create_string("Attempt to modify a readonly table")?;
+                    return Err(raise(&h, Value::String(e)));
+                }
+            }
+            t.raw_set(k, v)?;
+            Ok(t)
         })?,
     )?;
     hooks.raw_set(

@@ -110,10 +110,8 @@ G.load = function(fn, name)
   if f then real_setfenv(f, real_getfenv(2)) end
   return f, e
 end
-G.rawset = function(t, k, v)
-  if PROXY[t] then error('Attempt to modify a readonly table', 2) end
-  return real_rawset(t, k, v)
-end
+H.proxies = PROXY
+G.rawset = H.rawset
 G.setfenv = function(f, env)
   if f == 0 then error('Attempt to modify a readonly table', 2) end
   if type(f) == 'number' and f > 0 then f = f + 1 end
@@ -289,11 +287,7 @@ local function handler(err)
   end
   if type(err) ~= 'table' then
     local s = tostring(err)
-    if type(err) == 'userdata' and smatch(s, 'Script killed by user with SCRIPT KILL') then
-      err = { err = 'ERR Script killed by user with SCRIPT KILL...' }
-    else
-      err = { err = 'ERR ' .. s }
-    end
+    err = { err = 'ERR ' .. s }
   elseif PROXY[err] then
     err = { err = 'ERR ' .. tostring(err) }
   end
