@@ -1728,6 +1728,11 @@ fn script_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
         "return math.random(0)",
         "return ('x' .. ARGV[1]):upper()",
         "getmetatable('').__index = nil",
+        "return redis.acl_check_cmd(ARGV[1] == '7' and 'get' or ARGV[1], KEYS[1])",
+        "return {redis.breakpoint(), redis.replicate_commands()}",
+        "return rawset(_G, 'z', ARGV[1])",
+        "return struct.unpack('>i4', ARGV[1])",
+        "return loadstring('return ' .. ARGV[1])()",
     ];
     let keys = ["{s}a", "{s}b", "{s}l", "{s}a", "{s}h"];
     let values = [

@@ -258,6 +258,26 @@ fn error_texts() {
             "{g}"
         );
     }
+    assert!(eval::<bool>(
+        &mut c,
+        "return redis.acl_check_cmd('config', 'get')",
+        &["0"]
+    ));
+    let b = "return redis.acl_check_cmd('nosuch')";
+    assert_eq!(
+        eval_err(&mut c, b, &["0"]),
+        format!(
+            "ERR Invalid command passed to redis.acl_check_cmd() script: {}, on @user_script:1.",
+            sha(b)
+        )
+    );
+    // loadstring'd code shares the script's protected environment.
+    let b = "return loadstring('g = 1')()";
+    assert!(eval_err(&mut c, b, &["0"]).contains("Attempt to modify a readonly table"));
+    assert_eq!(
+        eval::<i64>(&mut c, "return loadstring('return 1 + 2')()", &["0"]),
+        3
+    );
     // pcall turns redis.call's error table into its message.
     let v: String = eval(
         &mut c,

@@ -522,6 +522,41 @@ fn api_functions(lua: &Lua, hooks: &Table) -> mlua::Result<()> {
     )?;
     let h = hooks.clone();
     hooks.raw_set(
+        "acl_check_cmd",
+        lua.create_function(move |lua, args: MultiValue| {
+            if args.is_empty() {
+                let e = err(
+                    lua,
+                    "Please specify at least one argument for this redis lib call",
+                )?;
+                return Err(raise(&h, e));
+            }
+            if args
+                .iter()
+                .any(|a| !matches!(a, Value::String(_) | Value::Integer(_) | Value::Number(_)))
+            {
+                let e = err(
+                    lua,
+                    "Lua redis lib command arguments must be strings or integers",
+                )?;
+                return Err(raise(&h, e));
+            }
+            let Ok(Value::Function(known)) = h.raw_get::<Value>("known") else {
+                return Err(raise(
+                    &h,
+                    err(lua, "redis.acl_check_cmd can only be used inside a script")?,
+                ));
+            };
+            if !known.call::<bool>(args)? {
+                let e = err(lua, "Invalid command passed to redis.acl_check_cmd()")?;
+                return Err(raise(&h, e));
+            }
+            // Ember has one user with every permission.
+            Ok(true)
+        })?,
+    )?;
+    let h = hooks.clone();
+    hooks.raw_set(
         "rawset",
         lua.create_function(move |lua, (t, k, v): (Table, Value, Value)| {
             if let Ok(Value::Table(proxies)) = h.raw_get::<Value>("proxies") {
@@ -939,8 +974,28 @@ pub fn run(
             state.borrow_mut().resp3 = v == 3;
             Ok(())
         })?;
+        let known = scope.create_function(|_, args: MultiValue| {
+            let word = |i: usize| -> Option<Vec<u8>> {
+                match args.get(i)? {
+                    Value::String(s) => Some(s.as_bytes().to_vec()),
+                    Value::Integer(n) => Some(n.to_string().into_bytes()),
+                    Value::Number(n) => Some(libs::fmt_g(*n, 14).into_bytes()),
+                    _ => None,
+                }
+            };
+            let commands = &server.commands;
+            let Some(top) = word(0).and_then(|n| commands.get(&n).map(|e| e.id)) else {
+                return Ok(false);
+            };
+            let entry = &commands.entries[top];
+            if entry.cmd.subcommands.is_empty() {
+                return Ok(true);
+            }
+            Ok(word(1).is_some_and(|s| commands.sub(entry, &s).is_some()))
+        })?;
         hooks.raw_set("cmd", cmd)?;
         hooks.raw_set("resp", resp)?;
+        hooks.raw_set("known", known)?;
         let r = if spec.function {
             engine.run_fn.call((func, keys, argv))
         } else {
@@ -948,6 +1003,7 @@ pub fn run(
         };
         hooks.raw_set("cmd", Value::Nil)?;
         hooks.raw_set("resp", Value::Nil)?;
+        hooks.raw_set("known", Value::Nil)?;
         r
     });
     drop(running);

@@ -148,6 +148,10 @@ local RR = {}
 RR.call, RR.pcall, RR.setresp, RR.set_repl = H.call, H.pcall, H.setresp, H.set_repl
 RR.sha1hex = H.sha1hex
 RR.replicate_commands = function() return true end
+RR.acl_check_cmd = H.acl_check_cmd
+-- The debugger's calls are no-ops outside a debugging session.
+RR.breakpoint = function() return false end
+RR.debug = function() end
 RR.REPL_NONE, RR.REPL_AOF, RR.REPL_SLAVE, RR.REPL_REPLICA, RR.REPL_ALL = 0, 1, 2, 2, 3
 
 local function version(t)
