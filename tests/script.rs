@@ -997,3 +997,33 @@ fn eval_inside_multi_and_memory_accounting() {
     assert!(after.contains("used_memory_scripts:"));
     let _ = lua_mem(&after);
 }
+
+#[test]
+fn error_statistics_count_each_error_once() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(&mut c, &["SET", "s", "foo"]);
+    let _ = eval_err(&mut c, "return redis.call('incr','s')", &["0"]);
+    let _ = eval_err(&mut c, "return redis.pcall('incr','s')", &["0"]);
+    let _ = eval_err(&mut c, "return redis.call('nosuch')", &["0"]);
+    let _ = eval_err(&mut c, "return x", &["0"]);
+    let _ = eval_err(&mut c, "return {err='MY x'}", &["0"]);
+    let _ = eval_err(&mut c, "return redis.error_reply('OWN y')", &["0"]);
+    let info: String = q(&mut c, &["INFO", "errorstats"]);
+    assert!(info.contains("errorstat_ERR:count=4"), "{info}");
+    assert!(info.contains("errorstat_MY:count=1"), "{info}");
+    assert!(info.contains("errorstat_OWN:count=1"), "{info}");
+    let stats: String = q(&mut c, &["INFO", "commandstats"]);
+    let line = |name: &str| {
+        stats
+            .lines()
+            .find(|l| l.starts_with(&format!("cmdstat_{name}:")))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        line("eval").contains("calls=6,") && line("eval").ends_with("failed_calls=6"),
+        "{stats}"
+    );
+    assert!(line("incr").contains("failed_calls=2"), "{stats}");
+}

@@ -317,7 +317,17 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: Args<'_>, by_sha: bool, ro: bool) -> Cm
     );
     drop(guard);
     drop(gates);
-    r
+    counted_failure(ctx, r)
+}
+
+/// A script's error reply that was counted already still makes a failed call.
+fn counted_failure(ctx: &Ctx<'_>, r: Result<bool, CmdError>) -> CmdResult {
+    if r? {
+        if let Some(e) = ctx.server.commands.get(ctx.cmd.name.as_bytes()) {
+            ctx.tstats.failed(e.id);
+        }
+    }
+    Ok(())
 }
 
 fn eval(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
@@ -380,7 +390,7 @@ fn fcall_generic(ctx: &mut Ctx<'_>, args: Args<'_>, ro: bool) -> CmdResult {
     );
     drop(guard);
     drop(gates);
-    r
+    counted_failure(ctx, r)
 }
 
 fn fcall(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {

@@ -33,6 +33,15 @@ pub fn error_table(lua: &Lua, text: &[u8]) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// An [`error_table`] marked `ignore_error_stats_update`: the error was
+/// already counted when the command failed, so the script's reply of it is
+/// not counted again (as Redis).
+pub fn counted_error_table(lua: &Lua, text: &[u8]) -> mlua::Result<Table> {
+    let t = error_table(lua, text)?;
+    t.raw_set("ignore_error_stats_update", true)?;
+    Ok(t)
+}
+
 /// The text of [`error_table`].
 pub fn error_text(text: &[u8]) -> Vec<u8> {
     let (code, msg): (&[u8], &[u8]) = match text.strip_prefix(b"-") {
@@ -92,7 +101,7 @@ fn parse(lua: &Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<V
             let mut text = Vec::with_capacity(l.len() + 1);
             text.push(b'-');
             text.extend_from_slice(l);
-            Ok(Value::Table(error_table(lua, &text)?))
+            Ok(Value::Table(counted_error_table(lua, &text)?))
         }
         b'$' | b'=' => {
             let n = num(l);

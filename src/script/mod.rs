@@ -898,7 +898,9 @@ impl Drop for Running<'_> {
 }
 
 /// Run a script or function. The caller holds every gate. On success the
-/// reply is written to `out`; a script error is returned as the error reply.
+/// reply is written to `out` and the result says whether that reply is an
+/// error already counted in the error stats (the caller still counts a
+/// failed call); other script errors are returned as the error reply.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     server: &Server,
@@ -909,7 +911,7 @@ pub fn run(
     now: u64,
     spec: RunSpec<'_>,
     func_of: impl FnOnce(&Engine) -> Option<Function>,
-) -> Result<(), CmdError> {
+) -> Result<bool, CmdError> {
     let scripts = &server.scripts;
     let Some(func) = func_of(engine) else {
         return Err(CmdError::coded(NOSCRIPT));
@@ -1015,16 +1017,33 @@ pub fn run(
         let _ = engine.globals.raw_set("ARGV", Value::Nil);
     }
     scripts.update_stats(engine);
+    // An error already counted (it came from a command) is written as is;
+    // any other goes through the error path, which counts it.
+    let counted = |v: &Value| match v {
+        Value::Table(t) => t
+            .raw_get::<bool>("ignore_error_stats_update")
+            .unwrap_or(false),
+        _ => false,
+    };
     if !ok {
-        return Err(CmdError::coded(failure_message(&value, spec.name)));
+        let msg = failure_message(&value, spec.name);
+        if counted(&value) {
+            out.error(&msg);
+            return Ok(true);
+        }
+        return Err(CmdError::coded(msg));
     }
     if let Value::Table(t) = &value {
         if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
+            if counted(&value) {
+                out.error(&e.to_string_lossy());
+                return Ok(true);
+            }
             return Err(CmdError::coded(e.to_string_lossy()));
         }
     }
     convert::ToReply { out, script_resp3 }.write(&value);
-    Ok(())
+    Ok(false)
 }
 
 /// The error reply of a failed run: the error's message, plus where it was
@@ -1061,11 +1080,14 @@ fn call_command(
     raise: bool,
     args: MultiValue,
 ) -> mlua::Result<(Value, bool)> {
+    // A command refused here counts in the error stats now, once (Redis's
+    // afterErrorReply on the script client).
+    let server = st.server;
     let fail = |lua: &Lua, text: &str| -> mlua::Result<(Value, bool)> {
-        Ok((
-            Value::Table(convert::error_table(lua, text.as_bytes())?),
-            raise,
-        ))
+        let t = convert::counted_error_table(lua, text.as_bytes())?;
+        let shown = convert::error_text(text.as_bytes());
+        server.stats.count_error(&String::from_utf8_lossy(&shown));
+        Ok((Value::Table(t), raise))
     };
     if args.is_empty() {
         return fail(
@@ -1090,7 +1112,6 @@ fn call_command(
         }
         st.ranges.push(start..st.buf.len());
     }
-    let server = st.server;
     let cargs = Args::new(&st.buf, &st.ranges);
     let entry = match server.commands.resolve(cargs) {
         Ok(e) => e,
@@ -1138,7 +1159,7 @@ fn call_command(
     if raise && reply.first() == Some(&b'-') {
         let end = reply.len().saturating_sub(2);
         return Ok((
-            Value::Table(convert::error_table(lua, &reply[..end.max(1)])?),
+            Value::Table(convert::counted_error_table(lua, &reply[..end.max(1)])?),
             true,
         ));
     }
