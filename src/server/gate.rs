@@ -66,6 +66,8 @@ impl Gates {
         let i = MINE.with(|m| m.get());
         match self.gates.get(i) {
             None => Ok(None),
+            // Zero wait (every command's first try): no clock read.
+            Some(g) if wait.is_zero() => g.0.try_read().map(Some).ok_or(()),
             Some(g) => match g.0.try_read_for(wait) {
                 Some(guard) => Ok(Some(guard)),
                 None => Err(()),
