@@ -288,8 +288,11 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: Args<'_>, by_sha: bool, ro: bool) -> Cm
     let sha = if by_sha {
         String::from_utf8_lossy(args.get(1)).to_ascii_lowercase()
     } else {
+        let cached = engine.scripts.len();
         let sha = engine.load_script(args.get(1));
-        server.scripts.update_stats(engine);
+        if engine.scripts.len() != cached {
+            server.scripts.update_stats(engine);
+        }
         sha?
     };
     let Some(flags) = engine.scripts.get(&sha).map(|s| s.flags) else {

@@ -1016,7 +1016,8 @@ pub fn run(
         let _ = engine.globals.raw_set("KEYS", Value::Nil);
         let _ = engine.globals.raw_set("ARGV", Value::Nil);
     }
-    scripts.update_stats(engine);
+    // Only the Lua heap changes in a run (the cache and libraries do not).
+    scripts.lua_memory.store(engine.lua.used_memory(), Relaxed);
     // An error already counted (it came from a command) is written as is;
     // any other goes through the error path, which counts it.
     let counted = |v: &Value| match v {
