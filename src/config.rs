@@ -27,6 +27,9 @@ pub struct Config {
     pub proto_max_bulk_len: u64,
     pub client_query_buffer_limit: u64,
     pub hz: u32,
+    /// `busy-reply-threshold` (alias `lua-time-limit`), ms: after this a running
+    /// script makes other clients' commands answer BUSY. 0: never.
+    pub busy_reply_threshold: u64,
     pub requirepass: Option<Vec<u8>>,
     pub timeout: u64,
     pub tcp_keepalive: u64,
@@ -113,6 +116,7 @@ impl Default for Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             hz: 10,
+            busy_reply_threshold: 5000,
             requirepass: None,
             timeout: 0,
             tcp_keepalive: 300,
@@ -414,6 +418,15 @@ pub const PARAMS: &[Param] = &[
     p_bool!("protected-mode", protected_mode, true),
     p_int!("databases", &[], databases, usize, 1, IMAX, false),
     p_int!("maxclients", &[], maxclients, u64, 1, IMAX, true),
+    p_int!(
+        "busy-reply-threshold",
+        &["lua-time-limit"],
+        busy_reply_threshold,
+        u64,
+        0,
+        IMAX,
+        true
+    ),
     p_mem!("proto-max-bulk-len", proto_max_bulk_len, true),
     p_mem!("client-query-buffer-limit", client_query_buffer_limit, true),
     Param {
@@ -1105,6 +1118,10 @@ impl ConfigStore {
     #[inline]
     pub fn maxclients(&self) -> u64 {
         self.maxclients.load(Relaxed)
+    }
+    /// `busy-reply-threshold` in ms (read only while a script runs).
+    pub fn busy_reply_threshold(&self) -> u64 {
+        self.inner.read().busy_reply_threshold
     }
     #[inline]
     pub fn hz(&self) -> u32 {

@@ -20,6 +20,7 @@ pub mod num;
 pub mod persist;
 pub mod protocol;
 pub mod pubsub;
+pub mod script;
 pub mod server;
 pub mod types;
 pub mod util;

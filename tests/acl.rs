@@ -1041,3 +1041,94 @@ fn config_rewrite_writes_users() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Scripts run with the caller's permissions (Redis's scriptVerifyACL):
+/// a denied command inside EVAL fails with "ACL failure in script" and is
+/// logged with context `lua`.
+#[test]
+fn scripts_run_with_the_callers_permissions() {
+    let s = TestServer::start();
+    let mut admin = s.conn();
+    q::<()>(
+        &mut admin,
+        &[
+            "ACL",
+            "SETUSER",
+            "lim",
+            "on",
+            ">pw",
+            "~allowed*",
+            "+eval",
+            "+get",
+            "+set",
+        ],
+    );
+    let mut c = s.conn();
+    q::<()>(&mut c, &["AUTH", "lim", "pw"]);
+    q::<()>(
+        &mut c,
+        &["EVAL", "return redis.call('SET', 'allowed1', 'x')", "0"],
+    );
+    let e = err(
+        &mut c,
+        &["EVAL", "return redis.call('SET', 'other', 'x')", "0"],
+    );
+    assert!(
+        e.contains("ACL failure in script: No permissions to access a key"),
+        "{e}"
+    );
+    let e = err(
+        &mut c,
+        &["EVAL", "return redis.call('DEL', 'allowed1')", "0"],
+    );
+    assert!(
+        e.contains("ACL failure in script: User lim has no permissions to run the 'del' command"),
+        "{e}"
+    );
+    let log: Vec<redis::Value> = q(&mut admin, &["ACL", "LOG", "1"]);
+    let text = format!("{log:?}");
+    assert!(text.contains("lua"), "{text}");
+    assert_eq!(q::<i64>(&mut admin, &["EXISTS", "other"]), 0);
+}
+
+/// Channel rules apply to PUBLISH, SUBSCRIBE, SSUBSCRIBE and PSUBSCRIBE.
+#[test]
+fn channel_rules_apply_to_pubsub_commands() {
+    let s = TestServer::start();
+    let mut admin = s.conn();
+    q::<()>(
+        &mut admin,
+        &[
+            "ACL",
+            "SETUSER",
+            "pub",
+            "on",
+            ">pw",
+            "resetchannels",
+            "&news.*",
+            "+@pubsub",
+        ],
+    );
+    let mut c = s.conn();
+    q::<()>(&mut c, &["AUTH", "pub", "pw"]);
+    assert_eq!(q::<i64>(&mut c, &["PUBLISH", "news.today", "hi"]), 0);
+    assert_eq!(
+        err(&mut c, &["PUBLISH", "sports", "hi"]),
+        "NOPERM No permissions to access a channel"
+    );
+    assert_eq!(
+        err(&mut c, &["SUBSCRIBE", "news.a", "sports"]),
+        "NOPERM No permissions to access a channel"
+    );
+    // A pattern must equal an ACL pattern literally.
+    assert_eq!(
+        err(&mut c, &["PSUBSCRIBE", "news.t*"]),
+        "NOPERM No permissions to access a channel"
+    );
+    let log: Vec<Value> = q(&mut admin, &["ACL", "LOG", "1"]);
+    assert!(format!("{log:?}").contains("channel"));
+    let mut c2 = s.conn();
+    q::<()>(&mut c2, &["AUTH", "pub", "pw"]);
+    let v: Value = q(&mut c2, &["PSUBSCRIBE", "news.*"]);
+    assert!(format!("{v:?}").contains("psubscribe"));
+}

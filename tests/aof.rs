@@ -1151,3 +1151,49 @@ fn evictions_are_logged_as_del() {
     assert_eq!(n, 0);
     p.shutdown();
 }
+
+/// A script's writes are logged as the commands it ran (in MULTI/EXEC when
+/// there are several), never as EVAL, and replay to the same state.
+#[test]
+fn scripts_are_logged_as_their_effects() {
+    let dir = Dir::new("scripts");
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    let _: Value = q(
+        &mut c,
+        &["EVAL", "redis.call('SET', KEYS[1], ARGV[1]); redis.call('INCR', 'counter'); return redis.call('GET', 'counter')", "1", "k", "v"],
+    );
+    let _: Value = q(
+        &mut c,
+        &[
+            "EVAL",
+            "return redis.call('SET', 'single', math.random(1000))",
+            "0",
+        ],
+    );
+    let single: String = q(&mut c, &["GET", "single"]);
+    let _: Value = q(&mut c, &["EVAL", "return redis.call('GET', 'k')", "0"]);
+    let before = state(&mut c);
+    drop(c);
+    p.shutdown();
+    let mut incr = String::new();
+    for e in std::fs::read_dir(dir.aofdir()).unwrap() {
+        let path = e.unwrap().path();
+        if path.to_string_lossy().ends_with(".incr.aof") {
+            incr.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+        }
+    }
+    assert!(!incr.to_ascii_uppercase().contains("EVAL"), "{incr}");
+    assert!(
+        incr.contains("MULTI") && incr.contains("INCR") && incr.contains("EXEC"),
+        "{incr}"
+    );
+    assert!(
+        incr.contains(&single),
+        "the random value is logged as it was: {incr}"
+    );
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    same(&state(&mut c), &before);
+    p.shutdown();
+}

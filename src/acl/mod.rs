@@ -608,6 +608,31 @@ fn check_selector(
             }
         }
     }
+    if !s.allchannels {
+        // The channels a Pub/Sub command names (Redis's getChannelsFromCommand).
+        let (from, pattern) = match cmd.name {
+            "publish" | "spublish" => (1..args.len().min(2), false),
+            "subscribe" | "ssubscribe" => (1..args.len(), false),
+            "psubscribe" => (1..args.len(), true),
+            _ => (0..0, false),
+        };
+        for pos in from {
+            let ch = args.get(pos);
+            let ok = s.channels.iter().any(|p| {
+                if pattern {
+                    p.as_slice() == ch
+                } else {
+                    crate::glob::matches(p, ch, false)
+                }
+            });
+            if !ok {
+                return Err(Denied {
+                    reason: Reason::Channel,
+                    pos,
+                });
+            }
+        }
+    }
     Ok(())
 }
 

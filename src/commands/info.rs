@@ -189,6 +189,35 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 0.0
             };
             w(t, "used_memory_dataset_perc", &format!("{perc:.2}%"));
+            let sc = &server.scripts;
+            let lua = sc.lua_memory.load(Relaxed) as u64;
+            w(t, "used_memory_lua", &lua);
+            w(t, "used_memory_vm_eval", &lua);
+            w(t, "used_memory_lua_human", &human(lua));
+            w(
+                t,
+                "used_memory_scripts_eval",
+                &sc.scripts_memory.load(Relaxed),
+            );
+            w(
+                t,
+                "number_of_cached_scripts",
+                &sc.cached_scripts.load(Relaxed),
+            );
+            w(t, "number_of_functions", &sc.functions.load(Relaxed));
+            w(t, "number_of_libraries", &sc.libraries.load(Relaxed));
+            w(t, "used_memory_vm_functions", &lua);
+            let scripts =
+                (sc.scripts_memory.load(Relaxed) + sc.functions_memory.load(Relaxed)) as u64;
+            w(t, "used_memory_vm_total", &(2 * lua));
+            w(t, "used_memory_vm_total_human", &human(2 * lua));
+            w(
+                t,
+                "used_memory_functions",
+                &sc.functions_memory.load(Relaxed),
+            );
+            w(t, "used_memory_scripts", &scripts);
+            w(t, "used_memory_scripts_human", &human(scripts));
             w(t, "maxmemory", &config.maxmemory);
             w(t, "maxmemory_human", &human(config.maxmemory));
             w(t, "maxmemory_policy", &config.maxmemory_policy);

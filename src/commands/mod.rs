@@ -28,6 +28,7 @@ pub mod memory;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;
+pub mod script;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -97,6 +98,7 @@ pub fn families() -> Vec<&'static [Command]> {
         dump::COMMANDS,
         crate::persist::aof::command::COMMANDS,
         acl_cmd::COMMANDS,
+        script::COMMANDS,
     ];
     v.extend(list::commands());
     v.extend(set::commands());
@@ -126,6 +128,9 @@ pub struct CommandTable {
     not_queued: [usize; 6],
     /// Ids of the commands a RESP2 client may run while subscribed.
     pubsub_ok: [usize; 9],
+    /// Ids of EVAL, EVALSHA, FCALL and their _RO forms: like EXEC they take
+    /// every gate themselves.
+    script_ids: Vec<usize>,
 }
 
 /// Longest command name we look up; longer names are unknown by definition.
@@ -192,6 +197,7 @@ impl CommandTable {
             id("quit"),
             id("reset"),
         ];
+        let script_ids = script::GATE_TAKERS.iter().map(|n| id(n)).collect();
         CommandTable {
             entries,
             by_name,
@@ -199,6 +205,7 @@ impl CommandTable {
             exec_id,
             not_queued,
             pubsub_ok,
+            script_ids,
         }
     }
 
@@ -213,6 +220,12 @@ impl CommandTable {
     /// top-level command's id).
     pub fn allowed_in_pubsub(&self, id: usize) -> bool {
         self.pubsub_ok.contains(&id)
+    }
+
+    /// Whether the entry takes every gate itself (EXEC, EVAL, FCALL…), so
+    /// dispatch must not hold the worker's read gate for it.
+    pub fn takes_all_gates(&self, id: usize) -> bool {
+        id == self.exec_id || self.script_ids.contains(&id)
     }
 
     /// Whether the entry runs at once inside MULTI instead of being queued.
@@ -463,8 +476,25 @@ pub fn dispatch(
         }
     }
     // The worker's gate, held while the command runs (see server::gate);
-    // EXEC takes every gate itself.
-    let _gate = (entry.id != server.commands.exec_id).then(|| server.gates.read());
+    // EXEC and scripts take every gate themselves. While a script has run
+    // past busy-reply-threshold, commands answer BUSY (see script::admit).
+    let _gate = if server.commands.takes_all_gates(entry.id) {
+        if let Some(busy) = server.scripts.busy(server) {
+            tstats.rejected(entry.id);
+            reply_error(server, out, &CmdError::coded(busy));
+            return;
+        }
+        None
+    } else {
+        match crate::script::admit(server, cmd) {
+            Ok(g) => g,
+            Err(e) => {
+                tstats.rejected(entry.id);
+                reply_error(server, out, &e);
+                return;
+            }
+        }
+    };
     execute(server, client, out, tstats, now, entry, args);
 }
 

@@ -60,8 +60,60 @@ impl Gates {
         MINE.with(|m| m.get()) < self.gates.len()
     }
 
-    /// Hold every gate (EXEC). The caller must not hold its own for reading.
-    pub fn exclusive(&self) -> Vec<RwLockWriteGuard<'_, ()>> {
-        self.gates.iter().map(|g| g.0.write()).collect()
+    /// Like [`Gates::read`], giving up after `wait` (Err) while every gate is
+    /// held elsewhere (a running script: the caller checks for BUSY).
+    #[inline]
+    #[allow(clippy::result_unit_err)]
+    pub fn try_read_for(
+        &self,
+        wait: std::time::Duration,
+    ) -> Result<Option<RwLockReadGuard<'_, ()>>, ()> {
+        let i = MINE.with(|m| m.get());
+        match self.gates.get(i) {
+            None => Ok(None),
+            // Zero wait (every command's first try): no clock read.
+            Some(g) if wait.is_zero() => g.0.try_read().map(Some).ok_or(()),
+            Some(g) => match g.0.try_read_for(wait) {
+                Some(guard) => Ok(Some(guard)),
+                None => Err(()),
+            },
+        }
+    }
+
+    /// Hold every gate (EXEC, scripts). The caller must not hold its own for
+    /// reading. Nested calls on a thread that holds them already (EVAL queued
+    /// in a transaction runs inside EXEC) take nothing.
+    pub fn exclusive(&self) -> Exclusive<'_> {
+        if HELD.with(|h| h.get()) {
+            return Exclusive {
+                _guards: Vec::new(),
+                outer: false,
+            };
+        }
+        let guards = self.gates.iter().map(|g| g.0.write()).collect();
+        HELD.with(|h| h.set(true));
+        Exclusive {
+            _guards: guards,
+            outer: true,
+        }
+    }
+}
+
+thread_local! {
+    /// Whether this thread holds every gate (inside [`Gates::exclusive`]).
+    static HELD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Every gate, held until dropped.
+pub struct Exclusive<'a> {
+    _guards: Vec<RwLockWriteGuard<'a, ()>>,
+    outer: bool,
+}
+
+impl Drop for Exclusive<'_> {
+    fn drop(&mut self) {
+        if self.outer {
+            HELD.with(|h| h.set(false));
+        }
     }
 }

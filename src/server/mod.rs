@@ -43,6 +43,8 @@ pub struct Server {
     pub pubsub: Arc<crate::pubsub::PubSub>,
     /// One gate per worker thread plus the cron thread's (MULTI/EXEC).
     pub gates: gate::Gates,
+    /// Lua scripting: the engine, script cache, busy/kill state.
+    pub scripts: crate::script::Scripts,
     /// Counters of every worker thread, summed by INFO.
     pub thread_stats: Mutex<Vec<Arc<ThreadStats>>>,
     pub started: Instant,
@@ -80,6 +82,7 @@ impl Server {
 
     /// Ask the whole server to stop (SHUTDOWN, signals).
     pub fn request_shutdown(&self) {
+        self.scripts.abort();
         let _ = self.shutdown_tx.send(true);
     }
 
@@ -247,6 +250,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         stats: ServerStats::default(),
         clients: ClientRegistry::default(),
         gates: gate::Gates::new(nworkers + 1),
+        scripts: Default::default(),
         thread_stats: Mutex::new(Vec::new()),
         started: Instant::now(),
         started_unix_ms,
@@ -276,6 +280,8 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         threads.push(
             thread::Builder::new()
                 .name(format!("ember-worker-{i}"))
+                // Scripts recurse (nested replies, cjson): C's usual 8 MiB.
+                .stack_size(8 << 20)
                 .spawn(move || worker(server, rx, i))?,
         );
     }

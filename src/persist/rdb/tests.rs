@@ -247,7 +247,7 @@ fn dump_round_trip_and_footer() {
     }
     // Known bytes: Redis 7.0's DUMP of SET k hello.
     let p = dump_payload(&Value::Str(Str::Bytes(b("hello"))), true);
-    assert_eq!(&p[..8], b"\x00\x05hello\x0a\x00"[..8].as_ref());
+    assert_eq!(&p[..8], &b"\x00\x05hello\x0a\x00"[..8]);
 }
 
 #[test]
