@@ -39,7 +39,9 @@ def git(args, git_dir):
 
 def ember_names():
     names = set()
-    pat = re.compile(r'Command::(?:new|container)\(\s*"([a-z0-9|_-]+)"\s*,')
+    # Table entries: Command::new/container("name", ...) and the scripting
+    # family's sub("name", ...) helper.
+    pat = re.compile(r'(?:Command::(?:new|container)|\bsub)\(\s*"([a-z0-9|_-]+)"\s*,')
     for dirpath, _, files in os.walk(os.path.join(ROOT, "src")):
         for f in files:
             if f.endswith(".rs"):

@@ -89,7 +89,7 @@ pub const COMMANDS: &[Command] = &[
             FCALL_SYNTAX,
         ),
     Command::container("script", SCRIPT_SUBS)
-        .acl(acl::SLOW | acl::SCRIPTING)
+        .acl(acl::SLOW)
         .group("scripting")
         .doc(
             "2.6.0",
@@ -98,7 +98,7 @@ pub const COMMANDS: &[Command] = &[
             "",
         ),
     Command::container("function", FUNCTION_SUBS)
-        .acl(acl::SLOW | acl::SCRIPTING)
+        .acl(acl::SLOW)
         .group("scripting")
         .doc(
             "7.0.0",
