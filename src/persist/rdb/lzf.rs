@@ -30,21 +30,35 @@ fn flush_literals(out: &mut Vec<u8>, lit: &[u8]) {
     }
 }
 
+thread_local! {
+    /// The match table, reused across calls: allocating and clearing 64 KB
+    /// per value cost more than compressing a short string. Entries left by
+    /// earlier inputs are harmless: a candidate is used only if it lies
+    /// before the current position and its bytes really match.
+    static TABLE: std::cell::RefCell<Vec<u32>> = std::cell::RefCell::new(vec![0; 1 << HASH_BITS]);
+}
+
 /// Compress `input`; None unless the result is at most `max_out` bytes.
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     let n = input.len();
     if n >= u32::MAX as usize {
         return None;
     }
+    TABLE.with(|t| {
+        let mut table = t.borrow_mut();
+        compress_with(input, max_out, &mut table)
+    })
+}
+
+fn compress_with(input: &[u8], max_out: usize, table: &mut [u32]) -> Option<Vec<u8>> {
+    let n = input.len();
     let mut out = Vec::with_capacity(max_out.min(n + n / 32 + 1));
-    let mut table = vec![u32::MAX; 1 << HASH_BITS];
     let (mut ip, mut lit_start) = (0usize, 0usize);
     while ip + 2 < n {
         let h = hash3(&input[ip..]);
-        let cand = table[h];
+        let r = table[h] as usize;
         table[h] = ip as u32;
-        if cand != u32::MAX {
-            let r = cand as usize;
+        if r < ip {
             let dist = ip - r;
             if dist <= MAX_OFF && input[r..r + 3] == input[ip..ip + 3] {
                 let max_len = MAX_REF.min(n - ip);
