@@ -30,6 +30,11 @@ use std::time::{Duration, Instant};
 use super::log::{encode_select, Log, FSYNC_ALWAYS, FSYNC_EVERYSEC, NO_DB};
 use super::Aof;
 
+/// How long records gather before a write under everysec/no, and the
+/// amount that is written at once regardless.
+const COALESCE: Duration = Duration::from_micros(500);
+const COALESCE_BYTES: usize = 64 * 1024;
+
 pub(super) fn run(aof: Arc<Aof>) {
     let log: &Log = &aof.log;
     let mut file: Option<File> = None;
@@ -40,6 +45,7 @@ pub(super) fn run(aof: Arc<Aof>) {
     // Bytes in `buf` belong to records up to this number.
     let mut upto = 0u64;
     let mut retry_at: Option<Instant> = None;
+    let mut coalesced = false;
     loop {
         let mut q = log.q.lock();
         let mut switch = None;
@@ -83,6 +89,21 @@ pub(super) fn run(aof: Arc<Aof>) {
             log.cv.wait_for(&mut q, Duration::from_millis(250));
         }
         drop(q);
+        // Under everysec/no nobody waits for the write: let a moment's
+        // records gather (many clients, one write) instead of waking and
+        // writing per record, as Redis writes once per event-loop turn.
+        if !coalesced
+            && !stop
+            && switch.is_none()
+            && log.policy() != FSYNC_ALWAYS
+            && !buf.is_empty()
+            && buf.len() < COALESCE_BYTES
+        {
+            coalesced = true;
+            std::thread::sleep(COALESCE);
+            continue;
+        }
+        coalesced = false;
 
         let can_write = retry_at.is_none_or(|t| Instant::now() >= t);
         if !buf.is_empty() && can_write {
