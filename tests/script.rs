@@ -1027,3 +1027,93 @@ fn error_statistics_count_each_error_once() {
     );
     assert!(line("incr").contains("failed_calls=2"), "{stats}");
 }
+
+/// redis-py's Lock under contention: acquire with SET NX PX and a token,
+/// extend and release by token with its Lua scripts, from several clients
+/// on several worker threads. A shared record of holders proves that two
+/// clients never hold the lock at once, and every client gets its turns.
+#[test]
+fn lock_scripts_under_contention_never_have_two_holders() {
+    let s = TestServer::start();
+    let holders = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let overlaps = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let threads: Vec<_> = (0..6)
+        .map(|t| {
+            let client = s.client();
+            let (holders, overlaps) = (holders.clone(), overlaps.clone());
+            thread::spawn(move || {
+                let mut c = client.get_connection().unwrap();
+                // redis-py's LUA_RELEASE_SCRIPT and LUA_EXTEND_SCRIPT.
+                let release = redis::Script::new(
+                    "local token = redis.call('get', KEYS[1]) \
+                     if not token or token ~= ARGV[1] then return 0 end \
+                     redis.call('del', KEYS[1]) return 1",
+                );
+                let extend = redis::Script::new(
+                    "local token = redis.call('get', KEYS[1]) \
+                     if not token or token ~= ARGV[1] then return 0 end \
+                     local expiration = redis.call('pttl', KEYS[1]) \
+                     if not expiration then expiration = 0 end \
+                     if expiration < 0 then return 0 end \
+                     local newttl = ARGV[2] \
+                     if ARGV[3] == '0' then newttl = ARGV[2] + expiration end \
+                     redis.call('pexpire', KEYS[1], newttl) return 1",
+                );
+                let mut acquired = 0;
+                let deadline = Instant::now() + Duration::from_secs(3);
+                while acquired < 20 && Instant::now() < deadline {
+                    let token = format!("t{t}-{acquired}");
+                    let ok: Option<String> = redis::cmd("SET")
+                        .arg("resource-lock")
+                        .arg(&token)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(10_000)
+                        .query(&mut c)
+                        .unwrap();
+                    if ok.is_none() {
+                        thread::yield_now();
+                        continue;
+                    }
+                    if holders.fetch_add(1, std::sync::atomic::Ordering::SeqCst) != 0 {
+                        overlaps.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    let e: i64 = extend
+                        .key("resource-lock")
+                        .arg(&token)
+                        .arg(5000)
+                        .arg("0")
+                        .invoke(&mut c)
+                        .unwrap();
+                    assert_eq!(e, 1, "the holder can extend");
+                    holders.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    let r: i64 = release
+                        .key("resource-lock")
+                        .arg(&token)
+                        .invoke(&mut c)
+                        .unwrap();
+                    assert_eq!(r, 1, "the holder releases its own lock");
+                    // Releasing again (a stale token) does nothing.
+                    let r: i64 = release
+                        .key("resource-lock")
+                        .arg(&token)
+                        .invoke(&mut c)
+                        .unwrap();
+                    assert_eq!(r, 0);
+                    acquired += 1;
+                }
+                acquired
+            })
+        })
+        .collect();
+    let counts: Vec<i32> = threads.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        overlaps.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "two holders at once"
+    );
+    assert!(
+        counts.iter().all(|&n| n > 0),
+        "every client got the lock: {counts:?}"
+    );
+}
