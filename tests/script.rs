@@ -1117,3 +1117,38 @@ fn lock_scripts_under_contention_never_have_two_holders() {
         "every client got the lock: {counts:?}"
     );
 }
+
+/// A script that fails midway keeps what it wrote before the error (Redis
+/// has no rollback), with redis.call raising and redis.pcall returning the
+/// error; and the error is the script's reply.
+#[test]
+fn script_error_midway_keeps_earlier_writes() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(&mut c, &["SET", "str", "x"]);
+    let e = err(
+        &mut c,
+        &[
+            "EVAL",
+            "redis.call('SET', 'a', '1'); redis.call('INCR', 'str'); redis.call('SET', 'b', '2')",
+            "0",
+        ],
+    );
+    assert!(e.contains("value is not an integer or out of range"), "{e}");
+    assert_eq!(q::<String>(&mut c, &["GET", "a"]), "1");
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "b"]), 0);
+    // pcall: the error is a value; the script goes on.
+    let v: Vec<Value> = q(
+        &mut c,
+        &["EVAL", "local r = redis.pcall('INCR', 'str'); redis.call('SET', 'c', '3'); return {type(r), r['err'] ~= nil}", "0"],
+    );
+    assert_eq!(v[0], Value::BulkString(b"table".to_vec()));
+    assert_eq!(q::<String>(&mut c, &["GET", "c"]), "3");
+    // error() in Lua after a write: the write stays too.
+    let e = err(
+        &mut c,
+        &["EVAL", "redis.call('SET', 'd', '4'); error('boom')", "0"],
+    );
+    assert!(e.contains("boom"), "{e}");
+    assert_eq!(q::<String>(&mut c, &["GET", "d"]), "4");
+}
