@@ -766,3 +766,47 @@ fn debug_reload_round_trips_in_place() {
         "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
     );
 }
+
+/// FUNCTION libraries persist: in dump.rdb (FUNCTION2 records) across SAVE
+/// and restart, and through the AOF (FUNCTION LOAD logged, and in the RDB
+/// base after BGREWRITEAOF).
+#[test]
+fn functions_survive_restart_through_rdb_and_aof() {
+    let lib = "#!lua name=mylib\nredis.register_function('hello', function(keys, args) return 'hi ' .. args[1] end)";
+    for aof in [false, true] {
+        let dir = temp_dir(if aof {
+            "functions-aof"
+        } else {
+            "functions-rdb"
+        });
+        let args: &[&str] = if aof {
+            &["--save", "", "--appendonly", "yes"]
+        } else {
+            &["--save", ""]
+        };
+        let p = start(&dir, args);
+        let mut c = p.conn();
+        assert_eq!(q::<String>(&mut c, &["FUNCTION", "LOAD", lib]), "mylib");
+        let _: () = q(&mut c, &["SET", "k", "v"]);
+        if aof {
+            let _: String = q(&mut c, &["BGREWRITEAOF"]);
+            std::thread::sleep(Duration::from_millis(500));
+            let lib2 = "#!lua name=lib2\nredis.register_function('two', function() return 2 end)";
+            assert_eq!(q::<String>(&mut c, &["FUNCTION", "LOAD", lib2]), "lib2");
+        } else {
+            let _: () = q(&mut c, &["SAVE"]);
+        }
+        drop(c);
+        assert!(p.term().success());
+        let p = start(&dir, args);
+        let mut c = p.conn();
+        assert_eq!(
+            q::<String>(&mut c, &["FCALL", "hello", "0", "there"]),
+            "hi there"
+        );
+        assert_eq!(q::<String>(&mut c, &["GET", "k"]), "v");
+        if aof {
+            assert_eq!(q::<i64>(&mut c, &["FCALL", "two", "0"]), 2);
+        }
+    }
+}

@@ -499,7 +499,10 @@ fn function_load(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     let r = e.load_library(args.get(i), replace);
     ctx.server.scripts.update_stats(e);
-    ctx.out.bulk(r?.as_bytes());
+    let name = r?;
+    // Functions persist: FUNCTION LOAD/DELETE/FLUSH/RESTORE reach the AOF.
+    crate::persist::aof::log::touched(&ctx.server.aof.log);
+    ctx.out.bulk(name.as_bytes());
     Ok(())
 }
 
@@ -513,6 +516,7 @@ fn function_delete(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         return Err(CmdError::err("Library not found"));
     }
     ctx.server.scripts.update_stats(e);
+    crate::persist::aof::log::touched(&ctx.server.aof.log);
     ctx.out.ok();
     Ok(())
 }
@@ -524,6 +528,7 @@ fn function_flush(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         e.flush_functions();
         ctx.server.scripts.update_stats(e);
     }
+    crate::persist::aof::log::touched(&ctx.server.aof.log);
     ctx.out.ok();
     Ok(())
 }
@@ -841,6 +846,7 @@ fn function_restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     ctx.server.scripts.update_stats(e);
     result?;
+    crate::persist::aof::log::touched(&ctx.server.aof.log);
     ctx.out.ok();
     Ok(())
 }

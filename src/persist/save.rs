@@ -178,7 +178,7 @@ pub fn write_rdb(
 
 fn write_tmp(
     ks: &Keyspace,
-    snap: Snapshot,
+    mut snap: Snapshot,
     tmp: &Path,
     checksum: bool,
     aof_base: bool,
@@ -212,6 +212,9 @@ fn write_tmp(
             None => Err(io::Error::other("no file")),
         }
     };
+    for code in std::mem::take(&mut snap.functions) {
+        rdb::write_function(&mut scratch, &code);
+    }
     put(&scratch, &mut crc)?;
     let mut current_db = None;
     let delay = crate::persist::save::KEY_DELAY_US.load(Relaxed);
@@ -281,7 +284,9 @@ fn finish(
 fn begin(server: &Server, compress: bool, now: u64) -> Snapshot {
     KEY_DELAY_US.store(server.config.read(|c| c.rdb_key_save_delay), Relaxed);
     let _all = (!server.gates.owned()).then(|| server.gates.exclusive());
-    Snapshot::begin(&server.keyspace, compress, now, || {})
+    let mut snap = Snapshot::begin(&server.keyspace, compress, now, || {});
+    snap.functions = server.scripts.library_codes();
+    snap
 }
 
 /// SAVE: write a snapshot now and return when it is on disk.
@@ -434,7 +439,7 @@ pub fn load_into(server: &Server, input: &mut dyn io::Read) -> Result<(u64, u64)
     let now = crate::util::now_ms();
     let ndbs = server.keyspace.ndbs();
     let (mut keys, mut expired) = (0u64, 0u64);
-    rdb::load(input, &limits, &mut |l| {
+    let info = rdb::load(input, &limits, &mut |l| {
         if l.db >= ndbs {
             return Err(rdb::RdbError(format!(
                 "FATAL: Data file was created with a Redis server configured to handle more than {ndbs} databases. Exiting"
@@ -451,6 +456,13 @@ pub fn load_into(server: &Server, input: &mut dyn io::Read) -> Result<(u64, u64)
         keys += 1;
         Ok(())
     })?;
+    // FUNCTION libraries saved with the keys.
+    if !info.functions.is_empty() {
+        server
+            .scripts
+            .restore_libraries(&info.functions)
+            .map_err(|e| rdb::RdbError(format!("loading functions: {}", e.message())))?;
+    }
     let p = &server.persist;
     p.loaded_keys.store(keys, Relaxed);
     p.loaded_expired.store(expired, Relaxed);

@@ -168,6 +168,9 @@ pub struct Snapshot {
     /// Total `dirty` of all shards at the start.
     pub dirty_at_start: u64,
     pub started_ms: u64,
+    /// FUNCTION libraries' code at the instant (set by the caller, who
+    /// holds the gates), written before the keys.
+    pub functions: Vec<Vec<u8>>,
 }
 
 impl Snapshot {
@@ -207,6 +210,7 @@ impl Snapshot {
             shared,
             dirty_at_start: dirty,
             started_ms: now_ms,
+            functions: Vec::new(),
         }
     }
 

@@ -749,6 +749,29 @@ fn library_metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
 }
 
 impl Scripts {
+    /// Every FUNCTION library's code, for snapshots (no engine is created
+    /// when none exists). The caller holds the gates, so no script runs.
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        self.engine
+            .lock()
+            .as_ref()
+            .map(|e| e.libraries.values().map(|l| l.code.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Load libraries read from a snapshot (replacing same-named ones).
+    pub fn restore_libraries(&self, codes: &[Vec<u8>]) -> Result<(), CmdError> {
+        let mut guard = self.engine()?;
+        let Some(e) = guard.as_mut() else {
+            return Err(CmdError::err("Lua engine not available"));
+        };
+        for code in codes {
+            e.load_library(code, true)?;
+        }
+        self.update_stats(e);
+        Ok(())
+    }
+
     /// The engine, created on first use.
     pub fn engine(&self) -> Result<MutexGuard<'_, Option<Engine>>, CmdError> {
         let mut g = self.engine.lock();

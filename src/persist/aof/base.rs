@@ -100,7 +100,10 @@ fn write_rdb_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io:
     let (compress, checksum) = server.config.read(|c| (c.rdbcompression, c.rdbchecksum));
     let snap = {
         let _gates = (!server.gates.owned()).then(|| server.gates.exclusive());
-        crate::persist::snapshot::Snapshot::begin(&server.keyspace, compress, now, at_cut)
+        let mut snap =
+            crate::persist::snapshot::Snapshot::begin(&server.keyspace, compress, now, at_cut);
+        snap.functions = server.scripts.library_codes();
+        snap
     };
     crate::persist::save::write_rdb(&server.keyspace, snap, path, checksum, true)?;
     Ok(BaseKind::Rdb)

@@ -585,8 +585,12 @@ pub fn load(
             opcode::MODULE_AUX => {
                 return r.err("module auxiliary data is not supported");
             }
-            opcode::FUNCTION2 | opcode::FUNCTION_PRE_GA => {
-                return r.err("functions in RDB files are not supported yet");
+            opcode::FUNCTION2 => {
+                let code = r.string()?;
+                info.functions.push(code);
+            }
+            opcode::FUNCTION_PRE_GA => {
+                return r.err("pre-GA (7.0 RC) function records are not supported");
             }
             opcode::EOF => {
                 if version >= 5 {

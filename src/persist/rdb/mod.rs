@@ -165,6 +165,8 @@ pub struct LoadInfo {
     pub keys: u64,
     /// AUX fields in file order.
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
+    /// FUNCTION libraries (`FUNCTION2` records: each library's code).
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// The encoding thresholds loaded values are built under.
@@ -271,6 +273,12 @@ pub fn write_header(out: &mut Vec<u8>, aux: &[(&str, Aux<'_>)]) {
             Aux::Int(n) => write_string(out, itoa::Buffer::new().format(*n).as_bytes(), false),
         }
     }
+}
+
+/// A FUNCTION library (`FUNCTION2`: its code, as Redis 7 writes it).
+pub fn write_function(out: &mut Vec<u8>, code: &[u8]) {
+    out.push(opcode::FUNCTION2);
+    write_string(out, code, false);
 }
 
 pub fn write_select_db(out: &mut Vec<u8>, db: usize) {
