@@ -498,7 +498,7 @@ fn old_versions_and_opcodes() {
     assert_eq!((got[0].db, got[0].expire_ms), (2, 2_000_000_000_000));
     // Function, module aux data: clear errors.
     for (op, word) in [
-        (opcode::FUNCTION2, "functions"),
+        (opcode::FUNCTION_PRE_GA, "function"),
         (opcode::MODULE_AUX, "module"),
     ] {
         let mut f = b"REDIS0010".to_vec();
