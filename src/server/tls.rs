@@ -253,8 +253,11 @@ pub fn acceptor(c: &Config) -> Result<Option<TlsAcceptor>, String> {
         builder
             .with_client_cert_verifier(v.build().map_err(|e| format!("TLS client verifier: {e}"))?)
     };
-    let config = builder
-        .with_single_cert(chain, key)
-        .map_err(|e| format!("TLS: the certificate and key do not make a usable pair: {e}"))?;
+    let config = builder.with_single_cert(chain, key).map_err(|e| {
+        format!(
+            "TLS: cannot use tls-cert-file {} with tls-key-file {}: {e}",
+            c.tls_cert_file, c.tls_key_file
+        )
+    })?;
     Ok(Some(TlsAcceptor::from(Arc::new(config))))
 }
