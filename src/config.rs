@@ -100,6 +100,21 @@ pub struct Config {
     pub acllog_max_len: u64,
     /// `allchannels` or `resetchannels`: the channels of a new user.
     pub acl_pubsub_default: String,
+    /// TLS (src/server/tls.rs): a second listening port (0: off) and its
+    /// certificate, key, client CAs and policy, with Redis's names.
+    pub tls_port: u16,
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
+    pub tls_ca_cert_file: String,
+    pub tls_ca_cert_dir: String,
+    /// `yes` (a client certificate is required), `optional` or `no`.
+    pub tls_auth_clients: String,
+    /// Space-separated `TLSv1.2`/`TLSv1.3`; empty: both.
+    pub tls_protocols: String,
+    /// TLS 1.3 suites (`TLS_AES_128_GCM_SHA256:...`); empty: all.
+    pub tls_ciphersuites: String,
+    /// OpenSSL's TLS 1.2 cipher list: accepted and not applied.
+    pub tls_ciphers: String,
     /// The file the server was started with (for CONFIG REWRITE).
     pub config_file: Option<PathBuf>,
 }
@@ -173,6 +188,15 @@ impl Default for Config {
             aclfile: String::new(),
             acllog_max_len: 128,
             acl_pubsub_default: "resetchannels".into(),
+            tls_port: 0,
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            tls_ca_cert_file: String::new(),
+            tls_ca_cert_dir: String::new(),
+            tls_auth_clients: "yes".into(),
+            tls_protocols: String::new(),
+            tls_ciphersuites: String::new(),
+            tls_ciphers: String::new(),
             config_file: None,
         }
     }
@@ -283,6 +307,7 @@ const POLICIES: &[&str] = &[
 ];
 const FSYNC: &[&str] = &["always", "everysec", "no"];
 const PUBSUB_DEFAULT: &[&str] = &["allchannels", "resetchannels"];
+const TLS_AUTH_CLIENTS: &[&str] = &["no", "yes", "optional"];
 
 /// A boolean parameter bound to a `Config` field.
 macro_rules! p_bool {
@@ -716,6 +741,20 @@ pub const PARAMS: &[Param] = &[
         PUBSUB_DEFAULT,
         true
     ),
+    p_int!("tls-port", &[], tls_port, u16, 0, 65535, false),
+    p_str!("tls-cert-file", tls_cert_file, false),
+    p_str!("tls-key-file", tls_key_file, false),
+    p_str!("tls-ca-cert-file", tls_ca_cert_file, false),
+    p_str!("tls-ca-cert-dir", tls_ca_cert_dir, false),
+    p_enum!(
+        "tls-auth-clients",
+        tls_auth_clients,
+        TLS_AUTH_CLIENTS,
+        false
+    ),
+    p_str!("tls-protocols", tls_protocols, false),
+    p_str!("tls-ciphersuites", tls_ciphersuites, false),
+    p_str!("tls-ciphers", tls_ciphers, false),
 ];
 
 /// Find a parameter by name or alias (case-insensitive).

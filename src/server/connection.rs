@@ -12,6 +12,8 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::tls::Stream;
+
 use std::pin::Pin;
 
 use tokio::sync::futures::Notified;
@@ -47,11 +49,22 @@ impl Drop for Registered<'_> {
 const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 /// Serve one connection until it closes.
-pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<ThreadStats>) {
-    let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else {
+/// `tls`: it came in on `tls-port`, and the handshake runs here first.
+pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>, tls: bool) {
+    let (Ok(addr), Ok(laddr)) = (tcp.peer_addr(), tcp.local_addr()) else {
         return;
     };
-    let _ = stream.set_nodelay(true);
+    let _ = tcp.set_nodelay(true);
+    let mut stream = match (&server.tls, tls) {
+        (Some(acceptor), true) => match super::tls::accept(acceptor, tcp).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!("TLS handshake with {addr} failed: {e}");
+                return;
+            }
+        },
+        _ => Stream::Plain(tcp),
+    };
 
     if server.clients.count() as u64 >= server.config.maxclients() {
         server.stats.rejected_connections.fetch_add(1, Relaxed);
@@ -80,11 +93,11 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             .with_interval((secs / 3).max(std::time::Duration::from_secs(1)));
         #[cfg(any(target_os = "linux", target_os = "macos"))]
         let ka = ka.with_retries(3);
-        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
+        let _ = socket2::SockRef::from(stream.tcp()).set_tcp_keepalive(&ka);
     }
 
     #[cfg(unix)]
-    let fd = std::os::unix::io::AsRawFd::as_raw_fd(&stream);
+    let fd = std::os::unix::io::AsRawFd::as_raw_fd(stream.tcp());
     #[cfg(not(unix))]
     let fd = -1;
     let info = server.clients.register(addr, laddr, fd);
@@ -319,7 +332,7 @@ enum Woke {
 /// Wait for more request bytes, or for Pub/Sub messages to pass on.
 async fn read_more(
     server: &Server,
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     inbuf: &mut Vec<u8>,
     info: &ClientInfo,
     tstats: &ThreadStats,
@@ -374,7 +387,7 @@ async fn read_more(
 /// connection must close instead.
 async fn wait_blocked(
     server: &Server,
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     inbuf: &mut Vec<u8>,
     waiter: &Waiter,
     tstats: &ThreadStats,
@@ -436,7 +449,7 @@ async fn wait_blocked(
 /// connection here forever: CLIENT KILL, or the output buffer limit of a
 /// Pub/Sub client, ends the write.
 async fn write_out(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     out: &mut Reply,
     tstats: &ThreadStats,
     killed: Pin<&mut Notified<'_>>,

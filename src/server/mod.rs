@@ -14,6 +14,7 @@ pub mod gate;
 pub mod latency;
 pub mod pause;
 pub mod stats;
+pub mod tls;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -53,6 +54,8 @@ pub struct Server {
     pub run_id: String,
     /// The TCP port actually bound (differs from the config with `--port 0`).
     pub port: u16,
+    /// The TLS acceptor when `tls-port` is set (server::tls).
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// RDB snapshot state (SAVE/BGSAVE, LASTSAVE, INFO persistence).
     pub persist: crate::persist::save::Persist,
     /// SLOWLOG entries and the latency monitor's events.
@@ -102,8 +105,10 @@ impl Server {
 /// A started server.
 pub struct ServerHandle {
     pub server: Arc<Server>,
-    /// The addresses actually bound.
+    /// The addresses actually bound: the plain ones, then the TLS ones.
     pub addrs: Vec<SocketAddr>,
+    /// The TLS addresses (`tls-port`) alone.
+    pub tls_addrs: Vec<SocketAddr>,
     threads: Vec<thread::JoinHandle<()>>,
 }
 
@@ -148,8 +153,12 @@ fn random_hex(n: usize) -> String {
 /// that may be unavailable (Redis: `-::1` when IPv6 is off) and is skipped
 /// silently if binding fails.
 fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
+    bind_port(config, config.port)
+}
+
+/// Bind every `bind` address on `port` (0: an ephemeral one, the same for all).
+fn bind_port(config: &Config, mut port: u16) -> io::Result<Vec<StdListener>> {
     let mut listeners = Vec::new();
-    let mut port = config.port;
     for b in &config.bind {
         let (optional, host) = match b.strip_prefix('-') {
             Some(h) => (true, h),
@@ -221,11 +230,30 @@ fn listen(addr: SocketAddr) -> io::Result<StdListener> {
 /// Bind, start the worker and cron threads, and return at once.
 pub fn start(config: Config) -> io::Result<ServerHandle> {
     crate::util::calibrate_ticks();
-    let listeners = bind_all(&config)?;
-    let addrs: Vec<SocketAddr> = listeners
-        .iter()
-        .map(|l| l.local_addr())
-        .collect::<io::Result<_>>()?;
+    // A bad TLS setup stops the server before it binds anything.
+    let tls = tls::acceptor(&config).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    // `port 0` with a `tls-port`: TLS only (as Redis); without, an ephemeral port.
+    let listeners = if tls.is_some() && config.port == 0 {
+        Vec::new()
+    } else {
+        bind_all(&config)?
+    };
+    let tls_listeners = if tls.is_some() {
+        bind_port(&config, config.tls_port)?
+    } else {
+        Vec::new()
+    };
+    let local = |ls: &[StdListener]| -> io::Result<Vec<SocketAddr>> {
+        ls.iter().map(|l| l.local_addr()).collect()
+    };
+    let plain_addrs = local(&listeners)?;
+    let tls_addrs = local(&tls_listeners)?;
+    let addrs: Vec<SocketAddr> = plain_addrs.iter().chain(&tls_addrs).copied().collect();
+    let listeners: Vec<(StdListener, bool)> = listeners
+        .into_iter()
+        .map(|l| (l, false))
+        .chain(tls_listeners.into_iter().map(|l| (l, true)))
+        .collect();
     let nworkers = match config.worker_threads {
         0 => thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -255,7 +283,8 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         started: Instant::now(),
         started_unix_ms,
         run_id: random_hex(40),
-        port: addrs[0].port(),
+        port: plain_addrs.first().map_or(0, |a| a.port()),
+        tls,
         persist: crate::persist::save::Persist::new(started_unix_ms),
         slowlog: Default::default(),
         latency: Default::default(),
@@ -274,7 +303,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
     let mut threads = Vec::new();
     let mut senders = Vec::new();
     for i in 0..nworkers {
-        let (tx, rx) = mpsc::unbounded_channel::<std::net::TcpStream>();
+        let (tx, rx) = mpsc::unbounded_channel::<Accepted>();
         senders.push(tx);
         let server = server.clone();
         threads.push(
@@ -306,6 +335,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
     Ok(ServerHandle {
         server,
         addrs,
+        tls_addrs,
         threads,
     })
 }
@@ -323,8 +353,11 @@ fn runtime() -> tokio::runtime::Runtime {
     }
 }
 
+/// A new connection, and whether it came in on a TLS listener.
+type Accepted = (std::net::TcpStream, bool);
+
 /// A worker thread: serves the connections handed to it until shutdown.
-fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<std::net::TcpStream>, i: usize) {
+fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<Accepted>, i: usize) {
     let rt = runtime();
     server.gates.adopt(i);
     let tstats = server.new_thread_stats();
@@ -333,10 +366,10 @@ fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<std::net::TcpStre
         loop {
             tokio::select! {
                 s = rx.recv() => match s {
-                    Some(std_stream) => {
+                    Some((std_stream, tls)) => {
                         match tokio::net::TcpStream::from_std(std_stream) {
                             Ok(stream) => {
-                                tokio::spawn(connection::serve(server.clone(), stream, tstats.clone()));
+                                tokio::spawn(connection::serve(server.clone(), stream, tstats.clone(), tls));
                             }
                             Err(e) => tracing::warn!("cannot register connection: {e}"),
                         }
@@ -354,8 +387,8 @@ fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<std::net::TcpStre
 /// Accept connections on every listener and deal them out to the workers.
 fn acceptor(
     server: Arc<Server>,
-    listeners: Vec<StdListener>,
-    senders: Vec<mpsc::UnboundedSender<std::net::TcpStream>>,
+    listeners: Vec<(StdListener, bool)>,
+    senders: Vec<mpsc::UnboundedSender<Accepted>>,
 ) {
     let rt = runtime();
     let mut shutdown = server.shutdown_rx();
@@ -363,7 +396,7 @@ fn acceptor(
         let senders = Arc::new(senders);
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = Vec::new();
-        for l in listeners {
+        for (l, tls) in listeners {
             let listener = match tokio::net::TcpListener::from_std(l) {
                 Ok(l) => l,
                 Err(e) => {
@@ -387,7 +420,7 @@ fn acceptor(
                             };
                             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                                 % senders.len();
-                            let _ = senders[i].send(std_stream);
+                            let _ = senders[i].send((std_stream, tls));
                         }
                         Err(e) => {
                             // Out of file descriptors and the like: back off briefly.

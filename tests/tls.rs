@@ -1,0 +1,514 @@
+//! TLS (`tls-port`): certificates made with rcgen at test time, a rustls
+//! client over a std socket, client-certificate policies, the plain port
+//! alongside, garbage on the TLS port, bad configurations, and redis-cli.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ember::config::Config;
+use ember::server::{start, ServerHandle};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+/// A CA, a server certificate (localhost, 127.0.0.1) and a client
+/// certificate, written as PEM files into a fresh directory.
+struct Certs {
+    dir: PathBuf,
+}
+
+impl Certs {
+    fn new() -> Certs {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "ember-tls-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "Ember Test CA");
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+
+        let leaf = |names: Vec<String>, cn: &str, eku: ExtendedKeyUsagePurpose| {
+            let key = KeyPair::generate().unwrap();
+            let mut p = CertificateParams::new(names).unwrap();
+            p.distinguished_name.push(DnType::CommonName, cn);
+            p.extended_key_usages = vec![eku];
+            let cert = p.signed_by(&key, &ca).unwrap();
+            (cert.pem(), key.serialize_pem())
+        };
+        let (server, server_key) = leaf(
+            vec!["localhost".into(), "127.0.0.1".into()],
+            "localhost",
+            ExtendedKeyUsagePurpose::ServerAuth,
+        );
+        let (client, client_key) = leaf(
+            vec!["client".into()],
+            "client",
+            ExtendedKeyUsagePurpose::ClientAuth,
+        );
+        // A client certificate from a CA the server does not trust.
+        let mut other = CertificateParams::new(vec!["stranger".into()]).unwrap();
+        other
+            .distinguished_name
+            .push(DnType::CommonName, "stranger");
+        let other_key = KeyPair::generate().unwrap();
+        let other = other.self_signed(&other_key).unwrap();
+
+        for (name, text) in [
+            ("ca.pem", ca.pem()),
+            ("server.pem", server),
+            ("server.key", server_key),
+            ("client.pem", client),
+            ("client.key", client_key),
+            ("other.pem", other.pem()),
+            ("other.key", other_key.serialize_pem()),
+        ] {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        Certs { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_string_lossy().into_owned()
+    }
+
+    /// A config serving TLS on a free port, with `auth` as tls-auth-clients.
+    fn config(&self, auth: &str) -> Config {
+        Config {
+            worker_threads: 2,
+            save: String::new(),
+            dir: self.dir.to_string_lossy().into_owned(),
+            bind: vec!["127.0.0.1".into()],
+            port: 0,
+            tls_port: free_port(),
+            tls_cert_file: self.path("server.pem"),
+            tls_key_file: self.path("server.key"),
+            tls_ca_cert_file: self.path("ca.pem"),
+            tls_auth_clients: auth.into(),
+            ..Config::default()
+        }
+    }
+}
+
+impl Drop for Certs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+/// Start a server; a free port taken meanwhile is retried with another.
+fn serve(mut c: Config) -> ServerHandle {
+    for _ in 0..5 {
+        match start(c.clone()) {
+            Ok(h) => return h,
+            Err(e) if e.to_string().contains("in use") => c.tls_port = free_port(),
+            Err(e) => panic!("server starts: {e}"),
+        }
+    }
+    panic!("no free port");
+}
+
+fn load_certs(path: &str) -> Vec<CertificateDer<'static>> {
+    CertificateDer::pem_file_iter(path)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// A TLS client trusting the test CA, presenting `identity` (cert, key) if given.
+fn connect(
+    certs: &Certs,
+    addr: SocketAddr,
+    identity: Option<(&str, &str)>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> std::io::Result<Tls> {
+    connect_within(certs, addr, identity, versions, Duration::from_secs(5))
+}
+
+fn connect_within(
+    certs: &Certs,
+    addr: SocketAddr,
+    identity: Option<(&str, &str)>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    timeout: Duration,
+) -> std::io::Result<Tls> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in load_certs(&certs.path("ca.pem")) {
+        roots.add(c).unwrap();
+    }
+    let b = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match identity {
+        Some((cert, key)) => b
+            .with_client_auth_cert(
+                load_certs(&certs.path(cert)),
+                PrivateKeyDer::from_pem_file(certs.path(key)).unwrap(),
+            )
+            .unwrap(),
+        None => b.with_no_client_auth(),
+    };
+    let sock = TcpStream::connect(addr)?;
+    sock.set_read_timeout(Some(timeout))?;
+    let conn =
+        rustls::ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
+            .map_err(std::io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    Ok(tls)
+}
+
+const BOTH: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// Send `req`, read exactly `want.len()` bytes.
+fn roundtrip(s: &mut impl ReadWrite, req: &[u8], want: &[u8]) -> std::io::Result<()> {
+    s.write_all(req)?;
+    s.flush()?;
+    let mut got = vec![0u8; want.len()];
+    s.read_exact(&mut got)?;
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+    Ok(())
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+fn ping_set_get(s: &mut impl ReadWrite) -> std::io::Result<()> {
+    roundtrip(s, b"PING\r\n", b"+PONG\r\n")?;
+    roundtrip(
+        s,
+        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n",
+        b"+OK\r\n",
+    )?;
+    roundtrip(s, b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", b"$5\r\nhello\r\n")?;
+    // A pipeline bigger than one TLS record.
+    let big = "x".repeat(100_000);
+    let req = format!(
+        "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${}\r\n{big}\r\n*2\r\n$6\r\nSTRLEN\r\n$3\r\nbig\r\n*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n",
+        big.len()
+    );
+    roundtrip(
+        s,
+        req.as_bytes(),
+        format!("+OK\r\n:100000\r\n$100000\r\n{big}\r\n").as_bytes(),
+    )
+}
+
+/// Whether a client without an accepted certificate gets no reply.
+fn refused(r: std::io::Result<Tls>) -> bool {
+    match r {
+        Err(_) => true,
+        // TLS 1.3: the server's verdict on the client certificate arrives
+        // after the client's side of the handshake is done.
+        Ok(mut s) => roundtrip(&mut s, b"PING\r\n", b"+PONG\r\n").is_err(),
+    }
+}
+
+#[test]
+fn client_certificate_required_by_default() {
+    let certs = Certs::new();
+    assert_eq!(Config::default().tls_auth_clients, "yes");
+    let h = serve(certs.config("yes"));
+    let addr = h.tls_addrs[0];
+    for versions in [
+        &[&rustls::version::TLS13][..],
+        &[&rustls::version::TLS12][..],
+    ] {
+        let mut s = connect(&certs, addr, Some(("client.pem", "client.key")), versions).unwrap();
+        ping_set_get(&mut s).unwrap();
+        assert!(refused(connect(&certs, addr, None, versions)));
+        assert!(refused(connect(
+            &certs,
+            addr,
+            Some(("other.pem", "other.key")),
+            versions
+        )));
+        // The good connection is unaffected.
+        roundtrip(&mut s, b"PING\r\n", b"+PONG\r\n").unwrap();
+    }
+    h.stop();
+}
+
+#[test]
+fn optional_and_no_client_auth() {
+    let certs = Certs::new();
+    let h = serve(certs.config("optional"));
+    let addr = h.tls_addrs[0];
+    ping_set_get(&mut connect(&certs, addr, None, BOTH).unwrap()).unwrap();
+    ping_set_get(&mut connect(&certs, addr, Some(("client.pem", "client.key")), BOTH).unwrap())
+        .unwrap();
+    // Optional still verifies a certificate that is presented.
+    assert!(refused(connect(
+        &certs,
+        addr,
+        Some(("other.pem", "other.key")),
+        BOTH
+    )));
+    h.stop();
+
+    // `no` needs no CA at all.
+    let mut c = certs.config("no");
+    c.tls_ca_cert_file = String::new();
+    let h = serve(c);
+    ping_set_get(&mut connect(&certs, h.tls_addrs[0], None, BOTH).unwrap()).unwrap();
+    h.stop();
+}
+
+#[test]
+fn plain_port_alongside_and_garbage_clients() {
+    let certs = Certs::new();
+    let mut c = certs.config("optional");
+    c.port = free_port();
+    let h = serve(c);
+    assert_eq!(h.addrs.len(), 2, "{:?}", h.addrs);
+    let plain = h.addrs[0];
+    let tls_addr = h.tls_addrs[0];
+    assert_ne!(plain.port(), tls_addr.port());
+    assert_eq!(h.server.port, plain.port());
+
+    let mut p = TcpStream::connect(plain).unwrap();
+    p.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut t = connect(&certs, tls_addr, None, BOTH).unwrap();
+    roundtrip(&mut p, b"SET shared 1\r\n", b"+OK\r\n").unwrap();
+    roundtrip(&mut t, b"GET shared\r\n", b"$1\r\n1\r\n").unwrap();
+    // CLIENT LIST sees both, with their addresses and fds.
+    t.write_all(b"CLIENT LIST\r\n").unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = t.read(&mut buf).unwrap();
+    let list = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert_eq!(list.matches("id=").count(), 2, "{list}");
+    assert!(list.contains(&format!("laddr={tls_addr}")), "{list}");
+    assert!(list.contains(&format!("laddr={plain}")), "{list}");
+    assert!(!list.contains("fd=-1"), "{list}");
+
+    // Plain RESP on the TLS port: dropped, nobody else is disturbed.
+    let mut g = TcpStream::connect(tls_addr).unwrap();
+    g.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    g.write_all(b"PING\r\n").unwrap();
+    let mut b = [0u8; 64];
+    let n = g.read(&mut b).unwrap_or(0);
+    assert!(!b[..n].starts_with(b"+PONG"));
+    // Random bytes and a client that never speaks.
+    let mut g2 = TcpStream::connect(tls_addr).unwrap();
+    g2.write_all(&[0x16, 0x03, 0x01, 0xff, 0xff, 1, 2, 3])
+        .unwrap();
+    let _silent = TcpStream::connect(tls_addr).unwrap();
+    // A TLS client on the plain port gets no TLS (its hello is an
+    // unfinished inline command there, as in Redis).
+    assert!(connect_within(&certs, plain, None, BOTH, Duration::from_millis(300)).is_err());
+
+    roundtrip(&mut p, b"PING\r\n", b"+PONG\r\n").unwrap();
+    roundtrip(&mut t, b"PING\r\n", b"+PONG\r\n").unwrap();
+    ping_set_get(&mut connect(&certs, tls_addr, None, BOTH).unwrap()).unwrap();
+    h.stop();
+}
+
+#[test]
+fn tls_only_with_port_zero() {
+    let certs = Certs::new();
+    let mut c = certs.config("no");
+    c.tls_ca_cert_file = String::new();
+    // port 0 stays an ephemeral plain port without TLS; with tls-port it
+    // means TLS only.
+    c.port = 0;
+    let h = serve(c);
+    assert_eq!(h.addrs, h.tls_addrs);
+    assert_eq!(h.server.port, 0);
+    ping_set_get(&mut connect(&certs, h.addr(), None, BOTH).unwrap()).unwrap();
+    h.stop();
+}
+
+#[test]
+fn protocols_and_ciphersuites() {
+    let certs = Certs::new();
+    let mut c = certs.config("optional");
+    c.tls_protocols = "TLSv1.3".into();
+    c.tls_ciphersuites = "TLS_CHACHA20_POLY1305_SHA256".into();
+    c.tls_ciphers = "DEFAULT:!MEDIUM".into();
+    let h = serve(c);
+    let addr = h.tls_addrs[0];
+    let s = connect(&certs, addr, None, &[&rustls::version::TLS13]).unwrap();
+    assert_eq!(
+        format!("{:?}", s.conn.negotiated_cipher_suite().unwrap().suite()),
+        "TLS13_CHACHA20_POLY1305_SHA256"
+    );
+    assert!(connect(&certs, addr, None, &[&rustls::version::TLS12]).is_err());
+    h.stop();
+
+    let mut c = certs.config("optional");
+    c.tls_protocols = "TLSv1.2".into();
+    let h = serve(c);
+    let addr = h.tls_addrs[0];
+    ping_set_get(&mut connect(&certs, addr, None, &[&rustls::version::TLS12]).unwrap()).unwrap();
+    assert!(connect(&certs, addr, None, &[&rustls::version::TLS13]).is_err());
+    h.stop();
+}
+
+/// Bad TLS settings stop the server from starting, with a clear error.
+#[test]
+fn bad_configuration_refuses_to_start() {
+    let certs = Certs::new();
+    let fails = |f: &dyn Fn(&mut Config), want: &str| {
+        let mut c = certs.config("yes");
+        f(&mut c);
+        match start(c) {
+            Ok(h) => {
+                h.stop();
+                panic!("server started; wanted an error with {want:?}");
+            }
+            Err(e) => assert!(e.to_string().contains(want), "{e} (wanted {want:?})"),
+        }
+    };
+    let garbage = certs.path("garbage.pem");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    let missing = certs.path("missing.pem");
+    fails(&|c| c.tls_cert_file = missing.clone(), "missing.pem");
+    fails(&|c| c.tls_key_file = missing.clone(), "missing.pem");
+    fails(&|c| c.tls_ca_cert_file = missing.clone(), "missing.pem");
+    fails(&|c| c.tls_cert_file = garbage.clone(), "garbage.pem");
+    fails(&|c| c.tls_key_file = garbage.clone(), "private key");
+    fails(&|c| c.tls_cert_file = String::new(), "tls-cert-file");
+    // The key of another certificate.
+    fails(&|c| c.tls_key_file = certs.path("client.key"), "key");
+    fails(
+        &|c| c.tls_ca_cert_file = String::new(),
+        "Either tls-ca-cert-file or tls-ca-cert-dir must be specified",
+    );
+    fails(
+        &|c| c.tls_protocols = "SSLv3".into(),
+        "Invalid tls-protocols",
+    );
+    fails(
+        &|c| c.tls_ciphersuites = "TLS_NOPE".into(),
+        "Invalid tls-ciphersuites",
+    );
+}
+
+/// The CA may come from a directory instead of a file.
+#[test]
+fn ca_cert_dir() {
+    let certs = Certs::new();
+    let cadir = certs.dir.join("cadir");
+    std::fs::create_dir_all(&cadir).unwrap();
+    std::fs::copy(certs.path("ca.pem"), cadir.join("ca.pem")).unwrap();
+    std::fs::write(cadir.join("README"), "not a certificate").unwrap();
+    let mut c = certs.config("yes");
+    c.tls_ca_cert_file = String::new();
+    c.tls_ca_cert_dir = cadir.to_string_lossy().into_owned();
+    let h = serve(c);
+    let addr = h.tls_addrs[0];
+    ping_set_get(&mut connect(&certs, addr, Some(("client.pem", "client.key")), BOTH).unwrap())
+        .unwrap();
+    assert!(refused(connect(&certs, addr, None, BOTH)));
+    h.stop();
+}
+
+/// The parameters through the config file syntax and CONFIG GET.
+#[test]
+fn parameters_in_config_and_config_get() {
+    let certs = Certs::new();
+    let file = certs.dir.join("ember.conf");
+    let port = free_port();
+    std::fs::write(
+        &file,
+        format!(
+            "tls-port {port}\ntls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\n\
+             tls-auth-clients optional\ntls-protocols \"TLSv1.2 TLSv1.3\"\n\
+             tls-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384\n\
+             tls-ciphers DEFAULT\nport 0\nbind 127.0.0.1\nsave \"\"\n",
+            certs.path("server.pem"),
+            certs.path("server.key"),
+            certs.path("ca.pem"),
+        ),
+    )
+    .unwrap();
+    let mut c = Config::default();
+    c.load_file(&file).unwrap();
+    c.worker_threads = 1;
+    c.dir = certs.dir.to_string_lossy().into_owned();
+    assert_eq!(c.tls_port, port);
+    assert_eq!(c.tls_auth_clients, "optional");
+    let mut bad = Config::default();
+    let badfile = certs.dir.join("bad.conf");
+    std::fs::write(&badfile, "tls-auth-clients maybe\n").unwrap();
+    assert!(bad.load_file(&badfile).is_err());
+
+    let h = serve(c);
+    let mut s = connect(&certs, h.addr(), None, BOTH).unwrap();
+    s.write_all(b"CONFIG GET tls-auth-clients\r\n").unwrap();
+    let want = b"*2\r\n$16\r\ntls-auth-clients\r\n$8\r\noptional\r\n";
+    let mut got = vec![0u8; want.len()];
+    s.read_exact(&mut got).unwrap();
+    assert_eq!(got, want);
+    roundtrip(
+        &mut s,
+        b"CONFIG GET tls-port\r\n",
+        format!(
+            "*2\r\n$8\r\ntls-port\r\n${}\r\n{port}\r\n",
+            port.to_string().len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    h.stop();
+}
+
+/// redis-cli's own TLS (OpenSSL) against Ember's (rustls).
+#[test]
+fn redis_cli_over_tls() {
+    if !common::have_tool("redis-cli") {
+        return;
+    }
+    let certs = Certs::new();
+    let h = serve(certs.config("yes"));
+    let port = h.tls_addrs[0].port().to_string();
+    let cli = |with_cert: bool, args: &[&str]| {
+        let mut cmd = std::process::Command::new("redis-cli");
+        cmd.args(["--tls", "--cacert", &certs.path("ca.pem")]);
+        if with_cert {
+            cmd.args(["--cert", &certs.path("client.pem")]);
+            cmd.args(["--key", &certs.path("client.key")]);
+        }
+        cmd.args(["-h", "127.0.0.1", "-p", &port]).args(args);
+        let out = cmd.output().expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    assert_eq!(cli(true, &["ping"]).trim(), "PONG");
+    assert_eq!(cli(true, &["set", "cli", "v"]).trim(), "OK");
+    assert_eq!(cli(true, &["get", "cli"]).trim(), "v");
+    assert_ne!(cli(false, &["ping"]).trim(), "PONG");
+    h.stop();
+}
