@@ -93,6 +93,9 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
         info: info.clone(),
     };
     let mut client = Client::new(info.clone(), server.acl.default_user());
+    // Every connection has an outbox: CLIENT TRACKING pushes and redirects
+    // reach it (src/tracking.rs).
+    client.pubsub.attach(&server.pubsub, &info, false);
     let mut parser = Parser::default();
     let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out = Reply::new(false);
@@ -112,7 +115,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             let sub = client
                 .pubsub
                 .subscriber()
-                .filter(|_| client.pubsub.active())
+                .filter(|_| client.pubsub.active() || client.pubsub.tracking.on)
                 .map(|s| &**s);
             match read_more(
                 &server,
