@@ -58,6 +58,8 @@ pub struct Shared {
     pub hard_limit: AtomicU64,
     pub soft_limit: AtomicU64,
     pub soft_seconds: AtomicU64,
+    /// `tracking-table-max-keys` (0: unlimited).
+    pub tracking_max_keys: AtomicU64,
 }
 
 /// Subscribers of one name, by client id.

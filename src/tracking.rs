@@ -16,14 +16,15 @@
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
 use crate::pubsub::{PubSub, Subscriber};
 
-/// Redis's default `tracking-table-max-keys`.
+/// Redis's default `tracking-table-max-keys` (when the table grows past
+/// it, keys are invalidated, arbitrary ones first, until it fits).
 pub const DEFAULT_MAX_KEYS: u64 = 1_000_000;
 
 thread_local! {
@@ -73,8 +74,6 @@ pub struct Tracking {
     /// Tracking clients (the hot-path check).
     active: AtomicUsize,
     inner: Mutex<Inner>,
-    /// `tracking-table-max-keys` (0: unlimited).
-    pub max_keys: AtomicU64,
 }
 
 impl Default for Tracking {
@@ -82,7 +81,6 @@ impl Default for Tracking {
         Tracking {
             active: AtomicUsize::new(0),
             inner: Mutex::default(),
-            max_keys: AtomicU64::new(DEFAULT_MAX_KEYS),
         }
     }
 }
@@ -177,7 +175,7 @@ impl Tracking {
                 g.items += 1;
             }
         }
-        let max = self.max_keys.load(Relaxed) as usize;
+        let max = hub.shared.tracking_max_keys.load(Relaxed) as usize;
         if max > 0 {
             while g.table.len() > max {
                 let Some(k) = g.table.keys().next().cloned() else {

@@ -69,9 +69,10 @@ fn script(port: u16) -> Vec<(String, String)> {
     let mut log = Vec::new();
     macro_rules! step {
         ($c:ident, $($arg:expr),*) => {{
-            let args: Vec<&str> = vec![$($arg),*];
+            let named: Vec<&str> = vec![$($arg),*];
+            let args: Vec<&str> = named.iter().map(|a| if *a == "RID" { rid_s } else { a }).collect();
             let out = s($c.cmd(&args)).replace(&format!(":{rid}\r\n"), ":RID\r\n");
-            log.push((format!("{} {}", stringify!($c), args.iter().map(|a| if *a == rid_s { "RID" } else { a }).collect::<Vec<_>>().join(" ")), out));
+            log.push((format!("{} {}", stringify!($c), named.join(" ")), out));
         }};
     }
     step!(a, "FLUSHALL");
@@ -119,7 +120,7 @@ fn script(port: u16) -> Vec<(String, String)> {
     step!(a, "PING");
     step!(a, "CLIENT", "TRACKING", "off");
     step!(r, "SUBSCRIBE", "__redis__:invalidate");
-    step!(b, "CLIENT", "TRACKING", "on", "REDIRECT", rid_s);
+    step!(b, "CLIENT", "TRACKING", "on", "REDIRECT", "RID");
     step!(b, "CLIENT", "GETREDIR");
     step!(b, "GET", "q1");
     step!(a, "SET", "q1", "z");
@@ -130,7 +131,7 @@ fn script(port: u16) -> Vec<(String, String)> {
     step!(b, "CLIENT", "TRACKING", "on", "REDIRECT", "abc");
     step!(b, "CLIENT", "CACHING", "maybe");
     step!(b, "CLIENT", "TRACKING", "maybe");
-    step!(a, "CLIENT", "TRACKING", "on", "REDIRECT", rid_s);
+    step!(a, "CLIENT", "TRACKING", "on", "REDIRECT", "RID");
     step!(a, "GET", "q2");
     drop(r);
     std::thread::sleep(Duration::from_millis(200));
@@ -307,4 +308,26 @@ fn matches_real_redis() {
     for (w, g) in want.iter().zip(&got) {
         assert_eq!(w, g);
     }
+}
+
+#[test]
+fn table_max_keys_evicts_with_invalidation() {
+    let srv = TestServer::start();
+    let mut a = Raw::connect(srv.addr.port());
+    assert_eq!(
+        s(a.cmd(&["CONFIG", "GET", "tracking-table-max-keys"])),
+        "*2\r\n$23\r\ntracking-table-max-keys\r\n$7\r\n1000000\r\n"
+    );
+    a.cmd(&["CONFIG", "SET", "tracking-table-max-keys", "2"]);
+    a.cmd(&["HELLO", "3"]);
+    a.cmd(&["CLIENT", "TRACKING", "on"]);
+    a.cmd(&["GET", "m1"]);
+    a.cmd(&["GET", "m2"]);
+    let out = s(a.cmd(&["GET", "m3"]));
+    assert!(
+        out.starts_with("_\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nm"),
+        "{out}"
+    );
+    let info = s(a.cmd(&["INFO", "stats"]));
+    assert!(info.contains("tracking_total_keys:2\r\n"), "{info}");
 }
