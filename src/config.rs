@@ -51,6 +51,7 @@ pub struct Config {
     pub latency_monitor_threshold: u64,
     /// Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
     pub latency_tracking: bool,
+    pub tracking_table_max_keys: u64,
     pub latency_tracking_info_percentiles: Vec<f64>,
     /// Worker threads serving connections; 0 = one per CPU. (Ember's own.)
     pub worker_threads: usize,
@@ -147,6 +148,7 @@ impl Default for Config {
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
             latency_tracking: true,
+            tracking_table_max_keys: crate::tracking::DEFAULT_MAX_KEYS,
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             worker_threads: 0,
             maxmemory: 0,
@@ -543,6 +545,15 @@ pub const PARAMS: &[Param] = &[
         true
     ),
     p_bool!("latency-tracking", latency_tracking, true),
+    p_int!(
+        "tracking-table-max-keys",
+        &[],
+        tracking_table_max_keys,
+        u64,
+        0,
+        MAX,
+        true
+    ),
     Param {
         name: "latency-tracking-info-percentiles",
         aliases: &[],
@@ -1118,6 +1129,8 @@ impl ConfigStore {
         ps.hard_limit.store(hard, Relaxed);
         ps.soft_limit.store(soft, Relaxed);
         ps.soft_seconds.store(secs, Relaxed);
+        ps.tracking_max_keys
+            .store(c.tracking_table_max_keys, Relaxed);
         crate::keyspace::access::configure(
             policy.is_lfu(),
             c.lfu_log_factor.min(u32::MAX as u64) as u32,

@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod pubsub;
 pub mod script;
 pub mod server;
+pub mod tracking;
 pub mod types;
 pub mod util;
 

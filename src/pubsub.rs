@@ -58,6 +58,8 @@ pub struct Shared {
     pub hard_limit: AtomicU64,
     pub soft_limit: AtomicU64,
     pub soft_seconds: AtomicU64,
+    /// `tracking-table-max-keys` (0: unlimited).
+    pub tracking_max_keys: AtomicU64,
 }
 
 /// Subscribers of one name, by client id.
@@ -78,6 +80,8 @@ pub struct PubSub {
     active: AtomicUsize,
     /// Clients closed for exceeding the output buffer limit (INFO).
     pub limit_disconnections: AtomicU64,
+    /// Client-side caching (CLIENT TRACKING), delivered through outboxes.
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl Default for PubSub {
@@ -93,6 +97,7 @@ impl PubSub {
             reg: RwLock::default(),
             active: AtomicUsize::new(0),
             limit_disconnections: AtomicU64::new(0),
+            tracking: Default::default(),
         }
     }
 
@@ -277,6 +282,19 @@ pub struct ClientSubs {
     hub: Option<Arc<PubSub>>,
     sub: Option<Arc<Subscriber>>,
     sets: [OrderedSet; 3],
+    /// This client's CLIENT TRACKING state (the table is in `PubSub`).
+    pub tracking: ClientTracking,
+}
+
+/// The connection-side copy of a client's tracking mode.
+#[derive(Default, Clone, Copy)]
+pub struct ClientTracking {
+    pub on: bool,
+    pub bcast: bool,
+    pub optin: bool,
+    pub optout: bool,
+    /// CLIENT CACHING YES (Some(true)) / NO (Some(false)) for the next command.
+    pub caching: Option<bool>,
 }
 
 impl ClientSubs {
@@ -290,7 +308,15 @@ impl ClientSubs {
                 outbox: Mutex::new(Outbox::default()),
                 ready: Notify::new(),
             }));
+            if let Some(s) = &self.sub {
+                hub.tracking.register(info.id, s);
+            }
         }
+    }
+
+    /// The hub, once attached.
+    pub fn hub(&self) -> Option<&Arc<PubSub>> {
+        self.hub.as_ref()
     }
 
     /// The outbox, once this client has ever subscribed.
@@ -340,6 +366,9 @@ impl ClientSubs {
 impl Drop for ClientSubs {
     fn drop(&mut self) {
         self.clear();
+        if let (Some(hub), Some(sub)) = (&self.hub, &self.sub) {
+            hub.tracking.unregister(sub.info.id);
+        }
     }
 }
 
@@ -367,22 +396,38 @@ impl Subscriber {
     /// strings) and enforce the output buffer limit.
     fn deliver(&self, hub: &PubSub, parts: &[&[u8]]) {
         let resp3 = self.resp3.load(Relaxed);
+        self.append(hub, |buf| {
+            let mut num = itoa::Buffer::new();
+            buf.push(if resp3 { b'>' } else { b'*' });
+            buf.extend_from_slice(num.format(parts.len()).as_bytes());
+            buf.extend_from_slice(b"\r\n");
+            for p in parts {
+                buf.push(b'$');
+                buf.extend_from_slice(num.format(p.len()).as_bytes());
+                buf.extend_from_slice(b"\r\n");
+                buf.extend_from_slice(p);
+                buf.extend_from_slice(b"\r\n");
+            }
+        });
+    }
+
+    /// Whether messages are encoded for RESP3.
+    pub fn resp3(&self) -> bool {
+        self.resp3.load(Relaxed)
+    }
+
+    /// Append an already encoded message (tracking invalidations).
+    pub fn push_raw(&self, hub: &PubSub, bytes: &[u8]) {
+        self.append(hub, |buf| buf.extend_from_slice(bytes));
+    }
+
+    fn append(&self, hub: &PubSub, encode: impl FnOnce(&mut Vec<u8>)) {
         let mut ob = self.outbox.lock();
         if ob.dead {
             return;
         }
         let was_empty = ob.buf.is_empty();
-        let mut num = itoa::Buffer::new();
-        ob.buf.push(if resp3 { b'>' } else { b'*' });
-        ob.buf.extend_from_slice(num.format(parts.len()).as_bytes());
-        ob.buf.extend_from_slice(b"\r\n");
-        for p in parts {
-            ob.buf.push(b'$');
-            ob.buf.extend_from_slice(num.format(p.len()).as_bytes());
-            ob.buf.extend_from_slice(b"\r\n");
-            ob.buf.extend_from_slice(p);
-            ob.buf.extend_from_slice(b"\r\n");
-        }
+        encode(&mut ob.buf);
         let len = ob.buf.len() as u64;
         self.info.obuf.store(len as usize, Relaxed);
         let hard = hub.shared.hard_limit.load(Relaxed);

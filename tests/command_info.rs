@@ -718,6 +718,10 @@ const DOCS_EXCLUDED: &[(&str, &str)] = &[
     ("zrank", "7.2 added WITHSCORE (history, arguments)"),
     ("client|pause", "7.2 changed since to 3.0.0 (7.0: 2.9.50)"),
     (
+        "client|tracking",
+        "the installed 7.0.15 build reports the BCAST/OPTIN/OPTOUT/NOLOOP argument names in lower case; the 7.0.15 and 7.2.4 sources say upper case",
+    ),
+    (
         "acl",
         "7.2 changed acl|cat and acl|log (argument names, the log's reply)",
     ),

@@ -89,6 +89,26 @@ const CLIENT: &[Command] = &[
         .acl(acl::CONNECTION)
         .group("connection")
         .doc("6.2.0", "O(N) Where N is the number of paused clients", "Resumes processing commands from paused clients.", ""),
+    Command::new("client|tracking", -3, tracking)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("6.0.0", "O(1). Some options may introduce additional complexity.", "Controls server-assisted client-side caching for the connection.", "ON | OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]"),
+    Command::new("client|caching", 3, caching)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("6.0.0", "O(1)", "Instructs the server whether to track the keys in the next request.", "YES | NO"),
+    Command::new("client|getredir", 2, getredir)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("6.0.0", "O(1)", "Returns the client ID to which the connection's tracking notifications are redirected.", ""),
+    Command::new("client|trackinginfo", 2, trackinginfo)
+        .flags(F)
+        .acl(acl::CONNECTION)
+        .group("connection")
+        .doc("6.2.0", "O(1)", "Returns information about server-assisted client-side caching for the connection.", ""),
     Command::new("client|help", 2, help)
         .flags(LOADING | STALE)
         .acl(acl::CONNECTION)
@@ -147,13 +167,22 @@ fn is_pubsub(c: &ClientInfo) -> bool {
 }
 
 /// The `flags=` field: Redis's letters, in Redis's order.
-fn client_flags(c: &ClientInfo) -> String {
+fn client_flags(c: &ClientInfo, tracking: &Option<(crate::tracking::Mode, bool)>) -> String {
     let mut f = String::new();
     if c.multi.load(Relaxed) >= 0 {
         f.push('x');
     }
     if c.waiter.lock().is_some() {
         f.push('b');
+    }
+    if let Some((mode, broken)) = tracking {
+        f.push('t');
+        if *broken {
+            f.push('R');
+        }
+        if mode.bcast {
+            f.push('B');
+        }
     }
     if c.watch_dirty.load(Relaxed) {
         f.push('d');
@@ -176,9 +205,11 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         .get(c.last_cmd.load(Relaxed))
         .map_or("NULL", |e| e.cmd.name);
     let qbuf = c.qbuf.load(Relaxed);
+    let tracking = server.pubsub.tracking.mode(c.id);
+    let redir = tracking.as_ref().map_or(-1, |(m, _)| m.redirect as i64);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -186,7 +217,7 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         String::from_utf8_lossy(&c.name.lock()),
         now.saturating_sub(c.created_ms) / 1000,
         now.saturating_sub(c.last_interaction_ms.load(Relaxed)) / 1000,
-        client_flags(c),
+        client_flags(c, &tracking),
         c.db.load(Relaxed),
         c.subs.0[0].load(Relaxed),
         c.subs.0[1].load(Relaxed),
@@ -199,6 +230,7 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         16 * 1024 + qbuf + c.obuf.load(Relaxed),
         cmd,
         String::from_utf8_lossy(&c.user.lock()),
+        redir,
         c.resp.load(Relaxed),
         String::from_utf8_lossy(&c.lib_name.lock()),
         String::from_utf8_lossy(&c.lib_ver.lock()),
@@ -452,6 +484,229 @@ fn unpause(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     ctx.server.pause.unpause();
     ctx.out.ok();
     Ok(())
+}
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN]
+/// [OPTOUT] [NOLOOP]: checks in Redis's order.
+fn tracking(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let hub = &ctx.server.pubsub;
+    let me = ctx.client.info.id;
+    let mut mode = crate::tracking::Mode::default();
+    let mut i = 3;
+    while i < args.len() {
+        let more = i + 1 < args.len();
+        let a = &args[i];
+        if eq_ic(a, b"redirect") && more {
+            i += 1;
+            if mode.redirect != 0 {
+                return Err(CmdError::err(
+                    "A client can only redirect to a single other client",
+                ));
+            }
+            let id = crate::commands::args::int(&args[i])?;
+            if id <= 0 || !hub.tracking.connected(id as u64) {
+                return Err(CmdError::err(
+                    "The client ID you want redirect to does not exist",
+                ));
+            }
+            mode.redirect = id as u64;
+        } else if eq_ic(a, b"bcast") {
+            mode.bcast = true;
+        } else if eq_ic(a, b"optin") {
+            mode.optin = true;
+        } else if eq_ic(a, b"optout") {
+            mode.optout = true;
+        } else if eq_ic(a, b"noloop") {
+            mode.noloop = true;
+        } else if eq_ic(a, b"prefix") && more {
+            i += 1;
+            mode.prefixes.push(args[i].into());
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    if eq_ic(&args[2], b"off") {
+        if ctx.client.pubsub.tracking.on {
+            hub.tracking.disable(me);
+            ctx.client.pubsub.tracking = Default::default();
+        }
+        ctx.out.ok();
+        return Ok(());
+    }
+    if !eq_ic(&args[2], b"on") {
+        return Err(CmdError::Syntax);
+    }
+    let cur = ctx.client.pubsub.tracking;
+    if !mode.bcast && !mode.prefixes.is_empty() {
+        return Err(CmdError::err(
+            "PREFIX option requires BCAST mode to be enabled",
+        ));
+    }
+    if cur.on && cur.bcast != mode.bcast {
+        return Err(CmdError::err("You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode."));
+    }
+    if mode.bcast && (mode.optin || mode.optout) {
+        return Err(CmdError::err(
+            "OPTIN and OPTOUT are not compatible with BCAST",
+        ));
+    }
+    if mode.optin && mode.optout {
+        return Err(CmdError::err(
+            "You can't specify both OPTIN mode and OPTOUT mode",
+        ));
+    }
+    if (mode.optin && cur.optout) || (mode.optout && cur.optin) {
+        return Err(CmdError::err("You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode."));
+    }
+    if mode.bcast {
+        let existing = if cur.on {
+            hub.tracking
+                .mode(me)
+                .map(|(m, _)| m.prefixes)
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let overlaps = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
+        for (n, p) in mode.prefixes.iter().enumerate() {
+            if let Some(e) = existing.iter().find(|e| overlaps(e, p)) {
+                return Err(CmdError::err(format!(
+                    "Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+                    String::from_utf8_lossy(p),
+                    String::from_utf8_lossy(e)
+                )));
+            }
+            if let Some(q) = mode.prefixes[n + 1..].iter().find(|q| overlaps(p, q)) {
+                return Err(CmdError::err(format!(
+                    "Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+                    String::from_utf8_lossy(p),
+                    String::from_utf8_lossy(q)
+                )));
+            }
+        }
+    }
+    ctx.client.pubsub.tracking = crate::pubsub::ClientTracking {
+        on: true,
+        bcast: mode.bcast,
+        optin: mode.optin,
+        optout: mode.optout,
+        caching: None,
+    };
+    hub.tracking.enable(me, mode);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn caching(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let t = &mut ctx.client.pubsub.tracking;
+    if !t.on {
+        return Err(CmdError::err("CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"));
+    }
+    if eq_ic(&args[2], b"yes") {
+        if !t.optin {
+            return Err(CmdError::err(
+                "CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            ));
+        }
+        t.caching = Some(true);
+    } else if eq_ic(&args[2], b"no") {
+        if !t.optout {
+            return Err(CmdError::err(
+                "CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            ));
+        }
+        t.caching = Some(false);
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn getredir(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    let r = match ctx.server.pubsub.tracking.mode(ctx.client.info.id) {
+        Some((m, _)) if ctx.client.pubsub.tracking.on => m.redirect as i64,
+        _ => -1,
+    };
+    ctx.out.int(r);
+    Ok(())
+}
+
+fn trackinginfo(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    let t = ctx.client.pubsub.tracking;
+    let state = ctx
+        .server
+        .pubsub
+        .tracking
+        .mode(ctx.client.info.id)
+        .filter(|_| t.on);
+    let mut flags: Vec<&str> = Vec::new();
+    match &state {
+        None => flags.push("off"),
+        Some((m, broken)) => {
+            flags.push("on");
+            if m.bcast {
+                flags.push("bcast");
+            }
+            if m.optin {
+                flags.push("optin");
+                if t.caching == Some(true) {
+                    flags.push("caching-yes");
+                }
+            }
+            if m.optout {
+                flags.push("optout");
+                if t.caching == Some(false) {
+                    flags.push("caching-no");
+                }
+            }
+            if m.noloop {
+                flags.push("noloop");
+            }
+            if *broken {
+                flags.push("broken_redirect");
+            }
+        }
+    }
+    let out = &mut *ctx.out;
+    out.map(3);
+    out.bulk(b"flags");
+    out.set(flags.len());
+    for f in flags {
+        out.bulk(f.as_bytes());
+    }
+    out.bulk(b"redirect");
+    out.int(state.as_ref().map_or(-1, |(m, _)| m.redirect as i64));
+    out.bulk(b"prefixes");
+    let mut prefixes = state.map(|(m, _)| m.prefixes).unwrap_or_default();
+    prefixes.sort();
+    out.array(prefixes.len());
+    for p in prefixes {
+        out.bulk(&p);
+    }
+    Ok(())
+}
+
+/// After any command of a tracking client: remember the keys a read-only
+/// command read (default mode, OPTIN/OPTOUT permitting), then clear a
+/// CLIENT CACHING choice unless this was CLIENT CACHING or in MULTI.
+pub(crate) fn tracking_after(ctx: &mut Ctx<'_>, args: Args<'_>) {
+    let cmd = ctx.cmd;
+    let t = ctx.client.pubsub.tracking;
+    let skip =
+        t.bcast || (t.optin && t.caching != Some(true)) || (t.optout && t.caching == Some(false));
+    if cmd.has(READONLY) && !skip {
+        let pos = cmd.key_positions(args);
+        if !pos.is_empty() {
+            let hub = &ctx.server.pubsub;
+            hub.tracking
+                .remember(hub, ctx.client.info.id, pos.iter().map(|&i| args.get(i)));
+        }
+    }
+    if cmd.name != "client|caching" && ctx.client.multi.is_none() {
+        ctx.client.pubsub.tracking.caching = None;
+    }
 }
 
 fn help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {

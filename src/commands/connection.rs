@@ -229,6 +229,12 @@ fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     let c = &mut *ctx.client;
     // Subscriptions are dropped without confirmations, as Redis does.
     c.pubsub.clear();
+    if c.pubsub.tracking.on {
+        if let Some(hub) = c.pubsub.hub() {
+            hub.tracking.disable(c.info.id);
+        }
+        c.pubsub.tracking = Default::default();
+    }
     c.pubsub.set_resp3(false);
     c.select(0);
     c.resp = 2;

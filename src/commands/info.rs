@@ -155,7 +155,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 "blocked_clients",
                 &server.stats.blocked_clients.load(Relaxed),
             );
-            w(t, "tracking_clients", &0);
+            w(t, "tracking_clients", &server.pubsub.tracking.info().0);
             w(
                 t,
                 "clients_in_timeout_table",
@@ -322,6 +322,10 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 "pubsubshard_channels",
                 &ps.count(crate::pubsub::Kind::Shard),
             );
+            let (_, tkeys, titems, tprefixes) = ps.tracking.info();
+            w(t, "tracking_total_keys", &tkeys);
+            w(t, "tracking_total_items", &titems);
+            w(t, "tracking_total_prefixes", &tprefixes);
             w(
                 t,
                 "total_error_replies",

@@ -477,6 +477,7 @@ fn flush(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, asynchronous: bool) {
         // Logged even when nothing was there, as Redis does.
         crate::persist::aof::log::touched(ctx.server.keyspace.log());
     }
+    crate::tracking::Tracking::flushed(&ctx.server.pubsub);
     if asynchronous && !old.is_empty() {
         std::thread::spawn(move || drop(old));
     }

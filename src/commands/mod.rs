@@ -549,7 +549,17 @@ pub fn execute(
     };
     // What this command logs to the AOF (persist::aof::log).
     let scope = crate::persist::aof::log::Scope::begin(&server.aof.log);
+    let tracking = server.pubsub.tracking.any();
+    if tracking {
+        crate::tracking::set_current(ctx.client.info.id);
+    }
     let result = handler(&mut ctx, args);
+    if tracking {
+        crate::tracking::set_current(0);
+    }
+    if ctx.client.pubsub.tracking.on {
+        crate::commands::client::tracking_after(&mut ctx, args);
+    }
     scope.end(ctx.client.db, Some(args));
     let ns = crate::util::ticks_to_ns(crate::util::ticks().wrapping_sub(started));
     let usec = ns / 1000;

@@ -288,6 +288,7 @@ impl Shard {
     pub fn modified(&mut self, db: usize, key: &[u8]) {
         self.stats.dirty += 1;
         crate::persist::aof::log::touched(&self.log);
+        crate::tracking::Tracking::touched(&self.pubsub, key);
         if self.dbs[db].take_created(key) {
             // Raised before the command's own event, as Redis's dbAdd does.
             crate::notify::notify(&self.pubsub, crate::notify::NEW, "new", db, key);
@@ -332,6 +333,7 @@ impl Shard {
 #[inline]
 fn expired_in(stats: &mut ShardStats, pubsub: &crate::pubsub::PubSub, db: usize, key: &[u8]) {
     stats.expired_keys += 1;
+    crate::tracking::Tracking::touched(pubsub, key);
     crate::notify::notify(pubsub, crate::notify::EXPIRED, "expired", db, key);
 }
 

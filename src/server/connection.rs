@@ -106,6 +106,9 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         info: info.clone(),
     };
     let mut client = Client::new(info.clone(), server.acl.default_user());
+    // Every connection has an outbox: CLIENT TRACKING pushes and redirects
+    // reach it (src/tracking.rs).
+    client.pubsub.attach(&server.pubsub, &info, false);
     let mut parser = Parser::default();
     let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out = Reply::new(false);
@@ -125,7 +128,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             let sub = client
                 .pubsub
                 .subscriber()
-                .filter(|_| client.pubsub.active())
+                .filter(|_| client.pubsub.active() || client.pubsub.tracking.on)
                 .map(|s| &**s);
             match read_more(
                 &server,

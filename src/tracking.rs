@@ -1,0 +1,318 @@
+//! Server-assisted client-side caching (CLIENT TRACKING).
+//!
+//! Default mode: the keys a tracking client reads (READONLY commands) are
+//! remembered in a table key → client ids; when a key is modified (any
+//! write, expiry, eviction) each of those clients gets one invalidation and
+//! the key is forgotten. BCAST mode: every modified key matching one of the
+//! client's prefixes is sent, nothing is remembered. FLUSHALL/FLUSHDB send
+//! a null invalidation ("everything") to every tracking client.
+//!
+//! The table sits behind one mutex that is a *leaf*, like the Pub/Sub
+//! registry: while holding it only subscriber outbox mutexes are taken, so
+//! it is safe to invalidate from code holding shard locks. Delivery reuses
+//! the Pub/Sub outboxes ([`Subscriber`]). Keys are tracked by name, across
+//! databases, as Redis does. While no client tracks, a modification costs
+//! one relaxed atomic load.
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+
+use crate::pubsub::{PubSub, Subscriber};
+
+/// Redis's default `tracking-table-max-keys` (when the table grows past
+/// it, keys are invalidated, arbitrary ones first, until it fits).
+pub const DEFAULT_MAX_KEYS: u64 = 1_000_000;
+
+thread_local! {
+    /// Id of the client whose command runs on this thread (0: none), for NOLOOP.
+    static CURRENT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Set the client running a command on this thread (0 when done).
+pub fn set_current(id: u64) {
+    CURRENT.with(|c| c.set(id));
+}
+
+fn current() -> u64 {
+    CURRENT.with(|c| c.get())
+}
+
+/// One tracking client's mode, as CLIENT TRACKING set it.
+#[derive(Clone, Default)]
+pub struct Mode {
+    pub redirect: u64,
+    pub bcast: bool,
+    pub optin: bool,
+    pub optout: bool,
+    pub noloop: bool,
+    /// BCAST prefixes, in the order given.
+    pub prefixes: Vec<Box<[u8]>>,
+}
+
+struct Tracked {
+    mode: Mode,
+    /// The redirect client was gone when an invalidation was due.
+    broken: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Key → ids of the clients that may cache it (default mode).
+    table: HashMap<Box<[u8]>, HashSet<u64>>,
+    items: usize,
+    clients: HashMap<u64, Tracked>,
+    /// Outboxes of every connection (for redirects and own pushes).
+    conns: HashMap<u64, Weak<Subscriber>>,
+}
+
+/// The server's tracking state.
+pub struct Tracking {
+    /// Tracking clients (the hot-path check).
+    active: AtomicUsize,
+    inner: Mutex<Inner>,
+}
+
+impl Default for Tracking {
+    fn default() -> Self {
+        Tracking {
+            active: AtomicUsize::new(0),
+            inner: Mutex::default(),
+        }
+    }
+}
+
+/// What an invalidation carries.
+#[derive(Clone, Copy)]
+enum What<'a> {
+    Key(&'a [u8]),
+    /// Everything (FLUSHALL / FLUSHDB).
+    All,
+}
+
+impl Tracking {
+    /// Whether any client tracks.
+    #[inline]
+    pub fn any(&self) -> bool {
+        self.active.load(Relaxed) != 0
+    }
+
+    /// Register a connection's outbox.
+    pub fn register(&self, id: u64, sub: &Arc<Subscriber>) {
+        self.inner.lock().conns.insert(id, Arc::downgrade(sub));
+    }
+
+    /// A connection ended: forget its outbox and its tracking.
+    pub fn unregister(&self, id: u64) {
+        let mut g = self.inner.lock();
+        g.conns.remove(&id);
+        if g.clients.remove(&id).is_some() {
+            self.active.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// Whether client `id` is connected (REDIRECT's check).
+    pub fn connected(&self, id: u64) -> bool {
+        self.inner.lock().conns.contains_key(&id)
+    }
+
+    /// CLIENT TRACKING ON: enable or update (prefixes are added to those
+    /// already set).
+    pub fn enable(&self, id: u64, mode: Mode) {
+        let mut g = self.inner.lock();
+        match g.clients.get_mut(&id) {
+            Some(t) => {
+                let mut prefixes = std::mem::take(&mut t.mode.prefixes);
+                for p in mode.prefixes.iter() {
+                    if !prefixes.contains(p) {
+                        prefixes.push(p.clone());
+                    }
+                }
+                t.mode = Mode { prefixes, ..mode };
+                t.broken = false;
+            }
+            None => {
+                g.clients.insert(
+                    id,
+                    Tracked {
+                        mode,
+                        broken: false,
+                    },
+                );
+                self.active.fetch_add(1, Relaxed);
+            }
+        }
+        if let Some(t) = g.clients.get_mut(&id) {
+            if t.mode.bcast && t.mode.prefixes.is_empty() {
+                t.mode.prefixes.push(Box::default());
+            }
+        }
+    }
+
+    /// CLIENT TRACKING OFF (keys it read stay in the table until touched,
+    /// as in Redis; they are skipped then).
+    pub fn disable(&self, id: u64) {
+        if self.inner.lock().clients.remove(&id).is_some() {
+            self.active.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// The client's mode and whether its redirect is broken.
+    pub fn mode(&self, id: u64) -> Option<(Mode, bool)> {
+        let g = self.inner.lock();
+        g.clients.get(&id).map(|t| (t.mode.clone(), t.broken))
+    }
+
+    /// The client read `keys`: remember them.
+    pub fn remember<'k>(&self, hub: &PubSub, id: u64, keys: impl Iterator<Item = &'k [u8]>) {
+        let mut g = self.inner.lock();
+        for k in keys {
+            let set = g.table.entry(k.into()).or_default();
+            if set.insert(id) {
+                g.items += 1;
+            }
+        }
+        let max = hub.shared.tracking_max_keys.load(Relaxed) as usize;
+        if max > 0 {
+            while g.table.len() > max {
+                let Some(k) = g.table.keys().next().cloned() else {
+                    break;
+                };
+                invalidate_key(hub, &mut g, &k, 0);
+            }
+        }
+    }
+
+    /// `key` was modified (written, expired, evicted).
+    #[inline]
+    pub fn touched(hub: &PubSub, key: &[u8]) {
+        if hub.tracking.any() {
+            Self::invalidate(hub, key);
+        }
+    }
+
+    #[cold]
+    fn invalidate(hub: &PubSub, key: &[u8]) {
+        let me = current();
+        let mut g = hub.tracking.inner.lock();
+        // BCAST clients whose prefix matches.
+        let bcast: Vec<u64> = g
+            .clients
+            .iter()
+            .filter(|(&id, t)| {
+                t.mode.bcast
+                    && !(t.mode.noloop && id == me)
+                    && t.mode.prefixes.iter().any(|p| key.starts_with(p))
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in bcast {
+            send(hub, &mut g, id, What::Key(key));
+        }
+        invalidate_key(hub, &mut g, key, me);
+    }
+
+    /// FLUSHALL / FLUSHDB: every tracking client is told to drop everything.
+    pub fn flushed(hub: &PubSub) {
+        if !hub.tracking.any() {
+            return;
+        }
+        let mut g = hub.tracking.inner.lock();
+        let ids: Vec<u64> = g.clients.keys().copied().collect();
+        for id in ids {
+            send(hub, &mut g, id, What::All);
+        }
+        g.table.clear();
+        g.items = 0;
+    }
+
+    /// INFO: (tracking_clients, tracking_total_keys, tracking_total_items,
+    /// tracking_total_prefixes).
+    pub fn info(&self) -> (usize, usize, usize, usize) {
+        let g = self.inner.lock();
+        let mut prefixes: HashSet<&[u8]> = HashSet::new();
+        for t in g.clients.values() {
+            if t.mode.bcast {
+                prefixes.extend(t.mode.prefixes.iter().map(|p| &**p));
+            }
+        }
+        (g.clients.len(), g.table.len(), g.items, prefixes.len())
+    }
+}
+
+/// Send `key`'s invalidation to the default-mode clients that read it, and
+/// forget it.
+fn invalidate_key(hub: &PubSub, g: &mut Inner, key: &[u8], me: u64) {
+    let Some(ids) = g.table.remove(key) else {
+        return;
+    };
+    g.items -= ids.len();
+    for id in ids {
+        let skip = match g.clients.get(&id) {
+            Some(t) => t.mode.bcast || (t.mode.noloop && id == me),
+            None => true,
+        };
+        if !skip {
+            send(hub, g, id, What::Key(key));
+        }
+    }
+}
+
+fn push_header(buf: &mut Vec<u8>) {
+    buf.extend_from_slice(b">2\r\n$10\r\ninvalidate\r\n");
+}
+
+/// Deliver one invalidation to tracking client `id` (or its redirect).
+fn send(hub: &PubSub, g: &mut Inner, id: u64, what: What<'_>) {
+    let Some(t) = g.clients.get_mut(&id) else {
+        return;
+    };
+    let own = g.conns.get(&id).and_then(Weak::upgrade);
+    let own_resp3 = own.as_ref().is_some_and(|s| s.resp3());
+    let redirect = t.mode.redirect;
+    let (target, redirected) = if redirect != 0 {
+        match g.conns.get(&redirect).and_then(Weak::upgrade) {
+            Some(s) => (s, true),
+            None => {
+                t.broken = true;
+                if let Some(s) = own.filter(|_| own_resp3) {
+                    let mut buf = b">2\r\n$21\r\ntracking-redir-broken\r\n:".to_vec();
+                    buf.extend_from_slice(itoa::Buffer::new().format(redirect).as_bytes());
+                    buf.extend_from_slice(b"\r\n");
+                    s.push_raw(hub, &buf);
+                }
+                return;
+            }
+        }
+    } else {
+        match own {
+            Some(s) => (s, false),
+            None => return,
+        }
+    };
+    let mut buf = Vec::with_capacity(64);
+    if target.resp3() {
+        push_header(&mut buf);
+    } else if redirected && target.info.subs.0.iter().any(|n| n.load(Relaxed) > 0) {
+        buf.extend_from_slice(b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n");
+    } else {
+        // RESP2 without a redirect: nowhere to send it.
+        return;
+    }
+    match what {
+        What::Key(k) => {
+            let mut num = itoa::Buffer::new();
+            buf.extend_from_slice(b"*1\r\n$");
+            buf.extend_from_slice(num.format(k.len()).as_bytes());
+            buf.extend_from_slice(b"\r\n");
+            buf.extend_from_slice(k);
+            buf.extend_from_slice(b"\r\n");
+        }
+        // Null in the tracking client's own protocol, as Redis writes it.
+        What::All => buf.extend_from_slice(if own_resp3 { b"_\r\n" } else { b"$-1\r\n" }),
+    }
+    target.push_raw(hub, &buf);
+}

@@ -1,0 +1,333 @@
+//! CLIENT TRACKING (server-assisted client-side caching): invalidation push
+//! frames byte for byte over raw sockets, and a side-by-side run against a
+//! real redis-server (with CI=true).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+
+struct Raw(TcpStream);
+
+impl Raw {
+    fn connect(port: u16) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_millis(150))).ok();
+        Raw(s)
+    }
+
+    /// Send a command (if any) and read everything that arrives.
+    fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
+        if !args.is_empty() {
+            let mut b = format!("*{}\r\n", args.len()).into_bytes();
+            for a in args {
+                b.extend_from_slice(format!("${}\r\n{}\r\n", a.len(), a).as_bytes());
+            }
+            self.0.write_all(&b).expect("write");
+        }
+        std::thread::sleep(Duration::from_millis(60));
+        let mut out = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            match self.0.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        out
+    }
+
+    fn id(&mut self) -> String {
+        let r = self.cmd(&["CLIENT", "ID"]);
+        String::from_utf8_lossy(&r[1..r.len() - 2]).into_owned()
+    }
+}
+
+const INV: &str = ">2\r\n$10\r\ninvalidate\r\n";
+
+fn inv(key: &str) -> String {
+    format!("{INV}*1\r\n${}\r\n{key}\r\n", key.len())
+}
+
+fn s(b: Vec<u8>) -> String {
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+/// A fixed sequence on three connections; each step's name and what came
+/// back (redirect ids replaced by RID).
+fn script(port: u16) -> Vec<(String, String)> {
+    let mut a = Raw::connect(port);
+    let mut b = Raw::connect(port);
+    let mut r = Raw::connect(port);
+    a.cmd(&["HELLO", "3"]);
+    let rid = r.id();
+    let rid_s = rid.as_str();
+    let mut log = Vec::new();
+    macro_rules! step {
+        ($c:ident, $($arg:expr),*) => {{
+            let named: Vec<&str> = vec![$($arg),*];
+            let args: Vec<&str> = named.iter().map(|a| if *a == "RID" { rid_s } else { a }).collect();
+            let out = s($c.cmd(&args)).replace(&format!(":{rid}\r\n"), ":RID\r\n");
+            log.push((format!("{} {}", stringify!($c), named.join(" ")), out));
+        }};
+    }
+    step!(a, "FLUSHALL");
+    step!(a, "CLIENT", "TRACKING", "on");
+    step!(a, "GET", "k1");
+    step!(a, "MGET", "k2", "k3");
+    step!(b, "SET", "k1", "v");
+    step!(a, "PING");
+    step!(b, "MSET", "k2", "x", "k3", "y");
+    step!(a, "PING");
+    step!(a, "SET", "k4", "1");
+    step!(a, "GET", "k4");
+    step!(a, "SET", "k4", "2");
+    step!(a, "CLIENT", "TRACKINGINFO");
+    step!(a, "CLIENT", "GETREDIR");
+    step!(a, "CLIENT", "TRACKING", "on", "BCAST");
+    step!(a, "CLIENT", "TRACKING", "off");
+    step!(a, "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a", "PREFIX", "ab");
+    step!(a, "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "user:", "PREFIX", "obj:", "NOLOOP");
+    step!(a, "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "user:x");
+    step!(a, "CLIENT", "TRACKINGINFO");
+    step!(b, "SET", "user:1", "x");
+    step!(a, "SET", "user:2", "x");
+    step!(b, "SET", "other", "x");
+    step!(a, "PING");
+    step!(a, "CLIENT", "TRACKING", "off");
+    step!(a, "CLIENT", "TRACKING", "on", "OPTIN");
+    step!(a, "GET", "o1");
+    step!(a, "CLIENT", "CACHING", "yes");
+    step!(a, "GET", "o2");
+    step!(a, "CLIENT", "TRACKINGINFO");
+    step!(b, "MSET", "o1", "1", "o2", "2");
+    step!(a, "PING");
+    step!(a, "CLIENT", "CACHING", "no");
+    step!(a, "CLIENT", "TRACKING", "on", "OPTOUT");
+    step!(a, "CLIENT", "TRACKING", "off");
+    step!(a, "CLIENT", "TRACKING", "on", "OPTOUT");
+    step!(a, "CLIENT", "CACHING", "no");
+    step!(a, "GET", "p1");
+    step!(a, "GET", "p2");
+    step!(b, "MSET", "p1", "1", "p2", "2");
+    step!(a, "PING");
+    step!(a, "GET", "p3");
+    step!(b, "FLUSHALL");
+    step!(a, "PING");
+    step!(a, "CLIENT", "TRACKING", "off");
+    step!(r, "SUBSCRIBE", "__redis__:invalidate");
+    step!(b, "CLIENT", "TRACKING", "on", "REDIRECT", "RID");
+    step!(b, "CLIENT", "GETREDIR");
+    step!(b, "GET", "q1");
+    step!(a, "SET", "q1", "z");
+    step!(r,);
+    step!(b, "FLUSHDB");
+    step!(r,);
+    step!(b, "CLIENT", "TRACKING", "on", "REDIRECT", "999999");
+    step!(b, "CLIENT", "TRACKING", "on", "REDIRECT", "abc");
+    step!(b, "CLIENT", "CACHING", "maybe");
+    step!(b, "CLIENT", "TRACKING", "maybe");
+    step!(a, "CLIENT", "TRACKING", "on", "REDIRECT", "RID");
+    step!(a, "GET", "q2");
+    drop(r);
+    std::thread::sleep(Duration::from_millis(200));
+    step!(b, "SET", "q2", "1");
+    step!(a, "PING");
+    step!(a, "CLIENT", "TRACKINGINFO");
+    step!(a, "CLIENT", "TRACKING", "on", "BCAST", "OPTIN");
+    step!(a, "CLIENT", "TRACKING", "on", "PREFIX", "x");
+    step!(a, "CLIENT", "TRACKING", "off");
+    step!(a, "CLIENT", "TRACKINGINFO");
+    step!(a, "CLIENT", "GETREDIR");
+    log
+}
+
+fn get<'a>(log: &'a [(String, String)], name: &str, nth: usize) -> &'a str {
+    log.iter()
+        .filter(|(n, _)| n == name)
+        .nth(nth)
+        .map(|(_, o)| o.as_str())
+        .unwrap_or_else(|| panic!("no step {name}"))
+}
+
+#[test]
+fn tracking_sequence() {
+    let srv = TestServer::start();
+    let log = script(srv.addr.port());
+    // Default mode: one push per key read, then forgotten.
+    assert_eq!(get(&log, "a PING", 0), format!("{}+PONG\r\n", inv("k1")));
+    assert_eq!(
+        get(&log, "a PING", 1),
+        format!("{}{}+PONG\r\n", inv("k2"), inv("k3"))
+    );
+    // Own write (no NOLOOP): after the reply.
+    assert_eq!(get(&log, "a SET k4 2", 0), format!("+OK\r\n{}", inv("k4")));
+    assert_eq!(
+        get(&log, "a CLIENT TRACKINGINFO", 0),
+        "%3\r\n$5\r\nflags\r\n~1\r\n$2\r\non\r\n$8\r\nredirect\r\n:0\r\n$8\r\nprefixes\r\n*0\r\n"
+    );
+    // BCAST with prefixes and NOLOOP.
+    assert_eq!(
+        get(&log, "a CLIENT TRACKING on BCAST PREFIX a PREFIX ab", 0),
+        "-ERR Prefix 'a' overlaps with another provided prefix 'ab'. Prefixes for a single client must not overlap.\r\n"
+    );
+    assert_eq!(
+        get(&log, "a CLIENT TRACKING on BCAST PREFIX user:x", 0),
+        "-ERR Prefix 'user:x' overlaps with an existing prefix 'user:'. Prefixes for a single client must not overlap.\r\n"
+    );
+    assert_eq!(
+        get(&log, "a SET user:2 x", 0),
+        format!("{}+OK\r\n", inv("user:1"))
+    );
+    assert_eq!(get(&log, "a PING", 2), "+PONG\r\n");
+    // OPTIN / OPTOUT.
+    assert_eq!(get(&log, "a PING", 3), format!("{}+PONG\r\n", inv("o2")));
+    assert_eq!(get(&log, "a PING", 4), format!("{}+PONG\r\n", inv("p2")));
+    // FLUSHALL: null.
+    assert_eq!(get(&log, "a PING", 5), format!("{INV}_\r\n+PONG\r\n"));
+    // REDIRECT to a RESP2 subscriber.
+    assert_eq!(
+        get(&log, "r ", 0),
+        "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$2\r\nq1\r\n"
+    );
+    assert_eq!(
+        get(&log, "r ", 1),
+        "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n$-1\r\n"
+    );
+    // Redirect client gone.
+    assert_eq!(
+        get(&log, "a PING", 6),
+        ">2\r\n$21\r\ntracking-redir-broken\r\n:RID\r\n+PONG\r\n"
+    );
+    assert!(get(&log, "a CLIENT TRACKINGINFO", 3).contains("broken_redirect"));
+    assert_eq!(get(&log, "a CLIENT GETREDIR", 1), ":-1\r\n");
+}
+
+#[test]
+fn errors_and_info() {
+    let srv = TestServer::start();
+    let mut a = Raw::connect(srv.addr.port());
+    assert_eq!(
+        s(a.cmd(&["CLIENT", "CACHING", "yes"])),
+        "-ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled\r\n"
+    );
+    assert_eq!(
+        s(a.cmd(&["CLIENT", "TRACKING", "on", "OPTIN", "OPTOUT"])),
+        "-ERR You can't specify both OPTIN mode and OPTOUT mode\r\n"
+    );
+    assert_eq!(
+        s(a.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", "999999"])),
+        "-ERR The client ID you want redirect to does not exist\r\n"
+    );
+    let me = a.id();
+    assert_eq!(
+        s(a.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", &me, "REDIRECT", &me])),
+        "-ERR A client can only redirect to a single other client\r\n"
+    );
+    assert_eq!(s(a.cmd(&["CLIENT", "TRACKING", "on", "OPTIN"])), "+OK\r\n");
+    assert_eq!(
+        s(a.cmd(&["CLIENT", "CACHING", "no"])),
+        "-ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.\r\n"
+    );
+    a.cmd(&["CLIENT", "CACHING", "yes"]);
+    a.cmd(&["MGET", "x1", "x2"]);
+    let info = s(a.cmd(&["INFO"]));
+    assert!(info.contains("tracking_clients:1\r\n"), "{info}");
+    assert!(info.contains("tracking_total_keys:2\r\n"), "{info}");
+    assert!(info.contains("tracking_total_items:2\r\n"), "{info}");
+    let list = s(a.cmd(&["CLIENT", "INFO"]));
+    assert!(list.contains("flags=t "), "{list}");
+    assert!(list.contains("redir=0 "), "{list}");
+    a.cmd(&["CLIENT", "TRACKING", "off"]);
+    let info = s(a.cmd(&["INFO", "clients"]));
+    assert!(info.contains("tracking_clients:0\r\n"), "{info}");
+}
+
+#[test]
+fn expiry_invalidates() {
+    let srv = TestServer::start();
+    let mut a = Raw::connect(srv.addr.port());
+    let mut b = Raw::connect(srv.addr.port());
+    a.cmd(&["HELLO", "3"]);
+    b.cmd(&["SET", "e", "1"]);
+    a.cmd(&["CLIENT", "TRACKING", "on"]);
+    assert_eq!(s(a.cmd(&["GET", "e"])), "$1\r\n1\r\n");
+    // Not a write of `e`'s value yet: PEXPIRE is a write, so read it again.
+    b.cmd(&["PEXPIRE", "e", "1000"]);
+    assert_eq!(s(a.cmd(&["PING"])), format!("{}+PONG\r\n", inv("e")));
+    assert_eq!(s(a.cmd(&["GET", "e"])), "$1\r\n1\r\n");
+    std::thread::sleep(Duration::from_millis(1200));
+    // b's read expires it lazily.
+    b.cmd(&["GET", "e"]);
+    assert_eq!(s(a.cmd(&["PING"])), format!("{}+PONG\r\n", inv("e")));
+    // A RESET turns tracking off.
+    a.cmd(&["RESET"]);
+    a.cmd(&["HELLO", "3"]);
+    a.cmd(&["GET", "f"]);
+    b.cmd(&["SET", "f", "1"]);
+    assert_eq!(s(a.cmd(&["PING"])), "+PONG\r\n");
+}
+
+#[test]
+fn matches_real_redis() {
+    if std::env::var("CI").as_deref() != Ok("true") {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let mut child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let want = script(port);
+    let _ = child.kill();
+    let _ = child.wait();
+    let srv = TestServer::start();
+    let got = script(srv.addr.port());
+    assert_eq!(want.len(), got.len());
+    for (w, g) in want.iter().zip(&got) {
+        assert_eq!(w, g);
+    }
+}
+
+#[test]
+fn table_max_keys_evicts_with_invalidation() {
+    let srv = TestServer::start();
+    let mut a = Raw::connect(srv.addr.port());
+    assert_eq!(
+        s(a.cmd(&["CONFIG", "GET", "tracking-table-max-keys"])),
+        "*2\r\n$23\r\ntracking-table-max-keys\r\n$7\r\n1000000\r\n"
+    );
+    a.cmd(&["CONFIG", "SET", "tracking-table-max-keys", "2"]);
+    a.cmd(&["HELLO", "3"]);
+    a.cmd(&["CLIENT", "TRACKING", "on"]);
+    a.cmd(&["GET", "m1"]);
+    a.cmd(&["GET", "m2"]);
+    let out = s(a.cmd(&["GET", "m3"]));
+    assert!(
+        out.starts_with("_\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nm"),
+        "{out}"
+    );
+    let info = s(a.cmd(&["INFO", "stats"]));
+    assert!(info.contains("tracking_total_keys:2\r\n"), "{info}");
+}
