@@ -419,6 +419,49 @@ impl Subscriber {
         }
     }
 
+    /// Append pre-encoded bytes (a MONITOR line) under the given
+    /// (hard, soft, soft seconds) limit; false once the client is closed
+    /// for exceeding it.
+    pub fn push_raw(&self, bytes: &[u8], (hard, soft, secs): (u64, u64, u64)) -> bool {
+        let mut ob = self.outbox.lock();
+        if ob.dead {
+            return false;
+        }
+        let was_empty = ob.buf.is_empty();
+        ob.buf.extend_from_slice(bytes);
+        let len = ob.buf.len() as u64;
+        self.info.obuf.store(len as usize, Relaxed);
+        let mut over = hard != 0 && len >= hard;
+        if !over && soft != 0 && len >= soft {
+            let now = crate::util::now_ms();
+            if ob.soft_since_ms == 0 {
+                ob.soft_since_ms = now;
+            } else {
+                over = now.saturating_sub(ob.soft_since_ms) / 1000 > secs;
+            }
+        } else if !over {
+            ob.soft_since_ms = 0;
+        }
+        if over {
+            ob.dead = true;
+            ob.buf = Vec::new();
+            drop(ob);
+            self.info.obuf.store(0, Relaxed);
+            tracing::warn!(
+                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                self.info.id,
+                self.info.addr
+            );
+            self.info.request_kill();
+            return false;
+        }
+        drop(ob);
+        if was_empty {
+            self.ready.notify_one();
+        }
+        true
+    }
+
     /// Move pending messages to the end of `out`.
     pub fn drain_into(&self, out: &mut Vec<u8>) {
         let mut ob = self.outbox.lock();

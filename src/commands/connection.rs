@@ -229,6 +229,7 @@ fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     let c = &mut *ctx.client;
     // Subscriptions are dropped without confirmations, as Redis does.
     c.pubsub.clear();
+    c.monitor = None;
     c.pubsub.set_resp3(false);
     c.select(0);
     c.resp = 2;

@@ -112,7 +112,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, tstats: Arc<Threa
             let sub = client
                 .pubsub
                 .subscriber()
-                .filter(|_| client.pubsub.active())
+                .filter(|_| client.pubsub.active() || client.monitor.is_some())
                 .map(|s| &**s);
             match read_more(
                 &server,
