@@ -58,6 +58,8 @@ pub struct Shared {
     pub hard_limit: AtomicU64,
     pub soft_limit: AtomicU64,
     pub soft_seconds: AtomicU64,
+    /// `client-output-buffer-limit normal <hard> <soft> <soft seconds>`.
+    pub normal: [AtomicU64; 3],
 }
 
 /// Subscribers of one name, by client id.
