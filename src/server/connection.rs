@@ -333,7 +333,9 @@ fn over_output_limit(
     if hard == 0 && soft == 0 {
         return false;
     }
-    let pending = pending as u64;
+    // As Redis, which counts only what overflows a client's fixed 16 KB
+    // reply buffer: small replies never count.
+    let pending = pending.saturating_sub(16 * 1024) as u64;
     let mut over = hard != 0 && pending >= hard;
     if !over && soft != 0 && pending >= soft {
         let now = crate::util::now_ms();
