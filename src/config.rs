@@ -1131,6 +1131,10 @@ impl ConfigStore {
         ps.soft_seconds.store(secs, Relaxed);
         ps.tracking_max_keys
             .store(c.tracking_table_max_keys, Relaxed);
+        let (hard, soft, secs) = c.client_output_buffer_limit[0];
+        ps.normal[0].store(hard, Relaxed);
+        ps.normal[1].store(soft, Relaxed);
+        ps.normal[2].store(secs, Relaxed);
         crate::keyspace::access::configure(
             policy.is_lfu(),
             c.lfu_log_factor.min(u32::MAX as u64) as u32,

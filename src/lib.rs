@@ -15,6 +15,7 @@ pub mod error;
 pub mod evict;
 pub mod glob;
 pub mod keyspace;
+pub mod monitor;
 pub mod notify;
 pub mod num;
 pub mod persist;

@@ -60,6 +60,8 @@ pub struct Shared {
     pub soft_seconds: AtomicU64,
     /// `tracking-table-max-keys` (0: unlimited).
     pub tracking_max_keys: AtomicU64,
+    /// `client-output-buffer-limit normal <hard> <soft> <soft seconds>`.
+    pub normal: [AtomicU64; 3],
 }
 
 /// Subscribers of one name, by client id.
@@ -422,23 +424,46 @@ impl Subscriber {
     }
 
     fn append(&self, hub: &PubSub, encode: impl FnOnce(&mut Vec<u8>)) {
+        let limits = (
+            hub.shared.hard_limit.load(Relaxed),
+            hub.shared.soft_limit.load(Relaxed),
+            hub.shared.soft_seconds.load(Relaxed),
+        );
+        if !self.append_limited(encode, limits) {
+            hub.limit_disconnections.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Append pre-encoded bytes (a MONITOR line) under the given
+    /// (hard, soft, soft seconds) limit; false once the client is closed
+    /// for exceeding it.
+    pub fn push_limited(&self, bytes: &[u8], limits: (u64, u64, u64)) -> bool {
+        self.append_limited(|buf| buf.extend_from_slice(bytes), limits)
+    }
+
+    /// Append under an output-buffer limit (0: none): a client over the
+    /// hard limit, or over the soft one for longer than its seconds, has its
+    /// outbox dropped and is closed (false; already closed: true, nothing
+    /// appended).
+    fn append_limited(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>),
+        (hard, soft, secs): (u64, u64, u64),
+    ) -> bool {
         let mut ob = self.outbox.lock();
         if ob.dead {
-            return;
+            return true;
         }
         let was_empty = ob.buf.is_empty();
         encode(&mut ob.buf);
         let len = ob.buf.len() as u64;
         self.info.obuf.store(len as usize, Relaxed);
-        let hard = hub.shared.hard_limit.load(Relaxed);
-        let soft = hub.shared.soft_limit.load(Relaxed);
         let mut over = hard != 0 && len >= hard;
         if !over && soft != 0 && len >= soft {
             let now = crate::util::now_ms();
             if ob.soft_since_ms == 0 {
                 ob.soft_since_ms = now;
             } else {
-                let secs = hub.shared.soft_seconds.load(Relaxed);
                 over = now.saturating_sub(ob.soft_since_ms) / 1000 > secs;
             }
         } else if !over {
@@ -449,19 +474,19 @@ impl Subscriber {
             ob.buf = Vec::new();
             drop(ob);
             self.info.obuf.store(0, Relaxed);
-            hub.limit_disconnections.fetch_add(1, Relaxed);
             tracing::warn!(
                 "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
                 self.info.id,
                 self.info.addr
             );
             self.info.request_kill();
-            return;
+            return false;
         }
         drop(ob);
         if was_empty {
             self.ready.notify_one();
         }
+        true
     }
 
     /// Move pending messages to the end of `out`.

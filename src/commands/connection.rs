@@ -235,6 +235,7 @@ fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         }
         c.pubsub.tracking = Default::default();
     }
+    c.monitor = None;
     c.pubsub.set_resp3(false);
     c.select(0);
     c.resp = 2;

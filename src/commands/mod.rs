@@ -99,6 +99,7 @@ pub fn families() -> Vec<&'static [Command]> {
         crate::persist::aof::command::COMMANDS,
         acl_cmd::COMMANDS,
         script::COMMANDS,
+        crate::monitor::COMMANDS,
     ];
     v.extend(list::commands());
     v.extend(set::commands());
@@ -386,6 +387,16 @@ pub fn dispatch(
         flag_transaction(client);
         return;
     }
+    // A monitor may not touch the keyspace (Redis treats it as a replica).
+    if client.monitor.is_some() && cmd.has(flags::READONLY | flags::WRITE | flags::MAY_REPLICATE) {
+        tstats.rejected(entry.id);
+        reply_error(
+            server,
+            out,
+            &CmdError::err(crate::monitor::MONITOR_KEYSPACE),
+        );
+        return;
+    }
     // maxmemory: evict before any command (under this worker's gate, so not
     // inside another client's EXEC), refuse growing ones if nothing could be
     // evicted. Checked before MULTI queueing, as Redis does.
@@ -553,6 +564,12 @@ pub fn execute(
     if tracking {
         crate::tracking::set_current(ctx.client.info.id);
     }
+    // MONITOR: scripts (SKIP_MONITOR) show before the commands they run,
+    // everything else once it ran (so EXEC follows its transaction).
+    let monitoring = server.monitors.active();
+    if monitoring && cmd.has(flags::SKIP_MONITOR) {
+        crate::monitor::feed(server, ctx.client, cmd.name, args);
+    }
     let result = handler(&mut ctx, args);
     if tracking {
         crate::tracking::set_current(0);
@@ -561,6 +578,9 @@ pub fn execute(
         crate::commands::client::tracking_after(&mut ctx, args);
     }
     scope.end(ctx.client.db, Some(args));
+    if monitoring && crate::monitor::shown(cmd) {
+        crate::monitor::feed(server, ctx.client, cmd.name, args);
+    }
     let ns = crate::util::ticks_to_ns(crate::util::ticks().wrapping_sub(started));
     let usec = ns / 1000;
     tstats.called(entry.id, usec);

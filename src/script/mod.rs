@@ -969,6 +969,7 @@ pub fn run(
     client.authenticated = true;
     client.db = caller.db;
     client.deny_blocking = true;
+    client.in_script = true;
     let state = RefCell::new(RunState {
         server,
         tstats,

@@ -55,6 +55,10 @@ pub struct Client {
     pub multi: Option<MultiState>,
     /// Pub/Sub subscriptions (dropped with the client).
     pub pubsub: crate::pubsub::ClientSubs,
+    /// In MONITOR mode (dropping it leaves the mode).
+    pub monitor: Option<crate::monitor::Handle>,
+    /// The client a script runs its commands as (MONITOR shows `lua`).
+    pub in_script: bool,
 }
 
 /// A transaction being queued.
@@ -110,6 +114,8 @@ impl Client {
             deny_blocking: false,
             multi: None,
             pubsub: Default::default(),
+            monitor: None,
+            in_script: false,
         }
     }
 

@@ -128,7 +128,9 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             let sub = client
                 .pubsub
                 .subscriber()
-                .filter(|_| client.pubsub.active() || client.pubsub.tracking.on)
+                .filter(|_| {
+                    client.pubsub.active() || client.pubsub.tracking.on || client.monitor.is_some()
+                })
                 .map(|s| &**s);
             match read_more(
                 &server,
@@ -167,6 +169,10 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         };
         let mut pos = 0;
         let mut fatal = false;
+        // Since when the pending replies have been over the `normal` soft
+        // output buffer limit (0: not over); every batch starts with the
+        // previous one's replies written out.
+        let mut soft_since_ms = 0u64;
         // The wait of a command that blocked, guarded from the moment it is
         // known: however this task leaves (a failed write, a cancelled await),
         // dropping the guard ends the wait and unqueues it, so no writer ever
@@ -225,6 +231,12 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                     out.buf.truncate(mark);
                     client.reply_mode = ReplyMode::On;
                 }
+            }
+            if over_output_limit(&server, &info, out.len(), &mut soft_since_ms) {
+                // Closed without the replies, as Redis frees the client.
+                out.buf.clear();
+                fatal = true;
+                break;
             }
             if let Some(waiter) = client.blocked.take() {
                 blocked = Some(blocking::Blocked {
@@ -320,6 +332,48 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             inbuf = Vec::with_capacity(READ_CHUNK);
         }
     }
+}
+
+/// `client-output-buffer-limit normal`: whether `pending` reply bytes put
+/// this client over its hard limit, or over the soft one for longer than
+/// allowed. Pending output is what one batch produced before it is written
+/// (written at [`FLUSH_AT`]); a client that does not read stops this
+/// connection reading in turn, so with the limits off (the default) memory
+/// is bounded by TCP backpressure instead. Two relaxed loads while off.
+fn over_output_limit(
+    server: &Server,
+    info: &ClientInfo,
+    pending: usize,
+    soft_since_ms: &mut u64,
+) -> bool {
+    let l = &server.pubsub.shared.normal;
+    let (hard, soft) = (l[0].load(Relaxed), l[1].load(Relaxed));
+    if hard == 0 && soft == 0 {
+        return false;
+    }
+    // As Redis, which counts only what overflows a client's fixed 16 KB
+    // reply buffer: small replies never count.
+    let pending = pending.saturating_sub(16 * 1024) as u64;
+    let mut over = hard != 0 && pending >= hard;
+    if !over && soft != 0 && pending >= soft {
+        let now = crate::util::now_ms();
+        if *soft_since_ms == 0 {
+            *soft_since_ms = now;
+        } else {
+            over = now.saturating_sub(*soft_since_ms) / 1000 > l[2].load(Relaxed);
+        }
+    } else if !over {
+        *soft_since_ms = 0;
+    }
+    if over {
+        server.pubsub.limit_disconnections.fetch_add(1, Relaxed);
+        tracing::warn!(
+            "Client id={} addr={} closed for overcoming of output buffer limits.",
+            info.id,
+            info.addr
+        );
+    }
+    over
 }
 
 /// What ended a wait for input.

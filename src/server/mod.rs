@@ -42,6 +42,8 @@ pub struct Server {
     pub clients: ClientRegistry,
     /// Pub/Sub subscriptions and delivery (also keyspace notifications).
     pub pubsub: Arc<crate::pubsub::PubSub>,
+    /// Clients in MONITOR mode.
+    pub monitors: crate::monitor::Monitors,
     /// One gate per worker thread plus the cron thread's (MULTI/EXEC).
     pub gates: gate::Gates,
     /// Lua scripting: the engine, script cache, busy/kill state.
@@ -273,6 +275,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         aof,
         config,
         pubsub,
+        monitors: Default::default(),
         commands,
         acl,
         stats: ServerStats::default(),

@@ -1,0 +1,158 @@
+//! `client-output-buffer-limit normal`, memory of a client that never reads
+//! its replies, and slow clients that must not delay others.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::Shutdown;
+use std::time::{Duration, Instant};
+
+use common::{q, TestServer};
+
+fn used_memory(c: &mut redis::Connection) -> u64 {
+    let info: String = q(c, &["INFO", "memory"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory")
+}
+
+#[test]
+fn hard_limit_closes_a_client_without_its_reply() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 100000 0 0",
+        ],
+    );
+    let big = "x".repeat(200_000);
+    let _: () = q(&mut c, &["SET", "big", &big]);
+    let mut raw = s.raw();
+    raw.send(b"GET big\r\n");
+    let got = raw.read_n(1, Duration::from_secs(2));
+    assert!(got.is_empty(), "got a reply");
+    assert!(raw.is_closed());
+    let info: String = q(&mut c, &["INFO", "stats"]);
+    assert!(
+        info.contains("client_output_buffer_limit_disconnections:1"),
+        "{info}"
+    );
+    // Under the limit, replies flow.
+    let _: () = q(&mut c, &["SET", "small", "v"]);
+    let mut raw = s.raw();
+    raw.roundtrip(b"GET small\r\n", b"$1\r\nv\r\n");
+}
+
+#[test]
+fn pipelined_replies_over_the_limit_close_the_client() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    // Below the 64 KB a batch writes out at (less the 16 KB Redis never
+    // counts), pending replies reach it.
+    let _: () = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 20000 0 0",
+        ],
+    );
+    let _: () = q(&mut c, &["SET", "k", &"v".repeat(1000)]);
+    let mut raw = s.raw();
+    raw.send(&b"GET k\r\n".repeat(200));
+    let got = raw.read_n(1 << 20, Duration::from_secs(3));
+    assert!(got.len() < 200 * 1000, "all replies came: {}", got.len());
+    assert!(raw.is_closed());
+    // The soft limit: over it for longer than the allowed seconds.
+    let _: () = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 0 1000 0",
+        ],
+    );
+    // Over the soft limit only while its replies wait: written out at
+    // once, the client stays.
+    let reply = format!("$1000\r\n{}\r\n", "v".repeat(1000));
+    let mut raw = s.raw();
+    raw.roundtrip(b"GET k\r\n", reply.as_bytes());
+    std::thread::sleep(Duration::from_millis(1100));
+    raw.roundtrip(b"GET k\r\n", reply.as_bytes());
+}
+
+#[test]
+fn a_client_that_never_reads_is_bounded_by_backpressure() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "k", &"v".repeat(1024)]);
+    let before = used_memory(&mut c);
+    let raw = s.raw();
+    let mut w = raw.0.try_clone().unwrap();
+    // 1M GETs (21 MB of requests, 1 GB of replies), never reading.
+    let writer = std::thread::spawn(move || {
+        let chunk = b"GET k\r\n".repeat(10_000);
+        for _ in 0..100 {
+            if w.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    let mut peak = 0;
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        peak = peak.max(used_memory(&mut c));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The server stopped reading once it could not write: only its
+    // buffers (and the kernel's) hold the backlog.
+    assert!(
+        peak < before + (32 << 20),
+        "used_memory grew from {before} to {peak}"
+    );
+    let _ = raw.0.shutdown(Shutdown::Both);
+    writer.join().unwrap();
+    // Other clients were served all along.
+    let _: () = q(&mut c, &["PING"]);
+}
+
+#[test]
+fn a_slow_loris_never_delays_other_clients() {
+    let s = TestServer::start();
+    let mut slow = s.raw();
+    let req = b"*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$20\r\n01234567890123456789\r\n";
+    let sender = std::thread::spawn(move || {
+        for b in req.iter() {
+            slow.send(&[*b]);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let mut got = [0u8; 5];
+        slow.0.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        slow.0.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"+OK\r\n");
+    });
+    let mut c = s.conn();
+    let started = Instant::now();
+    let mut worst = Duration::ZERO;
+    while started.elapsed() < Duration::from_secs(3) {
+        let t = Instant::now();
+        let _: () = q(&mut c, &["SET", "fast", "1"]);
+        let _: String = q(&mut c, &["GET", "fast"]);
+        worst = worst.max(t.elapsed());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        worst < Duration::from_millis(500),
+        "a request took {worst:?}"
+    );
+    sender.join().unwrap();
+    let v: String = q(&mut c, &["GET", "slow"]);
+    assert_eq!(v, "01234567890123456789");
+}
