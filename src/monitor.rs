@@ -196,6 +196,10 @@ fn monitor(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         return Ok(());
     };
     ctx.server.monitors.add(sub);
+    ctx.client
+        .info
+        .monitoring
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     ctx.client.monitor = Some(Handle {
         server,
         id: ctx.client.info.id,

@@ -271,3 +271,18 @@ fn a_monitor_that_never_reads_is_disconnected() {
     }
     let _ = mon.0.write_all(b"PING\r\n");
 }
+
+/// CLIENT LIST shows a monitor with flag `O`, and RESET clears it.
+#[test]
+fn client_list_flags_monitors() {
+    let s = TestServer::start();
+    let mut m = s.raw();
+    m.roundtrip(b"MONITOR\r\n", b"+OK\r\n");
+    let mut c = s.conn();
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
+    assert!(list.lines().any(|l| l.contains("flags=O ")), "{list}");
+    m.send(b"RESET\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
+    assert!(!list.lines().any(|l| l.contains("flags=O ")), "{list}");
+}

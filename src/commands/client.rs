@@ -168,7 +168,14 @@ fn is_pubsub(c: &ClientInfo) -> bool {
 
 /// The `flags=` field: Redis's letters, in Redis's order.
 fn client_flags(c: &ClientInfo, tracking: &Option<(crate::tracking::Mode, bool)>) -> String {
+    // Redis's order (networking.c getClientPeerId's flags).
     let mut f = String::new();
+    if c.monitoring.load(Relaxed) {
+        f.push('O');
+    }
+    if is_pubsub(c) {
+        f.push('P');
+    }
     if c.multi.load(Relaxed) >= 0 {
         f.push('x');
     }
@@ -186,9 +193,6 @@ fn client_flags(c: &ClientInfo, tracking: &Option<(crate::tracking::Mode, bool)>
     }
     if c.watch_dirty.load(Relaxed) {
         f.push('d');
-    }
-    if is_pubsub(c) {
-        f.push('P');
     }
     if f.is_empty() {
         f.push('N');

@@ -236,6 +236,9 @@ fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         c.pubsub.tracking = Default::default();
     }
     c.monitor = None;
+    c.info
+        .monitoring
+        .store(false, std::sync::atomic::Ordering::Relaxed);
     c.pubsub.set_resp3(false);
     c.select(0);
     c.resp = 2;

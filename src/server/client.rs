@@ -168,6 +168,8 @@ pub struct ClientInfo {
     pub watched: Mutex<Vec<WatchedKey>>,
     /// Set when a watched key is modified (CLIENT LIST flag `d`).
     pub watch_dirty: Arc<AtomicBool>,
+    /// In MONITOR mode (CLIENT LIST flag `O`).
+    pub monitoring: AtomicBool,
     /// Subscription counts (CLIENT LIST `sub=`/`psub=`/`ssub=`, flag `P`).
     pub subs: crate::pubsub::Counts,
 }
@@ -223,6 +225,7 @@ impl ClientRegistry {
             multi: AtomicI64::new(-1),
             watched: Mutex::new(Vec::new()),
             watch_dirty: Arc::new(AtomicBool::new(false)),
+            monitoring: AtomicBool::new(false),
             subs: Default::default(),
         });
         self.clients.lock().insert(id, info.clone());
