@@ -1015,11 +1015,18 @@ fn redis_bin() -> Option<&'static str> {
 #[test]
 fn redis_written_aof_loads_in_ember() {
     let Some(redis) = redis_bin() else { return };
-    let dir = Dir::new("fromredis");
+    // Both of Redis's base formats: RESP, and the RDB preamble (its default).
+    for preamble in ["no", "yes"] {
+        redis_written_aof_with_preamble(redis, preamble);
+    }
+}
+
+fn redis_written_aof_with_preamble(redis: &str, preamble: &str) {
+    let dir = Dir::new(&format!("fromredis-{preamble}"));
     let p = spawn(
         redis,
         &dir,
-        &["--appendonly", "yes", "--aof-use-rdb-preamble", "no"],
+        &["--appendonly", "yes", "--aof-use-rdb-preamble", preamble],
     )
     .expect("redis starts");
     let mut c = p.conn();
