@@ -325,15 +325,24 @@ pub fn bgsave(server: &Server) -> Result<(), Refused> {
     let (compress, checksum) = server.config.read(|c| (c.rdbcompression, c.rdbchecksum));
     let snap = begin(server, compress, now);
     tracing::info!("Background saving started");
+    // The snapshot is handed over through a slot, so that if the thread
+    // cannot start, the walk (which ends copy-on-write) still runs, here.
+    let slot = Arc::new(parking_lot::Mutex::new(Some(snap)));
+    let theirs = slot.clone();
     let spawned = std::thread::Builder::new()
         .name("ember-bgsave".into())
-        .spawn(move || run_bgsave(me, snap, checksum));
+        .spawn(move || {
+            if let Some(snap) = theirs.lock().take() {
+                run_bgsave(me, snap, checksum);
+            }
+        });
     if let Err(e) = spawned {
-        // The walk must still end: do it here.
-        tracing::warn!("Can't start the background save thread: {e}");
-        let dirty = 0;
-        let r: io::Result<SnapshotStats> = Err(e);
-        finish(server, dirty, now, &r, true);
+        tracing::warn!("Can't start the background save thread, saving in the foreground: {e}");
+        if let Some(snap) = slot.lock().take() {
+            let dirty = snap.dirty_at_start;
+            let result = write_file(&server.keyspace, snap, &rdb_path(server), checksum, false);
+            finish(server, dirty, now, &result, true);
+        }
     }
     Ok(())
 }
