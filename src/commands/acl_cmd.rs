@@ -417,7 +417,7 @@ fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 
 fn cat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if args.len() > 3 {
-        return Err(subcommand_syntax(args));
+        return Err(super::args::subcommand_syntax(args));
     }
     if args.len() == 2 {
         let names: Vec<&str> = super::acl::NAMES.iter().map(|(_, n)| *n).collect();
@@ -455,13 +455,6 @@ fn cat(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-fn subcommand_syntax(args: Args<'_>) -> CmdError {
-    CmdError::err(format!(
-        "unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
-        String::from_utf8_lossy(args.get(1))
-    ))
-}
-
 /// Random bytes from the OS (GENPASS must be unpredictable).
 fn random_bytes(n: usize) -> Vec<u8> {
     use std::io::Read;
@@ -479,7 +472,7 @@ fn random_bytes(n: usize) -> Vec<u8> {
 
 fn genpass(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if args.len() > 3 {
-        return Err(subcommand_syntax(args));
+        return Err(super::args::subcommand_syntax(args));
     }
     let bits = if args.len() == 3 {
         parse_i64(&args[2]).ok_or(CmdError::NotInteger)?
@@ -503,7 +496,7 @@ fn genpass(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 fn log(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if args.len() > 3 {
-        return Err(subcommand_syntax(args));
+        return Err(super::args::subcommand_syntax(args));
     }
     let mut count = 10i64;
     if args.len() == 3 {

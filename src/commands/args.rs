@@ -184,3 +184,17 @@ pub fn positive(arg: &[u8], msg: &'static str) -> Result<usize, CmdError> {
 pub fn timeout(arg: &[u8]) -> Result<u64, CmdError> {
     crate::num::timeout_ms(arg).map_err(|e| CmdError::err(e.message()))
 }
+
+/// Redis's `addReplySubcommandSyntaxError`: a container's subcommand with
+/// arguments it does not take (`args[0]` is the container, `args[1]` the
+/// subcommand, shown up to 128 characters).
+pub fn subcommand_syntax(args: crate::protocol::Args<'_>) -> CmdError {
+    let sub: String = String::from_utf8_lossy(args.get(1))
+        .chars()
+        .take(128)
+        .collect();
+    CmdError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
+        String::from_utf8_lossy(args.get(0)).to_uppercase()
+    ))
+}

@@ -145,7 +145,7 @@ fn slowlog_get(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 n as usize
             }
         }
-        _ => return Err(subcommand_error(&args)),
+        _ => return Err(super::args::subcommand_syntax(args)),
     };
     let out = &mut *ctx.out;
     log.with_newest(count, |entries| {
@@ -165,14 +165,6 @@ fn slowlog_get(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         }
     });
     Ok(())
-}
-
-fn subcommand_error(args: &Args<'_>) -> CmdError {
-    CmdError::err(format!(
-        "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        String::from_utf8_lossy(&args[1]),
-        String::from_utf8_lossy(&args[0]).to_uppercase()
-    ))
 }
 
 fn slowlog_len(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {

@@ -125,6 +125,10 @@ pub struct CommandTable {
     pub top: usize,
     /// Id of EXEC (dispatched without its worker's gate).
     pub exec_id: usize,
+    /// DEBUG (gated by `enable-debug-command`) and PING (refused with
+    /// writes under MISCONF), checked by id on the request path.
+    pub debug_id: usize,
+    pub ping_id: usize,
     /// Ids of the commands that run, not queue, inside MULTI.
     not_queued: [usize; 6],
     /// Ids of the commands a RESP2 client may run while subscribed.
@@ -199,11 +203,14 @@ impl CommandTable {
             id("reset"),
         ];
         let script_ids = script::GATE_TAKERS.iter().map(|n| id(n)).collect();
+        let (debug_id, ping_id) = (id("debug"), id("ping"));
         CommandTable {
             entries,
             by_name,
             top,
             exec_id,
+            debug_id,
+            ping_id,
             not_queued,
             pubsub_ok,
             script_ids,
@@ -348,7 +355,7 @@ pub fn dispatch(
     };
     let cmd = entry.cmd;
     // DEBUG is refused unless `enable-debug-command` allows it (Redis 7).
-    if cmd.name == "debug" && !debug_allowed(server, client) {
+    if entry.id == server.commands.debug_id && !debug_allowed(server, client) {
         tstats.rejected(entry.id);
         flag_transaction(client);
         reply_error(
@@ -433,7 +440,9 @@ pub fn dispatch(
     }
     // A failing background save refuses writes (and PING) with MISCONF,
     // after the OOM check, as Redis orders them.
-    if (cmd.has(flags::WRITE) || cmd.name == "ping") && server.persist.writes_refused(server) {
+    if server.persist.writes_refused(server)
+        && (cmd.has(flags::WRITE) || entry.id == server.commands.ping_id)
+    {
         tstats.rejected(entry.id);
         flag_transaction(client);
         reply_error(server, out, &CmdError::coded(crate::persist::save::MISCONF));

@@ -297,18 +297,9 @@ fn spublish(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Redis's answer to a PUBSUB subcommand given too many arguments.
-fn syntax_error(args: Args<'_>) -> CmdError {
-    let sub = String::from_utf8_lossy(&args[1]);
-    let sub: String = sub.chars().take(128).collect();
-    CmdError::err(format!(
-        "unknown subcommand or wrong number of arguments for '{sub}'. Try PUBSUB HELP."
-    ))
-}
-
 fn list_names(ctx: &mut Ctx<'_>, args: Args<'_>, kind: Kind) -> CmdResult {
     if args.len() > 3 {
-        return Err(syntax_error(args));
+        return Err(super::args::subcommand_syntax(args));
     }
     let pattern = (args.len() == 3).then(|| args.get(2));
     let names = ctx.server.pubsub.names(kind, pattern);

@@ -167,9 +167,6 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         ctx.out.lines(LINES);
         Ok(())
     } else {
-        let s = String::from_utf8_lossy(sub);
-        Err(CmdError::err(format!(
-            "unknown subcommand or wrong number of arguments for '{s}'. Try DEBUG HELP."
-        )))
+        Err(super::args::subcommand_syntax(args))
     }
 }

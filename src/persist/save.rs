@@ -153,7 +153,7 @@ pub fn write_file(
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let result = write_tmp(ks, snap, &tmp, checksum, aof_base).and_then(|stats| {
+    let result = write_rdb(ks, snap, &tmp, checksum, aof_base).and_then(|stats| {
         fs::rename(&tmp, path)?;
         File::open(dir)?.sync_all()?;
         Ok(stats)
@@ -164,19 +164,10 @@ pub fn write_file(
     result
 }
 
-/// Write `snap` as an RDB file at exactly `path` (fsynced; no rename):
-/// AOF bases, which their caller renames into place.
+/// Write `snap` as an RDB file at exactly `path`, fsynced, without the
+/// rename (AOF bases, which their caller renames into place, and
+/// [`write_file`]'s temp file).
 pub fn write_rdb(
-    ks: &Keyspace,
-    snap: Snapshot,
-    path: &Path,
-    checksum: bool,
-    aof_base: bool,
-) -> io::Result<SnapshotStats> {
-    write_tmp(ks, snap, path, checksum, aof_base)
-}
-
-fn write_tmp(
     ks: &Keyspace,
     mut snap: Snapshot,
     tmp: &Path,

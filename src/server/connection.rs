@@ -147,13 +147,10 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 Woke::Data => {}
                 Woke::Messages => {
                     // Pub/Sub messages arrived: pass them on, keep reading.
-                    if let Some(s) = client.pubsub.subscriber() {
-                        s.drain_into(&mut out.buf);
-                    }
-                    if !out.is_empty()
-                        && write_out(&mut stream, &mut out, &tstats, killed.as_mut())
-                            .await
-                            .is_err()
+                    let sub = client.pubsub.subscriber().map(|s| &**s);
+                    if send_with_messages(&mut stream, &mut out, sub, &tstats, killed.as_mut())
+                        .await
+                        .is_err()
                     {
                         return;
                     }
@@ -269,13 +266,10 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         durable(&server).await;
         // Messages the batch itself raised (its keyspace notifications,
         // a PUBLISH to itself) follow its replies, as in Redis 7.2.
-        if let Some(s) = client.pubsub.subscriber() {
-            s.drain_into(&mut out.buf);
-        }
-        if !out.is_empty()
-            && write_out(&mut stream, &mut out, &tstats, killed.as_mut())
-                .await
-                .is_err()
+        let sub = client.pubsub.subscriber().map(|s| &**s);
+        if send_with_messages(&mut stream, &mut out, sub, &tstats, killed.as_mut())
+            .await
+            .is_err()
         {
             return;
         }
@@ -482,10 +476,7 @@ async fn wait_blocked(
                 return true;
             }
             _ = messages => {
-                if let Some(s) = sub {
-                    s.drain_into(&mut out.buf);
-                }
-                if !out.is_empty() && write_out(stream, out, tstats, killed.as_mut()).await.is_err() {
+                if send_with_messages(stream, out, sub, tstats, killed.as_mut()).await.is_err() {
                     return false;
                 }
             }
@@ -505,6 +496,24 @@ async fn wait_blocked(
 /// Write the output buffer. A client that stops reading cannot hold its
 /// connection here forever: CLIENT KILL, or the output buffer limit of a
 /// Pub/Sub client, ends the write.
+/// Append the connection's pending Pub/Sub messages (and tracking or
+/// MONITOR pushes) to the output, then write whatever there is.
+async fn send_with_messages(
+    stream: &mut Stream,
+    out: &mut Reply,
+    sub: Option<&crate::pubsub::Subscriber>,
+    tstats: &ThreadStats,
+    killed: Pin<&mut Notified<'_>>,
+) -> std::io::Result<()> {
+    if let Some(s) = sub {
+        s.drain_into(&mut out.buf);
+    }
+    if out.is_empty() {
+        return Ok(());
+    }
+    write_out(stream, out, tstats, killed).await
+}
+
 async fn write_out(
     stream: &mut Stream,
     out: &mut Reply,
