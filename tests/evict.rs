@@ -21,30 +21,45 @@ impl Drop for Proc {
 
 impl Proc {
     fn start() -> Proc {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let child = Command::new(env!("CARGO_BIN_EXE_ember-server"))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--bind",
-                "127.0.0.1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ember-server");
-        let p = Proc { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(20));
+        // A free port can be taken by another test's server between the
+        // probe and our bind; then our child exits: try another port.
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("free port");
+            let child = Command::new(env!("CARGO_BIN_EXE_ember-server"))
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--save",
+                    "",
+                    "--bind",
+                    "127.0.0.1",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start ember-server");
+            let mut p = Proc { child, port };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if p.child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    // Ours only if it is still running.
+                    std::thread::sleep(Duration::from_millis(20));
+                    if p.child.try_wait().ok().flatten().is_none() {
+                        return p;
+                    }
+                    break;
+                }
+                assert!(Instant::now() < deadline, "server did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
-        p
+        panic!("server did not start on any of 5 ports");
     }
 
     fn conn(&self) -> redis::Connection {

@@ -58,15 +58,29 @@ fn spawn_on(dir: &Path, port: u16, extra: &[&str]) -> Child {
 }
 
 fn start(dir: &Path, extra: &[&str]) -> Proc {
-    let port = free_port();
-    let child = spawn_on(dir, port, extra);
-    let p = Proc { child, port };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(20));
+    // A free port can be taken by another test's server between the probe
+    // and our bind; then our child exits: try another port.
+    for _ in 0..5 {
+        let port = free_port();
+        let child = spawn_on(dir, port, extra);
+        let mut p = Proc { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if p.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                std::thread::sleep(Duration::from_millis(20));
+                if p.child.try_wait().ok().flatten().is_none() {
+                    return p;
+                }
+                break;
+            }
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
-    p
+    panic!("server did not start on any of 5 ports");
 }
 
 impl Proc {
