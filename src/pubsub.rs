@@ -491,6 +491,13 @@ impl Subscriber {
 
     /// Move pending messages to the end of `out`.
     pub fn drain_into(&self, out: &mut Vec<u8>) {
+        // `obuf` is the outbox length, stored under the lock by every append:
+        // this thread's own appends are always seen, and one from another
+        // thread seen late is drained at the next call (its append also
+        // wakes the connection). Saves a lock per command when idle.
+        if self.info.obuf.load(Relaxed) == 0 {
+            return;
+        }
         let mut ob = self.outbox.lock();
         if ob.buf.is_empty() {
             return;

@@ -50,20 +50,39 @@ pub fn key_slot(key: &[u8]) -> u16 {
 }
 
 /// CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0), the checksum
-/// Redis Cluster uses for key slots, one table lookup per byte. (The `crc16`
-/// crate computes the same value but its generic path showed up at 7.7% of the
-/// server's CPU in a pipelined GET profile; the crate checks this in tests.)
+/// Redis Cluster uses for key slots. Eight bytes per step ("slicing by 8"):
+/// the eight table lookups of a step are independent, where the classic
+/// one-byte loop waits for each lookup before the next (that loop was about
+/// 7% of the server's CPU in a pipelined GET profile with 16-byte keys). The
+/// `crc16` crate checks both loops in tests.
 #[inline]
 pub fn crc16_xmodem(data: &[u8]) -> u16 {
+    let t = &CRC16_TABLES;
     let mut crc: u16 = 0;
-    for &b in data {
-        crc = (crc << 8) ^ CRC16_TABLE[((crc >> 8) as u8 ^ b) as usize];
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        // The CRC so far folds into the block's first two bytes; byte i of
+        // the block then counts as itself followed by 7 - i zero bytes.
+        let hi = (c[0] ^ (crc >> 8) as u8) as usize;
+        let lo = (c[1] ^ crc as u8) as usize;
+        crc = t[7][hi]
+            ^ t[6][lo]
+            ^ t[5][c[2] as usize]
+            ^ t[4][c[3] as usize]
+            ^ t[3][c[4] as usize]
+            ^ t[2][c[5] as usize]
+            ^ t[1][c[6] as usize]
+            ^ t[0][c[7] as usize];
+    }
+    for &b in chunks.remainder() {
+        crc = (crc << 8) ^ t[0][((crc >> 8) as u8 ^ b) as usize];
     }
     crc
 }
 
-const CRC16_TABLE: [u16; 256] = {
-    let mut table = [0u16; 256];
+/// `CRC16_TABLES[k][v]`: the CRC of byte `v` followed by `k` zero bytes.
+const CRC16_TABLES: [[u16; 256]; 8] = {
+    let mut t = [[0u16; 256]; 8];
     let mut i = 0;
     while i < 256 {
         let mut crc = (i as u16) << 8;
@@ -76,10 +95,20 @@ const CRC16_TABLE: [u16; 256] = {
             };
             bit += 1;
         }
-        table[i] = crc;
+        t[0][i] = crc;
         i += 1;
     }
-    table
+    let mut k = 1;
+    while k < 8 {
+        let mut i = 0;
+        while i < 256 {
+            let prev = t[k - 1][i];
+            t[k][i] = (prev << 8) ^ t[0][(prev >> 8) as usize];
+            i += 1;
+        }
+        k += 1;
+    }
+    t
 };
 
 /// Counters kept per shard (summed for INFO), updated under the shard lock.
@@ -527,7 +556,7 @@ mod tests {
     fn crc16_table_matches_reference_crate() {
         let mut data = Vec::new();
         for i in 0..300u32 {
-            data.push((i * 7 + 3) as u8);
+            data.push((i.wrapping_mul(2654435761) >> 13) as u8);
             assert_eq!(
                 crc16_xmodem(&data),
                 crc16::State::<crc16::XMODEM>::calculate(&data)
