@@ -86,37 +86,39 @@ pub fn ticks() -> u64 {
     }
 }
 
-/// Ticks per microsecond, measured once against the monotonic clock.
-fn ticks_per_us() -> f64 {
-    static TPU: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TPU.get_or_init(|| {
+/// Nanoseconds per tick in 32.32 fixed point, measured once against the
+/// monotonic clock (integer conversions: a float division per command showed
+/// in profiles).
+fn ns_per_tick_q32() -> u64 {
+    static Q: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *Q.get_or_init(|| {
         let t0 = std::time::Instant::now();
         let c0 = ticks();
         std::thread::sleep(std::time::Duration::from_millis(5));
         let c1 = ticks();
-        let us = t0.elapsed().as_secs_f64() * 1e6;
-        let tpu = (c1.wrapping_sub(c0)) as f64 / us;
-        if tpu.is_finite() && tpu > 0.0 {
-            tpu
+        let ns = t0.elapsed().as_secs_f64() * 1e9;
+        let q = ns / (c1.wrapping_sub(c0)) as f64 * 4294967296.0;
+        if q.is_finite() && q >= 1.0 && q < u32::MAX as f64 * 4294967296.0 {
+            q as u64
         } else {
-            1000.0
+            1 << 32
         }
     })
 }
 
 /// Calibrate the tick clock now (at startup) rather than on first use.
 pub fn calibrate_ticks() {
-    ticks_per_us();
+    ns_per_tick_q32();
 }
 
 /// Convert a tick difference into nanoseconds.
 #[inline]
 pub fn ticks_to_ns(t: u64) -> u64 {
-    (t as f64 * 1000.0 / ticks_per_us()) as u64
+    ((t as u128 * ns_per_tick_q32() as u128) >> 32).min(u64::MAX as u128) as u64
 }
 
 /// Convert a tick difference into microseconds.
 #[inline]
 pub fn ticks_to_us(t: u64) -> u64 {
-    (t as f64 / ticks_per_us()) as u64
+    ticks_to_ns(t) / 1000
 }
