@@ -1204,3 +1204,74 @@ fn scripts_are_logged_as_their_effects() {
     same(&state(&mut c), &before);
     p.shutdown();
 }
+
+fn resp(args: &[&str]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+    }
+    v
+}
+
+#[test]
+fn single_file_aof_from_before_redis_7_is_upgraded() {
+    // A Redis 6 style `appendonly.aof` in `dir`, in RESP.
+    let dir = Dir::new("legacy-resp");
+    let mut old = resp(&["SET", "a", "1"]);
+    old.extend(resp(&["SELECT", "2"]));
+    old.extend(resp(&["RPUSH", "l", "x", "y"]));
+    std::fs::write(dir.0.join("appendonly.aof"), &old).expect("write legacy aof");
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    assert_eq!(q::<String>(&mut c, &["GET", "a"]), "1");
+    let _: Value = q(&mut c, &["SELECT", "2"]);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["LRANGE", "l", "0", "-1"]),
+        ["x", "y"]
+    );
+    // Moved into the AOF directory as the base, named by a manifest.
+    assert!(!dir.0.join("appendonly.aof").exists());
+    assert_eq!(
+        std::fs::read(dir.aofdir().join("appendonly.aof")).expect("moved base"),
+        old
+    );
+    let m = dir.manifest();
+    assert!(m.contains("file appendonly.aof seq 1 type b"), "{m}");
+    assert!(m.contains("type i"), "{m}");
+    let _: Value = q(&mut c, &["SET", "after", "upgrade"]);
+    drop(c);
+    p.shutdown();
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    assert_eq!(q::<String>(&mut c, &["GET", "a"]), "1");
+    let _: Value = q(&mut c, &["SELECT", "2"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "after"]), "upgrade");
+    // A rewrite retires the old base like any other.
+    let _: String = q(&mut c, &["BGREWRITEAOF"]);
+    wait_rewrite(&mut c, 1);
+    assert!(!dir.aofdir().join("appendonly.aof").exists());
+    drop(c);
+    p.shutdown();
+
+    // The same with an RDB preamble (Redis 6's default since 5.0): an RDB
+    // image followed by RESP commands, all in the one file.
+    let src = Dir::new("legacy-rdb-src");
+    let p = spawn(EMBER, &src, &[]).expect("ember starts");
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["HSET", "h", "f", "v"]);
+    let _: Value = q(&mut c, &["SET", "n", "41"]);
+    let _: String = q(&mut c, &["SAVE"]);
+    drop(c);
+    p.shutdown();
+    let dir = Dir::new("legacy-rdb");
+    let mut old = std::fs::read(src.0.join("dump.rdb")).expect("dump.rdb");
+    old.extend(resp(&["INCR", "n"]));
+    std::fs::write(dir.0.join("appendonly.aof"), &old).expect("write legacy aof");
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    assert_eq!(q::<String>(&mut c, &["HGET", "h", "f"]), "v");
+    assert_eq!(q::<i64>(&mut c, &["GET", "n"]), 42);
+    assert!(dir.manifest().contains("file appendonly.aof seq 1 type b"));
+    drop(c);
+    p.shutdown();
+}

@@ -419,7 +419,7 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
     let r = load_into(server, &mut io::BufReader::with_capacity(1 << 20, file));
     p.loading.store(false, Relaxed);
     match r {
-        Ok((keys, expired)) => {
+        Ok((keys, expired, _)) => {
             tracing::info!(
                 "DB loaded from disk: {:.3} seconds ({keys} keys, {expired} expired)",
                 started.elapsed().as_secs_f64()
@@ -434,7 +434,11 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
 }
 
 /// Load an RDB stream into the (empty) keyspace; returns (keys, expired).
-pub fn load_into(server: &Server, input: &mut dyn io::Read) -> Result<(u64, u64), rdb::RdbError> {
+/// Returns (keys loaded, expired keys skipped, offset just past the RDB).
+pub fn load_into(
+    server: &Server,
+    input: &mut dyn io::Read,
+) -> Result<(u64, u64, u64), rdb::RdbError> {
     let limits = load_limits(server);
     let now = crate::util::now_ms();
     let ndbs = server.keyspace.ndbs();
@@ -468,5 +472,5 @@ pub fn load_into(server: &Server, input: &mut dyn io::Read) -> Result<(u64, u64)
     p.loaded_expired.store(expired, Relaxed);
     // What was just loaded is what is on disk.
     p.dirty_saved.store(server.keyspace.stats().dirty, Relaxed);
-    Ok((keys, expired))
+    Ok((keys, expired, info.end_offset))
 }

@@ -249,11 +249,13 @@ pub fn replay(r: &mut Replayer<'_>, input: &mut impl BufRead) -> Result<Loaded, 
     })
 }
 
-/// Load one file of the AOF. `last`: whether it is the last file (the only
-/// one allowed to be truncated).
+/// Load one file of the AOF from offset `skip` (past an RDB preamble).
+/// `last`: whether it is the last file (the only one allowed to be
+/// truncated).
 pub fn load_file(
     r: &mut Replayer<'_>,
     path: &Path,
+    skip: u64,
     last: bool,
     truncated_ok: bool,
 ) -> Result<Loaded, String> {
@@ -264,9 +266,19 @@ pub fn load_file(
     })?;
     let size = file.metadata().map_or(0, |m| m.len());
     let mut input = std::io::BufReader::with_capacity(1 << 16, file);
+    if skip > 0 {
+        use std::io::Seek;
+        input
+            .seek(std::io::SeekFrom::Start(skip))
+            .map_err(|e| format!("Error reading the AOF file {name}: {e}"))?;
+    }
     match replay(r, &mut input) {
-        Ok(l) => Ok(l),
+        Ok(l) => Ok(Loaded {
+            valid_up_to: l.valid_up_to + skip,
+            ..l
+        }),
         Err(LoadError::Truncated { valid_up_to }) => {
+            let valid_up_to = valid_up_to + skip;
             if !last {
                 return Err(format!(
                     "Unexpected end of file reading the append only file {name} (not the last file) at offset {valid_up_to}"
@@ -298,7 +310,8 @@ pub fn load_file(
             })
         }
         Err(LoadError::Format { offset, why }) => Err(format!(
-            "{why} {name} at offset {offset}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
+            "{why} {name} at offset {}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>",
+            offset + skip
         )),
         Err(LoadError::Io(e)) => Err(format!("Error reading the AOF file {name}: {e}")),
     }

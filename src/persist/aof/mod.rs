@@ -291,11 +291,14 @@ pub fn startup(server: &Arc<Server>) -> io::Result<()> {
     let (dir, fname) = paths(server);
     let mname = manifest::manifest_name(&fname);
     let mpath = dir.join(&mname);
-    let text = match std::fs::read_to_string(&mpath) {
+    let mut text = match std::fs::read_to_string(&mpath) {
         Ok(t) => Some(t),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
+    if let Some(t) = upgrade_legacy(server, &dir, &fname, &mname, text.as_deref())? {
+        text = Some(t);
+    }
     let Some(text) = text else {
         // No AOF yet: start one from the current (empty) keyspace.
         std::fs::create_dir_all(&dir)?;
@@ -317,10 +320,13 @@ pub fn startup(server: &Arc<Server>) -> io::Result<()> {
         if let Some(b) = &m.base {
             i += 1;
             let p = dir.join(&b.name);
-            if is_rdb(&p)? {
-                load_rdb_base(server, &p)?;
+            let skip = if is_rdb(&p)? {
+                load_rdb_base(server, &p)?
             } else {
-                let l = load::load_file(&mut r, &p, i == nfiles, truncated_ok)
+                0
+            };
+            if skip == 0 || file_size(&p) > skip {
+                let l = load::load_file(&mut r, &p, skip, i == nfiles, truncated_ok)
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
                 keys_loaded += l.commands;
             }
@@ -328,7 +334,7 @@ pub fn startup(server: &Arc<Server>) -> io::Result<()> {
         for inc in &m.incrs {
             i += 1;
             let p = dir.join(&inc.name);
-            let l = load::load_file(&mut r, &p, i == nfiles, truncated_ok)
+            let l = load::load_file(&mut r, &p, 0, i == nfiles, truncated_ok)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             keys_loaded += l.commands;
         }
@@ -375,6 +381,64 @@ pub fn startup(server: &Arc<Server>) -> io::Result<()> {
     Ok(())
 }
 
+/// A single-file AOF from Redis before 7.0 (`dir`/`appendfilename`, no
+/// manifest) becomes the base of a multi-part AOF, as Redis 7 upgrades it:
+/// when the AOF directory is missing, or has no manifest (or an empty one),
+/// or a manifest naming only that file as its base while the file is not in
+/// the directory yet, the file moves into the directory and a manifest
+/// naming it is written first. Returns the new manifest's text.
+fn upgrade_legacy(
+    server: &Server,
+    dir: &std::path::Path,
+    fname: &str,
+    mname: &str,
+    text: Option<&str>,
+) -> io::Result<Option<String>> {
+    let legacy = PathBuf::from(server.config.read(|c| c.dir.clone())).join(fname);
+    if !legacy.is_file() {
+        return Ok(None);
+    }
+    let parsed = text.map(Manifest::parse).transpose().ok().flatten();
+    let upgrade = !dir.is_dir()
+        || match &parsed {
+            None => text.is_none(),
+            Some(m) => {
+                (m.base.is_none() && m.incrs.is_empty())
+                    || (m.incrs.is_empty()
+                        && m.base.as_ref().is_some_and(|b| b.name == fname)
+                        && !dir.join(fname).exists())
+            }
+        };
+    if !upgrade {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(dir)?;
+    let m = Manifest {
+        base: Some(FileInfo {
+            name: fname.to_string(),
+            seq: 1,
+        }),
+        incrs: Vec::new(),
+        history: Vec::new(),
+    };
+    manifest::persist(dir, mname, &m)?;
+    std::fs::rename(&legacy, dir.join(fname)).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "Error trying to move the old AOF file {} into dir {}: {e}",
+                legacy.display(),
+                dir.display()
+            ),
+        )
+    })?;
+    tracing::info!(
+        "Successfully migrated an old-style AOF file ({fname}) into the AOF directory ({}).",
+        dir.display()
+    );
+    Ok(Some(std::fs::read_to_string(dir.join(mname))?))
+}
+
 /// Delete AOF parts (`<appendfilename>.<n>.base|incr.aof|rdb`) and rewrite
 /// temp files in `dir` that `m` does not name.
 fn remove_orphans(dir: &std::path::Path, fname: &str, m: &Manifest) {
@@ -418,10 +482,12 @@ fn is_rdb(p: &std::path::Path) -> io::Result<bool> {
 
 /// An `.rdb` base (an RDB preamble, Redis's default) is loaded by the RDB
 /// loader.
-fn load_rdb_base(server: &Server, p: &std::path::Path) -> io::Result<()> {
+/// Load the RDB part of a base file; returns the offset where it ends
+/// (commands may follow it, as in a pre-7.0 single-file AOF).
+fn load_rdb_base(server: &Server, p: &std::path::Path) -> io::Result<u64> {
     let f = std::fs::File::open(p)?;
     crate::persist::save::load_into(server, &mut io::BufReader::with_capacity(1 << 20, f))
-        .map(|_| ())
+        .map(|(_, _, end)| end)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", p.display())))
 }
 

@@ -605,6 +605,7 @@ pub fn load(
                         ));
                     }
                 }
+                info.end_offset = r.offset();
                 return Ok(info);
             }
             ty => {

@@ -167,6 +167,9 @@ pub struct LoadInfo {
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
     /// FUNCTION libraries (`FUNCTION2` records: each library's code).
     pub functions: Vec<Vec<u8>>,
+    /// Stream offset just past the EOF record and checksum (an AOF base
+    /// may go on with commands after its RDB preamble).
+    pub end_offset: u64,
 }
 
 /// The encoding thresholds loaded values are built under.
