@@ -1135,6 +1135,10 @@ impl ConfigStore {
         ps.normal[0].store(hard, Relaxed);
         ps.normal[1].store(soft, Relaxed);
         ps.normal[2].store(secs, Relaxed);
+        crate::keyspace::access::set_lru_policy(matches!(
+            policy,
+            crate::evict::Policy::AllKeysLru | crate::evict::Policy::VolatileLru
+        ));
         crate::keyspace::access::configure(
             policy.is_lfu(),
             c.lfu_log_factor.min(u32::MAX as u64) as u32,

@@ -620,6 +620,10 @@ fn fill_all_types(c: &mut redis::Connection) {
 }
 
 fn start_redis(dir: &Path, port: u16) -> Child {
+    start_redis_with(dir, port, &[])
+}
+
+fn start_redis_with(dir: &Path, port: u16, extra: &[&str]) -> Child {
     let child = Command::new("redis-server")
         .args([
             "--port",
@@ -637,6 +641,7 @@ fn start_redis(dir: &Path, port: u16) -> Child {
             "--enable-protected-configs",
             "yes",
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -823,4 +828,82 @@ fn functions_survive_restart_through_rdb_and_aof() {
             assert_eq!(q::<i64>(&mut c, &["FCALL", "two", "0"]), 2);
         }
     }
+}
+
+/// Under an LRU policy a snapshot records each key's idle time, under an LFU
+/// one its counter (the RDB `IDLE` / `FREQ` records, as Redis saves them),
+/// and loading restores them; Redis reads ours and we read Redis's.
+#[test]
+fn idle_times_and_lfu_counters_survive_a_reload() {
+    let dir = temp_dir("idle-freq");
+    let p = start(
+        &dir,
+        &[
+            "--save",
+            "",
+            "--enable-debug-command",
+            "yes",
+            "--maxmemory-policy",
+            "allkeys-lru",
+        ],
+    );
+    let mut c = p.conn();
+    let _: () = q(&mut c, &["SET", "src", "v"]);
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("src").query(&mut c).unwrap();
+    let restore = |c: &mut redis::Connection, key: &str, opt: &str, n: &str| {
+        let _: () = redis::cmd("RESTORE")
+            .arg(key)
+            .arg(0)
+            .arg(&payload)
+            .arg(opt)
+            .arg(n)
+            .query(c)
+            .unwrap();
+    };
+    restore(&mut c, "old", "IDLETIME", "5000");
+    let _: () = q(&mut c, &["DEBUG", "RELOAD"]);
+    let idle: i64 = q(&mut c, &["OBJECT", "IDLETIME", "old"]);
+    assert!((5000..5100).contains(&idle), "{idle}");
+    assert!(q::<i64>(&mut c, &["OBJECT", "IDLETIME", "src"]) < 100);
+
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"],
+    );
+    restore(&mut c, "hot", "FREQ", "100");
+    let _: () = q(&mut c, &["DEBUG", "RELOAD"]);
+    assert_eq!(q::<i64>(&mut c, &["OBJECT", "FREQ", "hot"]), 100);
+    let _: () = q(&mut c, &["SAVE"]);
+    drop(p);
+
+    if !common::have_tool("redis-server") {
+        return;
+    }
+    // Redis, under the same policy, loads the counter we saved...
+    let port = free_port();
+    let mut redis = start_redis_with(&dir, port, &["--maxmemory-policy", "allkeys-lfu"]);
+    let mut rc = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .and_then(|c| c.get_connection())
+        .unwrap();
+    assert_eq!(q::<i64>(&mut rc, &["OBJECT", "FREQ", "hot"]), 100);
+    // ...and saves idle times we load.
+    let _: () = q(
+        &mut rc,
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+    );
+    let _: () = redis::cmd("RESTORE")
+        .arg("old2")
+        .arg(0)
+        .arg(&payload)
+        .arg("IDLETIME")
+        .arg("7000")
+        .query(&mut rc)
+        .unwrap();
+    let _: () = q(&mut rc, &["SAVE"]);
+    let _ = redis.kill();
+    let _ = redis.wait();
+    let p = start(&dir, &["--save", "", "--maxmemory-policy", "allkeys-lru"]);
+    let mut c = p.conn();
+    let idle: i64 = q(&mut c, &["OBJECT", "IDLETIME", "old2"]);
+    assert!((7000..7100).contains(&idle), "{idle}");
 }

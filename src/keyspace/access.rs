@@ -26,6 +26,9 @@ pub const LRU_TICK_MS: u64 = 100;
 pub const LFU_INIT_VAL: u8 = 5;
 
 static LFU: AtomicBool = AtomicBool::new(false);
+/// Whether the eviction policy is an LRU one (snapshots then record idle
+/// times, as Redis's RDB does).
+static LRU_POLICY: AtomicBool = AtomicBool::new(false);
 static LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
 static DECAY_TIME: AtomicU32 = AtomicU32::new(1);
 
@@ -34,6 +37,42 @@ pub fn configure(lfu: bool, log_factor: u32, decay_time: u32) {
     LFU.store(lfu, Relaxed);
     LOG_FACTOR.store(log_factor, Relaxed);
     DECAY_TIME.store(decay_time, Relaxed);
+}
+
+/// Set whether the eviction policy is an LRU one (config refresh).
+pub fn set_lru_policy(lru: bool) {
+    LRU_POLICY.store(lru, Relaxed);
+}
+
+/// What a snapshot records before a key, as Redis's RDB does: the idle time
+/// (`IDLE`, seconds) under an LRU policy, the LFU counter (`FREQ`) under an
+/// LFU one, nothing otherwise.
+pub enum Record {
+    None,
+    Idle(u64),
+    Freq(u8),
+}
+
+/// [`Record`] for an entry's access bits now.
+pub fn record(bits: u32, now_ms: u64) -> Record {
+    if lfu_mode() {
+        Record::Freq(lfu_decayed(bits, now_ms))
+    } else if LRU_POLICY.load(Relaxed) {
+        Record::Idle(lru_idle_ms(bits, now_ms) / 1000)
+    } else {
+        Record::None
+    }
+}
+
+/// Access bits for a loaded key from its `IDLE` / `FREQ` record: each
+/// applies only under the matching policy (as Redis's objectSetLRUOrLFU),
+/// else the key counts as new.
+pub fn loaded(idle_secs: Option<u64>, freq: Option<u8>, now_ms: u64) -> u32 {
+    match (lfu_mode(), idle_secs, freq) {
+        (true, _, Some(f)) => lfu_with_freq(f, now_ms),
+        (false, Some(s), _) if LRU_POLICY.load(Relaxed) => lru_with_idle(s, now_ms),
+        _ => initial(now_ms),
+    }
 }
 
 /// Whether entries currently carry LFU bits.

@@ -454,7 +454,13 @@ pub fn load_into(
             return Ok(());
         }
         let mut shard = server.keyspace.lock(&l.key);
-        shard.db(l.db).insert(&l.key, l.value, l.expire_ms, now);
+        let t = shard.db(l.db);
+        t.insert(&l.key, l.value, l.expire_ms, now);
+        if l.idle.is_some() || l.freq.is_some() {
+            if let crate::keyspace::Lookup::Found(e) = t.lookup(&l.key, now) {
+                e.lru = crate::keyspace::access::loaded(l.idle, l.freq, now);
+            }
+        }
         // Loading raises no `new` keyspace events.
         shard.db(l.db).take_created(&l.key);
         keys += 1;

@@ -104,13 +104,7 @@ impl TableSnap {
             return;
         }
         let before = self.out.len();
-        rdb::write_entry(
-            &mut self.out,
-            key,
-            &entry.value,
-            entry.expire(),
-            self.shared.compress,
-        );
+        write_keyed(&mut self.out, key, entry, &self.shared);
         self.shared.hold((self.out.len() - before) as u64);
         self.shared.keys.fetch_add(1, Relaxed);
         if self.out.len() >= HANDOFF_BYTES {
@@ -149,9 +143,20 @@ pub(crate) fn serialize(
     keys: &mut u64,
 ) {
     if !entry.is_expired(snap.shared.start_ms) {
-        rdb::write_entry(out, key, &entry.value, entry.expire(), snap.shared.compress);
+        write_keyed(out, key, entry, &snap.shared);
         *keys += 1;
     }
+}
+
+/// One key as the RDB holds it: its `IDLE` or `FREQ` record (by the
+/// eviction policy, as Redis saves them), then the entry.
+fn write_keyed(out: &mut Vec<u8>, key: &[u8], entry: &Entry, shared: &Shared) {
+    match crate::keyspace::access::record(entry.lru, shared.start_ms) {
+        crate::keyspace::access::Record::None => {}
+        crate::keyspace::access::Record::Idle(s) => rdb::write_idle(out, s),
+        crate::keyspace::access::Record::Freq(f) => rdb::write_freq(out, f),
+    }
+    rdb::write_entry(out, key, &entry.value, entry.expire(), shared.compress);
 }
 
 /// Figures of a finished snapshot.
@@ -276,7 +281,7 @@ impl Snapshot {
             buf.clear();
             table.for_unsaved(|k, e| {
                 if !e.is_expired(self.shared.start_ms) {
-                    rdb::write_entry(&mut buf, k, &e.value, e.expire(), self.shared.compress);
+                    write_keyed(&mut buf, k, e, &self.shared);
                     keys += 1;
                 }
                 if buf.len() >= STEP_BYTES {
