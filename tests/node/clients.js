@@ -139,7 +139,15 @@ async function nodeRedis(resp) {
     `${p}lua,arg,7`,
   );
 
-  check(`${tag}: Pub/Sub (SUBSCRIBE, PSUBSCRIBE)`);
+  check(`${tag}: functions (FUNCTION LOAD, FCALL, FCALL_RO)`);
+  const lib = `#!lua name=nr${resp}\n` +
+    `redis.register_function('nr${resp}_set', function(k, a) return redis.call('SET', k[1], a[1]) end)\n` +
+    `redis.register_function{function_name='nr${resp}_get', callback=function(k) return redis.call('GET', k[1]) end, flags={'no-writes'}}`;
+  assert.equal(await c.functionLoad(lib, { REPLACE: true }), `nr${resp}`);
+  assert.equal(await c.fCall(`nr${resp}_set`, { keys: [`${p}fn`], arguments: ['fv'] }), 'OK');
+  assert.equal(await c.fCallRo(`nr${resp}_get`, { keys: [`${p}fn`] }), 'fv');
+
+  check(`${tag}: Pub/Sub (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE)`);
   const sub = c.duplicate();
   await sub.connect();
   const got = [];
@@ -152,6 +160,11 @@ async function nodeRedis(resp) {
   await sub.unsubscribe(`${p}ch`);
   await sub.pUnsubscribe(`${p}pat*`);
   assert.equal(await c.publish(`${p}ch`, 'gone'), 0);
+  await sub.sSubscribe(`${p}shard`, (msg, ch) => got.push(`s:${ch}=${msg}`));
+  assert.equal(await c.sPublish(`${p}shard`, 'sharded'), 1);
+  await eventually(() => got.length === 3);
+  assert.equal(got[2], `s:${p}shard=sharded`);
+  await sub.sUnsubscribe(`${p}shard`);
 
   check(`${tag}: BLPOP woken by another connection`);
   const blocked = w.blPop(`${p}bl`, 5);
@@ -213,6 +226,19 @@ async function nodeRedisCache() {
   await eventually(async () => (await c.get('csc:a')) === '2');
   await writer.hSet('csc:h', 'f', 'v2');
   await eventually(async () => (await c.hGet('csc:h', 'f')) === 'v2');
+
+  check(`${tag}: multi-key and whole-hash reads`);
+  await writer.mSet({ 'csc:m1': 'a', 'csc:m2': 'b' });
+  const hits = cache.stats().hitCount;
+  assert.deepEqual(await c.mGet(['csc:m1', 'csc:m2']), ['a', 'b']);
+  assert.deepEqual(await c.mGet(['csc:m1', 'csc:m2']), ['a', 'b']);
+  assert.deepEqual({ ...(await c.hGetAll('csc:h')) }, { f: 'v2' });
+  assert.deepEqual({ ...(await c.hGetAll('csc:h')) }, { f: 'v2' });
+  assert.equal(cache.stats().hitCount, hits + 2);
+  await writer.set('csc:m2', 'B');
+  await eventually(async () => (await c.mGet(['csc:m1', 'csc:m2'])).join() === 'a,B');
+  await writer.hSet('csc:h', 'g', 'w');
+  await eventually(async () => Object.keys({ ...(await c.hGetAll('csc:h')) }).length === 2);
 
   check(`${tag}: invalidation on a script's write`);
   assert.equal(await c.get('csc:a'), '2');
@@ -277,6 +303,18 @@ async function ioredis() {
   assert.deepEqual(await r.multi().set(`${p}m`, 'a').get(`${p}m`).exec(), [[null, 'OK'], [null, 'a']]);
   // A command refused at queueing time aborts the transaction (EXECABORT).
   await assert.rejects(r.multi().set(`${p}m`).get(`${p}m`).exec(), /EXECABORT/);
+
+  check(`${tag}: auto-pipelining and Buffer replies`);
+  const ap = new Redis({ host, port, enableAutoPipelining: true });
+  assert.deepEqual(
+    await Promise.all([ap.set(`${p}ap`, '1'), ap.incr(`${p}ap`), ap.get(`${p}ap`), ap.getBuffer(`${p}ap`)])
+      .then((v) => v.map(String)),
+    ['OK', '2', '2', '2'],
+  );
+  const bin = Buffer.from([0, 1, 2, 255, 13, 10]);
+  assert.equal(await ap.set(Buffer.from('io:bin'), bin), 'OK');
+  assert.ok((await ap.getBuffer('io:bin')).equals(bin));
+  ap.disconnect();
 
   check(`${tag}: WATCH`);
   const w = r.duplicate();
