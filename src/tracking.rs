@@ -1,10 +1,13 @@
 //! Server-assisted client-side caching (CLIENT TRACKING).
 //!
-//! Default mode: the keys a tracking client reads (READONLY commands) are
-//! remembered in a table key → client ids; when a key is modified (any
-//! write, expiry, eviction) each of those clients gets one invalidation and
-//! the key is forgotten. BCAST mode: every modified key matching one of the
-//! client's prefixes is sent, nothing is remembered. FLUSHALL/FLUSHDB send
+//! Default mode: the keys a tracking client reads (READONLY commands, and
+//! the READONLY commands its scripts run) are remembered in a table key →
+//! client ids; when a key is modified (any write, expiry, eviction) each of
+//! those clients gets one invalidation and the key is forgotten. BCAST mode:
+//! modified keys are collected per prefix (sorted, each once, with who
+//! modified it last) and [`Tracking::flush_bcast`] sends one push per prefix
+//! listing them, at the end of each command batch and of each cron turn, as
+//! Redis does in beforeSleep; nothing is remembered. FLUSHALL/FLUSHDB send
 //! a null invalidation ("everything") to every tracking client.
 //!
 //! The table sits behind one mutex that is a *leaf*, like the Pub/Sub
@@ -15,8 +18,8 @@
 //! one relaxed atomic load.
 
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
@@ -30,15 +33,31 @@ pub const DEFAULT_MAX_KEYS: u64 = 1_000_000;
 thread_local! {
     /// Id of the client whose command runs on this thread (0: none), for NOLOOP.
     static CURRENT: Cell<u64> = const { Cell::new(0) };
+    /// Whether that command runs inside a script (BCAST's NOLOOP sees its
+    /// writes as the script client's, not the caller's, as Redis does).
+    static IN_SCRIPT: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Set the client running a command on this thread (0 when done).
-pub fn set_current(id: u64) {
+/// Set the client running a command on this thread (0 when done) and
+/// whether a script of that client runs it.
+pub fn set_current(id: u64, in_script: bool) {
     CURRENT.with(|c| c.set(id));
+    IN_SCRIPT.with(|c| c.set(in_script));
 }
 
 fn current() -> u64 {
     CURRENT.with(|c| c.get())
+}
+
+/// Who modifies keys now, for BCAST's NOLOOP: the running client, or 0
+/// for a script's commands and for the server itself (expiry), which Redis
+/// signals without the calling client.
+fn writer(expiry: bool) -> u64 {
+    if expiry || IN_SCRIPT.with(|c| c.get()) {
+        0
+    } else {
+        current()
+    }
 }
 
 /// One tracking client's mode, as CLIENT TRACKING set it.
@@ -59,6 +78,9 @@ struct Tracked {
     broken: bool,
 }
 
+/// BCAST keys modified under one prefix → who modified each last.
+type Modified = BTreeMap<Box<[u8]>, u64>;
+
 #[derive(Default)]
 struct Inner {
     /// Key → ids of the clients that may cache it (default mode).
@@ -67,12 +89,18 @@ struct Inner {
     clients: HashMap<u64, Tracked>,
     /// Outboxes of every connection (for redirects and own pushes).
     conns: HashMap<u64, Weak<Subscriber>>,
+    /// BCAST: prefix → keys modified since the last flush (sorted, as
+    /// Redis's radix tree lists them) → who modified each last (0: the
+    /// server or a script).
+    pending: BTreeMap<Box<[u8]>, Modified>,
 }
 
 /// The server's tracking state.
 pub struct Tracking {
     /// Tracking clients (the hot-path check).
     active: AtomicUsize,
+    /// BCAST keys wait in `Inner::pending` (the flush's quick check).
+    pending: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -80,6 +108,7 @@ impl Default for Tracking {
     fn default() -> Self {
         Tracking {
             active: AtomicUsize::new(0),
+            pending: AtomicBool::new(false),
             inner: Mutex::default(),
         }
     }
@@ -89,6 +118,8 @@ impl Default for Tracking {
 #[derive(Clone, Copy)]
 enum What<'a> {
     Key(&'a [u8]),
+    /// Several keys in one push (BCAST).
+    Keys(&'a [&'a [u8]]),
     /// Everything (FLUSHALL / FLUSHDB).
     All,
 }
@@ -190,29 +221,77 @@ impl Tracking {
     #[inline]
     pub fn touched(hub: &PubSub, key: &[u8]) {
         if hub.tracking.any() {
-            Self::invalidate(hub, key);
+            Self::invalidate(hub, key, false);
+        }
+    }
+
+    /// `key` expired (the server deletes it, not the client that ran into
+    /// it: BCAST's NOLOOP does not hide it).
+    #[inline]
+    pub fn expired(hub: &PubSub, key: &[u8]) {
+        if hub.tracking.any() {
+            Self::invalidate(hub, key, true);
         }
     }
 
     #[cold]
-    fn invalidate(hub: &PubSub, key: &[u8]) {
+    fn invalidate(hub: &PubSub, key: &[u8], expiry: bool) {
         let me = current();
         let mut g = hub.tracking.inner.lock();
-        // BCAST clients whose prefix matches.
-        let bcast: Vec<u64> = g
-            .clients
-            .iter()
-            .filter(|(&id, t)| {
-                t.mode.bcast
-                    && !(t.mode.noloop && id == me)
-                    && t.mode.prefixes.iter().any(|p| key.starts_with(p))
-            })
-            .map(|(&id, _)| id)
-            .collect();
-        for id in bcast {
-            send(hub, &mut g, id, What::Key(key));
+        // BCAST: collected under each matching prefix, sent by flush_bcast.
+        let g = &mut *g;
+        let mut queued = false;
+        for t in g.clients.values().filter(|t| t.mode.bcast) {
+            for p in t.mode.prefixes.iter().filter(|p| key.starts_with(p)) {
+                let keys = match g.pending.get_mut(p) {
+                    Some(keys) => keys,
+                    None => g.pending.entry(p.clone()).or_default(),
+                };
+                keys.insert(key.into(), writer(expiry));
+                queued = true;
+            }
         }
-        invalidate_key(hub, &mut g, key, me);
+        if queued {
+            hub.tracking.pending.store(true, Relaxed);
+        }
+        invalidate_key(hub, g, key, me);
+    }
+
+    /// Send the BCAST keys collected since the last flush: for each prefix
+    /// (in sorted order) one push listing its keys to every client that
+    /// registered it; a NOLOOP client's list leaves out the keys it modified
+    /// last itself, and nothing is sent if none is left. Redis does this
+    /// once per event loop turn (beforeSleep); Ember after each command
+    /// batch of a connection and each cron turn.
+    pub fn flush_bcast(hub: &PubSub) {
+        let t = &hub.tracking;
+        if !t.pending.load(Relaxed) {
+            return;
+        }
+        let mut g = t.inner.lock();
+        t.pending.store(false, Relaxed);
+        let pending = std::mem::take(&mut g.pending);
+        let mut keys: Vec<&[u8]> = Vec::new();
+        for (prefix, modified) in &pending {
+            let ids: Vec<(u64, bool)> = g
+                .clients
+                .iter()
+                .filter(|(_, t)| t.mode.bcast && t.mode.prefixes.contains(prefix))
+                .map(|(&id, t)| (id, t.mode.noloop))
+                .collect();
+            for (id, noloop) in ids {
+                keys.clear();
+                keys.extend(
+                    modified
+                        .iter()
+                        .filter(|(_, &w)| !(noloop && w == id))
+                        .map(|(k, _)| &**k),
+                );
+                if !keys.is_empty() {
+                    send(hub, &mut g, id, What::Keys(&keys));
+                }
+            }
+        }
     }
 
     /// FLUSHALL / FLUSHDB: every tracking client is told to drop everything.
@@ -310,6 +389,19 @@ fn send(hub: &PubSub, g: &mut Inner, id: u64, what: What<'_>) {
             buf.extend_from_slice(b"\r\n");
             buf.extend_from_slice(k);
             buf.extend_from_slice(b"\r\n");
+        }
+        What::Keys(keys) => {
+            let mut num = itoa::Buffer::new();
+            buf.push(b'*');
+            buf.extend_from_slice(num.format(keys.len()).as_bytes());
+            buf.extend_from_slice(b"\r\n");
+            for k in keys {
+                buf.push(b'$');
+                buf.extend_from_slice(num.format(k.len()).as_bytes());
+                buf.extend_from_slice(b"\r\n");
+                buf.extend_from_slice(k);
+                buf.extend_from_slice(b"\r\n");
+            }
         }
         // Null in the tracking client's own protocol, as Redis writes it.
         What::All => buf.extend_from_slice(if own_resp3 { b"_\r\n" } else { b"$-1\r\n" }),

@@ -41,6 +41,19 @@ impl Raw {
         out
     }
 
+    /// Send several commands in one write (one batch on the server).
+    fn pipe(&mut self, cmds: &[&[&str]]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for args in cmds {
+            b.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+            for a in args.iter() {
+                b.extend_from_slice(format!("${}\r\n{}\r\n", a.len(), a).as_bytes());
+            }
+        }
+        self.0.write_all(&b).expect("write");
+        self.cmd(&[])
+    }
+
     fn id(&mut self) -> String {
         let r = self.cmd(&["CLIENT", "ID"]);
         String::from_utf8_lossy(&r[1..r.len() - 2]).into_owned()
@@ -144,6 +157,287 @@ fn script(port: u16) -> Vec<(String, String)> {
     step!(a, "CLIENT", "TRACKINGINFO");
     step!(a, "CLIENT", "GETREDIR");
     log
+}
+
+/// BCAST batching and scripts, on two connections; each step's name and
+/// what came back. Active expiry is off so that expiries happen on access,
+/// at a known step. Scripts read only their declared keys here, where Redis
+/// 7.0 (the side-by-side server) and 7.2 agree.
+fn script2(port: u16) -> Vec<(String, String)> {
+    let mut a = Raw::connect(port);
+    let mut b = Raw::connect(port);
+    a.cmd(&["HELLO", "3"]);
+    let mut log = Vec::new();
+    macro_rules! step {
+        ($c:ident, $($arg:expr),*) => {{
+            let args: Vec<&str> = vec![$($arg),*];
+            let out = s($c.cmd(&args));
+            log.push((format!("{} {}", stringify!($c), args.join(" ")), out));
+        }};
+    }
+    macro_rules! pipe {
+        ($c:ident, $($cmd:expr),*) => {{
+            let cmds: Vec<&[&str]> = vec![$(&$cmd as &[&str]),*];
+            let name: Vec<String> = cmds.iter().map(|c| c.join(" ")).collect();
+            let out = s($c.pipe(&cmds));
+            log.push((format!("{} {}", stringify!($c), name.join("; ")), out));
+        }};
+    }
+    step!(a, "FLUSHALL");
+    step!(a, "DEBUG", "SET-ACTIVE-EXPIRE", "0");
+    // BCAST: one push per prefix (in prefix order), keys sorted, each once.
+    step!(a, "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "c:", "PREFIX", "b:", "NOLOOP");
+    step!(b, "MSET", "c:1", "1", "b:2", "1", "b:1", "1", "other", "1");
+    step!(a, "PING");
+    pipe!(
+        b,
+        ["SET", "b:x", "1"],
+        ["SET", "b:y", "1"],
+        ["SET", "b:x", "2"]
+    );
+    step!(a, "PING");
+    // NOLOOP: keys it modified last itself are left out; a script's writes
+    // are the script client's, so they are sent.
+    step!(a, "SET", "b:own", "1");
+    step!(a, "PING");
+    step!(
+        a,
+        "EVAL",
+        "redis.call('SET', KEYS[1], '1') return 1",
+        "1",
+        "b:lua"
+    );
+    step!(a, "PING");
+    pipe!(a, ["SET", "b:m1", "1"], ["SET", "b:m2", "1"]);
+    step!(b, "SET", "b:m2", "2");
+    step!(a, "PING");
+    // An expiry is the server's: sent even to NOLOOP, after the reply.
+    step!(a, "SET", "b:e", "1", "PX", "1");
+    std::thread::sleep(Duration::from_millis(20));
+    step!(a, "GET", "b:e");
+    step!(a, "CLIENT", "TRACKING", "off");
+    // Without NOLOOP: its own pipeline's keys in one push after the replies.
+    step!(a, "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "b:");
+    pipe!(a, ["SET", "b:1", "1"], ["SET", "b:2", "2"], ["DEL", "b:1"]);
+    pipe!(
+        b,
+        ["MULTI"],
+        ["SET", "b:t1", "1"],
+        ["INCR", "b:t2"],
+        ["EXEC"]
+    );
+    step!(a, "PING");
+    step!(b, "SET", "b:f", "1", "PX", "1");
+    std::thread::sleep(Duration::from_millis(20));
+    step!(b, "GET", "b:f");
+    step!(a, "PING");
+    step!(a, "CLIENT", "TRACKING", "off");
+    // Default mode: keys read by a script's commands are the caller's.
+    step!(a, "CLIENT", "TRACKING", "on");
+    step!(a, "EVAL", "return redis.call('GET', KEYS[1])", "1", "s1");
+    step!(a, "EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "s2");
+    step!(a, "EVAL_RO", "return 1", "1", "s3");
+    step!(a, "FCALL_RO", "nosuch", "1", "s4");
+    step!(b, "MSET", "s1", "1", "s2", "1", "s3", "1", "s4", "1");
+    step!(a, "PING");
+    // A script's write invalidates.
+    step!(a, "GET", "s1");
+    step!(
+        b,
+        "EVAL",
+        "redis.call('SET', KEYS[1], '2') return 1",
+        "1",
+        "s1"
+    );
+    step!(a, "PING");
+    // NOLOOP: its own script's write is its own.
+    step!(a, "CLIENT", "TRACKING", "on", "NOLOOP");
+    step!(a, "GET", "s1");
+    step!(
+        a,
+        "EVAL",
+        "redis.call('SET', KEYS[1], '3') return 1",
+        "1",
+        "s1"
+    );
+    step!(a, "PING");
+    step!(a, "CLIENT", "TRACKING", "off");
+    // OPTIN: CLIENT CACHING yes covers every read of the next script.
+    step!(a, "CLIENT", "TRACKING", "on", "OPTIN");
+    step!(a, "EVAL", "return redis.call('GET', KEYS[1])", "1", "o1");
+    step!(a, "CLIENT", "CACHING", "yes");
+    step!(
+        a,
+        "EVAL",
+        "redis.call('GET', KEYS[1]) return redis.call('GET', KEYS[2])",
+        "2",
+        "o2",
+        "o3"
+    );
+    step!(a, "GET", "o4");
+    step!(b, "MSET", "o1", "1", "o2", "1", "o3", "1", "o4", "1");
+    step!(a, "PING");
+    step!(a, "CLIENT", "TRACKING", "off");
+    step!(a, "DEBUG", "SET-ACTIVE-EXPIRE", "1");
+    log
+}
+
+fn invs(keys: &[&str]) -> String {
+    let mut out = format!("{INV}*{}\r\n", keys.len());
+    for k in keys {
+        out.push_str(&format!("${}\r\n{k}\r\n", k.len()));
+    }
+    out
+}
+
+#[test]
+fn bcast_batches_and_scripts() {
+    let srv = TestServer::start();
+    let log = script2(srv.addr.port());
+    let ping = |n| get(&log, "a PING", n);
+    assert_eq!(
+        ping(0),
+        format!("{}{}+PONG\r\n", invs(&["b:1", "b:2"]), invs(&["c:1"]))
+    );
+    assert_eq!(ping(1), format!("{}+PONG\r\n", invs(&["b:x", "b:y"])));
+    assert_eq!(ping(2), "+PONG\r\n");
+    assert_eq!(
+        get(
+            &log,
+            "a EVAL redis.call('SET', KEYS[1], '1') return 1 1 b:lua",
+            0
+        ),
+        format!(":1\r\n{}", invs(&["b:lua"]))
+    );
+    assert_eq!(ping(3), "+PONG\r\n");
+    assert_eq!(ping(4), format!("{}+PONG\r\n", invs(&["b:m2"])));
+    assert_eq!(
+        get(&log, "a GET b:e", 0),
+        format!("_\r\n{}", invs(&["b:e"]))
+    );
+    assert_eq!(
+        get(&log, "a SET b:1 1; SET b:2 2; DEL b:1", 0),
+        format!("+OK\r\n+OK\r\n:1\r\n{}", invs(&["b:1", "b:2"]))
+    );
+    assert_eq!(ping(5), format!("{}+PONG\r\n", invs(&["b:t1", "b:t2"])));
+    // The SET's push, then the expiry's.
+    assert_eq!(
+        ping(6),
+        format!("{}{}+PONG\r\n", invs(&["b:f"]), invs(&["b:f"]))
+    );
+    // Scripts: s1 (EVAL's GET) and s2 (EVAL_RO's GET); not s3 (EVAL_RO's
+    // declared key, never read) nor s4 (a failed FCALL_RO).
+    assert_eq!(ping(7), format!("{}{}+PONG\r\n", inv("s1"), inv("s2")));
+    assert_eq!(ping(8), format!("{}+PONG\r\n", inv("s1")));
+    assert_eq!(ping(9), "+PONG\r\n");
+    assert_eq!(ping(10), format!("{}{}+PONG\r\n", inv("o2"), inv("o3")));
+}
+
+/// Redis 7.2 remembers the keys a script's commands read, not the keys the
+/// script declared (7.0 did the latter, so this is not side by side).
+#[test]
+fn script_reads_undeclared_keys_are_tracked() {
+    let srv = TestServer::start();
+    let mut a = Raw::connect(srv.addr.port());
+    let mut b = Raw::connect(srv.addr.port());
+    a.cmd(&["HELLO", "3"]);
+    a.cmd(&["CLIENT", "TRACKING", "on"]);
+    assert_eq!(
+        s(a.cmd(&[
+            "EVAL",
+            "return redis.call('GET', ARGV[1])",
+            "1",
+            "declared",
+            "read"
+        ])),
+        "_\r\n"
+    );
+    assert_eq!(
+        s(a.cmd(&["FUNCTION", "LOAD", "#!lua name=t\nredis.register_function{function_name='rd', callback=function(k, a) return redis.call('GET', k[1]) end, flags={'no-writes'}}"])),
+        "$1\r\nt\r\n"
+    );
+    assert_eq!(s(a.cmd(&["FCALL_RO", "rd", "1", "f1"])), "_\r\n");
+    b.cmd(&["MSET", "declared", "1", "read", "1", "f1", "1"]);
+    assert_eq!(
+        s(a.cmd(&["PING"])),
+        format!("{}{}+PONG\r\n", inv("read"), inv("f1"))
+    );
+    // A RESP2 caller tracking with REDIRECT: the script's reads reach the
+    // redirect connection.
+    let mut r = Raw::connect(srv.addr.port());
+    let rid = r.id();
+    r.cmd(&["SUBSCRIBE", "__redis__:invalidate"]);
+    let mut c = Raw::connect(srv.addr.port());
+    c.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", &rid]);
+    c.cmd(&[
+        "EVAL",
+        "return redis.call('MGET', KEYS[1], KEYS[2])",
+        "2",
+        "r1",
+        "r2",
+    ]);
+    b.cmd(&["DEL", "r1", "r2"]);
+    b.cmd(&["SET", "r2", "x"]);
+    assert_eq!(
+        s(r.cmd(&[])),
+        "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$2\r\nr2\r\n"
+    );
+}
+
+#[test]
+fn bcast_and_scripts_match_real_redis() {
+    if std::env::var("CI").as_deref() != Ok("true") {
+        return;
+    }
+    let mut child = RealRedis::start();
+    let want = script2(child.port);
+    child.stop();
+    let srv = TestServer::start();
+    let got = script2(srv.addr.port());
+    assert_eq!(want.len(), got.len());
+    for (w, g) in want.iter().zip(&got) {
+        assert_eq!(w, g);
+    }
+}
+
+struct RealRedis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl RealRedis {
+    fn start() -> RealRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--enable-debug-command",
+                "yes",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        RealRedis { child, port }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn get<'a>(log: &'a [(String, String)], name: &str, nth: usize) -> &'a str {

@@ -700,7 +700,10 @@ pub(crate) fn tracking_after(ctx: &mut Ctx<'_>, args: Args<'_>) {
     let t = ctx.client.pubsub.tracking;
     let skip =
         t.bcast || (t.optin && t.caching != Some(true)) || (t.optout && t.caching == Some(false));
-    if cmd.has(READONLY) && !skip {
+    // A read-only script is not itself a read: the commands it runs are,
+    // for its caller (the script client carries the caller's mode).
+    let script = matches!(cmd.name, "eval_ro" | "evalsha_ro" | "fcall_ro");
+    if cmd.has(READONLY) && !skip && !script {
         let pos = cmd.key_positions(args);
         if !pos.is_empty() {
             let hub = &ctx.server.pubsub;
@@ -708,7 +711,9 @@ pub(crate) fn tracking_after(ctx: &mut Ctx<'_>, args: Args<'_>) {
                 .remember(hub, ctx.client.info.id, pos.iter().map(|&i| args.get(i)));
         }
     }
-    if cmd.name != "client|caching" && ctx.client.multi.is_none() {
+    // CLIENT CACHING lasts for the caller's whole next command, scripts
+    // included.
+    if cmd.name != "client|caching" && ctx.client.multi.is_none() && !ctx.client.in_script {
         ctx.client.pubsub.tracking.caching = None;
     }
 }

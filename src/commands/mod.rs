@@ -571,7 +571,7 @@ pub fn execute(
     let scope = crate::persist::aof::log::Scope::begin(&server.aof.log);
     let tracking = server.pubsub.tracking.any();
     if tracking {
-        crate::tracking::set_current(ctx.client.info.id);
+        crate::tracking::set_current(ctx.client.info.id, ctx.client.in_script);
     }
     // MONITOR: scripts (SKIP_MONITOR) show before the commands they run,
     // everything else once it ran (so EXEC follows its transaction).
@@ -581,7 +581,7 @@ pub fn execute(
     }
     let result = handler(&mut ctx, args);
     if tracking {
-        crate::tracking::set_current(0);
+        crate::tracking::set_current(0, false);
     }
     if ctx.client.pubsub.tracking.on {
         crate::commands::client::tracking_after(&mut ctx, args);

@@ -362,7 +362,7 @@ impl Shard {
 #[inline]
 fn expired_in(stats: &mut ShardStats, pubsub: &crate::pubsub::PubSub, db: usize, key: &[u8]) {
     stats.expired_keys += 1;
-    crate::tracking::Tracking::touched(pubsub, key);
+    crate::tracking::Tracking::expired(pubsub, key);
     crate::notify::notify(pubsub, crate::notify::EXPIRED, "expired", db, key);
 }
 

@@ -970,6 +970,9 @@ pub fn run(
     client.db = caller.db;
     client.deny_blocking = true;
     client.in_script = true;
+    // The keys its commands read are tracked for the caller (Redis's call()
+    // remembers them for server.current_client).
+    client.pubsub.tracking = caller.pubsub.tracking;
     let state = RefCell::new(RunState {
         server,
         tstats,

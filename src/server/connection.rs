@@ -264,6 +264,8 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         }
         drop(aof_batch);
         durable(&server).await;
+        // BCAST invalidations of the keys this batch modified (src/tracking.rs).
+        crate::tracking::Tracking::flush_bcast(&server.pubsub);
         // Messages the batch itself raised (its keyspace notifications,
         // a PUBLISH to itself) follow its replies, as in Redis 7.2.
         let sub = client.pubsub.subscriber().map(|s| &**s);

@@ -471,6 +471,8 @@ fn cron(server: Arc<Server>, gate: usize) {
             latency_event(&server, "eviction-cycle", started);
             // Save points (a snapshot begins between transactions).
             crate::persist::save::cron(&server);
+            // BCAST invalidations of the keys this turn expired or evicted.
+            crate::tracking::Tracking::flush_bcast(&server.pubsub);
         }
         crate::alloc::sample_peak();
         thread::sleep(period);
