@@ -40,6 +40,8 @@ pub use table::{acl, flags, Command, Handler};
 /// Name → index maps with a fast hasher (command lookup runs per request).
 type NameMap = std::collections::HashMap<&'static [u8], usize, foldhash::fast::RandomState>;
 
+use std::cell::Cell;
+
 use crate::error::CmdError;
 use crate::protocol::{Args, Reply};
 use crate::server::client::Client;
@@ -140,6 +142,30 @@ pub struct CommandTable {
 
 /// Longest command name we look up; longer names are unknown by definition.
 const MAX_NAME: usize = 64;
+
+/// Names up to this long are remembered by [`CommandTable::get`].
+const LAST_NAME: usize = 16;
+
+/// The last top-level name a thread looked up (lower case) and its entry.
+#[derive(Clone, Copy)]
+struct LastName {
+    /// Address of the table it belongs to.
+    table: usize,
+    len: u8,
+    name: [u8; LAST_NAME],
+    id: usize,
+}
+
+thread_local! {
+    static LAST: Cell<LastName> = const {
+        Cell::new(LastName {
+            table: 0,
+            len: 0,
+            name: [0; LAST_NAME],
+            id: 0,
+        })
+    };
+}
 
 /// Lower-case `name` into `buf`, or None if it is too long to be a command.
 #[inline]
@@ -244,9 +270,35 @@ impl CommandTable {
     /// Look a top-level command up by name, any case.
     #[inline]
     pub fn get(&self, name: &[u8]) -> Option<&TableEntry> {
+        // Pipelines mostly repeat a command: the last name this thread
+        // looked up is compared first, before lower-casing and hashing.
+        let me = self as *const CommandTable as usize;
+        let short = !name.is_empty() && name.len() <= LAST_NAME;
+        if short {
+            let last = LAST.with(Cell::get);
+            if last.table == me
+                && last.len as usize == name.len()
+                && last.name[..name.len()].eq_ignore_ascii_case(name)
+            {
+                return self.entries.get(last.id);
+            }
+        }
         let mut buf = [0u8; MAX_NAME];
         let lname = lower(name, &mut buf)?;
-        self.by_name.get(lname).map(|&i| &self.entries[i])
+        let id = *self.by_name.get(lname)?;
+        if short {
+            let mut n = [0u8; LAST_NAME];
+            n[..lname.len()].copy_from_slice(lname);
+            LAST.with(|l| {
+                l.set(LastName {
+                    table: me,
+                    len: lname.len() as u8,
+                    name: n,
+                    id,
+                })
+            });
+        }
+        self.entries.get(id)
     }
 
     /// Look up `name` or `container|sub`.
@@ -645,4 +697,34 @@ pub fn reply_error(server: &Server, out: &mut Reply, e: &CmdError) {
     let msg = e.message();
     server.stats.count_error(&msg);
     out.error(&msg);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CommandTable;
+
+    #[test]
+    fn lookup_is_case_insensitive_and_the_last_name_cache_is_exact() {
+        let t = CommandTable::build();
+        let get = t.get(b"get").map(|e| e.id);
+        assert!(get.is_some());
+        for name in [&b"GET"[..], b"gEt", b"get"] {
+            assert_eq!(t.get(name).map(|e| e.id), get);
+        }
+        // Names near the cached one are looked up, not matched by it.
+        assert!(t.get(b"ge").is_none());
+        assert!(t.get(b"getx").is_none());
+        assert_eq!(t.get(b"GETSET").map(|e| e.cmd.name), Some("getset"));
+        assert_eq!(t.get(b"get").map(|e| e.id), get);
+        assert!(t.get(b"").is_none());
+        assert_eq!(
+            t.get(b"ZREVRANGEBYSCORE").map(|e| e.cmd.name),
+            Some("zrevrangebyscore")
+        );
+        assert_eq!(t.get(&[b'x'; 80]).map(|e| e.id), None);
+        // A second table (another server in the same process) has its own.
+        let t2 = CommandTable::build();
+        assert_eq!(t2.get(b"set").map(|e| e.cmd.name), Some("set"));
+        assert_eq!(t.get(b"set").map(|e| e.cmd.name), Some("set"));
+    }
 }
