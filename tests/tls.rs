@@ -923,6 +923,18 @@ fn config_set_ports() {
     assert!(TcpStream::connect(plain).is_err());
     assert_eq!(command(&mut p, &["PING"]), "+PONG");
 
+    // One port switched between plain and TLS (Redis's "switch between tcp
+    // and tls ports"): each CONFIG SET closes its port before answering.
+    let p2s = p2.to_string();
+    assert_eq!(command(&mut q, &["CONFIG", "SET", "port", "0"]), "+OK");
+    assert_eq!(command(&mut q, &["CONFIG", "SET", "tls-port", &p2s]), "+OK");
+    let mut t = connect(&certs, at(p2), None, BOTH).unwrap();
+    assert_eq!(command(&mut t, &["CONFIG", "SET", "tls-port", "0"]), "+OK");
+    assert_eq!(command(&mut t, &["CONFIG", "SET", "port", &p2s]), "+OK");
+    let mut r = TcpStream::connect(at(p2)).unwrap();
+    r.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(command(&mut r, &["PING"]), "+PONG");
+
     h.stop();
 }
 

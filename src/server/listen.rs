@@ -53,8 +53,15 @@ impl State {
         } else {
             std::mem::replace(&mut self.plain, tasks)
         };
-        for t in old {
+        for t in &old {
             t.abort();
+        }
+        // Wait (briefly) until the acceptor thread has dropped them, so the
+        // old port is closed when CONFIG SET answers and can be reused by the
+        // next one (Redis's test moves a port from TLS to plain this way).
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while old.iter().any(|t| !t.is_finished()) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 }
