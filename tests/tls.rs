@@ -1027,3 +1027,53 @@ fn health_check_over_tls() {
     assert_eq!(code, 1, "{out}");
     let _ = t.join();
 }
+
+/// tls-ciphers selects what OpenSSL's own parser selects among the suites
+/// rustls has, in the same order (checked with the `openssl` tool).
+#[test]
+fn cipher_lists_agree_with_openssl() {
+    if !common::have_tool("openssl") {
+        return;
+    }
+    let ours = ember::server::tls::tls12_cipher_list;
+    let known: Vec<String> = ours("ALL")
+        .unwrap()
+        .iter()
+        .map(|s| format!("{:?}", s.suite()))
+        .collect();
+    for spec in [
+        "ALL",
+        "DEFAULT",
+        "HIGH:!aNULL:!MD5",
+        "HIGH:!aNULL:!MD5:!aECDSA:-CHACHA20",
+        "ECDHE+AES128:ECDHE+CHACHA20:+aECDSA",
+        "!CHACHA20:AES128:ALL:@STRENGTH",
+        "ALL:-AES:AES256",
+        "AES128:ALL:+AES128",
+        "CHACHA20:AES128:@STRENGTH",
+        "ECDHE-RSA-AES128-GCM-SHA256,AES256 CHACHA20",
+        "aRSA+AESGCM:aECDSA",
+        "kEECDH+AES256:EECDH+CHACHA20",
+        "SUITEB128",
+        "SUITEB192",
+        "DEFAULT:!ECDSA:@SECLEVEL=1",
+        "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256",
+    ] {
+        let out = std::process::Command::new("openssl")
+            .args(["ciphers", "-stdname", "-s", "-tls1_2", spec])
+            .output()
+            .unwrap();
+        let theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|n| known.iter().any(|k| k == n))
+            .map(String::from)
+            .collect();
+        let mine: Vec<String> = ours(spec)
+            .unwrap_or_else(|e| panic!("{spec}: {e}"))
+            .iter()
+            .map(|s| format!("{:?}", s.suite()))
+            .collect();
+        assert_eq!(mine, theirs, "{spec}");
+    }
+}

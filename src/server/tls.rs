@@ -262,18 +262,20 @@ fn word_selects(word: &str, s: &Tls12Suite) -> bool {
         return true;
     }
     match word {
-        "ALL" | "DEFAULT" | "HIGH" | "TLSv1.2" | "AEAD" | "ECDHE" | "EECDH" | "kECDHE"
-        | "kEECDH" | "SECURE128" => true,
-        "SECURE192" | "SUITEB128" | "SUITEB192" => s.ecdsa && s.sha384,
+        "ALL" | "DEFAULT" | "HIGH" | "TLSv1.2" | "ECDHE" | "EECDH" | "ECDH" | "kECDHE"
+        | "kEECDH" => true,
         "aRSA" => !s.ecdsa,
         "aECDSA" | "ECDSA" => s.ecdsa,
-        "AES" => s.enc != "CHACHA20",
-        "AESGCM" => s.enc != "CHACHA20",
+        "AES" | "AESGCM" => s.enc != "CHACHA20",
         "AES128" => s.enc == "AES128",
         "AES256" => s.enc == "AES256",
         "CHACHA20" => s.enc == "CHACHA20",
-        "SHA256" => !s.sha384,
-        "SHA384" => s.sha384,
+        // Suite B: ECDSA with AES-GCM.
+        "SUITEB128" => s.ecdsa && s.enc != "CHACHA20",
+        "SUITEB128ONLY" => s.ecdsa && s.enc == "AES128",
+        "SUITEB192" | "SUITEB128C2" => s.ecdsa && s.sha384,
+        // Everything else (SHA256 and SHA384 name CBC suites' MACs, kRSA,
+        // DHE, RC4, ...) has nothing rustls can do.
         _ => false,
     }
 }
