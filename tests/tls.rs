@@ -670,6 +670,24 @@ fn session_caching() {
             h.stop();
         }
     }
+    // Sessions older than tls-session-cache-timeout are not resumed.
+    let mut c = certs.config("no");
+    c.tls_session_cache_timeout = 1;
+    let h = serve(c);
+    let client = client_config(&certs, &[]);
+    connect_config(h.tls_addrs[0], &client).unwrap();
+    let soon = connect_config(h.tls_addrs[0], &client).unwrap();
+    assert_eq!(
+        soon.conn.handshake_kind(),
+        Some(rustls::HandshakeKind::Resumed)
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let late = connect_config(h.tls_addrs[0], &client).unwrap();
+    assert_eq!(
+        late.conn.handshake_kind(),
+        Some(rustls::HandshakeKind::Full)
+    );
+    h.stop();
 }
 
 /// One RESP command over a connection: a simple reply as its line, a bulk
