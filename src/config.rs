@@ -114,8 +114,19 @@ pub struct Config {
     pub tls_protocols: String,
     /// TLS 1.3 suites (`TLS_AES_128_GCM_SHA256:...`); empty: all.
     pub tls_ciphersuites: String,
-    /// OpenSSL's TLS 1.2 cipher list: accepted and not applied.
+    /// OpenSSL's TLS 1.2 cipher list, over the suites rustls has; empty: all.
     pub tls_ciphers: String,
+    /// The server's suite order wins over the client's.
+    pub tls_prefer_server_ciphers: bool,
+    /// Session resumption: on/off, how many sessions, for how many seconds.
+    pub tls_session_caching: bool,
+    pub tls_session_cache_size: u64,
+    pub tls_session_cache_timeout: u64,
+    /// Passphrase of an encrypted key: kept, but rustls cannot decrypt keys.
+    pub tls_key_file_pass: String,
+    /// The certificate `--health-check` presents (else tls-cert-file's).
+    pub tls_client_cert_file: String,
+    pub tls_client_key_file: String,
     /// The file the server was started with (for CONFIG REWRITE).
     pub config_file: Option<PathBuf>,
 }
@@ -199,6 +210,13 @@ impl Default for Config {
             tls_protocols: String::new(),
             tls_ciphersuites: String::new(),
             tls_ciphers: String::new(),
+            tls_prefer_server_ciphers: false,
+            tls_session_caching: true,
+            tls_session_cache_size: 20 * 1024,
+            tls_session_cache_timeout: 300,
+            tls_key_file_pass: String::new(),
+            tls_client_cert_file: String::new(),
+            tls_client_key_file: String::new(),
             config_file: None,
         }
     }
@@ -441,7 +459,7 @@ pub const PARAMS: &[Param] = &[
             Ok(())
         },
     },
-    p_int!("port", &[], port, u16, 0, 65535, false),
+    p_int!("port", &[], port, u16, 0, 65535, true),
     p_bool!("protected-mode", protected_mode, true),
     p_int!("databases", &[], databases, usize, 1, IMAX, false),
     p_int!("maxclients", &[], maxclients, u64, 1, IMAX, true),
@@ -752,20 +770,40 @@ pub const PARAMS: &[Param] = &[
         PUBSUB_DEFAULT,
         true
     ),
-    p_int!("tls-port", &[], tls_port, u16, 0, 65535, false),
-    p_str!("tls-cert-file", tls_cert_file, false),
-    p_str!("tls-key-file", tls_key_file, false),
-    p_str!("tls-ca-cert-file", tls_ca_cert_file, false),
-    p_str!("tls-ca-cert-dir", tls_ca_cert_dir, false),
-    p_enum!(
-        "tls-auth-clients",
-        tls_auth_clients,
-        TLS_AUTH_CLIENTS,
-        false
+    // CONFIG SET of these rebuilds the TLS configuration or the listener
+    // (server::listen::config_set).
+    p_int!("tls-port", &[], tls_port, u16, 0, 65535, true),
+    p_str!("tls-cert-file", tls_cert_file, true),
+    p_str!("tls-key-file", tls_key_file, true),
+    p_str!("tls-key-file-pass", tls_key_file_pass, true),
+    p_str!("tls-client-cert-file", tls_client_cert_file, true),
+    p_str!("tls-client-key-file", tls_client_key_file, true),
+    p_str!("tls-ca-cert-file", tls_ca_cert_file, true),
+    p_str!("tls-ca-cert-dir", tls_ca_cert_dir, true),
+    p_enum!("tls-auth-clients", tls_auth_clients, TLS_AUTH_CLIENTS, true),
+    p_str!("tls-protocols", tls_protocols, true),
+    p_str!("tls-ciphersuites", tls_ciphersuites, true),
+    p_str!("tls-ciphers", tls_ciphers, true),
+    p_bool!("tls-prefer-server-ciphers", tls_prefer_server_ciphers, true),
+    p_bool!("tls-session-caching", tls_session_caching, true),
+    p_int!(
+        "tls-session-cache-size",
+        &[],
+        tls_session_cache_size,
+        u64,
+        0,
+        IMAX,
+        true
     ),
-    p_str!("tls-protocols", tls_protocols, false),
-    p_str!("tls-ciphersuites", tls_ciphersuites, false),
-    p_str!("tls-ciphers", tls_ciphers, false),
+    p_int!(
+        "tls-session-cache-timeout",
+        &[],
+        tls_session_cache_timeout,
+        u64,
+        0,
+        IMAX,
+        true
+    ),
 ];
 
 /// Find a parameter by name or alias (case-insensitive).

@@ -19,7 +19,9 @@ Every config directive can be given as an option (they override the file):
 --health-check sends PING to the server the config describes (its port, and
 its first bind address, 0.0.0.0/* meaning 127.0.0.1) or to --host/--port,
 and exits 0 on PONG or NOAUTH (alive, password set), 1 otherwise. It needs
-no password and no redis-cli, so container health checks can use it.
+no password and no redis-cli, so container health checks can use it. With
+port 0 and a tls-port it probes over TLS, presenting tls-client-cert-file
+(else tls-cert-file) when clients are authenticated.
 ";
 
 fn main() {
@@ -171,7 +173,6 @@ fn watch_signals(server: Arc<ember::server::Server>) {
 /// should not need to know it), 1 otherwise (nothing listens, no reply within
 /// the timeout, LOADING, any other error).
 fn health_check(mut args: Vec<String>) -> i32 {
-    use std::io::{Read, Write};
     use std::net::{TcpStream, ToSocketAddrs};
     use std::time::Duration;
 
@@ -197,7 +198,19 @@ fn health_check(mut args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    if config.port == 0 {
+    // `port 0` with a `tls-port`: the server serves TLS only, probe that.
+    let (port, tls) = if config.port == 0 && config.tls_port != 0 {
+        match ember::server::tls::probe_client_config(&config) {
+            Ok(c) => (config.tls_port, Some(Arc::new(c))),
+            Err(e) => {
+                println!("unhealthy: {e}");
+                return 1;
+            }
+        }
+    } else {
+        (config.port, None)
+    };
+    if port == 0 {
         eprintln!("--health-check needs a port (the config says port 0)");
         return 1;
     }
@@ -213,9 +226,9 @@ fn health_check(mut args: Vec<String>) -> i32 {
         }
     });
     let target = if host.contains(':') {
-        format!("[{host}]:{}", config.port)
+        format!("[{host}]:{port}")
     } else {
-        format!("{host}:{}", config.port)
+        format!("{host}:{port}")
     };
     let addrs: Vec<_> = match target.to_socket_addrs() {
         Ok(a) => a.collect(),
@@ -226,21 +239,18 @@ fn health_check(mut args: Vec<String>) -> i32 {
     };
     let mut last_err = String::from("no address");
     for addr in addrs {
-        let reply = TcpStream::connect_timeout(&addr, TIMEOUT).and_then(|mut s| {
+        let reply = TcpStream::connect_timeout(&addr, TIMEOUT).and_then(|s| {
             s.set_read_timeout(Some(TIMEOUT))?;
             s.set_write_timeout(Some(TIMEOUT))?;
-            s.write_all(b"*1\r\n$4\r\nPING\r\n")?;
-            // One line is enough: +PONG or -ERROR text.
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 256];
-            while !buf.ends_with(b"\r\n") && buf.len() < 4096 {
-                let n = s.read(&mut chunk)?;
-                if n == 0 {
-                    break;
+            match &tls {
+                None => ping(s),
+                Some(config) => {
+                    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+                    let conn = rustls::ClientConnection::new(config.clone(), name)
+                        .map_err(std::io::Error::other)?;
+                    ping(rustls::StreamOwned::new(conn, s))
                 }
-                buf.extend_from_slice(&chunk[..n]);
             }
-            Ok(String::from_utf8_lossy(&buf).trim_end().to_string())
         });
         match reply {
             Ok(r) if r == "+PONG" || r.starts_with("-NOAUTH") => {
@@ -253,4 +263,20 @@ fn health_check(mut args: Vec<String>) -> i32 {
     }
     println!("unhealthy: {last_err}");
     1
+}
+
+/// Send PING, read the first reply line (+PONG or -ERROR text).
+fn ping(mut s: impl std::io::Read + std::io::Write) -> std::io::Result<String> {
+    s.write_all(b"*1\r\n$4\r\nPING\r\n")?;
+    s.flush()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 256];
+    while !buf.ends_with(b"\r\n") && buf.len() < 4096 {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok(String::from_utf8_lossy(&buf).trim_end().to_string())
 }

@@ -297,7 +297,7 @@ fn plain_port_alongside_and_garbage_clients() {
     let plain = h.addrs[0];
     let tls_addr = h.tls_addrs[0];
     assert_ne!(plain.port(), tls_addr.port());
-    assert_eq!(h.server.port, plain.port());
+    assert_eq!(h.server.port(), plain.port());
 
     let mut p = TcpStream::connect(plain).unwrap();
     p.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -346,7 +346,7 @@ fn tls_only_with_port_zero() {
     c.port = 0;
     let h = serve(c);
     assert_eq!(h.addrs, h.tls_addrs);
-    assert_eq!(h.server.port, 0);
+    assert_eq!(h.server.port(), 0);
     ping_set_get(&mut connect(&certs, h.addr(), None, BOTH).unwrap()).unwrap();
     h.stop();
 }
@@ -511,4 +511,587 @@ fn redis_cli_over_tls() {
     assert_eq!(cli(true, &["get", "cli"]).trim(), "v");
     assert_ne!(cli(false, &["ping"]).trim(), "PONG");
     h.stop();
+}
+
+/// A client config trusting `certs`' CA, offering only `suites` (their
+/// order is the client's preference), no client certificate.
+fn client_config(
+    certs: &Certs,
+    suites: &[rustls::SupportedCipherSuite],
+) -> Arc<rustls::ClientConfig> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    if !suites.is_empty() {
+        provider.cipher_suites = suites.to_vec();
+    }
+    let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
+    for v in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        if provider.cipher_suites.iter().any(|s| s.version() == v) {
+            versions.push(v);
+        }
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for c in load_certs(&certs.path("ca.pem")) {
+        roots.add(c).unwrap();
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+            .with_protocol_versions(&versions)
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// Handshake with `config` and answer one PING (which also takes in the
+/// session tickets TLS 1.3 sends after the handshake).
+fn connect_config(addr: SocketAddr, config: &Arc<rustls::ClientConfig>) -> std::io::Result<Tls> {
+    let sock = TcpStream::connect(addr)?;
+    sock.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let conn =
+        rustls::ClientConnection::new(config.clone(), ServerName::try_from("localhost").unwrap())
+            .map_err(std::io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    roundtrip(&mut tls, b"PING\r\n", b"+PONG\r\n")?;
+    Ok(tls)
+}
+
+fn suite_name(s: &Tls) -> String {
+    format!("{:?}", s.conn.negotiated_cipher_suite().unwrap().suite())
+}
+
+/// tls-ciphers (TLS 1.2, OpenSSL syntax) and tls-ciphersuites (TLS 1.3)
+/// restrict what a client can negotiate; tls-prefer-server-ciphers picks
+/// the server's order.
+#[test]
+fn cipher_restrictions_and_server_preference() {
+    use rustls::crypto::ring::cipher_suite as cs;
+    let certs = Certs::new();
+    // rcgen's keys are ECDSA: the TLS 1.2 suites are the ECDSA ones.
+    let mut c = certs.config("no");
+    c.tls_ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:!aRSA".into();
+    c.tls_ciphersuites = "TLS_AES_256_GCM_SHA384".into();
+    let h = serve(c);
+    let addr = h.tls_addrs[0];
+    for (suite, ok) in [
+        (cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true),
+        (cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, false),
+        (cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, false),
+        (cs::TLS13_AES_256_GCM_SHA384, true),
+        (cs::TLS13_AES_128_GCM_SHA256, false),
+        (cs::TLS13_CHACHA20_POLY1305_SHA256, false),
+    ] {
+        let r = connect_config(addr, &client_config(&certs, &[suite]));
+        assert_eq!(r.is_ok(), ok, "{:?}: {:?}", suite.suite(), r.err());
+        if let Ok(s) = r {
+            assert_eq!(suite_name(&s), format!("{:?}", suite.suite()));
+        }
+    }
+    // A client offering everything gets an allowed suite.
+    let s = connect_config(addr, &client_config(&certs, &[])).unwrap();
+    assert_eq!(suite_name(&s), "TLS13_AES_256_GCM_SHA384");
+    h.stop();
+
+    // Client order by default, the server's with tls-prefer-server-ciphers.
+    let client = client_config(
+        &certs,
+        &[
+            cs::TLS13_AES_128_GCM_SHA256,
+            cs::TLS13_CHACHA20_POLY1305_SHA256,
+        ],
+    );
+    for (prefer, want) in [
+        (false, "TLS13_AES_128_GCM_SHA256"),
+        (true, "TLS13_CHACHA20_POLY1305_SHA256"),
+    ] {
+        let mut c = certs.config("no");
+        c.tls_ciphersuites = "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256".into();
+        c.tls_prefer_server_ciphers = prefer;
+        let h = serve(c);
+        let s = connect_config(h.tls_addrs[0], &client).unwrap();
+        assert_eq!(suite_name(&s), want, "prefer {prefer}");
+        h.stop();
+    }
+
+    // Lists that name nothing rustls can do refuse to start.
+    for (ciphers, suites) in [
+        ("RC4-MD5", ""),
+        ("DHE-RSA-AES256-GCM-SHA384", ""),
+        ("ALL:!ECDHE", ""),
+        ("", "TLS_AES_128_CCM_SHA256"),
+    ] {
+        let mut c = certs.config("no");
+        c.tls_ciphers = ciphers.into();
+        c.tls_ciphersuites = suites.into();
+        match start(c) {
+            Ok(h) => {
+                h.stop();
+                panic!("started with {ciphers:?} / {suites:?}");
+            }
+            Err(e) => assert!(e.to_string().contains("Invalid tls-cipher"), "{e}"),
+        }
+    }
+}
+
+/// tls-session-caching: a second connection resumes the first's session,
+/// unless caching is off.
+#[test]
+fn session_caching() {
+    let certs = Certs::new();
+    for versions in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        for caching in [true, false] {
+            let mut c = certs.config("no");
+            c.tls_session_caching = caching;
+            let h = serve(c);
+            let suites: Vec<_> = rustls::crypto::ring::ALL_CIPHER_SUITES
+                .iter()
+                .filter(|s| s.version() == versions)
+                .copied()
+                .collect();
+            let client = client_config(&certs, &suites);
+            let first = connect_config(h.tls_addrs[0], &client).unwrap();
+            assert_eq!(
+                first.conn.handshake_kind(),
+                Some(rustls::HandshakeKind::Full)
+            );
+            let second = connect_config(h.tls_addrs[0], &client).unwrap();
+            let want = if caching {
+                rustls::HandshakeKind::Resumed
+            } else {
+                rustls::HandshakeKind::Full
+            };
+            assert_eq!(
+                second.conn.handshake_kind(),
+                Some(want),
+                "{versions:?} caching {caching}"
+            );
+            h.stop();
+        }
+    }
+    // Sessions older than tls-session-cache-timeout are not resumed.
+    let mut c = certs.config("no");
+    c.tls_session_cache_timeout = 1;
+    let h = serve(c);
+    let client = client_config(&certs, &[]);
+    connect_config(h.tls_addrs[0], &client).unwrap();
+    let soon = connect_config(h.tls_addrs[0], &client).unwrap();
+    assert_eq!(
+        soon.conn.handshake_kind(),
+        Some(rustls::HandshakeKind::Resumed)
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let late = connect_config(h.tls_addrs[0], &client).unwrap();
+    assert_eq!(
+        late.conn.handshake_kind(),
+        Some(rustls::HandshakeKind::Full)
+    );
+    h.stop();
+}
+
+/// One RESP command over a connection: a simple reply as its line, a bulk
+/// as its text, an array as its elements joined by spaces.
+fn command(s: &mut impl ReadWrite, args: &[&str]) -> String {
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    s.write_all(req.as_bytes()).unwrap();
+    s.flush().unwrap();
+    read_reply(s)
+}
+
+fn read_reply(s: &mut impl ReadWrite) -> String {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        s.read_exact(&mut b).unwrap();
+        line.push(b[0]);
+    }
+    let line = String::from_utf8_lossy(&line).trim_end().to_string();
+    if let Some(n) = line.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) {
+        let mut body = vec![0u8; n + 2];
+        s.read_exact(&mut body).unwrap();
+        return String::from_utf8_lossy(&body[..n]).into_owned();
+    }
+    if let Some(n) = line.strip_prefix('*').and_then(|n| n.parse::<usize>().ok()) {
+        return (0..n).map(|_| read_reply(s)).collect::<Vec<_>>().join(" ");
+    }
+    line
+}
+
+/// CONFIG SET of the certificate: new connections get the new one, the
+/// old connection keeps working; a failed CONFIG SET keeps the old config.
+#[test]
+fn config_set_rotates_the_certificate() {
+    let certs = Certs::new();
+    let other = Certs::new(); // another CA, another server certificate
+    let live_cert = certs.path("live.pem");
+    let live_key = certs.path("live.key");
+    std::fs::copy(certs.path("server.pem"), &live_cert).unwrap();
+    std::fs::copy(certs.path("server.key"), &live_key).unwrap();
+    let mut c = certs.config("no");
+    c.tls_cert_file = live_cert.clone();
+    c.tls_key_file = live_key.clone();
+    let h = serve(c);
+    let addr = h.tls_addrs[0];
+    let old_ca = client_config(&certs, &[]);
+    let new_ca = client_config(&other, &[]);
+    let mut s = connect_config(addr, &old_ca).unwrap();
+    assert!(connect_config(addr, &new_ca).is_err());
+
+    // Failures answer Redis's text and change nothing.
+    let failed = "-ERR CONFIG SET failed (possibly related to argument";
+    let tls_failed = "- Unable to update TLS configuration. Check server logs.";
+    for args in [
+        &["tls-cert-file", "/nonexistent/cert.pem"][..],
+        &["tls-key-file", &certs.path("client.key")],
+        &["tls-key-file", &certs.path("ca.pem")],
+        &["tls-ciphers", "RC4-MD5"],
+        &["tls-ciphersuites", "TLS_NOPE"],
+        &["tls-protocols", "SSLv3"],
+        &["tls-ca-cert-file", "", "tls-auth-clients", "yes"],
+        &["tls-cert-file", &other.path("server.pem")], // the old key does not match
+    ] {
+        let mut cmd = vec!["CONFIG", "SET"];
+        cmd.extend_from_slice(args);
+        let r = command(&mut s, &cmd);
+        assert!(r.starts_with(failed), "{args:?}: {r}");
+        assert!(r.ends_with(tls_failed), "{args:?}: {r}");
+        assert!(r.contains(&format!("'{}'", args[0])), "{args:?}: {r}");
+    }
+    assert_eq!(
+        command(&mut s, &["CONFIG", "GET", "tls-cert-file"]),
+        format!("tls-cert-file {live_cert}")
+    );
+    assert_eq!(command(&mut s, &["GET", "nothing"]), "$-1");
+    connect_config(addr, &old_ca).unwrap();
+    assert!(connect_config(addr, &new_ca).is_err());
+
+    // Both files in one CONFIG SET.
+    assert_eq!(
+        command(
+            &mut s,
+            &[
+                "CONFIG",
+                "SET",
+                "tls-cert-file",
+                &other.path("server.pem"),
+                "tls-key-file",
+                &other.path("server.key")
+            ]
+        ),
+        "+OK"
+    );
+    connect_config(addr, &new_ca).unwrap();
+    assert!(connect_config(addr, &old_ca).is_err());
+    // The connection made before the change is still served.
+    assert_eq!(command(&mut s, &["PING"]), "+PONG");
+
+    // Same path, new contents (a renewed certificate): setting the
+    // parameter to its current value reloads the file.
+    assert_eq!(
+        command(
+            &mut s,
+            &[
+                "CONFIG",
+                "SET",
+                "tls-cert-file",
+                &live_cert,
+                "tls-key-file",
+                &live_key
+            ]
+        ),
+        "+OK"
+    );
+    connect_config(addr, &old_ca).unwrap();
+    std::fs::copy(other.path("server.pem"), &live_cert).unwrap();
+    std::fs::copy(other.path("server.key"), &live_key).unwrap();
+    assert_eq!(
+        command(&mut s, &["CONFIG", "SET", "tls-cert-file", &live_cert]),
+        "+OK"
+    );
+    connect_config(addr, &new_ca).unwrap();
+    assert!(connect_config(addr, &old_ca).is_err());
+    h.stop();
+}
+
+/// CONFIG SET tls-protocols / tls-auth-clients / tls-ciphersuites apply to
+/// new connections.
+#[test]
+fn config_set_policies_for_new_connections() {
+    let certs = Certs::new();
+    let h = serve(certs.config("no"));
+    let addr = h.tls_addrs[0];
+    let mut s = connect(&certs, addr, None, BOTH).unwrap();
+    let set = |s: &mut Tls, k: &str, v: &str| command(s, &["CONFIG", "SET", k, v]);
+    assert_eq!(set(&mut s, "tls-protocols", "TLSv1.2"), "+OK");
+    assert!(connect(&certs, addr, None, &[&rustls::version::TLS13]).is_err());
+    ping_set_get(&mut connect(&certs, addr, None, &[&rustls::version::TLS12]).unwrap()).unwrap();
+    assert_eq!(set(&mut s, "tls-protocols", ""), "+OK");
+    assert_eq!(set(&mut s, "tls-auth-clients", "yes"), "+OK");
+    assert!(refused(connect(&certs, addr, None, BOTH)));
+    ping_set_get(&mut connect(&certs, addr, Some(("client.pem", "client.key")), BOTH).unwrap())
+        .unwrap();
+    assert_eq!(set(&mut s, "tls-auth-clients", "no"), "+OK");
+    assert_eq!(
+        set(&mut s, "tls-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"),
+        "+OK"
+    );
+    let t = connect(&certs, addr, None, &[&rustls::version::TLS13]).unwrap();
+    assert_eq!(suite_name(&t), "TLS13_CHACHA20_POLY1305_SHA256");
+    assert_eq!(
+        command(&mut s, &["CONFIG", "GET", "tls-ciphersuites"]),
+        "tls-ciphersuites TLS_CHACHA20_POLY1305_SHA256"
+    );
+    // The first connection negotiated before all this and is still served.
+    assert_eq!(command(&mut s, &["PING"]), "+PONG");
+    h.stop();
+}
+
+/// CONFIG SET tls-port starts, moves and stops the TLS listener; CONFIG SET
+/// port moves the plain one. A port that cannot be bound keeps the old.
+#[test]
+fn config_set_ports() {
+    let certs = Certs::new();
+    let mut c = certs.config("no");
+    c.tls_port = 0;
+    c.port = free_port();
+    let h = serve(c);
+    let plain = h.addr();
+    let mut p = TcpStream::connect(plain).unwrap();
+    p.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let at = |port: u16| -> SocketAddr { format!("127.0.0.1:{port}").parse().unwrap() };
+
+    // TLS cannot start without a usable certificate (the file parameters
+    // are not applied while TLS is off, as in Redis).
+    let cert = certs.path("server.pem");
+    assert_eq!(
+        command(&mut p, &["CONFIG", "SET", "tls-cert-file", "/nonexistent"]),
+        "+OK"
+    );
+    assert_eq!(
+        command(&mut p, &["CONFIG", "SET", "tls-port", &free_port().to_string()]),
+        "-ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to update TLS configuration. Check server logs."
+    );
+    assert_eq!(
+        command(&mut p, &["CONFIG", "GET", "tls-port"]),
+        "tls-port 0"
+    );
+    assert_eq!(
+        command(&mut p, &["CONFIG", "SET", "tls-cert-file", &cert]),
+        "+OK"
+    );
+
+    let t1 = free_port();
+    assert_eq!(
+        command(&mut p, &["CONFIG", "SET", "tls-port", &t1.to_string()]),
+        "+OK"
+    );
+    ping_set_get(&mut connect(&certs, at(t1), None, BOTH).unwrap()).unwrap();
+    let mut old_tls = connect(&certs, at(t1), None, BOTH).unwrap();
+    let t2 = free_port();
+    assert_eq!(
+        command(&mut p, &["CONFIG", "SET", "tls-port", &t2.to_string()]),
+        "+OK"
+    );
+    ping_set_get(&mut connect(&certs, at(t2), None, BOTH).unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(connect(&certs, at(t1), None, BOTH).is_err());
+    // A connection accepted on the old port stays.
+    assert_eq!(command(&mut old_tls, &["PING"]), "+PONG");
+
+    // Ports in use: an error, and the old listener keeps serving.
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port().to_string();
+    for name in ["port", "tls-port"] {
+        assert_eq!(
+            command(&mut p, &["CONFIG", "SET", name, &busy_port]),
+            format!("-ERR CONFIG SET failed (possibly related to argument '{name}') - Unable to listen on this port. Check server logs.")
+        );
+    }
+    assert_eq!(
+        command(&mut p, &["CONFIG", "GET", "tls-port"]),
+        format!("tls-port {t2}")
+    );
+    connect(&certs, at(t2), None, BOTH).unwrap();
+
+    // tls-port 0 stops TLS.
+    assert_eq!(
+        command(&mut old_tls, &["CONFIG", "SET", "tls-port", "0"]),
+        "+OK"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(connect(&certs, at(t2), None, BOTH).is_err());
+
+    // The plain port moves; INFO reports the new one.
+    let p2 = free_port();
+    assert_eq!(
+        command(&mut p, &["CONFIG", "SET", "port", &p2.to_string()]),
+        "+OK"
+    );
+    let mut q = TcpStream::connect(at(p2)).unwrap();
+    q.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(command(&mut q, &["PING"]), "+PONG");
+    let info = command(&mut q, &["INFO", "server"]);
+    assert!(info.contains(&format!("tcp_port:{p2}\r\n")), "{info}");
+    assert_eq!(h.server.port(), p2);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(TcpStream::connect(plain).is_err());
+    assert_eq!(command(&mut p, &["PING"]), "+PONG");
+
+    // One port switched between plain and TLS (Redis's "switch between tcp
+    // and tls ports"): each CONFIG SET closes its port before answering.
+    let p2s = p2.to_string();
+    assert_eq!(command(&mut q, &["CONFIG", "SET", "port", "0"]), "+OK");
+    assert_eq!(command(&mut q, &["CONFIG", "SET", "tls-port", &p2s]), "+OK");
+    let mut t = connect(&certs, at(p2), None, BOTH).unwrap();
+    assert_eq!(command(&mut t, &["CONFIG", "SET", "tls-port", "0"]), "+OK");
+    assert_eq!(command(&mut t, &["CONFIG", "SET", "port", &p2s]), "+OK");
+    let mut r = TcpStream::connect(at(p2)).unwrap();
+    r.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(command(&mut r, &["PING"]), "+PONG");
+
+    h.stop();
+}
+
+/// `--health-check` with `port 0` and a tls-port probes over TLS, with a
+/// client certificate when the server wants one.
+#[test]
+fn health_check_over_tls() {
+    let certs = Certs::new();
+    let health = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ember-server"))
+            .arg("--health-check")
+            .args(args)
+            .output()
+            .expect("ember-server runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let h = serve(certs.config("yes"));
+    let port = h.tls_addrs[0].port();
+    let conf = certs.dir.join("health.conf");
+    let write_conf = |extra: &str| {
+        std::fs::write(
+            &conf,
+            format!(
+                "bind 127.0.0.1\nport 0\ntls-port {port}\ntls-cert-file {}\ntls-key-file {}\n\
+                 tls-ca-cert-file {}\n{extra}",
+                certs.path("server.pem"),
+                certs.path("server.key"),
+                certs.path("ca.pem"),
+            ),
+        )
+        .unwrap();
+    };
+    let conf_s = conf.to_string_lossy().into_owned();
+    // Mutual TLS: the client certificate is presented.
+    write_conf(&format!(
+        "tls-client-cert-file {}\ntls-client-key-file {}\n",
+        certs.path("client.pem"),
+        certs.path("client.key")
+    ));
+    let (code, out) = health(&[&conf_s]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("healthy") && out.contains("PONG"), "{out}");
+    // The server certificate is no client certificate (serverAuth only):
+    // the server refuses it, and the probe says so.
+    write_conf("");
+    let (code, out) = health(&[&conf_s]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("unhealthy"), "{out}");
+    h.stop();
+
+    // Without client authentication nothing is presented.
+    let mut c = certs.config("no");
+    c.tls_port = port;
+    let h = serve(c);
+    write_conf("tls-auth-clients no\n");
+    let (code, out) = health(&[&conf_s]);
+    assert_eq!(code, 0, "{out}");
+    // Flags work as for the plain port.
+    let p = h.tls_addrs[0].port().to_string();
+    let (code, out) = health(&[
+        "--port",
+        "0",
+        "--tls-port",
+        &p,
+        "--tls-auth-clients",
+        "no",
+        "--host",
+        "127.0.0.1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    h.stop();
+    std::thread::sleep(Duration::from_millis(100));
+    // Nothing listens any more.
+    let (code, out) = health(&[&conf_s]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("unhealthy"), "{out}");
+    // A plain server on a TLS probe's port: not healthy either.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let lp = l.local_addr().unwrap().port().to_string();
+    let t = std::thread::spawn(move || {
+        if let Ok((mut c, _)) = l.accept() {
+            let mut buf = [0u8; 512];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(b"-ERR unknown command\r\n");
+        }
+    });
+    let (code, out) = health(&["--port", "0", "--tls-port", &lp, "--tls-auth-clients", "no"]);
+    assert_eq!(code, 1, "{out}");
+    let _ = t.join();
+}
+
+/// tls-ciphers selects what OpenSSL's own parser selects among the suites
+/// rustls has, in the same order (checked with the `openssl` tool).
+#[test]
+fn cipher_lists_agree_with_openssl() {
+    if !common::have_tool("openssl") {
+        return;
+    }
+    let ours = ember::server::tls::tls12_cipher_list;
+    let known: Vec<String> = ours("ALL")
+        .unwrap()
+        .iter()
+        .map(|s| format!("{:?}", s.suite()))
+        .collect();
+    for spec in [
+        "ALL",
+        "DEFAULT",
+        "HIGH:!aNULL:!MD5",
+        "HIGH:!aNULL:!MD5:!aECDSA:-CHACHA20",
+        "ECDHE+AES128:ECDHE+CHACHA20:+aECDSA",
+        "!CHACHA20:AES128:ALL:@STRENGTH",
+        "ALL:-AES:AES256",
+        "AES128:ALL:+AES128",
+        "CHACHA20:AES128:@STRENGTH",
+        "ECDHE-RSA-AES128-GCM-SHA256,AES256 CHACHA20",
+        "aRSA+AESGCM:aECDSA",
+        "kEECDH+AES256:EECDH+CHACHA20",
+        "SUITEB128",
+        "SUITEB192",
+        "DEFAULT:!ECDSA:@SECLEVEL=1",
+        "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256",
+    ] {
+        let out = std::process::Command::new("openssl")
+            .args(["ciphers", "-stdname", "-s", "-tls1_2", spec])
+            .output()
+            .unwrap();
+        let theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|n| known.iter().any(|k| k == n))
+            .map(String::from)
+            .collect();
+        let mine: Vec<String> = ours(spec)
+            .unwrap_or_else(|e| panic!("{spec}: {e}"))
+            .iter()
+            .map(|s| format!("{:?}", s.suite()))
+            .collect();
+        assert_eq!(mine, theirs, "{spec}");
+    }
 }

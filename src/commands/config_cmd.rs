@@ -110,6 +110,13 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         (p.set)(&mut next, &[value]).map_err(|e| failed(&e))?;
     }
     let server = ctx.server;
+    // Listeners and TLS: all or nothing, before anything is committed.
+    let current = server.config.snapshot();
+    crate::server::listen::config_set(server, &current, &next, &seen).map_err(|(name, why)| {
+        CmdError::err(format!(
+            "CONFIG SET failed (possibly related to argument '{name}') - {why}"
+        ))
+    })?;
     if seen.contains(&"requirepass") {
         server
             .acl

@@ -120,7 +120,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "multiplexing_api", &"epoll");
             w(t, "process_id", &std::process::id());
             w(t, "run_id", &server.run_id);
-            w(t, "tcp_port", &server.port);
+            w(t, "tcp_port", &server.port());
             w(t, "server_time_usec", &crate::util::now_us());
             w(t, "uptime_in_seconds", &uptime);
             w(t, "uptime_in_days", &(uptime / 86400));

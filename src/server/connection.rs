@@ -55,15 +55,16 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         return;
     };
     let _ = tcp.set_nodelay(true);
-    let mut stream = match (&server.tls, tls) {
-        (Some(acceptor), true) => match super::tls::accept(acceptor, tcp).await {
+    let mut stream = match (tls, tls.then(|| server.tls_acceptor()).flatten()) {
+        (true, Some(acceptor)) => match super::tls::accept(&acceptor, tcp).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::debug!("TLS handshake with {addr} failed: {e}");
                 return;
             }
         },
-        _ => Stream::Plain(tcp),
+        (true, None) => return,
+        (false, _) => Stream::Plain(tcp),
     };
 
     if server.clients.count() as u64 >= server.config.maxclients() {

@@ -12,6 +12,7 @@ pub mod client;
 pub mod connection;
 pub mod gate;
 pub mod latency;
+pub mod listen;
 pub mod pause;
 pub mod stats;
 pub mod tls;
@@ -54,10 +55,14 @@ pub struct Server {
     pub started_unix_ms: u64,
     /// 40 hex characters, new at each start (INFO `run_id`).
     pub run_id: String,
-    /// The TCP port actually bound (differs from the config with `--port 0`).
-    pub port: u16,
-    /// The TLS acceptor when `tls-port` is set (server::tls).
-    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The TCP port actually bound (differs from the config with `--port 0`;
+    /// CONFIG SET port moves it).
+    pub port: std::sync::atomic::AtomicU16,
+    /// The TLS acceptor once TLS is configured (server::tls); CONFIG SET of
+    /// the `tls-*` parameters replaces it for new connections.
+    pub tls: parking_lot::RwLock<Option<tokio_rustls::TlsAcceptor>>,
+    /// The accept tasks (CONFIG SET port/tls-port rebinds them).
+    pub listeners: listen::Listeners,
     /// RDB snapshot state (SAVE/BGSAVE, LASTSAVE, INFO persistence).
     pub persist: crate::persist::save::Persist,
     /// SLOWLOG entries and the latency monitor's events.
@@ -78,6 +83,16 @@ impl Server {
     #[inline]
     pub fn auth_required(&self) -> bool {
         self.acl.auth_required()
+    }
+
+    /// The plain TCP port being served (INFO `tcp_port`).
+    pub fn port(&self) -> u16 {
+        self.port.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The current TLS acceptor, for a connection that came in on `tls-port`.
+    pub fn tls_acceptor(&self) -> Option<tokio_rustls::TlsAcceptor> {
+        self.tls.read().clone()
     }
 
     /// A strong reference to this server, for background work.
@@ -159,7 +174,7 @@ fn bind_all(config: &Config) -> io::Result<Vec<StdListener>> {
 }
 
 /// Bind every `bind` address on `port` (0: an ephemeral one, the same for all).
-fn bind_port(config: &Config, mut port: u16) -> io::Result<Vec<StdListener>> {
+pub(crate) fn bind_port(config: &Config, mut port: u16) -> io::Result<Vec<StdListener>> {
     let mut listeners = Vec::new();
     for b in &config.bind {
         let (optional, host) = match b.strip_prefix('-') {
@@ -251,11 +266,6 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
     let plain_addrs = local(&listeners)?;
     let tls_addrs = local(&tls_listeners)?;
     let addrs: Vec<SocketAddr> = plain_addrs.iter().chain(&tls_addrs).copied().collect();
-    let listeners: Vec<(StdListener, bool)> = listeners
-        .into_iter()
-        .map(|l| (l, false))
-        .chain(tls_listeners.into_iter().map(|l| (l, true)))
-        .collect();
     let nworkers = match config.worker_threads {
         0 => thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -286,8 +296,9 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         started: Instant::now(),
         started_unix_ms,
         run_id: random_hex(40),
-        port: plain_addrs.first().map_or(0, |a| a.port()),
-        tls,
+        port: plain_addrs.first().map_or(0, |a| a.port()).into(),
+        tls: parking_lot::RwLock::new(tls),
+        listeners: Default::default(),
         persist: crate::persist::save::Persist::new(started_unix_ms),
         slowlog: Default::default(),
         latency: Default::default(),
@@ -317,13 +328,22 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
                 .spawn(move || worker(server, rx, i))?,
         );
     }
-    // Acceptors run on their own thread's runtime.
+    // Acceptors run on their own thread's runtime; CONFIG SET port/tls-port
+    // start new ones there.
     {
+        let rt = runtime();
+        server.listeners.start(
+            &server,
+            rt.handle().clone(),
+            senders,
+            listeners,
+            tls_listeners,
+        );
         let server = server.clone();
         threads.push(
             thread::Builder::new()
                 .name("ember-accept".into())
-                .spawn(move || acceptor(server, listeners, senders))?,
+                .spawn(move || acceptor(server, rt))?,
         );
     }
     {
@@ -356,8 +376,7 @@ fn runtime() -> tokio::runtime::Runtime {
     }
 }
 
-/// A new connection, and whether it came in on a TLS listener.
-type Accepted = (std::net::TcpStream, bool);
+use listen::Accepted;
 
 /// A worker thread: serves the connections handed to it until shutdown.
 fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<Accepted>, i: usize) {
@@ -387,58 +406,18 @@ fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<Accepted>, i: usi
     drop(rt);
 }
 
-/// Accept connections on every listener and deal them out to the workers.
-fn acceptor(
-    server: Arc<Server>,
-    listeners: Vec<(StdListener, bool)>,
-    senders: Vec<mpsc::UnboundedSender<Accepted>>,
-) {
-    let rt = runtime();
+/// The acceptor thread: runs the accept tasks (server::listen) until shutdown.
+fn acceptor(server: Arc<Server>, rt: tokio::runtime::Runtime) {
     let mut shutdown = server.shutdown_rx();
     rt.block_on(async move {
-        let senders = Arc::new(senders);
-        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let mut tasks = Vec::new();
-        for (l, tls) in listeners {
-            let listener = match tokio::net::TcpListener::from_std(l) {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::error!("cannot register listener: {e}");
-                    continue;
-                }
-            };
-            let senders = senders.clone();
-            let next = next.clone();
-            let server = server.clone();
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    match listener.accept().await {
-                        Ok((stream, _)) => {
-                            server
-                                .stats
-                                .total_connections_received
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Ok(std_stream) = stream.into_std() else {
-                                continue;
-                            };
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                                % senders.len();
-                            let _ = senders[i].send((std_stream, tls));
-                        }
-                        Err(e) => {
-                            // Out of file descriptors and the like: back off briefly.
-                            tracing::warn!("accept failed: {e}");
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                        }
-                    }
-                }
-            }));
-        }
-        let _ = shutdown.changed().await;
-        for t in tasks {
-            t.abort();
+        while !*shutdown.borrow_and_update() {
+            if shutdown.changed().await.is_err() {
+                break;
+            }
         }
     });
+    server.listeners.stop();
+    drop(rt);
 }
 
 /// Record a latency-monitor event if it took at least the threshold.
