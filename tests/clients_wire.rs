@@ -19,7 +19,8 @@
 //!   channel may be null); `list_commands.go` `BLPop` with `formatSec`.
 //!   On connect: `hello <proto> [auth <user|default> <pass>] [setname <n>]`
 //!   alone; if that fails with a Redis error, `auth [<user>] <pass>` when a
-//!   password is set; then one pipeline `[select <db>] [client setname <n>]`;
+//!   password is set; then one pipeline `[select <db>] [client setname <n>]
+//!   [client tracking on]` (the last with client-side caching, RESP3 only);
 //!   then (RESP3 only) `client maint_notifications on moving-endpoint-type
 //!   internal-ip`, whose error is ignored in auto mode; then one pipeline
 //!   `client setinfo LIB-NAME go-redis(<suffix>,<go version>)` +
@@ -258,6 +259,37 @@ fn go_redis_handshake_with_credentials() {
         &[NOAUTH, NOAUTH].concat(),
     );
     r.roundtrip(&cmd(&["get", "k"]), NOAUTH);
+}
+
+#[test]
+fn go_redis_client_side_cache_init() {
+    // With client-side caching on (RESP3 only), initConn's pipeline ends
+    // with `client tracking on`; invalidations arrive as pushes, after the
+    // reply of the connection's own write.
+    let s = TestServer::start();
+    let mut r = s.raw();
+    hello(&mut r, &cmd(&["hello", "3"]), 3);
+    r.roundtrip(
+        &cmds(&[
+            &["select", "2"],
+            &["client", "setname", "app"],
+            &["client", "tracking", "on"],
+        ]),
+        b"+OK\r\n+OK\r\n+OK\r\n",
+    );
+    r.roundtrip(&cmd(MAINT), MAINT_ERR);
+    r.roundtrip(&cmd(&["get", "k"]), b"_\r\n");
+    let mut other = s.raw();
+    other.roundtrip(
+        &cmds(&[&["select", "2"], &["set", "k", "1"]]),
+        b"+OK\r\n+OK\r\n",
+    );
+    r.expect(b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n");
+    r.roundtrip(&cmd(&["get", "k"]), b"$1\r\n1\r\n");
+    r.roundtrip(
+        &cmds(&[&["set", "k", "2"], &["ping"]]),
+        b"+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n+PONG\r\n",
+    );
 }
 
 #[test]
