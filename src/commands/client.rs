@@ -143,15 +143,18 @@ fn getname(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 }
 
 fn setinfo(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let (field, what) = if eq_ic(&args[2], b"lib-name") {
-        (&ctx.client.info.lib_name, "lib-name")
+    // Errors name the attribute as the client spelled it (go-redis and
+    // Jedis send `LIB-NAME`), as Redis 7.2 does.
+    let field = if eq_ic(&args[2], b"lib-name") {
+        &ctx.client.info.lib_name
     } else if eq_ic(&args[2], b"lib-ver") {
-        (&ctx.client.info.lib_ver, "lib-ver")
+        &ctx.client.info.lib_ver
     } else {
         let opt = String::from_utf8_lossy(&args[2]);
         return Err(CmdError::err(format!("Unrecognized option '{opt}'")));
     };
     if !valid_name(&args[3]) {
+        let what = String::from_utf8_lossy(&args[2]);
         return Err(CmdError::err(format!(
             "{what} cannot contain spaces, newlines or special characters."
         )));
@@ -242,43 +245,50 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
 }
 
 fn list(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let mut ids: Option<Vec<u64>> = None;
-    // TYPE pubsub / normal: whether the client is subscribed.
-    let mut pubsub: Option<bool> = None;
-    let mut i = 2;
-    while i < args.len() {
-        if eq_ic(&args[i], b"type") && i + 1 < args.len() {
-            let t = args.get(i + 1).to_ascii_lowercase();
-            match t.as_slice() {
-                b"normal" => pubsub = Some(false),
-                b"pubsub" => pubsub = Some(true),
-                // Ember has no replicas or masters yet.
-                b"master" | b"replica" | b"slave" => ids = Some(Vec::new()),
-                _ => {
-                    let t = String::from_utf8_lossy(&t);
-                    return Err(CmdError::err(format!("Unknown client type '{t}'")));
-                }
-            }
-            i += 2;
-        } else if eq_ic(&args[i], b"id") && i + 1 < args.len() {
-            let mut v = Vec::new();
-            for a in args.slice(i + 1).iter() {
-                match crate::protocol::parse_i64(a) {
-                    Some(n) if n > 0 => v.push(n as u64),
-                    _ => return Err(CmdError::err("Invalid client ID")),
-                }
-            }
-            ids = Some(v);
-            i = args.len();
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
+    // As Redis 7.2: `TYPE <type>` alone, or `ID <id> [<id> ...]` (any
+    // 64-bit integer; one line per argument that names a connected client,
+    // in argument order, repeats included), or nothing.
     let mut text = String::new();
-    for c in ctx.server.clients.all() {
-        if ids.as_ref().is_none_or(|v| v.contains(&c.id))
-            && pubsub.is_none_or(|p| p == is_pubsub(&c))
-        {
+    if args.len() == 4 && eq_ic(&args[2], b"type") {
+        let t = args.get(3).to_ascii_lowercase();
+        // TYPE pubsub / normal: whether the client is subscribed.
+        let pubsub = match t.as_slice() {
+            b"normal" => Some(false),
+            b"pubsub" => Some(true),
+            // Ember has no replicas or masters yet.
+            b"master" | b"replica" | b"slave" => None,
+            _ => {
+                let t = String::from_utf8_lossy(&args[3]);
+                return Err(CmdError::err(format!("Unknown client type '{t}'")));
+            }
+        };
+        if let Some(p) = pubsub {
+            for c in ctx.server.clients.all() {
+                if p == is_pubsub(&c) {
+                    client_line(ctx.server, &c, &mut text);
+                }
+            }
+        }
+    } else if args.len() > 3 && eq_ic(&args[2], b"id") {
+        let mut ids = Vec::with_capacity(args.len() - 3);
+        for a in args.slice(3).iter() {
+            match crate::protocol::parse_i64(a) {
+                Some(n) => ids.push(n),
+                None => return Err(CmdError::err("Invalid client ID")),
+            }
+        }
+        for id in ids {
+            if let Some(c) = u64::try_from(id)
+                .ok()
+                .and_then(|id| ctx.server.clients.get(id))
+            {
+                client_line(ctx.server, &c, &mut text);
+            }
+        }
+    } else if args.len() != 2 {
+        return Err(CmdError::Syntax);
+    } else {
+        for c in ctx.server.clients.all() {
             client_line(ctx.server, &c, &mut text);
         }
     }

@@ -145,9 +145,13 @@ fn auth(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Client names may hold only printable non-space ASCII (Redis's rule).
+/// Client names (and CLIENT SETINFO values) may hold only printable
+/// non-space ASCII (Redis's rule). Redis 7.2 checks them as C strings, so
+/// the check ends at a NUL byte (what follows it is kept unchecked).
 pub fn valid_name(name: &[u8]) -> bool {
-    name.iter().all(|&c| (b'!'..=b'~').contains(&c))
+    name.iter()
+        .take_while(|&&c| c != 0)
+        .all(|&c| (b'!'..=b'~').contains(&c))
 }
 
 fn hello(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {

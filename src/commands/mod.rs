@@ -28,6 +28,7 @@ pub mod memory;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;
+pub mod replication;
 pub mod script;
 pub mod server;
 pub mod set;
@@ -97,6 +98,7 @@ pub fn families() -> Vec<&'static [Command]> {
         sort::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
+        replication::COMMANDS,
         dump::COMMANDS,
         crate::persist::aof::command::COMMANDS,
         acl_cmd::COMMANDS,
