@@ -2551,3 +2551,41 @@ fn scripts_match_real_redis_byte_for_byte() {
         "weak corpus: {errors} errors, {arrays} aggregates"
     );
 }
+
+/// What cluster-aware clients send to a standalone server: ROLE, READONLY,
+/// READWRITE, ASKING and every CLUSTER subcommand (cluster support
+/// disabled), unknown subcommands and wrong arities.
+#[test]
+fn cluster_and_role_commands_match_real_redis_byte_for_byte() {
+    if !have_tool("redis-server") {
+        return;
+    }
+    let reqs: Vec<Vec<String>> = [
+        "ROLE",
+        "READONLY",
+        "READWRITE",
+        "ASKING",
+        "CLUSTER INFO",
+        "CLUSTER SLOTS",
+        "CLUSTER SHARDS",
+        "CLUSTER NODES",
+        "CLUSTER MYID",
+        "CLUSTER HELP",
+        "CLUSTER KEYSLOT foo",
+        "CLUSTER COUNTKEYSINSLOT 1",
+        "CLUSTER GETKEYSINSLOT 1 10",
+        "CLUSTER SETSLOT 1 STABLE",
+        "CLUSTER NOSUCH",
+        "CLUSTER",
+        "CLUSTER INFO extra",
+        "CLUSTER KEYSLOT",
+        "ROLE extra",
+        "ASKING extra",
+    ]
+    .iter()
+    .map(|l| l.split(' ').map(String::from).collect())
+    .collect();
+    let runs = vec![("2", reqs.clone()), ("3", reqs)];
+    let compared = compare_with_redis(runs, |_| true, |_| {});
+    assert_eq!(compared, 40);
+}
