@@ -124,6 +124,12 @@ pub struct Config {
     pub tls_session_cache_timeout: u64,
     /// Passphrase of an encrypted key: kept, but rustls cannot decrypt keys.
     pub tls_key_file_pass: String,
+    /// Accepted for redis.conf compatibility; rustls has no DHE suites.
+    pub tls_dh_params_file: String,
+    pub tls_client_key_file_pass: String,
+    /// Accepted for redis.conf compatibility (no replication or cluster bus).
+    pub tls_replication: bool,
+    pub tls_cluster: bool,
     /// The certificate `--health-check` presents (else tls-cert-file's).
     pub tls_client_cert_file: String,
     pub tls_client_key_file: String,
@@ -215,6 +221,10 @@ impl Default for Config {
             tls_session_cache_size: 20 * 1024,
             tls_session_cache_timeout: 300,
             tls_key_file_pass: String::new(),
+            tls_dh_params_file: String::new(),
+            tls_client_key_file_pass: String::new(),
+            tls_replication: false,
+            tls_cluster: false,
             tls_client_cert_file: String::new(),
             tls_client_key_file: String::new(),
             config_file: None,
@@ -778,6 +788,10 @@ pub const PARAMS: &[Param] = &[
     p_str!("tls-key-file-pass", tls_key_file_pass, true),
     p_str!("tls-client-cert-file", tls_client_cert_file, true),
     p_str!("tls-client-key-file", tls_client_key_file, true),
+    p_str!("tls-client-key-file-pass", tls_client_key_file_pass, true),
+    p_str!("tls-dh-params-file", tls_dh_params_file, true),
+    p_bool!("tls-replication", tls_replication, true),
+    p_bool!("tls-cluster", tls_cluster, true),
     p_str!("tls-ca-cert-file", tls_ca_cert_file, true),
     p_str!("tls-ca-cert-dir", tls_ca_cert_dir, true),
     p_enum!("tls-auth-clients", tls_auth_clients, TLS_AUTH_CLIENTS, true),

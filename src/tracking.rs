@@ -247,11 +247,17 @@ impl Tracking {
                     Some(keys) => keys,
                     None => g.pending.entry(p.clone()).or_default(),
                 };
-                keys.insert(key.into(), writer(expiry));
+                // Several clients on one prefix: the key is copied once.
+                match keys.get_mut(key) {
+                    Some(w) => *w = writer(expiry),
+                    None => {
+                        keys.insert(key.into(), writer(expiry));
+                    }
+                }
                 queued = true;
             }
         }
-        if queued {
+        if queued && !hub.tracking.pending.load(Relaxed) {
             hub.tracking.pending.store(true, Relaxed);
         }
         invalidate_key(hub, g, key, me);

@@ -415,6 +415,33 @@ fn bad_configuration_refuses_to_start() {
         &|c| c.tls_ciphersuites = "TLS_NOPE".into(),
         "Invalid tls-ciphersuites",
     );
+    fails(
+        &|c| c.tls_ciphers = "RC4-MD5:DHE-RSA-AES128-SHA".into(),
+        "Invalid tls-ciphers",
+    );
+}
+
+/// As with OpenSSL, cipher entries rustls cannot do are skipped, not fatal:
+/// common hardened lists (Mozilla's "intermediate", with DHE entries) and
+/// TLS 1.3 lists naming the CCM suites load; only an empty result fails.
+#[test]
+fn cipher_lists_skip_what_rustls_cannot_do() {
+    let tls12 = ember::server::tls::tls12_cipher_list;
+    let tls13 = ember::server::tls::tls13_cipher_list;
+    let mozilla = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
+        ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:\
+        ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:\
+        DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+    assert_eq!(tls12(mozilla).unwrap().len(), 6);
+    assert_eq!(tls12("EECDH+AESGCM:EDH+AESGCM").unwrap().len(), 4);
+    assert_eq!(
+        tls12("ECDHE-RSA-AES128-GCM-SHA256;RC4-MD5").unwrap().len(),
+        1
+    );
+    assert!(tls12("RC4-MD5:kRSA").is_err());
+    let l = tls13("TLS_AES_256_GCM_SHA384:TLS_AES_128_CCM_SHA256").unwrap();
+    assert_eq!(l.len(), 1);
+    assert!(tls13("TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256").is_err());
 }
 
 /// The CA may come from a directory instead of a file.
@@ -448,7 +475,9 @@ fn parameters_in_config_and_config_get() {
             "tls-port {port}\ntls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\n\
              tls-auth-clients optional\ntls-protocols \"TLSv1.2 TLSv1.3\"\n\
              tls-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384\n\
-             tls-ciphers DEFAULT\nport 0\nbind 127.0.0.1\nsave \"\"\n",
+             tls-ciphers DEFAULT\nport 0\nbind 127.0.0.1\nsave \"\"\n\
+             tls-dh-params-file /nonexistent/dh.pem\ntls-replication yes\ntls-cluster yes\n\
+             tls-client-key-file-pass secret\n",
             certs.path("server.pem"),
             certs.path("server.key"),
             certs.path("ca.pem"),
@@ -461,6 +490,9 @@ fn parameters_in_config_and_config_get() {
     c.dir = certs.dir.to_string_lossy().into_owned();
     assert_eq!(c.tls_port, port);
     assert_eq!(c.tls_auth_clients, "optional");
+    // Redis's directives Ember accepts without effect.
+    assert!(c.tls_replication && c.tls_cluster);
+    assert_eq!(c.tls_dh_params_file, "/nonexistent/dh.pem");
     let mut bad = Config::default();
     let badfile = certs.dir.join("bad.conf");
     std::fs::write(&badfile, "tls-auth-clients maybe\n").unwrap();

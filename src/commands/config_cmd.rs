@@ -80,10 +80,16 @@ fn get(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+static SET_LOCK: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
 fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if !args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
+    // One CONFIG SET at a time, from the copy to the commit: two on
+    // different workers would otherwise each commit a copy without the
+    // other's change (and the listeners could disagree with the config).
+    let _serial = SET_LOCK.lock();
     // Apply every pair to a copy; commit only if all succeed.
     let mut next: Config = ctx.server.config.snapshot();
     let mut seen: Vec<&str> = Vec::new();

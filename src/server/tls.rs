@@ -280,18 +280,18 @@ fn word_selects(word: &str, s: &Tls12Suite) -> bool {
     }
 }
 
-/// `tls-ciphers` in OpenSSL's cipher-list syntax (`:`, `,` or space
+/// `tls-ciphers` in OpenSSL's cipher-list syntax (`:`, `,`, `;` or space
 /// separated; `A+B` both; `!X` removed for good, `-X` removed, `+X` moved to
 /// the end; `@STRENGTH` sorts; `@SECLEVEL=n` ignored), over the TLS 1.2
-/// suites rustls has. An entry adding nothing rustls can do, or a list that
-/// ends up empty, is an error (as OpenSSL fails on a list selecting nothing).
+/// suites rustls has. As OpenSSL does, an entry adding nothing it can do is
+/// skipped (with a warning) and only a list that ends up empty is an error.
 pub fn tls12_cipher_list(spec: &str) -> Result<Vec<rustls::SupportedCipherSuite>, String> {
     let all = tls12_suites();
     let mut chosen: Vec<usize> = Vec::new();
     let mut killed: Vec<usize> = Vec::new();
     let bad = |why: String| format!("Invalid tls-ciphers specified: {why}");
     for entry in spec
-        .split([':', ',', ' '])
+        .split([':', ',', ' ', ';'])
         .map(str::trim)
         .filter(|e| !e.is_empty())
     {
@@ -328,9 +328,10 @@ pub fn tls12_cipher_list(spec: &str) -> Result<Vec<rustls::SupportedCipherSuite>
             }
             _ => {
                 if matching.is_empty() {
-                    return Err(bad(format!(
-                        "{entry} names no cipher suite rustls supports"
-                    )));
+                    // OpenSSL skips what it cannot do (DHE, CBC, CCM...);
+                    // only a list that ends up empty is refused.
+                    tracing::warn!("tls-ciphers: {entry} names no cipher suite rustls supports");
+                    continue;
                 }
                 for i in matching {
                     if !chosen.contains(&i) && !killed.contains(&i) {
@@ -348,7 +349,9 @@ pub fn tls12_cipher_list(spec: &str) -> Result<Vec<rustls::SupportedCipherSuite>
 
 /// `tls-ciphersuites`: TLS 1.3 suites, `:`-separated, in preference order,
 /// by OpenSSL's/IANA's names (`TLS_AES_128_GCM_SHA256`) or rustls's
-/// (`TLS13_AES_128_GCM_SHA256`).
+/// (`TLS13_AES_128_GCM_SHA256`). Names rustls lacks (the CCM suites) are
+/// skipped with a warning, as OpenSSL skips unknown ones; a list left empty
+/// is an error.
 pub fn tls13_cipher_list(spec: &str) -> Result<Vec<rustls::SupportedCipherSuite>, String> {
     let mut wanted = Vec::new();
     for name in spec.split(':').map(str::trim).filter(|n| !n.is_empty()) {
@@ -363,7 +366,9 @@ pub fn tls13_cipher_list(spec: &str) -> Result<Vec<rustls::SupportedCipherSuite>
         match found {
             Some(s) if !wanted.contains(s) => wanted.push(*s),
             Some(_) => {}
-            None => return Err(format!("Invalid tls-ciphersuites specified: {name}")),
+            None => {
+                tracing::warn!("tls-ciphersuites: {name} is not a TLS 1.3 suite rustls supports")
+            }
         }
     }
     if wanted.is_empty() {
