@@ -482,6 +482,13 @@ pub fn server_config(c: &Config) -> Result<ServerConfig, String> {
     let versions = protocols(&c.tls_protocols)?;
     let chain = certs(&read(&c.tls_cert_file, "certificate")?, &c.tls_cert_file)?;
     let key = private_key(&c.tls_key_file)?;
+    // The certificate of outgoing connections is loaded (and checked) with
+    // the rest, as Redis's tlsConfigure does, not first when it is used.
+    if !c.tls_client_cert_file.is_empty() && !c.tls_client_key_file.is_empty() {
+        let mut with_auth = c.clone();
+        with_auth.tls_auth_clients = "yes".into();
+        probe_client_config(&with_auth)?;
+    }
     let provider = Arc::new(provider(c)?);
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
