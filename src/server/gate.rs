@@ -55,6 +55,12 @@ impl Gates {
         self.gates.get(i).map(|g| g.0.read())
     }
 
+    /// The calling thread's gate index (a worker or cron), if it has one.
+    pub fn mine(&self) -> Option<usize> {
+        let i = MINE.with(|m| m.get());
+        (i < self.gates.len()).then_some(i)
+    }
+
     /// Whether the calling thread has a gate of its own (a worker or cron).
     pub fn owned(&self) -> bool {
         MINE.with(|m| m.get()) < self.gates.len()

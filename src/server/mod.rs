@@ -8,6 +8,7 @@
 //! the workers share. A separate `cron` thread runs active expiry and other
 //! periodic work at `hz`.
 
+pub mod busy;
 pub mod client;
 pub mod connection;
 pub mod gate;
@@ -260,6 +261,10 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         0 => thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+    // With one worker, a spare one takes the connections that arrive while
+    // a script on the first is busy (a new `redis-cli SCRIPT KILL` must get
+    // through); it is an ordinary worker, idle otherwise.
+    let nthreads = if nworkers == 1 { 2 } else { nworkers };
     let (shutdown_tx, _) = watch::channel(false);
     let started_unix_ms = crate::util::now_ms();
     let commands = CommandTable::build();
@@ -280,7 +285,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         acl,
         stats: ServerStats::default(),
         clients: ClientRegistry::default(),
-        gates: gate::Gates::new(nworkers + 1),
+        gates: gate::Gates::new(nthreads + 1),
         scripts: Default::default(),
         thread_stats: Mutex::new(Vec::new()),
         started: Instant::now(),
@@ -305,7 +310,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
 
     let mut threads = Vec::new();
     let mut senders = Vec::new();
-    for i in 0..nworkers {
+    for i in 0..nthreads {
         let (tx, rx) = mpsc::unbounded_channel::<Accepted>();
         senders.push(tx);
         let server = server.clone();
@@ -323,7 +328,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         threads.push(
             thread::Builder::new()
                 .name("ember-accept".into())
-                .spawn(move || acceptor(server, listeners, senders))?,
+                .spawn(move || acceptor(server, listeners, senders, nworkers))?,
         );
     }
     {
@@ -331,7 +336,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         threads.push(
             thread::Builder::new()
                 .name("ember-cron".into())
-                .spawn(move || cron(server, nworkers))?,
+                .spawn(move || cron(server, nthreads))?,
         );
     }
     crate::alloc::mark_startup();
@@ -387,11 +392,15 @@ fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<Accepted>, i: usi
     drop(rt);
 }
 
-/// Accept connections on every listener and deal them out to the workers.
+/// Accept connections on every listener and deal them out to the first
+/// `nworkers` workers, round-robin. A worker inside a script is skipped (its
+/// thread is running the script); with one worker, the spare one after it
+/// takes the connections that arrive while the script is busy.
 fn acceptor(
     server: Arc<Server>,
     listeners: Vec<(StdListener, bool)>,
     senders: Vec<mpsc::UnboundedSender<Accepted>>,
+    nworkers: usize,
 ) {
     let rt = runtime();
     let mut shutdown = server.shutdown_rx();
@@ -421,8 +430,15 @@ fn acceptor(
                             let Ok(std_stream) = stream.into_std() else {
                                 continue;
                             };
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                                % senders.len();
+                            let mut i =
+                                next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % nworkers;
+                            if server.scripts.busy_worker() == Some(i) {
+                                if nworkers > 1 {
+                                    i = (i + 1) % nworkers;
+                                } else if server.scripts.busy(&server).is_some() {
+                                    i = senders.len() - 1;
+                                }
+                            }
                             let _ = senders[i].send((std_stream, tls));
                         }
                         Err(e) => {
