@@ -23,8 +23,8 @@
 //! than `busy-reply-threshold` they answer `-BUSY` instead, except commands
 //! flagged ALLOW_BUSY (SCRIPT KILL, FUNCTION KILL/STATS…), which then run
 //! without the gate. SCRIPT KILL sets a flag that a Lua count hook checks
-//! every few thousand instructions. Connections on the *script's own* worker
-//! thread wait for it to finish (that thread is busy running it).
+//! every few thousand instructions; the same hook serves the connections of
+//! the script's *own* worker thread meanwhile (`server::busy`).
 //!
 //! **Sandbox.** `sandbox.lua` builds the read-only globals, the `redis` API
 //! and the error handler that adds `script: <name>, on @user_script:<line>.`
@@ -92,7 +92,7 @@ pub struct Scripts {
     kill: Arc<AtomicBool>,
     /// The running script has called a write command (it cannot be killed).
     pub(crate) wrote: AtomicBool,
-    /// Gate index of the worker running the script (valid while one runs).
+    /// Index of the worker thread running the script (valid while one runs).
     worker: AtomicUsize,
     /// The server is shutting down: a running script was stopped for it.
     shutdown: AtomicBool,
@@ -830,7 +830,7 @@ impl Scripts {
         }
     }
 
-    /// The worker thread (gate index) running a script, if one runs.
+    /// The worker thread running a script, if one runs.
     pub fn busy_worker(&self) -> Option<usize> {
         if self.started_ms.load(Relaxed) == 0 {
             return None;
@@ -1015,9 +1015,7 @@ pub fn run(
     scripts.kill.store(false, Relaxed);
     scripts.wrote.store(false, Relaxed);
     scripts.is_function.store(spec.function, Relaxed);
-    scripts
-        .worker
-        .store(server.gates.mine().unwrap_or(usize::MAX), Relaxed);
+    scripts.worker.store(crate::server::busy::worker(), Relaxed);
     *scripts.running.lock() = Some((spec.name.to_string(), spec.command.clone()));
     scripts
         .started_ms

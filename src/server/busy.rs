@@ -72,6 +72,18 @@ struct Registry {
 
 thread_local! {
     static REG: RefCell<Registry> = RefCell::new(Registry::default());
+    /// This worker thread's index (`usize::MAX` elsewhere).
+    static WORKER: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// Mark the calling thread as worker `i`.
+pub fn set_worker(i: usize) {
+    WORKER.with(|w| w.set(i));
+}
+
+/// The calling thread's worker index (`usize::MAX` if not a worker).
+pub fn worker() -> usize {
+    WORKER.with(|w| w.get())
 }
 
 /// A connection's place in its worker's registry. When the registry cannot

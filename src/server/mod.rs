@@ -6,7 +6,9 @@
 //! A single-threaded runtime has no work-stealing queues or cross-thread
 //! wake-ups on the request path, and the keyspace's per-shard locks are what
 //! the workers share. A separate `cron` thread runs active expiry and other
-//! periodic work at `hz`.
+//! periodic work at `hz`. A busy script's worker serves its other
+//! connections from the Lua hook (`busy`); new connections go elsewhere
+//! (with one worker, to a spare one).
 
 pub mod busy;
 pub mod client;
@@ -263,7 +265,8 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
     };
     // With one worker, a spare one takes the connections that arrive while
     // a script on the first is busy (a new `redis-cli SCRIPT KILL` must get
-    // through); it is an ordinary worker, idle otherwise.
+    // through); it is an ordinary worker, idle otherwise, and shares the
+    // first one's gate (so EXEC and scripts take no extra lock).
     let nthreads = if nworkers == 1 { 2 } else { nworkers };
     let (shutdown_tx, _) = watch::channel(false);
     let started_unix_ms = crate::util::now_ms();
@@ -285,7 +288,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         acl,
         stats: ServerStats::default(),
         clients: ClientRegistry::default(),
-        gates: gate::Gates::new(nthreads + 1),
+        gates: gate::Gates::new(nworkers + 1),
         scripts: Default::default(),
         thread_stats: Mutex::new(Vec::new()),
         started: Instant::now(),
@@ -319,7 +322,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
                 .name(format!("ember-worker-{i}"))
                 // Scripts recurse (nested replies, cjson): C's usual 8 MiB.
                 .stack_size(8 << 20)
-                .spawn(move || worker(server, rx, i))?,
+                .spawn(move || worker(server, rx, i, i.min(nworkers - 1)))?,
         );
     }
     // Acceptors run on their own thread's runtime.
@@ -336,7 +339,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         threads.push(
             thread::Builder::new()
                 .name("ember-cron".into())
-                .spawn(move || cron(server, nthreads))?,
+                .spawn(move || cron(server, nworkers))?,
         );
     }
     crate::alloc::mark_startup();
@@ -365,9 +368,11 @@ fn runtime() -> tokio::runtime::Runtime {
 type Accepted = (std::net::TcpStream, bool);
 
 /// A worker thread: serves the connections handed to it until shutdown.
-fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<Accepted>, i: usize) {
+/// `gate`: its gate (the spare worker shares worker 0's).
+fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<Accepted>, i: usize, gate: usize) {
     let rt = runtime();
-    server.gates.adopt(i);
+    server.gates.adopt(gate);
+    busy::set_worker(i);
     let tstats = server.new_thread_stats();
     let mut shutdown = server.shutdown_rx();
     rt.block_on(async move {
