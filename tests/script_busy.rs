@@ -42,8 +42,13 @@ fn line(s: &str) -> Vec<u8> {
 /// Send EVAL/FCALL on a raw connection (its reply is read later) and wait
 /// until another connection sees BUSY.
 fn start_busy(s: &TestServer, runner: &mut Raw, args: &[&str]) {
-    runner.send(&resp(args));
+    // Connected first: a connection accepted in the instant before the
+    // script starts, and not registered by its worker yet, waits for it.
     let mut probe = s.conn();
+    probe
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    runner.send(&resp(args));
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let r: redis::RedisResult<String> = redis::cmd("PING").query(&mut probe);
@@ -269,4 +274,39 @@ fn blocked_client_is_served_after_the_script() {
     assert_eq!(c.read_n(1, Duration::from_secs(5)), b"*");
     runner.expect(b":1\r\n");
     blocked.expect(b"*2\r\n$1\r\nq\r\n$1\r\nz\r\n");
+}
+
+#[test]
+fn hello_run_while_busy_changes_the_protocol() {
+    let s = one_worker();
+    let mut c = s.raw();
+    let mut runner = s.raw();
+    c.roundtrip(b"HSET h a 1\r\n", b":1\r\n");
+    start_busy(&s, &mut runner, &["EVAL", SPIN, "0"]);
+    c.send(b"HELLO 3\r\n");
+    assert_eq!(c.read_n(2, Duration::from_secs(5)), b"%7");
+    c.read_n(4096, Duration::from_millis(200));
+    c.roundtrip(b"SCRIPT KILL\r\n", b"+OK\r\n");
+    runner.read_n(200, Duration::from_millis(500));
+    c.roundtrip(b"HGETALL h\r\n", b"%1\r\n$1\r\na\r\n$1\r\n1\r\n");
+}
+
+#[test]
+fn new_connections_avoid_the_busy_worker() {
+    let s = TestServer::with_config(|c| {
+        c.worker_threads = 2;
+        c.busy_reply_threshold = 100;
+    });
+    let mut runner = s.raw();
+    start_busy(&s, &mut runner, &["EVAL", SPIN, "0"]);
+    // Round-robin would put every other one on the script's worker.
+    for _ in 0..4 {
+        let mut fresh = s.raw();
+        fresh.send(b"PING\r\n");
+        let got = fresh.read_n(BUSY.len() + 3, Duration::from_secs(2));
+        assert_eq!(String::from_utf8_lossy(&got), format!("-{BUSY}\r\n"));
+    }
+    let mut k = s.conn();
+    assert_eq!(q::<String>(&mut k, &["SCRIPT", "KILL"]), "OK");
+    runner.read_n(200, Duration::from_millis(500));
 }

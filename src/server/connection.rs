@@ -151,6 +151,8 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 return;
             };
             client = c;
+            // HELLO / RESET run by a busy script's hook change the protocol.
+            out.resp3 = client.resp == 3;
             if let Some(left) = left {
                 // A busy script's hook served this connection: its unsent
                 // replies go first, its unrun input before what came since.
@@ -436,7 +438,16 @@ async fn read_more(
         if idle == 0 || sub.is_some() {
             std::future::pending::<()>().await
         } else {
-            tokio::time::sleep(std::time::Duration::from_secs(idle)).await
+            tokio::time::sleep(std::time::Duration::from_secs(idle)).await;
+            // A busy script's hook may have served it meanwhile.
+            loop {
+                let last = info.last_interaction_ms.load(Relaxed);
+                let quiet = crate::util::now_ms().saturating_sub(last);
+                if quiet >= idle * 1000 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(idle * 1000 - quiet)).await;
+            }
         }
     };
     let r = tokio::select! {

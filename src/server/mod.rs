@@ -264,7 +264,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         n => n,
     };
     // With one worker, a spare one takes the connections that arrive while
-    // a script on the first is busy (a new `redis-cli SCRIPT KILL` must get
+    // a script runs on the first (a new `redis-cli SCRIPT KILL` must get
     // through); it is an ordinary worker, idle otherwise, and shares the
     // first one's gate (so EXEC and scripts take no extra lock).
     let nthreads = if nworkers == 1 { 2 } else { nworkers };
@@ -399,8 +399,9 @@ fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<Accepted>, i: usi
 
 /// Accept connections on every listener and deal them out to the first
 /// `nworkers` workers, round-robin. A worker inside a script is skipped (its
-/// thread is running the script); with one worker, the spare one after it
-/// takes the connections that arrive while the script is busy.
+/// thread is running the script, and a connection not yet registered there
+/// could not be served by the busy hook); with one worker, the spare one
+/// after it takes the connections that arrive while a script runs.
 fn acceptor(
     server: Arc<Server>,
     listeners: Vec<(StdListener, bool)>,
@@ -438,11 +439,11 @@ fn acceptor(
                             let mut i =
                                 next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % nworkers;
                             if server.scripts.busy_worker() == Some(i) {
-                                if nworkers > 1 {
-                                    i = (i + 1) % nworkers;
-                                } else if server.scripts.busy(&server).is_some() {
-                                    i = senders.len() - 1;
-                                }
+                                i = if nworkers > 1 {
+                                    (i + 1) % nworkers
+                                } else {
+                                    senders.len() - 1
+                                };
                             }
                             let _ = senders[i].send((std_stream, tls));
                         }
