@@ -6,8 +6,9 @@
 //! the script is busy, the Lua count hook calls [`tick`] (at most once a
 //! millisecond), which serves this worker's *parked* connections itself:
 //! those whose task waits for input with nothing unparsed ([`Slot::park`],
-//! a thread-local registry, no atomics). It reads their sockets directly
-//! (non-blocking `recv`, an epoll set made for the busy period on Linux),
+//! a thread-local registry; no locks, one relaxed load per poll). It reads
+//! their sockets directly (non-blocking `recv`, an epoll set made for the
+//! busy period on Linux),
 //! runs each request through the ordinary `dispatch` with the connection's
 //! own client, so every command but the ALLOW_BUSY ones answers `-BUSY`
 //! (the gates are held by this very thread, and `admit` never waits while
@@ -19,7 +20,7 @@
 //! connections in the middle of a write are not parked, and wait.
 
 use std::cell::RefCell;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -56,7 +57,10 @@ struct Entry {
     /// Parked with nothing unparsed in the task's own buffer.
     servable: bool,
     left: Left,
-    waker: Option<Waker>,
+    /// The connection task's waker, and the flag it checks (one relaxed
+    /// load per poll): set while `left` holds something.
+    waker: Waker,
+    work: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
@@ -91,11 +95,20 @@ pub fn worker() -> usize {
 pub struct Slot {
     i: usize,
     held: Option<Box<Client>>,
+    work: Arc<AtomicBool>,
 }
 
 /// Register a connection of this worker; `fd` is its socket, `plain` false
 /// for TLS (whose bytes only the task can decrypt).
-pub fn register(server: &Arc<Server>, tstats: &Arc<ThreadStats>, fd: i32, plain: bool) -> Slot {
+/// `waker` wakes the connection's task.
+pub fn register(
+    server: &Arc<Server>,
+    tstats: &Arc<ThreadStats>,
+    fd: i32,
+    plain: bool,
+    waker: Waker,
+) -> Slot {
+    let work = Arc::new(AtomicBool::new(false));
     let i = REG
         .try_with(|r| {
             let Ok(mut r) = r.try_borrow_mut() else {
@@ -110,7 +123,8 @@ pub fn register(server: &Arc<Server>, tstats: &Arc<ThreadStats>, fd: i32, plain:
                 parked: None,
                 servable: false,
                 left: Left::default(),
-                waker: None,
+                waker,
+                work: work.clone(),
             };
             match r.free.pop() {
                 Some(i) => {
@@ -124,7 +138,11 @@ pub fn register(server: &Arc<Server>, tstats: &Arc<ThreadStats>, fd: i32, plain:
             }
         })
         .unwrap_or(usize::MAX);
-    Slot { i, held: None }
+    Slot {
+        i,
+        held: None,
+        work,
+    }
 }
 
 impl Slot {
@@ -149,6 +167,9 @@ impl Slot {
     /// The wait is over: the client back, and what the busy servicing left.
     #[inline]
     pub fn unpark(&mut self) -> Option<(Box<Client>, Option<Left>)> {
+        if self.work.load(Relaxed) {
+            self.work.store(false, Relaxed);
+        }
         if let Some(c) = self.held.take() {
             return Some((c, None));
         }
@@ -163,25 +184,15 @@ impl Slot {
         .flatten()
     }
 
-    /// Ready when the busy servicing left work for the task.
+    /// Ready when the busy servicing left work for the task (it wakes the
+    /// task's registered waker then).
     #[inline]
-    pub fn poll_work(&self, cx: &mut Context<'_>) -> Poll<()> {
-        REG.try_with(|r| {
-            let Ok(mut r) = r.try_borrow_mut() else {
-                return Poll::Pending;
-            };
-            let Some(e) = r.entries.get_mut(self.i).and_then(Option::as_mut) else {
-                return Poll::Pending;
-            };
-            if !e.left.is_empty() {
-                return Poll::Ready(());
-            }
-            if !e.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                e.waker = Some(cx.waker().clone());
-            }
+    pub fn poll_work(&self, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.work.load(Relaxed) {
+            Poll::Ready(())
+        } else {
             Poll::Pending
-        })
-        .unwrap_or(Poll::Pending)
+        }
     }
 }
 
@@ -257,11 +268,10 @@ pub fn tick() {
                 r.unwatch(fd);
             }
             if let Some(e) = r.entries.get_mut(i).and_then(Option::as_mut) {
+                e.work.store(!left.is_empty(), Relaxed);
                 if !left.is_empty() {
-                    if let Some(w) = &e.waker {
-                        // It runs once the script has returned.
-                        w.wake_by_ref();
-                    }
+                    // It runs once the script has returned.
+                    e.waker.wake_by_ref();
                 }
                 e.parked = Some(client);
                 e.left = left;

@@ -107,7 +107,9 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
     };
     // While the task waits for input the client is parked in the worker's
     // registry, where a busy script's hook can serve it (server::busy).
-    let mut slot = super::busy::register(&server, &tstats, fd, matches!(stream, Stream::Plain(_)));
+    let waker = std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())).await;
+    let plain = matches!(stream, Stream::Plain(_));
+    let mut slot = super::busy::register(&server, &tstats, fd, plain, waker);
     let mut client = Box::new(Client::new(info.clone(), server.acl.default_user()));
     // Every connection has an outbox: CLIENT TRACKING pushes and redirects
     // reach it (src/tracking.rs).
