@@ -461,7 +461,8 @@ pub fn dispatch(
     // maxmemory: evict before any command (under this worker's gate, so not
     // inside another client's EXEC), refuse growing ones if nothing could be
     // evicted. Checked before MULTI queueing, as Redis does.
-    if crate::evict::over_limit_fast(&server.config) {
+    // Not while a script is busy (as Redis): its worker holds every gate.
+    if crate::evict::over_limit_fast(&server.config) && server.scripts.busy(server).is_none() {
         let oom = {
             let _gate = server.gates.read();
             crate::evict::perform(&server.keyspace, &server.config)
@@ -540,6 +541,16 @@ pub fn dispatch(
                 );
                 return;
             }
+            // A busy script refuses it before it is queued (Redis's
+            // processCommand order), and the transaction will abort.
+            if !cmd.has(flags::ALLOW_BUSY) {
+                if let Some(busy) = server.scripts.busy(server) {
+                    tstats.rejected(entry.id);
+                    m.aborted = true;
+                    reply_error(server, out, &CmdError::coded(busy));
+                    return;
+                }
+            }
             m.queue.push(crate::server::client::Queued::new(args));
             client
                 .info
@@ -555,7 +566,16 @@ pub fn dispatch(
     let _gate = if server.commands.takes_all_gates(entry.id) {
         if let Some(busy) = server.scripts.busy(server) {
             tstats.rejected(entry.id);
-            reply_error(server, out, &CmdError::coded(busy));
+            // A refused EXEC discards the transaction (Redis's rejectCommand).
+            let e = if entry.id == server.commands.exec_id {
+                multi::abort_exec(server, client);
+                CmdError::coded(format!(
+                    "EXECABORT Transaction discarded because of: {busy}"
+                ))
+            } else {
+                CmdError::coded(busy)
+            };
+            reply_error(server, out, &e);
             return;
         }
         None
@@ -564,6 +584,7 @@ pub fn dispatch(
             Ok(g) => g,
             Err(e) => {
                 tstats.rejected(entry.id);
+                flag_transaction(client);
                 reply_error(server, out, &e);
                 return;
             }

@@ -62,6 +62,12 @@ fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     if save && nosave {
         return Err(CmdError::Syntax);
     }
+    // While a script is busy only SHUTDOWN NOSAVE goes through (Redis).
+    if !nosave {
+        if let Some(busy) = ctx.server.scripts.busy(ctx.server) {
+            return Err(CmdError::coded(busy));
+        }
+    }
     tracing::warn!("User requested shutdown...");
     if !crate::persist::save::save_for_shutdown(ctx.server, save, nosave) && !force {
         return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));

@@ -23,8 +23,8 @@
 //! than `busy-reply-threshold` they answer `-BUSY` instead, except commands
 //! flagged ALLOW_BUSY (SCRIPT KILL, FUNCTION KILL/STATS…), which then run
 //! without the gate. SCRIPT KILL sets a flag that a Lua count hook checks
-//! every few thousand instructions. Connections on the *script's own* worker
-//! thread wait for it to finish (that thread is busy running it).
+//! every few thousand instructions; the same hook serves the connections of
+//! the script's *own* worker thread meanwhile (`server::busy`).
 //!
 //! **Sandbox.** `sandbox.lua` builds the read-only globals, the `redis` API
 //! and the error handler that adds `script: <name>, on @user_script:<line>.`
@@ -92,6 +92,10 @@ pub struct Scripts {
     kill: Arc<AtomicBool>,
     /// The running script has called a write command (it cannot be killed).
     pub(crate) wrote: AtomicBool,
+    /// Index of the worker thread running the script (valid while one runs).
+    worker: AtomicUsize,
+    /// The server is shutting down: a running script was stopped for it.
+    shutdown: AtomicBool,
     /// Name and arguments of the running function (FUNCTION STATS).
     running: Mutex<Option<(String, Vec<Vec<u8>>)>>,
     /// For INFO, updated after each engine operation.
@@ -208,6 +212,9 @@ impl Engine {
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(10_000),
             move |lua, _| {
+                // A busy script lets this worker's other connections in
+                // (BUSY replies, SCRIPT KILL…): server::busy.
+                crate::server::busy::tick();
                 let text = if hook_kill.load(Relaxed) {
                     KILLED
                 } else {
@@ -811,11 +818,24 @@ impl Scripts {
         if limit == 0 || crate::util::now_ms().saturating_sub(started) < limit {
             return None;
         }
-        Some(if self.is_function.load(Relaxed) {
+        Some(self.busy_text())
+    }
+
+    /// The BUSY text for the running script (EVAL) or function (FCALL).
+    pub fn busy_text(&self) -> &'static str {
+        if self.is_function.load(Relaxed) {
             BUSY_FUNCTION
         } else {
             BUSY_SCRIPT
-        })
+        }
+    }
+
+    /// The worker thread running a script, if one runs.
+    pub fn busy_worker(&self) -> Option<usize> {
+        if self.started_ms.load(Relaxed) == 0 {
+            return None;
+        }
+        Some(self.worker.load(Relaxed))
     }
 
     /// SCRIPT KILL (`function` false) / FUNCTION KILL (true).
@@ -842,6 +862,7 @@ impl Scripts {
     /// Stop the running script whatever it did (SHUTDOWN): the kill hook
     /// fires at its next check.
     pub fn abort(&self) {
+        self.shutdown.store(true, Relaxed);
         if self.started_ms.load(Relaxed) != 0 {
             self.kill.store(true, Relaxed);
         }
@@ -876,6 +897,11 @@ pub fn admit<'a>(
                 return Ok(None);
             }
             return Err(CmdError::coded(busy));
+        }
+        // This thread serves its connections for its own busy script: it
+        // holds every gate, waiting would never end.
+        if crate::server::busy::serving() {
+            return Err(CmdError::coded(server.scripts.busy_text()));
         }
         wait = std::time::Duration::from_millis(5);
     }
@@ -917,6 +943,7 @@ impl Drop for Running<'_> {
         self.0.started_ms.store(0, Relaxed);
         *self.0.running.lock() = None;
         self.0.kill.store(false, Relaxed);
+        crate::server::busy::end();
     }
 }
 
@@ -939,6 +966,7 @@ pub fn run(
     // MULTI/EXEC when there are several (Redis 7's effects replication).
     crate::persist::aof::log::transaction();
     let scripts = &server.scripts;
+    let mark = out.len();
     let Some(func) = func_of(engine) else {
         return Err(CmdError::coded(NOSCRIPT));
     };
@@ -990,6 +1018,7 @@ pub fn run(
     scripts.kill.store(false, Relaxed);
     scripts.wrote.store(false, Relaxed);
     scripts.is_function.store(spec.function, Relaxed);
+    scripts.worker.store(crate::server::busy::worker(), Relaxed);
     *scripts.running.lock() = Some((spec.name.to_string(), spec.command.clone()));
     scripts
         .started_ms
@@ -1038,8 +1067,17 @@ pub fn run(
         hooks.raw_set("known", Value::Nil)?;
         r
     });
+    let stopped_for_shutdown = scripts.shutdown.load(Relaxed) && scripts.kill.load(Relaxed);
     drop(running);
     caller.info.last_cmd.store(last_cmd, Relaxed);
+    if stopped_for_shutdown {
+        // Stopped by SHUTDOWN (NOSAVE): as in Redis, whose process exits
+        // there, the caller gets no reply and the effects are not logged.
+        crate::persist::aof::log::discard();
+        out.buf.truncate(mark);
+        caller.close_after_reply = true;
+        return Ok(false);
+    }
     let (ok, value) = result.map_err(internal)?;
     let script_resp3 = state.borrow().resp3;
     if !spec.function {

@@ -106,7 +106,12 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         server: &server,
         info: info.clone(),
     };
-    let mut client = Client::new(info.clone(), server.acl.default_user());
+    // While the task waits for input the client is parked in the worker's
+    // registry, where a busy script's hook can serve it (server::busy).
+    let waker = std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())).await;
+    let plain = matches!(stream, Stream::Plain(_));
+    let mut slot = super::busy::register(&server, &tstats, fd, plain, waker);
+    let mut client = Box::new(Client::new(info.clone(), server.acl.default_user()));
     // Every connection has an outbox: CLIENT TRACKING pushes and redirects
     // reach it (src/tracking.rs).
     client.pubsub.attach(&server.pubsub, &info, false);
@@ -132,18 +137,43 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 .filter(|_| {
                     client.pubsub.active() || client.pubsub.tracking.on || client.monitor.is_some()
                 })
-                .map(|s| &**s);
-            match read_more(
+                .cloned();
+            slot.park(client, inbuf.is_empty());
+            let mut woke = read_more(
                 &server,
                 &mut stream,
                 &mut inbuf,
                 &info,
                 &tstats,
                 killed.as_mut(),
-                sub,
+                sub.as_deref(),
+                &slot,
             )
-            .await
-            {
+            .await;
+            let Some((c, left)) = slot.unpark() else {
+                return;
+            };
+            client = c;
+            // HELLO / RESET run by a busy script's hook change the protocol.
+            out.resp3 = client.resp == 3;
+            if let Some(left) = left {
+                // A busy script's hook served this connection: its unsent
+                // replies go first, its unrun input before what came since.
+                out.buf.extend_from_slice(&left.output);
+                if !left.input.is_empty() {
+                    let mut input = left.input;
+                    input.extend_from_slice(&inbuf);
+                    inbuf = input;
+                }
+                if left.close {
+                    let _ = write_out(&mut stream, &mut out, &tstats, killed.as_mut()).await;
+                    return;
+                }
+                if matches!(woke, Woke::Messages) {
+                    woke = Woke::Data;
+                }
+            }
+            match woke {
                 Woke::Closed => return,
                 Woke::Data => {}
                 Woke::Messages => {
@@ -383,7 +413,9 @@ enum Woke {
     Closed,
 }
 
-/// Wait for more request bytes, or for Pub/Sub messages to pass on.
+/// Wait for more request bytes, or for Pub/Sub messages to pass on, or for
+/// what a busy script's hook left this connection (server::busy).
+#[allow(clippy::too_many_arguments)]
 async fn read_more(
     server: &Server,
     stream: &mut Stream,
@@ -392,6 +424,7 @@ async fn read_more(
     tstats: &ThreadStats,
     mut killed: Pin<&mut Notified<'_>>,
     sub: Option<&crate::pubsub::Subscriber>,
+    slot: &super::busy::Slot,
 ) -> Woke {
     if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
         inbuf.reserve(READ_CHUNK);
@@ -410,12 +443,22 @@ async fn read_more(
         if idle == 0 || sub.is_some() {
             std::future::pending::<()>().await
         } else {
-            tokio::time::sleep(std::time::Duration::from_secs(idle)).await
+            tokio::time::sleep(std::time::Duration::from_secs(idle)).await;
+            // A busy script's hook may have served it meanwhile.
+            loop {
+                let last = info.last_interaction_ms.load(Relaxed);
+                let quiet = crate::util::now_ms().saturating_sub(last);
+                if quiet >= idle * 1000 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(idle * 1000 - quiet)).await;
+            }
         }
     };
     let r = tokio::select! {
         biased;
         _ = &mut killed => return Woke::Closed,
+        _ = std::future::poll_fn(|cx| slot.poll_work(cx)) => return Woke::Data,
         r = read => r,
         _ = messages => return Woke::Messages,
         _ = idle_timer => {

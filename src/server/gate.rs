@@ -1,10 +1,12 @@
 //! Gates: what makes MULTI/EXEC atomic across shards.
 //!
 //! Each worker thread (and the cron thread) owns one gate, a reader-writer
-//! lock nobody else reads. Every command a worker dispatches holds its own
-//! gate for reading while it runs, and so do serving blocked clients and the
-//! cron thread's active-expiry cycle: uncontended, only that thread touches
-//! the lock's cache line, so a read costs two uncontended atomic operations.
+//! lock nobody else reads (except the spare worker of a one-worker server,
+//! which shares worker 0's: see server::start). Every command a worker
+//! dispatches holds its own gate for reading while it runs, and so do
+//! serving blocked clients and the cron thread's active-expiry cycle:
+//! uncontended, only that thread touches the lock's cache line, so a read
+//! costs two uncontended atomic operations.
 //!
 //! EXEC takes *every* gate for writing, in a fixed order (worker 0..n, then
 //! cron), holding none of them for reading (dispatch does not take the read

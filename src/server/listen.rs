@@ -30,6 +30,8 @@ pub struct Listeners {
 struct State {
     rt: tokio::runtime::Handle,
     senders: Arc<Vec<mpsc::UnboundedSender<Accepted>>>,
+    /// Workers dealt to round-robin (`senders` may hold a spare after them).
+    nworkers: usize,
     next: Arc<AtomicUsize>,
     plain: Vec<AbortHandle>,
     tls: Vec<AbortHandle>,
@@ -44,7 +46,7 @@ impl State {
                 let (senders, next, server) =
                     (self.senders.clone(), self.next.clone(), server.clone());
                 self.rt
-                    .spawn(accept_loop(server, l, tls, senders, next))
+                    .spawn(accept_loop(server, l, tls, senders, self.nworkers, next))
                     .abort_handle()
             })
             .collect();
@@ -73,12 +75,14 @@ impl Listeners {
         server: &Arc<Server>,
         rt: tokio::runtime::Handle,
         senders: Vec<mpsc::UnboundedSender<Accepted>>,
+        nworkers: usize,
         plain: Vec<StdListener>,
         tls: Vec<StdListener>,
     ) {
         let mut state = State {
             rt,
             senders: Arc::new(senders),
+            nworkers,
             next: Arc::new(AtomicUsize::new(0)),
             plain: Vec::new(),
             tls: Vec::new(),
@@ -103,6 +107,7 @@ async fn accept_loop(
     l: StdListener,
     tls: bool,
     senders: Arc<Vec<mpsc::UnboundedSender<Accepted>>>,
+    nworkers: usize,
     next: Arc<AtomicUsize>,
 ) {
     let listener = match tokio::net::TcpListener::from_std(l) {
@@ -122,7 +127,20 @@ async fn accept_loop(
                 let Ok(std_stream) = stream.into_std() else {
                     continue;
                 };
-                let i = next.fetch_add(1, Relaxed) % senders.len().max(1);
+                // Round-robin over the workers, skipping one inside a
+                // script (its thread runs the script, and a connection not
+                // yet registered there could not be served by the busy
+                // hook); with one worker, the spare after it takes the
+                // connections that arrive while a script runs.
+                let n = nworkers.clamp(1, senders.len().max(1));
+                let mut i = next.fetch_add(1, Relaxed) % n;
+                if server.scripts.busy_worker() == Some(i) {
+                    i = if n > 1 {
+                        (i + 1) % n
+                    } else {
+                        senders.len().saturating_sub(1)
+                    };
+                }
                 if let Some(tx) = senders.get(i) {
                     let _ = tx.send((std_stream, tls));
                 }

@@ -6,8 +6,11 @@
 //! A single-threaded runtime has no work-stealing queues or cross-thread
 //! wake-ups on the request path, and the keyspace's per-shard locks are what
 //! the workers share. A separate `cron` thread runs active expiry and other
-//! periodic work at `hz`.
+//! periodic work at `hz`. A busy script's worker serves its other
+//! connections from the Lua hook (`busy`); new connections go elsewhere
+//! (with one worker, to a spare one).
 
+pub mod busy;
 pub mod client;
 pub mod connection;
 pub mod gate;
@@ -270,6 +273,11 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         0 => thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+    // With one worker, a spare one takes the connections that arrive while
+    // a script runs on the first (a new `redis-cli SCRIPT KILL` must get
+    // through); it is an ordinary worker, idle otherwise, and shares the
+    // first one's gate (so EXEC and scripts take no extra lock).
+    let nthreads = if nworkers == 1 { 2 } else { nworkers };
     let (shutdown_tx, _) = watch::channel(false);
     let started_unix_ms = crate::util::now_ms();
     let commands = CommandTable::build();
@@ -316,7 +324,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
 
     let mut threads = Vec::new();
     let mut senders = Vec::new();
-    for i in 0..nworkers {
+    for i in 0..nthreads {
         let (tx, rx) = mpsc::unbounded_channel::<Accepted>();
         senders.push(tx);
         let server = server.clone();
@@ -325,7 +333,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
                 .name(format!("ember-worker-{i}"))
                 // Scripts recurse (nested replies, cjson): C's usual 8 MiB.
                 .stack_size(8 << 20)
-                .spawn(move || worker(server, rx, i))?,
+                .spawn(move || worker(server, rx, i, i.min(nworkers - 1)))?,
         );
     }
     // Acceptors run on their own thread's runtime; CONFIG SET port/tls-port
@@ -336,6 +344,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
             &server,
             rt.handle().clone(),
             senders,
+            nworkers,
             listeners,
             tls_listeners,
         );
@@ -379,9 +388,11 @@ fn runtime() -> tokio::runtime::Runtime {
 use listen::Accepted;
 
 /// A worker thread: serves the connections handed to it until shutdown.
-fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<Accepted>, i: usize) {
+/// `gate`: its gate (the spare worker shares worker 0's).
+fn worker(server: Arc<Server>, mut rx: mpsc::UnboundedReceiver<Accepted>, i: usize, gate: usize) {
     let rt = runtime();
-    server.gates.adopt(i);
+    server.gates.adopt(gate);
+    busy::set_worker(i);
     let tstats = server.new_thread_stats();
     let mut shutdown = server.shutdown_rx();
     rt.block_on(async move {

@@ -404,6 +404,19 @@ pub fn transaction() {
     })
 }
 
+/// Forget what the open scope logged so far: a script stopped by SHUTDOWN
+/// NOSAVE never completed, and none of its effects reach the AOF (Redis
+/// propagates a script's effects only when it returns).
+pub fn discard() {
+    CUR.with(|c| {
+        let mut c = c.borrow_mut();
+        c.buf.clear();
+        c.cmds = 0;
+        c.dirty = false;
+        c.instead = None;
+    })
+}
+
 /// One command's propagation scope. `end` logs it; dropped without `end`
 /// (a handler panicked) it still submits its sequence number.
 pub struct Scope<'a> {
