@@ -95,15 +95,14 @@ fn parse_batch(
             assert!(!args.is_empty());
             // Each multibulk argument takes at least `$0\r\n\r\n`, each
             // inline one a byte and a separator.
-            let per_arg = if matches!(parsed, Parsed::Multibulk { .. }) {
-                6
-            } else {
-                1
-            };
+            let multibulk = matches!(parsed, Parsed::Multibulk { .. });
+            let per_arg = if multibulk { 6 } else { 1 };
             assert!(args.len() * per_arg <= consumed + 1);
             let mut total = 0;
             for a in args.iter() {
-                assert!(a.len() as i64 <= limits.max_bulk_len);
+                // `proto-max-bulk-len` bounds `$<len>`; an inline line is
+                // bounded by its length alone (as in Redis).
+                assert!(!multibulk || a.len() as i64 <= limits.max_bulk_len);
                 total += a.len();
             }
             assert!(total <= consumed);
