@@ -857,6 +857,21 @@ impl Config {
         source: &str,
         depth: usize,
     ) -> Result<(), ConfigError> {
+        self.apply_text_with(text, source, depth, &mut |path| {
+            std::fs::read_to_string(path).map_err(|e| e.to_string())
+        })
+    }
+
+    /// [`Config::apply_text`] with `include` files read by `read_include`
+    /// (the path as written → the file's text, or why not): the fuzz
+    /// targets parse config text without touching the file system.
+    pub fn apply_text_with(
+        &mut self,
+        text: &str,
+        source: &str,
+        depth: usize,
+        read_include: &mut dyn FnMut(&str) -> Result<String, String>,
+    ) -> Result<(), ConfigError> {
         for (i, line) in text.lines().enumerate() {
             let trimmed = line.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -891,7 +906,7 @@ impl Config {
                 if depth > 16 {
                     return Err(fatal(i + 1, line, "include nested too deeply", source));
                 }
-                let text = std::fs::read_to_string(path).map_err(|e| {
+                let text = read_include(path).map_err(|e| {
                     fatal(
                         i + 1,
                         line,
@@ -899,7 +914,7 @@ impl Config {
                         source,
                     )
                 })?;
-                self.apply_text(&text, &format!(" {path}"), depth + 1)?;
+                self.apply_text_with(&text, &format!(" {path}"), depth + 1, read_include)?;
                 continue;
             }
             // `user <name> <rules...>`: may repeat; applied at startup by

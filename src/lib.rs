@@ -13,6 +13,8 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod evict;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod glob;
 pub mod keyspace;
 pub mod monitor;

@@ -67,7 +67,18 @@ impl<'a> Replayer<'a> {
             out: Reply::new(false),
         }
     }
+}
 
+/// What [`replay`] hands each command to: the server's fake client
+/// ([`Replayer`]), or a fuzz target's recorder.
+pub trait Run {
+    /// Run one command; an error stops the load as a format error.
+    fn run(&mut self, args: Args<'_>) -> Result<(), String>;
+    /// Drop a transaction left open by a truncated file.
+    fn discard(&mut self);
+}
+
+impl Run for Replayer<'_> {
     /// Run one command; an unknown command is an error (the file is not
     /// ours to second-guess), a failing one is not.
     fn run(&mut self, args: Args<'_>) -> Result<(), String> {
@@ -90,7 +101,6 @@ impl<'a> Replayer<'a> {
         Ok(())
     }
 
-    /// Drop a transaction left open by a truncated file.
     fn discard(&mut self) {
         self.client.multi = None;
     }
@@ -147,7 +157,7 @@ fn number(line: &[u8]) -> Option<u64> {
 }
 
 /// Replay one file's commands, streaming (the file is never read whole).
-pub fn replay(r: &mut Replayer<'_>, input: &mut impl BufRead) -> Result<Loaded, LoadError> {
+pub fn replay(r: &mut dyn Run, input: &mut impl BufRead) -> Result<Loaded, LoadError> {
     let mut pos = 0u64;
     let mut valid = 0u64;
     let mut in_multi = false;
