@@ -6,8 +6,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::TestServer;
 
@@ -389,7 +388,7 @@ fn bcast_and_scripts_match_real_redis() {
     if std::env::var("CI").as_deref() != Ok("true") {
         return;
     }
-    let mut child = RealRedis::start();
+    let mut child = common::RealRedis::start(&["--enable-debug-command", "yes"]);
     let want = script2(child.port);
     child.stop();
     let srv = TestServer::start();
@@ -397,46 +396,6 @@ fn bcast_and_scripts_match_real_redis() {
     assert_eq!(want.len(), got.len());
     for (w, g) in want.iter().zip(&got) {
         assert_eq!(w, g);
-    }
-}
-
-struct RealRedis {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RealRedis {
-    fn start() -> RealRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("port")
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--enable-debug-command",
-                "yes",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline);
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        RealRedis { child, port }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -571,31 +530,9 @@ fn matches_real_redis() {
     if std::env::var("CI").as_deref() != Ok("true") {
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let mut child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server starts");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let want = script(port);
-    let _ = child.kill();
-    let _ = child.wait();
+    let mut child = common::RealRedis::start(&[]);
+    let want = script(child.port);
+    child.stop();
     let srv = TestServer::start();
     let got = script(srv.addr.port());
     assert_eq!(want.len(), got.len());

@@ -176,3 +176,83 @@ pub fn err(c: &mut redis::Connection, args: &[&str]) -> String {
         Ok(v) => panic!("{args:?} should fail, got {v:?}"),
     }
 }
+
+/// A real `redis-server` child for side-by-side tests, killed when dropped.
+pub struct RealRedis {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl RealRedis {
+    /// Start `redis-server --port <free> --bind 127.0.0.1 --save ""
+    /// --appendonly no` followed by `extra`. Another test's server may take
+    /// the free port between the probe and the bind: then the child exits,
+    /// or answers with another process id, and a new port is tried.
+    pub fn start(extra: &[&str]) -> RealRedis {
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let mut child = std::process::Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .args(extra)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server starts");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                if let Some(pid) = process_id(port) {
+                    if pid == child.id() {
+                        return RealRedis { child, port };
+                    }
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                assert!(Instant::now() < deadline, "redis-server did not start");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("redis-server did not start on any of 5 ports");
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `process_id` from INFO of whatever answers on `port`.
+fn process_id(port: u16) -> Option<u32> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n").ok()?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got);
+        if let Some(at) = text.find("process_id:") {
+            let rest = &text[at + "process_id:".len()..];
+            if let Some(end) = rest.find("\r\n") {
+                return rest[..end].trim().parse().ok();
+            }
+        }
+        let n = s.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+}
