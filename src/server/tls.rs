@@ -308,13 +308,17 @@ pub fn tls12_cipher_list(spec: &str) -> Result<Vec<rustls::SupportedCipherSuite>
             b'!' | b'-' | b'+' => (entry.as_bytes()[0], &entry[1..]),
             _ => (b' ', entry),
         };
-        let matching: Vec<usize> = (0..all.len())
+        let mut matching: Vec<usize> = (0..all.len())
             .filter(|&i| {
                 body.split('+')
                     .filter(|w| !w.is_empty())
                     .all(|w| word_selects(w, &all[i]))
             })
             .collect();
+        // Suite B's 128-bit mode prefers AES-128 (as OpenSSL orders it).
+        if body == "SUITEB128" {
+            matching.sort_by_key(|&i| all[i].enc != "AES128");
+        }
         match op {
             b'!' => {
                 chosen.retain(|i| !matching.contains(i));

@@ -141,13 +141,14 @@ impl Raw {
 /// missing, the calling test must not pass silently under CI: with CI=true
 /// this panics; otherwise it prints a note and the test returns early.
 pub fn have_tool(name: &str) -> bool {
+    // Found if it runs at all (`openssl --version` exits non-zero).
     let found = std::process::Command::new(name)
         .arg("--version")
         .output()
-        .is_ok_and(|o| o.status.success());
+        .is_ok();
     if !found {
         if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{name} is required when CI=true (apt-get install redis-tools redis-server)");
+            panic!("{name} is required when CI=true (.ci/run installs it)");
         }
         eprintln!("note: {name} not found; skipping this test (it fails under CI=true)");
     }
