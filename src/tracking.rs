@@ -93,6 +93,17 @@ struct Inner {
     /// Redis's radix tree lists them) → who modified each last (0: the
     /// server or a script).
     pending: BTreeMap<Box<[u8]>, Modified>,
+    /// How many of `clients` are in BCAST mode: with none, a write does not
+    /// look at the clients at all (only at `table`).
+    bcast: usize,
+}
+
+impl Inner {
+    /// Recount `bcast` after `clients` changed (enable, disable, a
+    /// connection closing: rare next to writes).
+    fn recount(&mut self) {
+        self.bcast = self.clients.values().filter(|t| t.mode.bcast).count();
+    }
 }
 
 /// The server's tracking state.
@@ -142,6 +153,7 @@ impl Tracking {
         g.conns.remove(&id);
         if g.clients.remove(&id).is_some() {
             self.active.fetch_sub(1, Relaxed);
+            g.recount();
         }
     }
 
@@ -181,13 +193,16 @@ impl Tracking {
                 t.mode.prefixes.push(Box::default());
             }
         }
+        g.recount();
     }
 
     /// CLIENT TRACKING OFF (keys it read stay in the table until touched,
     /// as in Redis; they are skipped then).
     pub fn disable(&self, id: u64) {
-        if self.inner.lock().clients.remove(&id).is_some() {
+        let mut g = self.inner.lock();
+        if g.clients.remove(&id).is_some() {
             self.active.fetch_sub(1, Relaxed);
+            g.recount();
         }
     }
 
@@ -241,7 +256,14 @@ impl Tracking {
         // BCAST: collected under each matching prefix, sent by flush_bcast.
         let g = &mut *g;
         let mut queued = false;
-        for t in g.clients.values().filter(|t| t.mode.bcast) {
+        // Without BCAST clients the clients are not looked at at all.
+        let bcast_clients = if g.bcast > 0 { g.clients.len() } else { 0 };
+        for t in g
+            .clients
+            .values()
+            .take(bcast_clients)
+            .filter(|t| t.mode.bcast)
+        {
             for p in t.mode.prefixes.iter().filter(|p| key.starts_with(p)) {
                 let keys = match g.pending.get_mut(p) {
                     Some(keys) => keys,

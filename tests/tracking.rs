@@ -562,3 +562,43 @@ fn table_max_keys_evicts_with_invalidation() {
     let info = s(a.cmd(&["INFO", "stats"]));
     assert!(info.contains("tracking_total_keys:2\r\n"), "{info}");
 }
+
+/// BCAST keeps working as BCAST clients come and go (the server skips the
+/// BCAST scan entirely while none is connected), and default-mode clients
+/// are unaffected by it.
+#[test]
+fn bcast_clients_coming_and_going() {
+    let srv = TestServer::start();
+    let port = srv.addr.port();
+    let (mut a, mut b, mut w) = (Raw::connect(port), Raw::connect(port), Raw::connect(port));
+    let mut d = Raw::connect(port);
+    for c in [&mut a, &mut b, &mut d] {
+        c.cmd(&["HELLO", "3"]);
+    }
+    // Only a default-mode client: it is told about what it read.
+    d.cmd(&["CLIENT", "TRACKING", "on"]);
+    d.cmd(&["GET", "x:1"]);
+    w.cmd(&["SET", "x:1", "v"]);
+    assert_eq!(s(d.cmd(&["PING"])), format!("{}+PONG\r\n", inv("x:1")));
+    // Two BCAST clients on one prefix, then one leaves.
+    a.cmd(&["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "x:"]);
+    b.cmd(&["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "x:"]);
+    w.cmd(&["SET", "x:2", "v"]);
+    assert_eq!(s(a.cmd(&["PING"])), format!("{}+PONG\r\n", inv("x:2")));
+    assert_eq!(s(b.cmd(&["PING"])), format!("{}+PONG\r\n", inv("x:2")));
+    drop(a);
+    std::thread::sleep(Duration::from_millis(100));
+    w.cmd(&["SET", "x:3", "v"]);
+    assert_eq!(s(b.cmd(&["PING"])), format!("{}+PONG\r\n", inv("x:3")));
+    // The last one turns BCAST off, then on again.
+    b.cmd(&["CLIENT", "TRACKING", "off"]);
+    w.cmd(&["SET", "x:4", "v"]);
+    assert_eq!(s(b.cmd(&["PING"])), "+PONG\r\n");
+    b.cmd(&["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "x:"]);
+    w.cmd(&["SET", "x:5", "v"]);
+    assert_eq!(s(b.cmd(&["PING"])), format!("{}+PONG\r\n", inv("x:5")));
+    // The default-mode client still gets its own invalidations.
+    d.cmd(&["GET", "x:6"]);
+    w.cmd(&["SET", "x:6", "v"]);
+    assert_eq!(s(d.cmd(&["PING"])), format!("{}+PONG\r\n", inv("x:6")));
+}
