@@ -93,16 +93,25 @@ struct Inner {
     /// Redis's radix tree lists them) → who modified each last (0: the
     /// server or a script).
     pending: BTreeMap<Box<[u8]>, Modified>,
-    /// How many of `clients` are in BCAST mode: with none, a write does not
-    /// look at the clients at all (only at `table`).
-    bcast: usize,
+    /// BCAST: each registered prefix → the clients that registered it (as
+    /// Redis's prefix table), so a write looks at the distinct prefixes,
+    /// not at every tracking client.
+    prefixes: BTreeMap<Box<[u8]>, Vec<u64>>,
 }
 
 impl Inner {
-    /// Recount `bcast` after `clients` changed (enable, disable, a
+    /// Rebuild `prefixes` after `clients` changed (enable, disable, a
     /// connection closing: rare next to writes).
     fn recount(&mut self) {
-        self.bcast = self.clients.values().filter(|t| t.mode.bcast).count();
+        self.prefixes.clear();
+        for (&id, t) in self.clients.iter().filter(|(_, t)| t.mode.bcast) {
+            for p in &t.mode.prefixes {
+                self.prefixes.entry(p.clone()).or_default().push(id);
+            }
+        }
+        for ids in self.prefixes.values_mut() {
+            ids.sort_unstable();
+        }
     }
 }
 
@@ -256,28 +265,18 @@ impl Tracking {
         // BCAST: collected under each matching prefix, sent by flush_bcast.
         let g = &mut *g;
         let mut queued = false;
-        // Without BCAST clients the clients are not looked at at all.
-        let bcast_clients = if g.bcast > 0 { g.clients.len() } else { 0 };
-        for t in g
-            .clients
-            .values()
-            .take(bcast_clients)
-            .filter(|t| t.mode.bcast)
-        {
-            for p in t.mode.prefixes.iter().filter(|p| key.starts_with(p)) {
-                let keys = match g.pending.get_mut(p) {
-                    Some(keys) => keys,
-                    None => g.pending.entry(p.clone()).or_default(),
-                };
-                // Several clients on one prefix: the key is copied once.
-                match keys.get_mut(key) {
-                    Some(w) => *w = writer(expiry),
-                    None => {
-                        keys.insert(key.into(), writer(expiry));
-                    }
+        for p in g.prefixes.keys().filter(|p| key.starts_with(p)) {
+            let keys = match g.pending.get_mut(p) {
+                Some(keys) => keys,
+                None => g.pending.entry(p.clone()).or_default(),
+            };
+            match keys.get_mut(key) {
+                Some(w) => *w = writer(expiry),
+                None => {
+                    keys.insert(key.into(), writer(expiry));
                 }
-                queued = true;
             }
+            queued = true;
         }
         if queued && !hub.tracking.pending.load(Relaxed) {
             hub.tracking.pending.store(true, Relaxed);
@@ -302,10 +301,11 @@ impl Tracking {
         let mut keys: Vec<&[u8]> = Vec::new();
         for (prefix, modified) in &pending {
             let ids: Vec<(u64, bool)> = g
-                .clients
-                .iter()
-                .filter(|(_, t)| t.mode.bcast && t.mode.prefixes.contains(prefix))
-                .map(|(&id, t)| (id, t.mode.noloop))
+                .prefixes
+                .get(prefix)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| g.clients.get(id).map(|t| (*id, t.mode.noloop)))
                 .collect();
             for (id, noloop) in ids {
                 keys.clear();
