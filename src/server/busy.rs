@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use super::client::{Client, ReplyMode};
+use super::client::Client;
 use super::stats::ThreadStats;
 use super::Server;
 use crate::protocol::{Limits, Parsed, Parser, Reply};
@@ -458,25 +458,10 @@ fn serve_one(
         if server.pause.holds(server, args, now) {
             break;
         }
-        if let Some(s) = client.pubsub.subscriber() {
-            s.drain_into(&mut out.buf);
-        }
-        let mark = out.len();
-        if client.reply_mode == ReplyMode::SkipNext {
-            client.reply_mode = ReplyMode::Skipping;
-        }
         // Clients blocked on keys are not served here: the script's writes
         // are not over (see blocking::serve_pending).
-        crate::commands::dispatch(server, client, &mut out, tstats, now, args);
+        super::connection::run_one(server, client, &mut out, tstats, now, args);
         pos += consumed;
-        match client.reply_mode {
-            ReplyMode::On | ReplyMode::SkipNext => {}
-            ReplyMode::Off => out.buf.truncate(mark),
-            ReplyMode::Skipping => {
-                out.buf.truncate(mark);
-                client.reply_mode = ReplyMode::On;
-            }
-        }
         // No command that runs while busy blocks.
         client.blocked = None;
         if client.close_after_reply || client.info.killed.load(Relaxed) {

@@ -239,27 +239,11 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 }
                 super::pause::wait(&server, args).await;
             }
-            // Messages delivered so far go out ahead of this reply.
-            if let Some(s) = client.pubsub.subscriber() {
-                s.drain_into(&mut out.buf);
-            }
-            let mark = out.len();
-            if client.reply_mode == ReplyMode::SkipNext {
-                client.reply_mode = ReplyMode::Skipping;
-            }
-            dispatch(&server, &mut client, &mut out, &tstats, now, args);
+            run_one(&server, &mut client, &mut out, &tstats, now, args);
             // Clients blocked on keys this command wrote are served now,
             // before anything else runs on this connection.
             blocking::serve_pending(&server, now);
             pos += consumed;
-            match client.reply_mode {
-                ReplyMode::On | ReplyMode::SkipNext => {}
-                ReplyMode::Off => out.buf.truncate(mark),
-                ReplyMode::Skipping => {
-                    out.buf.truncate(mark);
-                    client.reply_mode = ReplyMode::On;
-                }
-            }
             if over_output_limit(&server, &info, out.len(), &mut soft_since_ms) {
                 // Closed without the replies, as Redis frees the client.
                 out.buf.clear();
@@ -357,6 +341,35 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         info.qbuf.store(inbuf.len(), Relaxed);
         if inbuf.is_empty() && inbuf.capacity() > KEEP_CAPACITY {
             inbuf = Vec::with_capacity(READ_CHUNK);
+        }
+    }
+}
+
+/// Run one parsed request: Pub/Sub messages delivered so far go out ahead
+/// of its reply, which CLIENT REPLY OFF/SKIP then drops. Shared by the
+/// connection loop and a busy script's hook (server::busy).
+pub(super) fn run_one(
+    server: &Server,
+    client: &mut Client,
+    out: &mut Reply,
+    tstats: &ThreadStats,
+    now: u64,
+    args: crate::protocol::Args<'_>,
+) {
+    if let Some(s) = client.pubsub.subscriber() {
+        s.drain_into(&mut out.buf);
+    }
+    let mark = out.len();
+    if client.reply_mode == ReplyMode::SkipNext {
+        client.reply_mode = ReplyMode::Skipping;
+    }
+    dispatch(server, client, out, tstats, now, args);
+    match client.reply_mode {
+        ReplyMode::On | ReplyMode::SkipNext => {}
+        ReplyMode::Off => out.buf.truncate(mark),
+        ReplyMode::Skipping => {
+            out.buf.truncate(mark);
+            client.reply_mode = ReplyMode::On;
         }
     }
 }

@@ -489,9 +489,7 @@ pub fn server_config(c: &Config) -> Result<ServerConfig, String> {
     // The certificate of outgoing connections is loaded (and checked) with
     // the rest, as Redis's tlsConfigure does, not first when it is used.
     if !c.tls_client_cert_file.is_empty() && !c.tls_client_key_file.is_empty() {
-        let mut with_auth = c.clone();
-        with_auth.tls_auth_clients = "yes".into();
-        probe_client_config(&with_auth)?;
+        client_identity(&c.tls_client_cert_file, &c.tls_client_key_file)?;
     }
     let provider = Arc::new(provider(c)?);
     let builder = ServerConfig::builder_with_provider(provider.clone())
@@ -626,9 +624,27 @@ pub fn probe_client_config(c: &Config) -> Result<rustls::ClientConfig, String> {
     if cert.is_empty() || key.is_empty() || c.tls_auth_clients == "no" {
         return Ok(b.with_no_client_auth());
     }
-    let chain = certs(&read(cert, "certificate")?, cert)?;
-    b.with_client_auth_cert(chain, private_key(key)?)
+    let (chain, key_der) = client_identity(cert, key)?;
+    b.with_client_auth_cert(chain, key_der)
         .map_err(|e| format!("TLS: cannot use certificate {cert} with key {key}: {e}"))
+}
+
+/// The certificate chain and key of an outgoing connection, read and
+/// checked to belong together.
+type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+fn client_identity(cert: &str, key: &str) -> Result<Identity, String> {
+    let chain = certs(&read(cert, "certificate")?, cert)?;
+    let key_der = private_key(key)?;
+    let provider = rustls::crypto::ring::default_provider();
+    let signer = provider
+        .key_provider
+        .load_private_key(key_der.clone_key())
+        .map_err(|e| format!("TLS: cannot use key {key}: {e}"))?;
+    rustls::sign::CertifiedKey::new(chain.clone(), signer)
+        .keys_match()
+        .map_err(|e| format!("TLS: cannot use certificate {cert} with key {key}: {e}"))?;
+    Ok((chain, key_der))
 }
 
 #[cfg(test)]
