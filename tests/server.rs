@@ -444,3 +444,45 @@ fn client_pause_holds_writes_or_everything() {
         "ERR timeout is not an integer or out of range"
     );
 }
+
+/// What cluster-aware clients ask a standalone server, through a real
+/// client: ROLE answers as a master without replicas; READONLY, READWRITE,
+/// ASKING and CLUSTER subcommands say cluster support is disabled.
+#[test]
+fn role_and_cluster_commands_through_a_client() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let role: redis::Value = q(&mut c, &["ROLE"]);
+    assert_eq!(
+        role,
+        redis::Value::Array(vec![
+            redis::Value::BulkString(b"master".to_vec()),
+            redis::Value::Int(0),
+            redis::Value::Array(vec![]),
+        ])
+    );
+    for cmd in [
+        &["READONLY"][..],
+        &["READWRITE"],
+        &["ASKING"],
+        &["CLUSTER", "INFO"],
+        &["CLUSTER", "SLOTS"],
+        &["CLUSTER", "KEYSLOT", "foo"],
+    ] {
+        assert_eq!(
+            err(&mut c, cmd),
+            "ERR This instance has cluster support disabled",
+            "{cmd:?}"
+        );
+    }
+    assert_eq!(
+        err(&mut c, &["CLUSTER", "NOSUCH"]),
+        "ERR unknown subcommand 'NOSUCH'. Try CLUSTER HELP."
+    );
+    assert_eq!(
+        err(&mut c, &["CLUSTER"]),
+        "ERR wrong number of arguments for 'cluster' command"
+    );
+    // The connection is fine afterwards.
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+}
