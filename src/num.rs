@@ -27,9 +27,36 @@ pub fn strtod(b: &[u8]) -> (f64, usize, bool) {
     (out, n.max(0) as usize, range_err != 0)
 }
 
+/// The common score or increment, an optional `-` and at most 15 digits,
+/// converted without strtod (about 450 instructions for "0"). Below 10^15
+/// every integer is an exact double, so the value is exactly strtod's;
+/// "-0" stays -0.0 as it is there.
+#[inline]
+fn small_integer(b: &[u8]) -> Option<f64> {
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u64;
+    }
+    let v = v as f64;
+    Some(if neg { -v } else { v })
+}
+
 /// Redis's `string2d`: the whole text is a double, no leading space, no
 /// overflow or underflow to zero, not NaN.
 pub fn string2d(b: &[u8]) -> Option<f64> {
+    if let Some(v) = small_integer(b) {
+        return Some(v);
+    }
     if b.is_empty() || b[0].is_ascii_whitespace() || b[0] == 0x0b {
         return None;
     }
@@ -74,6 +101,43 @@ pub fn timeout_ms(b: &[u8]) -> Result<u64, TimeoutError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_integers_read_as_strtod_reads_them() {
+        for text in [
+            &b"0"[..],
+            b"-0",
+            b"7",
+            b"-7",
+            b"007",
+            b"123456789012345",
+            b"-999999999999999",
+            b"1234567890123456",
+            b"-",
+            b"",
+            b"1.",
+            b"+1",
+            b"1e3",
+            b"12a",
+        ] {
+            let (v, n, range_err) = strtod(text);
+            let slow = (n == text.len() && !text.is_empty() && !range_err).then_some(v);
+            if let Some(fast) = small_integer(text) {
+                let slow = slow.expect("strtod reads it whole");
+                assert_eq!(
+                    fast.to_bits(),
+                    slow.to_bits(),
+                    "{:?}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+        assert_eq!(
+            small_integer(b"-0").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
+        assert_eq!(small_integer(b"1234567890123456"), None);
+    }
 
     #[test]
     fn doubles_as_redis_reads_them() {

@@ -115,6 +115,40 @@ fn client_commands() {
 }
 
 #[test]
+fn client_kill_ends_a_connection_stuck_writing() {
+    // A client that sends requests but never reads its replies: the
+    // server's write to it blocks once the socket buffers fill. CLIENT KILL
+    // must still close it.
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let big = "x".repeat(1 << 20);
+    let _: () = q(&mut c, &["SET", "big", &big]);
+    let mut stuck = s.raw();
+    stuck.roundtrip(b"CLIENT SETNAME stuck\r\n", b"+OK\r\n");
+    stuck.send(&b"GET big\r\n".repeat(64));
+    let list = || -> String { q(&mut s.conn(), &["CLIENT", "LIST"]) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    // Wait until its requests have been taken in (the write is stuck).
+    while !list().contains("name=stuck") || !list().contains("cmd=get") {
+        assert!(std::time::Instant::now() < deadline, "{}", list());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed: i64 = q(
+        &mut c,
+        &["CLIENT", "KILL", "SKIPME", "yes", "TYPE", "normal"],
+    );
+    assert!(killed >= 1);
+    while list().contains("name=stuck") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still listed: {}",
+            list()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn client_reply_modes() {
     let s = TestServer::start();
     let mut r = s.raw();

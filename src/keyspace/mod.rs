@@ -39,14 +39,39 @@ pub const SLOTS: u16 = 16384;
 /// The hash slot of a key: CRC16 (XMODEM) of the key, or of the part between
 /// the first `{` and the next `}` when that part is non-empty.
 pub fn key_slot(key: &[u8]) -> u16 {
-    let hashed = match key.iter().position(|&b| b == b'{') {
-        Some(open) => match key[open + 1..].iter().position(|&b| b == b'}') {
+    let hashed = match find_byte(key, b'{') {
+        Some(open) => match find_byte(&key[open + 1..], b'}') {
             Some(len) if len > 0 => &key[open + 1..open + 1 + len],
             _ => key,
         },
         None => key,
     };
     crc16_xmodem(hashed) % SLOTS
+}
+
+/// The first `needle` in `hay`, eight bytes per step: a word XORed with the
+/// needle repeated has a zero byte where they match, and the lowest such
+/// byte is the first match (borrows only run upwards from a zero byte).
+#[inline]
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * needle as u64;
+    let mut words = hay.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ pattern;
+        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| at + i)
 }
 
 /// CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0), the checksum
@@ -563,6 +588,24 @@ mod tests {
             );
         }
         assert_eq!(crc16_xmodem(b"123456789"), 0x31C3);
+    }
+
+    #[test]
+    fn find_byte_matches_position() {
+        let mut data = Vec::new();
+        for i in 0..200u32 {
+            data.push(b"ab{}c"[(i.wrapping_mul(2654435761) >> 7) as usize % 5]);
+            for start in 0..data.len().min(9) {
+                for needle in [b'{', b'}', b'x'] {
+                    assert_eq!(
+                        find_byte(&data[start..], needle),
+                        data[start..].iter().position(|&b| b == needle)
+                    );
+                }
+            }
+        }
+        assert_eq!(find_byte(&[0x80, 0x7b, 0x7b], b'{'), Some(1));
+        assert_eq!(find_byte(&[0xfb; 20], b'{'), None);
     }
 
     #[test]

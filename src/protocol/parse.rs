@@ -111,6 +111,30 @@ impl Index<usize> for Args<'_> {
     }
 }
 
+/// The common count or length line, `<digits>\r\n` at `buf[at..]`: its value
+/// and the index of its `\r`, in one pass. Anything else (a sign, a leading
+/// zero, more than 18 digits, a line not yet complete) is None, and the
+/// general path ([`find_crlf`] then [`parse_i64`]) judges it, so both paths
+/// agree wherever this one answers: the digits hold no `\r`, so the first
+/// CRLF is the one after them.
+#[inline(always)]
+fn quick_number(buf: &[u8], at: usize) -> Option<(u64, usize)> {
+    let digits = buf.get(at..)?;
+    let mut v: u64 = 0;
+    let mut n = 0;
+    while n < digits.len() && n < 18 && digits[n].is_ascii_digit() {
+        v = v * 10 + (digits[n] - b'0') as u64;
+        n += 1;
+    }
+    if n == 0 || (n > 1 && digits[0] == b'0') {
+        return None;
+    }
+    match digits.get(n..n + 2) {
+        Some(b"\r\n") => Some((v, at + n)),
+        _ => None,
+    }
+}
+
 /// Find `\r\n` in `buf[from..]`, returning the index of the `\r`.
 #[inline]
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
@@ -188,15 +212,20 @@ impl Parser {
     }
 
     fn parse_multibulk(&mut self, buf: &[u8], limits: &Limits) -> Result<Parsed, ProtocolError> {
-        let Some(eol) = find_crlf(buf, 1) else {
-            if buf.len() > INLINE_MAX {
-                return Err(ProtocolError::new("too big mbulk count string"));
+        let (count, eol) = match quick_number(buf, 1) {
+            Some((n, eol)) if n <= MULTIBULK_MAX as u64 => (n as i64, eol),
+            _ => {
+                let Some(eol) = find_crlf(buf, 1) else {
+                    if buf.len() > INLINE_MAX {
+                        return Err(ProtocolError::new("too big mbulk count string"));
+                    }
+                    return Ok(Parsed::Incomplete);
+                };
+                match parse_i64(&buf[1..eol]) {
+                    Some(n) if n <= MULTIBULK_MAX => (n, eol),
+                    _ => return Err(ProtocolError::new("invalid multibulk length")),
+                }
             }
-            return Ok(Parsed::Incomplete);
-        };
-        let count = match parse_i64(&buf[1..eol]) {
-            Some(n) if n <= MULTIBULK_MAX => n,
-            _ => return Err(ProtocolError::new("invalid multibulk length")),
         };
         let mut pos = eol + 2;
         if count <= 0 {
@@ -215,15 +244,20 @@ impl Parser {
                     "Protocol error: expected '$', got '{got}'"
                 )));
             }
-            let Some(eol) = find_crlf(buf, pos + 1) else {
-                if buf.len() - pos > INLINE_MAX {
-                    return Err(ProtocolError::new("too big bulk count string"));
+            let (len, eol) = match quick_number(buf, pos + 1) {
+                Some((n, eol)) if n <= limits.max_bulk_len.max(0) as u64 => (n as usize, eol),
+                _ => {
+                    let Some(eol) = find_crlf(buf, pos + 1) else {
+                        if buf.len() - pos > INLINE_MAX {
+                            return Err(ProtocolError::new("too big bulk count string"));
+                        }
+                        return Ok(Parsed::Incomplete);
+                    };
+                    match parse_i64(&buf[pos + 1..eol]) {
+                        Some(n) if (0..=limits.max_bulk_len).contains(&n) => (n as usize, eol),
+                        _ => return Err(ProtocolError::new("invalid bulk length")),
+                    }
                 }
-                return Ok(Parsed::Incomplete);
-            };
-            let len = match parse_i64(&buf[pos + 1..eol]) {
-                Some(n) if (0..=limits.max_bulk_len).contains(&n) => n as usize,
-                _ => return Err(ProtocolError::new("invalid bulk length")),
             };
             let start = eol + 2;
             let end = start + len;
@@ -374,6 +408,45 @@ pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<Range<usize>>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quick_number_agrees_with_the_general_path() {
+        let lines: &[&[u8]] = &[
+            b"0\r\n",
+            b"7\r\n",
+            b"16\r\n",
+            b"00\r\n",
+            b"01\r\n",
+            b"-1\r\n",
+            b"+3\r\n",
+            b"3\r",
+            b"3",
+            b"",
+            b"\r\n",
+            b"3\rx\r\n",
+            b"3 \r\n",
+            b"123456789012345678\r\n",
+            b"1234567890123456789\r\n",
+            b"9223372036854775807\r\n",
+            b"9223372036854775808\r\n",
+            b"12x\r\n",
+            b"5\n",
+        ];
+        for line in lines {
+            let general = find_crlf(line, 0).and_then(|eol| Some((parse_i64(&line[..eol])?, eol)));
+            if let Some((v, eol)) = quick_number(line, 0) {
+                assert_eq!(
+                    Some((v as i64, eol)),
+                    general,
+                    "{:?}",
+                    String::from_utf8_lossy(line)
+                );
+            }
+        }
+        assert_eq!(quick_number(b"*16\r\n", 1), Some((16, 3)));
+        assert_eq!(quick_number(b"01\r\n", 0), None);
+        assert_eq!(quick_number(b"1234567890123456789\r\n", 0), None);
+    }
 
     fn parse_all(input: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
         let mut p = Parser::default();

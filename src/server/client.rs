@@ -14,7 +14,6 @@ use std::sync::atomic::{
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 
 use crate::blocking::Waiter;
 use crate::util::now_ms;
@@ -159,7 +158,8 @@ pub struct ClientInfo {
     pub obuf: AtomicUsize,
     /// Set by CLIENT KILL; the connection closes at its next wake-up.
     pub killed: AtomicBool,
-    pub kill: Notify,
+    /// The connection task's waker, which a kill wakes (server::connection).
+    pub kill_waker: Mutex<Option<std::task::Waker>>,
     /// The wait this client is blocked in, for CLIENT UNBLOCK and CLIENT LIST.
     pub waiter: Mutex<Option<Arc<Waiter>>>,
     /// Queued commands while in MULTI, -1 otherwise (CLIENT LIST `multi=`).
@@ -177,8 +177,11 @@ pub struct ClientInfo {
 impl ClientInfo {
     /// Ask the connection to close (CLIENT KILL, SHUTDOWN).
     pub fn request_kill(&self) {
-        self.killed.store(true, Relaxed);
-        self.kill.notify_one();
+        self.killed
+            .store(true, std::sync::atomic::Ordering::Release);
+        if let Some(w) = self.kill_waker.lock().as_ref() {
+            w.wake_by_ref();
+        }
     }
 
     pub fn name(&self) -> Vec<u8> {
@@ -220,7 +223,7 @@ impl ClientRegistry {
             qbuf: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
-            kill: Notify::new(),
+            kill_waker: Mutex::new(None),
             waiter: Mutex::new(None),
             multi: AtomicI64::new(-1),
             watched: Mutex::new(Vec::new()),

@@ -14,10 +14,6 @@ use tokio::net::TcpStream;
 
 use super::tls::Stream;
 
-use std::pin::Pin;
-
-use tokio::sync::futures::Notified;
-
 use super::client::{Client, ClientInfo, ReplyMode};
 use super::stats::ThreadStats;
 use super::Server;
@@ -42,6 +38,7 @@ impl Drop for Registered<'_> {
     fn drop(&mut self) {
         crate::commands::multi::unwatch_all(self.server, &self.info);
         self.server.clients.unregister(self.info.id);
+        self.info.kill_waker.lock().take();
     }
 }
 
@@ -110,6 +107,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
     // registry, where a busy script's hook can serve it (server::busy).
     let waker = std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())).await;
     let plain = matches!(stream, Stream::Plain(_));
+    *info.kill_waker.lock() = Some(waker.clone());
     let mut slot = super::busy::register(&server, &tstats, fd, plain, waker);
     let mut client = Box::new(Client::new(info.clone(), server.acl.default_user()));
     // Every connection has an outbox: CLIENT TRACKING pushes and redirects
@@ -119,8 +117,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
     let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out = Reply::new(false);
 
-    let killed = info.kill.notified();
-    tokio::pin!(killed);
+    let killed = Killed(&info.killed);
 
     // After a blocking command returns, requests pipelined behind it are
     // already in `inbuf`: run them before reading again.
@@ -145,7 +142,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 &mut inbuf,
                 &info,
                 &tstats,
-                killed.as_mut(),
+                killed,
                 sub.as_deref(),
                 &slot,
             )
@@ -166,7 +163,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                     inbuf = input;
                 }
                 if left.close {
-                    let _ = write_out(&mut stream, &mut out, &tstats, killed.as_mut()).await;
+                    let _ = write_out(&mut stream, &mut out, &tstats, killed).await;
                     return;
                 }
                 if matches!(woke, Woke::Messages) {
@@ -179,7 +176,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 Woke::Messages => {
                     // Pub/Sub messages arrived: pass them on, keep reading.
                     let sub = client.pubsub.subscriber().map(|s| &**s);
-                    if send_with_messages(&mut stream, &mut out, sub, &tstats, killed.as_mut())
+                    if send_with_messages(&mut stream, &mut out, sub, &tstats, killed)
                         .await
                         .is_err()
                     {
@@ -231,7 +228,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             if server.pause.holds(&server, args, now) {
                 // CLIENT PAUSE: send what is ready, then wait.
                 if !out.is_empty()
-                    && write_out(&mut stream, &mut out, &tstats, killed.as_mut())
+                    && write_out(&mut stream, &mut out, &tstats, killed)
                         .await
                         .is_err()
                 {
@@ -265,7 +262,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             if out.len() >= FLUSH_AT {
                 server.aof.log.flush_outbox();
                 durable(&server).await;
-                if write_out(&mut stream, &mut out, &tstats, killed.as_mut())
+                if write_out(&mut stream, &mut out, &tstats, killed)
                     .await
                     .is_err()
                 {
@@ -284,7 +281,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         // Messages the batch itself raised (its keyspace notifications,
         // a PUBLISH to itself) follow its replies, as in Redis 7.2.
         let sub = client.pubsub.subscriber().map(|s| &**s);
-        if send_with_messages(&mut stream, &mut out, sub, &tstats, killed.as_mut())
+        if send_with_messages(&mut stream, &mut out, sub, &tstats, killed)
             .await
             .is_err()
         {
@@ -301,7 +298,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 &mut inbuf,
                 &guard.waiter,
                 &tstats,
-                killed.as_mut(),
+                killed,
                 (client.pubsub.subscriber().map(|s| &**s), &mut out),
             )
             .await
@@ -325,7 +322,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 out.buf.clear();
             }
             if !out.is_empty()
-                && write_out(&mut stream, &mut out, &tstats, killed.as_mut())
+                && write_out(&mut stream, &mut out, &tstats, killed)
                     .await
                     .is_err()
             {
@@ -416,6 +413,25 @@ fn over_output_limit(
     over
 }
 
+/// CLIENT KILL as the connection's futures see it: ready once the client's
+/// `killed` flag is set. [`ClientInfo::request_kill`] wakes the task through
+/// the waker the connection registered at the start, so a wait that includes
+/// it costs one load per poll (no waiter list to join, as a `Notify` has).
+#[derive(Clone, Copy)]
+struct Killed<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl<'a> Killed<'a> {
+    fn wait(self) -> impl std::future::Future<Output = ()> + 'a {
+        std::future::poll_fn(move |_| {
+            if self.0.load(std::sync::atomic::Ordering::Acquire) {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+    }
+}
+
 /// What ended a wait for input.
 enum Woke {
     /// Request bytes arrived.
@@ -435,7 +451,7 @@ async fn read_more(
     inbuf: &mut Vec<u8>,
     info: &ClientInfo,
     tstats: &ThreadStats,
-    mut killed: Pin<&mut Notified<'_>>,
+    killed: Killed<'_>,
     sub: Option<&crate::pubsub::Subscriber>,
     slot: &super::busy::Slot,
 ) -> Woke {
@@ -470,7 +486,7 @@ async fn read_more(
     };
     let r = tokio::select! {
         biased;
-        _ = &mut killed => return Woke::Closed,
+        _ = killed.wait() => return Woke::Closed,
         _ = std::future::poll_fn(|cx| slot.poll_work(cx)) => return Woke::Data,
         r = read => r,
         _ = messages => return Woke::Messages,
@@ -501,7 +517,7 @@ async fn wait_blocked(
     inbuf: &mut Vec<u8>,
     waiter: &Waiter,
     tstats: &ThreadStats,
-    mut killed: Pin<&mut Notified<'_>>,
+    killed: Killed<'_>,
     (sub, out): (Option<&crate::pubsub::Subscriber>, &mut Reply),
 ) -> bool {
     let deadline = (waiter.deadline_ms != 0).then(|| {
@@ -528,14 +544,14 @@ async fn wait_blocked(
         };
         tokio::select! {
             biased;
-            _ = &mut killed => return false,
+            _ = killed.wait() => return false,
             _ = waiter.ended() => return true,
             _ = timer => {
                 waiter.finish(Outcome::Timeout);
                 return true;
             }
             _ = messages => {
-                if send_with_messages(stream, out, sub, tstats, killed.as_mut()).await.is_err() {
+                if send_with_messages(stream, out, sub, tstats, killed).await.is_err() {
                     return false;
                 }
             }
@@ -562,7 +578,7 @@ async fn send_with_messages(
     out: &mut Reply,
     sub: Option<&crate::pubsub::Subscriber>,
     tstats: &ThreadStats,
-    killed: Pin<&mut Notified<'_>>,
+    killed: Killed<'_>,
 ) -> std::io::Result<()> {
     if let Some(s) = sub {
         s.drain_into(&mut out.buf);
@@ -577,13 +593,30 @@ async fn write_out(
     stream: &mut Stream,
     out: &mut Reply,
     tstats: &ThreadStats,
-    killed: Pin<&mut Notified<'_>>,
+    killed: Killed<'_>,
 ) -> std::io::Result<()> {
     tstats.net_out(out.len());
-    let r = tokio::select! {
-        biased;
-        r = stream.write_all(&out.buf) => r,
-        _ = killed => Err(std::io::Error::other("client killed")),
+    // Mostly the socket takes it all at once: try that without the future
+    // machinery (a plain socket only; TLS has to encrypt first).
+    let mut sent = 0;
+    if let Stream::Plain(tcp) = stream {
+        match tcp.try_write(&out.buf) {
+            Ok(n) => sent = n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                out.buf.clear();
+                return Err(e);
+            }
+        }
+    }
+    let r = if sent == out.buf.len() {
+        Ok(())
+    } else {
+        tokio::select! {
+            biased;
+            r = stream.write_all(&out.buf[sent..]) => r,
+            _ = killed.wait() => Err(std::io::Error::other("client killed")),
+        }
     };
     out.buf.clear();
     if out.buf.capacity() > KEEP_CAPACITY * 16 {
