@@ -20,6 +20,8 @@ N=${1:-40000}
 read -r -a TESTS <<<"${2:-get set incr zadd}"
 read -r -a PIPES <<<"${3:-1 16}"
 PORT=${PORT:-7392}
+EMBER_BIN=${EMBER_BIN:-./target/release/ember-server}  # e.g. an older build to compare with
+ONLY=${ONLY:-}                                        # "ember" or "redis": count one server only
 for tool in valgrind callgrind_control callgrind_annotate redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install valgrind redis-server redis-tools)" >&2; exit 1; }
 done
@@ -32,7 +34,7 @@ count() {
   local server=$1 t=$2 p=$3 f="$OUT/cg.$1.$2.$3"
   if [ "$server" = ember ]; then
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$f" \
-      ./target/release/ember-server --port "$PORT" --save "" --loglevel warning --worker-threads 1 >/dev/null 2>&1 &
+      "$EMBER_BIN" --port "$PORT" --save "" --loglevel warning --worker-threads 1 >/dev/null 2>&1 &
   else
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$f" \
       redis-server --port "$PORT" --save "" --appendonly no >/dev/null 2>&1 &
@@ -42,10 +44,10 @@ count() {
   for _ in $(seq 300); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && { up=1; break; }; sleep 0.2; done
   [ -n "$up" ] || { echo "$server did not start under valgrind" >&2; exit 1; }
   redis-benchmark -p "$PORT" -t "$t" -n 5000 -c 50 -P "$p" -r 100000 -q >/dev/null 2>&1
-  callgrind_control -i on "$VPID" >/dev/null
+  callgrind_control -i on "$VPID" >/dev/null 2>&1
   redis-benchmark -p "$PORT" -t "$t" -n "$N" -c 50 -P "$p" -r 100000 -q >/dev/null 2>&1
-  callgrind_control -i off "$VPID" >/dev/null
-  callgrind_control -d "$VPID" >/dev/null
+  callgrind_control -i off "$VPID" >/dev/null 2>&1
+  callgrind_control -d "$VPID" >/dev/null 2>&1
   sleep 1
   kill "$VPID"
   wait "$VPID" 2>/dev/null || true
@@ -60,8 +62,9 @@ printf '%-6s %-3s | %12s %12s %7s\n' test P "ember Ir/req" "redis Ir/req" ratio
 printf -- '-%.0s' $(seq 48); echo
 for p in "${PIPES[@]}"; do
   for t in "${TESTS[@]}"; do
-    e=$(count ember "$t" "$p")
-    r=$(count redis "$t" "$p")
+    e=1 r=1
+    [ "$ONLY" = redis ] || e=$(count ember "$t" "$p")
+    [ "$ONLY" = ember ] || r=$(count redis "$t" "$p")
     awk -v t="$t" -v p="$p" -v e="$e" -v r="$r" 'BEGIN {printf "%-6s %-3s | %12d %12d %7.2f\n", t, p, e, r, e / r}'
   done
 done

@@ -148,14 +148,24 @@ const MAX_NAME: usize = 64;
 /// Names up to this long are remembered by [`CommandTable::get`].
 const LAST_NAME: usize = 16;
 
-/// The last top-level name a thread looked up (lower case) and its entry.
+/// The last top-level name a thread looked up, as the client spelt it, and
+/// its entry.
 #[derive(Clone, Copy)]
 struct LastName {
     /// Address of the table it belongs to.
     table: usize,
     len: u8,
-    name: [u8; LAST_NAME],
+    /// The name's bytes, zero-padded: one comparison checks them all.
+    name: u128,
     id: usize,
+}
+
+/// A name of at most [`LAST_NAME`] bytes as one zero-padded number.
+#[inline]
+fn packed_name(name: &[u8]) -> u128 {
+    let mut b = [0u8; LAST_NAME];
+    b[..name.len()].copy_from_slice(name);
+    u128::from_le_bytes(b)
 }
 
 thread_local! {
@@ -163,7 +173,7 @@ thread_local! {
         Cell::new(LastName {
             table: 0,
             len: 0,
-            name: [0; LAST_NAME],
+            name: 0,
             id: 0,
         })
     };
@@ -275,13 +285,13 @@ impl CommandTable {
         // Pipelines mostly repeat a command: the last name this thread
         // looked up is compared first, before lower-casing and hashing.
         let me = self as *const CommandTable as usize;
-        let short = !name.is_empty() && name.len() <= LAST_NAME;
+        // Clients spell a command the same way every time, so the bytes
+        // are compared as sent (another spelling just misses the cache).
+        let short = (1..=LAST_NAME).contains(&name.len());
+        let packed = if short { packed_name(name) } else { 0 };
         if short {
             let last = LAST.with(Cell::get);
-            if last.table == me
-                && last.len as usize == name.len()
-                && last.name[..name.len()].eq_ignore_ascii_case(name)
-            {
+            if last.table == me && last.len as usize == name.len() && last.name == packed {
                 return self.entries.get(last.id);
             }
         }
@@ -289,13 +299,11 @@ impl CommandTable {
         let lname = lower(name, &mut buf)?;
         let id = *self.by_name.get(lname)?;
         if short {
-            let mut n = [0u8; LAST_NAME];
-            n[..lname.len()].copy_from_slice(lname);
             LAST.with(|l| {
                 l.set(LastName {
                     table: me,
-                    len: lname.len() as u8,
-                    name: n,
+                    len: name.len() as u8,
+                    name: packed,
                     id,
                 })
             });
