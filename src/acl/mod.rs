@@ -43,6 +43,12 @@ pub struct User {
 }
 
 impl User {
+    /// Whether every command, key and channel is allowed (one load).
+    #[inline]
+    pub fn is_unrestricted(&self) -> bool {
+        self.unrestricted.load(Relaxed)
+    }
+
     fn new(name: &[u8], state: UserState) -> User {
         let u = User {
             name: name.to_vec(),

@@ -883,7 +883,20 @@ impl Scripts {
 /// a script has run past `busy-reply-threshold` (ALLOW_BUSY commands then run
 /// without the gate). Returns the guard (None on a thread without a gate or
 /// for an ALLOW_BUSY command while busy).
+#[inline]
 pub fn admit<'a>(
+    server: &'a Server,
+    cmd: &Command,
+) -> Result<Option<parking_lot::RwLockReadGuard<'a, ()>>, CmdError> {
+    // The gate is free unless a transaction or script holds every gate.
+    if let Ok(g) = server.gates.try_read_for(std::time::Duration::ZERO) {
+        return Ok(g);
+    }
+    admit_waiting(server, cmd)
+}
+
+#[inline(never)]
+fn admit_waiting<'a>(
     server: &'a Server,
     cmd: &Command,
 ) -> Result<Option<parking_lot::RwLockReadGuard<'a, ()>>, CmdError> {
