@@ -116,6 +116,17 @@ pub fn rss() -> usize {
         .map_or(0, |pages| pages * 4096)
 }
 
+/// The machine's physical memory in bytes (Linux `MemTotal`), or 0.
+pub fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
 /// Current used memory: allocator bytes when counted, else RSS.

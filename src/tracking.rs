@@ -231,14 +231,19 @@ impl Tracking {
             }
         }
         let max = hub.shared.tracking_max_keys.load(Relaxed) as usize;
-        if max > 0 {
-            while g.table.len() > max {
-                let Some(k) = g.table.keys().next().cloned() else {
-                    break;
-                };
-                invalidate_key(hub, &mut g, &k, 0);
-            }
+        evict_over(hub, &mut g, max, usize::MAX);
+    }
+
+    /// Keep the table within `tracking-table-max-keys` after the limit was
+    /// lowered (CONFIG SET), as Redis's cron does: invalidate keys until it
+    /// fits, at most 1,000 per call.
+    pub fn limit(hub: &PubSub) {
+        if !hub.tracking.any() {
+            return;
         }
+        let max = hub.shared.tracking_max_keys.load(Relaxed) as usize;
+        let mut g = hub.tracking.inner.lock();
+        evict_over(hub, &mut g, max, 1000);
     }
 
     /// `key` was modified (written, expired, evicted).
@@ -324,9 +329,8 @@ impl Tracking {
 
     /// FLUSHALL / FLUSHDB: every tracking client is told to drop everything.
     pub fn flushed(hub: &PubSub) {
-        if !hub.tracking.any() {
-            return;
-        }
+        // Keys of clients that turned tracking off stay in the table (as in
+        // Redis) until invalidated: a flush forgets them too.
         let mut g = hub.tracking.inner.lock();
         let ids: Vec<u64> = g.clients.keys().copied().collect();
         for id in ids {
@@ -347,6 +351,21 @@ impl Tracking {
             }
         }
         (g.clients.len(), g.table.len(), g.items, prefixes.len())
+    }
+}
+
+/// Invalidate tracked keys (arbitrary ones first) until the table holds at
+/// most `max` (0: no limit), or `effort` keys were invalidated.
+fn evict_over(hub: &PubSub, g: &mut Inner, max: usize, mut effort: usize) {
+    if max == 0 {
+        return;
+    }
+    while g.table.len() > max && effort > 0 {
+        let Some(k) = g.table.keys().next().cloned() else {
+            break;
+        };
+        invalidate_key(hub, g, &k, 0);
+        effort -= 1;
     }
 }
 

@@ -833,3 +833,47 @@ fn slow_subscriber_is_disconnected_and_memory_returns() {
     };
     assert!(closed, "slow subscriber's connection still open");
 }
+
+#[test]
+fn subscriptions_are_confirmed_under_client_reply_off() {
+    // Redis sends (un)subscribe confirmations and messages as pushes, past
+    // CLIENT REPLY OFF and SKIP (RESP2 and RESP3); other replies stay off.
+    let s = TestServer::start();
+    let mut c = s.conn();
+    for resp3 in [false, true] {
+        let mut sub = s.raw();
+        if resp3 {
+            sub.send(&enc(&["HELLO", "3"]));
+            let _ = sub.read_n(1, Duration::from_secs(5));
+            thread::sleep(Duration::from_millis(100));
+            let _ = sub.read_n(4096, Duration::from_millis(200));
+        }
+        sub.send(&enc(&["CLIENT", "REPLY", "OFF"]));
+        sub.roundtrip(
+            &enc(&["SUBSCRIBE", "ch"]),
+            &frame(resp3, &["subscribe", "ch", ":1"]),
+        );
+        sub.roundtrip(
+            &enc(&["PSUBSCRIBE", "c*"]),
+            &frame(resp3, &["psubscribe", "c*", ":2"]),
+        );
+        assert_eq!(q::<i64>(&mut c, &["PUBLISH", "ch", "hi"]), 2);
+        sub.expect(
+            &[
+                frame(resp3, &["message", "ch", "hi"]),
+                frame(resp3, &["pmessage", "c*", "ch", "hi"]),
+            ]
+            .concat(),
+        );
+        sub.roundtrip(
+            &enc(&["UNSUBSCRIBE", "ch"]),
+            &frame(resp3, &["unsubscribe", "ch", ":1"]),
+        );
+        // An error is a reply, and stays silent.
+        sub.send(&enc(&["SUBSCRIBE"]));
+        sub.roundtrip(
+            &enc(&["PUNSUBSCRIBE"]),
+            &frame(resp3, &["punsubscribe", "c*", ":0"]),
+        );
+    }
+}

@@ -1157,3 +1157,32 @@ fn script_error_midway_keeps_earlier_writes() {
     assert!(e.contains("boom"), "{e}");
     assert_eq!(q::<String>(&mut c, &["GET", "d"]), "4");
 }
+
+#[test]
+fn a_killed_script_cannot_catch_the_kill() {
+    // As in Redis, once SCRIPT KILL stops a script, pcall and xpcall pass
+    // the error on: a loop around them cannot keep the script alive.
+    let s = TestServer::with_config(|c| c.busy_reply_threshold = 100);
+    for body in [
+        "local f = function() while 1 do redis.call('ping') end end while 1 do pcall(f) end",
+        "local f = function() while 1 do redis.call('ping') end end
+         while 1 do xpcall(f, function(e) return e end) end",
+    ] {
+        let mut a = s.conn();
+        let mut b = s.conn();
+        let body = body.to_string();
+        let runner = thread::spawn(move || eval_err(&mut a, &body, &["0"]));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while redis::cmd("PING").query::<String>(&mut b).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "never busy");
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(q::<String>(&mut b, &["SCRIPT", "KILL"]), "OK");
+        let e = runner.join().unwrap();
+        assert!(
+            e.starts_with("ERR Script killed by user with SCRIPT KILL..."),
+            "{e}"
+        );
+        assert_eq!(q::<String>(&mut b, &["PING"]), "PONG");
+    }
+}

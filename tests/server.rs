@@ -190,6 +190,73 @@ fn info_sections() {
     assert!(!stats.contains("cmdstat_set"), "{stats}");
 }
 
+/// `field:value` from INFO text, parsed.
+fn info_field<T: std::str::FromStr>(info: &str, field: &str) -> T {
+    let line = info
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("INFO lacks {field}:\n{info}"));
+    line.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{field}:{line} does not parse"))
+}
+
+#[test]
+fn info_rates_and_counters() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    // Fields Redis 7.2 has, present and parsed.
+    let info: String = q(&mut c, &["INFO", "everything"]);
+    for f in [
+        "expired_time_cap_reached_count",
+        "lazyfree_pending_objects",
+        "total_forks",
+    ] {
+        let _: u64 = info_field(&info, f);
+    }
+    for f in [
+        "expired_stale_perc",
+        "instantaneous_input_kbps",
+        "instantaneous_output_kbps",
+    ] {
+        let _: f64 = info_field(&info, f);
+    }
+    let _: String = info_field(&info, "used_memory_peak_perc");
+    assert!(info_field::<u64>(&info, "total_system_memory") > 0);
+    assert_eq!(info_field::<String>(&info, "process_supervised"), "no");
+    // instantaneous_ops_per_sec: the cron samples every 100 ms.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut raw = s.raw();
+    loop {
+        raw.send(&b"PING\r\n".repeat(200));
+        raw.expect(&b"+PONG\r\n".repeat(200));
+        let stats: String = q(&mut c, &["INFO", "stats"]);
+        if info_field::<u64>(&stats, "instantaneous_ops_per_sec") > 0 {
+            assert!(info_field::<u64>(&stats, "total_reads_processed") > 0);
+            assert!(info_field::<u64>(&stats, "total_writes_processed") > 0);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{stats}");
+    }
+    // FLUSHALL ASYNC frees on a background thread, and counts it.
+    for i in 0..500 {
+        q::<()>(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    q::<()>(&mut c, &["FLUSHALL", "ASYNC"]);
+    loop {
+        let mem: String = q(&mut c, &["INFO", "memory"]);
+        if info_field::<u64>(&mem, "lazyfreed_objects") == 500 {
+            assert_eq!(info_field::<u64>(&mem, "lazyfree_pending_objects"), 0);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{mem}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    q::<()>(&mut c, &["CONFIG", "RESETSTAT"]);
+    let mem: String = q(&mut c, &["INFO", "memory"]);
+    assert_eq!(info_field::<u64>(&mem, "lazyfreed_objects"), 0);
+}
+
 #[test]
 fn command_introspection() {
     let s = TestServer::start();

@@ -602,3 +602,25 @@ fn bcast_clients_coming_and_going() {
     w.cmd(&["SET", "x:6", "v"]);
     assert_eq!(s(d.cmd(&["PING"])), format!("{}+PONG\r\n", inv("x:6")));
 }
+
+#[test]
+fn lowering_tracking_table_max_keys_invalidates_without_new_reads() {
+    let s = common::TestServer::start();
+    let mut c = s.conn();
+    let mut r = s.raw();
+    r.send(b"HELLO 3\r\n");
+    let _ = r.read_n(1, std::time::Duration::from_secs(5));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let _ = r.read_n(8192, std::time::Duration::from_millis(200));
+    r.roundtrip(b"CLIENT TRACKING on\r\n", b"+OK\r\n");
+    r.roundtrip(b"MGET ta tb\r\n", b"*2\r\n_\r\n_\r\n");
+    let _: () = common::q(&mut c, &["CONFIG", "SET", "tracking-table-max-keys", "1"]);
+    // The cron trims the table: one of the two keys is invalidated.
+    let got = String::from_utf8_lossy(&r.read_n(1, std::time::Duration::from_secs(3))).to_string()
+        + &String::from_utf8_lossy(&r.read_n(64, std::time::Duration::from_millis(300)));
+    assert!(got.starts_with(">2\r\n$10\r\ninvalidate\r\n"), "{got:?}");
+    assert!(
+        got.contains("$2\r\nta\r\n") || got.contains("$2\r\ntb\r\n"),
+        "{got:?}"
+    );
+}

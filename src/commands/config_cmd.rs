@@ -151,6 +151,8 @@ fn resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         .limit_disconnections
         .store(0, std::sync::atomic::Ordering::Relaxed);
     ctx.server.acl.reset_stats();
+    crate::keyspace::expire::reset_stats();
+    super::keys::reset_lazyfree_stats();
     ctx.out.ok();
     Ok(())
 }

@@ -119,6 +119,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "arch_bits", &(usize::BITS));
             w(t, "multiplexing_api", &"epoll");
             w(t, "process_id", &std::process::id());
+            w(t, "process_supervised", &"no");
             w(t, "run_id", &server.run_id);
             w(t, "tcp_port", &server.port());
             w(t, "server_time_usec", &crate::util::now_us());
@@ -126,6 +127,12 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "uptime_in_days", &(uptime / 86400));
             w(t, "hz", &server.config.hz());
             w(t, "configured_hz", &config.hz);
+            // Redis's LRU clock: seconds, 24 bits.
+            w(
+                t,
+                "lru_clock",
+                &((crate::util::now_ms() / 1000) & 0xFF_FFFF),
+            );
             w(
                 t,
                 "executable",
@@ -142,6 +149,8 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
             );
+            // Worker threads run whole connections; there are no I/O threads.
+            w(t, "io_threads_active", &0);
         }
         "clients" => {
             t.push_str("# Clients\r\n");
@@ -179,8 +188,16 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "used_memory_rss_human", &human(rss));
             w(t, "used_memory_peak", &peak);
             w(t, "used_memory_peak_human", &human(peak));
+            let peak_perc = if peak > 0 {
+                used as f64 * 100.0 / peak as f64
+            } else {
+                0.0
+            };
+            w(t, "used_memory_peak_perc", &format!("{peak_perc:.2}%"));
             let startup = crate::alloc::startup() as u64;
             let dataset = used.saturating_sub(startup);
+            // What is not the dataset: here, what the server held at startup.
+            w(t, "used_memory_overhead", &startup);
             w(t, "used_memory_startup", &startup);
             w(t, "used_memory_dataset", &dataset);
             let perc = if used > startup {
@@ -189,6 +206,9 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 0.0
             };
             w(t, "used_memory_dataset_perc", &format!("{perc:.2}%"));
+            let system = crate::alloc::total_system_memory();
+            w(t, "total_system_memory", &system);
+            w(t, "total_system_memory_human", &human(system));
             let sc = &server.scripts;
             let lua = sc.lua_memory.load(Relaxed) as u64;
             w(t, "used_memory_lua", &lua);
@@ -227,7 +247,19 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 0.0
             };
             w(t, "mem_fragmentation_ratio", &format!("{frag:.2}"));
+            w(t, "mem_fragmentation_bytes", &(rss as i64 - used as i64));
+            // Eviction counts all memory; there are no replicas, replication
+            // buffers or cluster links.
+            w(t, "mem_not_counted_for_evict", &0);
+            w(t, "mem_replication_backlog", &0);
+            w(t, "mem_total_replication_buffers", &0);
+            w(t, "mem_clients_slaves", &0);
+            w(t, "mem_cluster_links", &0);
             w(t, "mem_allocator", &crate::alloc::ALLOCATOR_NAME);
+            w(t, "active_defrag_running", &0);
+            let (pending, freed) = super::keys::lazyfree_stats();
+            w(t, "lazyfree_pending_objects", &pending);
+            w(t, "lazyfreed_objects", &freed);
         }
         "persistence" => {
             t.push_str("# Persistence\r\n");
@@ -282,12 +314,8 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
         }
         "stats" => {
             let ks = server.keyspace.stats();
-            let (mut cmds, mut net_in, mut net_out) = (0u64, 0u64, 0u64);
-            for ts in server.thread_stats.lock().iter() {
-                cmds += ts.commands_processed.load(Relaxed);
-                net_in += ts.net_input_bytes.load(Relaxed);
-                net_out += ts.net_output_bytes.load(Relaxed);
-            }
+            let (cmds, net_in, net_out, reads, writes) = server.traffic_totals();
+            let [ops, in_bps, out_bps] = server.stats.instantaneous.rates();
             t.push_str("# Stats\r\n");
             w(
                 t,
@@ -295,15 +323,40 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 &server.stats.total_connections_received.load(Relaxed),
             );
             w(t, "total_commands_processed", &cmds);
+            w(t, "instantaneous_ops_per_sec", &(ops as u64));
             w(t, "total_net_input_bytes", &net_in);
             w(t, "total_net_output_bytes", &net_out);
+            // No replication: its traffic and syncs are zero.
+            w(t, "total_net_repl_input_bytes", &0);
+            w(t, "total_net_repl_output_bytes", &0);
+            w(
+                t,
+                "instantaneous_input_kbps",
+                &format!("{:.2}", in_bps / 1024.0),
+            );
+            w(
+                t,
+                "instantaneous_output_kbps",
+                &format!("{:.2}", out_bps / 1024.0),
+            );
+            w(t, "instantaneous_input_repl_kbps", &"0.00");
+            w(t, "instantaneous_output_repl_kbps", &"0.00");
             w(
                 t,
                 "rejected_connections",
                 &server.stats.rejected_connections.load(Relaxed),
             );
+            w(t, "sync_full", &0);
+            w(t, "sync_partial_ok", &0);
+            w(t, "sync_partial_err", &0);
             w(t, "expired_keys", &ks.expired_keys);
+            let (stale, capped, cycle_ms) = crate::keyspace::expire::stats();
+            w(t, "expired_stale_perc", &format!("{:.2}", stale * 100.0));
+            w(t, "expired_time_cap_reached_count", &capped);
+            w(t, "expire_cycle_cpu_milliseconds", &cycle_ms);
             w(t, "evicted_keys", &ks.evicted_keys);
+            // maxmemory-clients is not supported: no client is evicted.
+            w(t, "evicted_clients", &0);
             w(t, "keyspace_hits", &ks.keyspace_hits);
             w(t, "keyspace_misses", &ks.keyspace_misses);
             let ps = &server.pubsub;
@@ -322,15 +375,35 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 "pubsubshard_channels",
                 &ps.count(crate::pubsub::Kind::Shard),
             );
+            // Snapshots do not fork (docs/ARCHITECTURE.md), MIGRATE is not
+            // supported, there are no replicas and no active defrag.
+            w(t, "latest_fork_usec", &0);
+            w(t, "total_forks", &0);
+            w(t, "migrate_cached_sockets", &0);
+            w(t, "slave_expires_tracked_keys", &0);
+            w(t, "active_defrag_hits", &0);
+            w(t, "active_defrag_misses", &0);
+            w(t, "active_defrag_key_hits", &0);
+            w(t, "active_defrag_key_misses", &0);
+            w(t, "total_active_defrag_time", &0);
+            w(t, "current_active_defrag_time", &0);
             let (_, tkeys, titems, tprefixes) = ps.tracking.info();
             w(t, "tracking_total_keys", &tkeys);
             w(t, "tracking_total_items", &titems);
             w(t, "tracking_total_prefixes", &tprefixes);
+            // Errors in replies to a master or while loading the AOF: Ember
+            // has no master, and a bad AOF stops the load.
+            w(t, "unexpected_error_replies", &0);
             w(
                 t,
                 "total_error_replies",
                 &server.stats.total_error_replies.load(Relaxed),
             );
+            w(t, "total_reads_processed", &reads);
+            w(t, "total_writes_processed", &writes);
+            // Worker threads run whole connections; there are no I/O threads.
+            w(t, "io_threaded_reads_processed", &0);
+            w(t, "io_threaded_writes_processed", &0);
             w(
                 t,
                 "client_output_buffer_limit_disconnections",

@@ -10,6 +10,7 @@ use crate::notify::{notify, GENERIC};
 use crate::protocol::{parse_i64, Args};
 use crate::types::{Str, Value};
 use crate::util::rand_below;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 pub const COMMANDS: &[Command] = &[
     Command::new("del", -2, del)
@@ -479,9 +480,31 @@ fn flush(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, asynchronous: bool) {
     }
     crate::tracking::Tracking::flushed(&ctx.server.pubsub);
     if asynchronous && !old.is_empty() {
-        std::thread::spawn(move || drop(old));
+        let keys: u64 = old.iter().map(|t| t.len() as u64).sum();
+        LAZYFREE_PENDING.fetch_add(keys, Relaxed);
+        std::thread::spawn(move || {
+            drop(old);
+            LAZYFREE_PENDING.fetch_sub(keys, Relaxed);
+            LAZYFREED.fetch_add(keys, Relaxed);
+        });
     }
     ctx.out.ok();
+}
+
+/// Keys FLUSHALL/FLUSHDB ASYNC handed to a background thread and not yet
+/// freed, and all it freed (INFO `lazyfree_pending_objects`,
+/// `lazyfreed_objects`).
+static LAZYFREE_PENDING: AtomicU64 = AtomicU64::new(0);
+static LAZYFREED: AtomicU64 = AtomicU64::new(0);
+
+/// (`lazyfree_pending_objects`, `lazyfreed_objects`).
+pub fn lazyfree_stats() -> (u64, u64) {
+    (LAZYFREE_PENDING.load(Relaxed), LAZYFREED.load(Relaxed))
+}
+
+/// CONFIG RESETSTAT (the pending count is a state, not a statistic).
+pub fn reset_lazyfree_stats() {
+    LAZYFREED.store(0, Relaxed);
 }
 
 fn flushdb(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {

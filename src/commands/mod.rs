@@ -475,6 +475,11 @@ pub fn dispatch(
             let _gate = server.gates.read();
             crate::evict::perform(&server.keyspace, &server.config)
         };
+        // Invalidations of keys just evicted go before this command's
+        // reply, as in Redis, which evicts before it runs the command.
+        if let Some(s) = client.pubsub.subscriber() {
+            s.drain_into(&mut out.buf);
+        }
         if oom {
             let queued_denyoom = entry.id == server.commands.exec_id
                 && client.multi.as_ref().is_some_and(|m| m.denyoom);

@@ -8,7 +8,7 @@
 //! this one stopped. A shard lock is held for at most [`LOOPS_PER_LOCK`]
 //! samples at a time, so clients wait microseconds, not the whole cycle.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Keyspace, NSHARDS};
@@ -32,6 +32,45 @@ pub fn set_active_expire(on: bool) {
 /// Where the next cycle starts (shard index).
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 
+/// INFO stats of the active cycle: microseconds spent, cycles that ran out
+/// of time, and Redis's running estimate of the stale share (f64 bits).
+static CYCLE_US: AtomicU64 = AtomicU64::new(0);
+static CAP_REACHED: AtomicU64 = AtomicU64::new(0);
+static STALE_PERC: AtomicU64 = AtomicU64::new(0);
+
+/// `expired_stale_perc`, `expired_time_cap_reached_count` and
+/// `expire_cycle_cpu_milliseconds`.
+pub fn stats() -> (f64, u64, u64) {
+    (
+        f64::from_bits(STALE_PERC.load(Ordering::Relaxed)),
+        CAP_REACHED.load(Ordering::Relaxed),
+        CYCLE_US.load(Ordering::Relaxed) / 1000,
+    )
+}
+
+/// CONFIG RESETSTAT.
+pub fn reset_stats() {
+    CYCLE_US.store(0, Ordering::Relaxed);
+    CAP_REACHED.store(0, Ordering::Relaxed);
+    STALE_PERC.store(0, Ordering::Relaxed);
+}
+
+/// Account one cycle as Redis's activeExpireCycle does: the stale share of
+/// its samples folds into the running estimate with weight 0.05.
+fn record_cycle(started: Instant, sampled: usize, expired: usize, capped: bool) {
+    CYCLE_US.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    if capped {
+        CAP_REACHED.fetch_add(1, Ordering::Relaxed);
+    }
+    let current = if sampled > 0 {
+        expired as f64 / sampled as f64
+    } else {
+        0.0
+    };
+    let old = f64::from_bits(STALE_PERC.load(Ordering::Relaxed));
+    STALE_PERC.store((current * 0.05 + old * 0.95).to_bits(), Ordering::Relaxed);
+}
+
 /// Run one active expiry cycle with the given time budget; returns how many
 /// keys it deleted.
 pub fn active_expire_cycle(ks: &Keyspace, budget: Duration) -> usize {
@@ -40,7 +79,7 @@ pub fn active_expire_cycle(ks: &Keyspace, budget: Duration) -> usize {
     }
     let start = Instant::now();
     let first = NEXT_SHARD.load(Ordering::Relaxed) % NSHARDS;
-    let mut deleted = 0;
+    let (mut deleted, mut sampled) = (0, 0);
     // Visit shards round-robin; keep going around while some shard still
     // looked stale and the budget allows.
     let mut pass_stale = true;
@@ -50,22 +89,25 @@ pub fn active_expire_cycle(ks: &Keyspace, budget: Duration) -> usize {
             let i = (first + n) % NSHARDS;
             if start.elapsed() >= budget {
                 NEXT_SHARD.store(i, Ordering::Relaxed);
+                record_cycle(start, sampled, deleted, true);
                 return deleted;
             }
-            let (d, stale) = expire_shard(ks, i);
+            let (d, s, stale) = expire_shard(ks, i);
             deleted += d;
+            sampled += s;
             pass_stale |= stale;
         }
     }
     NEXT_SHARD.store(first.wrapping_add(1), Ordering::Relaxed);
+    record_cycle(start, sampled, deleted, false);
     deleted
 }
 
-/// Sample one shard; returns (deleted, still looks stale).
-fn expire_shard(ks: &Keyspace, i: usize) -> (usize, bool) {
+/// Sample one shard; returns (deleted, sampled, still looks stale).
+fn expire_shard(ks: &Keyspace, i: usize) -> (usize, usize, bool) {
     let mut shard = ks.lock_shard(i);
     let now = now_ms();
-    let mut deleted = 0;
+    let (mut deleted, mut sampled) = (0, 0);
     let mut stale = false;
     let ndbs = ks.ndbs();
     let log = shard.log.clone();
@@ -95,6 +137,7 @@ fn expire_shard(ks: &Keyspace, i: usize) -> (usize, bool) {
                 }
             }
             deleted += expired;
+            sampled += sample;
             if expired * 100 <= sample * ACCEPTABLE_STALE_PERCENT {
                 break;
             }
@@ -102,7 +145,7 @@ fn expire_shard(ks: &Keyspace, i: usize) -> (usize, bool) {
         }
         shard.db(db).maybe_shrink();
     }
-    (deleted, stale)
+    (deleted, sampled, stale)
 }
 
 #[cfg(test)]

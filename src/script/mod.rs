@@ -170,6 +170,13 @@ impl Engine {
         let raw = lua.create_table()?;
         libs::register(&lua, &raw)?;
         let hooks = lua.create_table()?;
+        // Whether SCRIPT/FUNCTION KILL stopped the run: the sandbox's pcall
+        // and xpcall then pass the error on instead of catching it.
+        let killed = kill.clone();
+        hooks.raw_set(
+            "killed",
+            lua.create_function(move |_, ()| Ok(killed.load(Relaxed)))?,
+        )?;
         api_functions(&lua, &hooks)?;
         random_functions(&lua, &hooks)?;
         // Each library function raises its failures through `raise`.

@@ -118,13 +118,29 @@ G.setfenv = function(f, env)
   return real_setfenv(f, env)
 end
 -- Redis 7's pcall: an error table from redis.call becomes its message.
+-- Once the script is killed no pcall may catch that (or any) error, or a
+-- `while true do pcall(f) end` could never be stopped.
 G.pcall = function(...)
   local r = pack(real_pcall(...))
+  if not r[1] and H.killed() then error(r[2], 0) end
   if not r[1] then r[2] = pending(r[2]) end
   if not r[1] and type(r[2]) == 'table' then
     local e = r[2].err
     if type(e) == 'string' or type(e) == 'number' then r[2] = e end
   end
+  return unpack(r, 1, r.n)
+end
+
+G.xpcall = function(f, handler)
+  local stopped = false
+  local r = pack(xpcall(f, function(e)
+    if H.killed() then
+      stopped = true
+      return e
+    end
+    return handler(e)
+  end))
+  if stopped then error(r[2], 0) end
   return unpack(r, 1, r.n)
 end
 

@@ -363,12 +363,35 @@ pub(super) fn run_one(
     dispatch(server, client, out, tstats, now, args);
     match client.reply_mode {
         ReplyMode::On | ReplyMode::SkipNext => {}
-        ReplyMode::Off => out.buf.truncate(mark),
+        ReplyMode::Off => {
+            if !pushed_reply(args, &out.buf[mark..]) {
+                out.buf.truncate(mark)
+            }
+        }
         ReplyMode::Skipping => {
-            out.buf.truncate(mark);
+            if !pushed_reply(args, &out.buf[mark..]) {
+                out.buf.truncate(mark);
+            }
             client.reply_mode = ReplyMode::On;
         }
     }
+}
+
+/// Whether a command's output is the (un)subscribe confirmations, which
+/// Redis sends as push messages even under CLIENT REPLY OFF or SKIP (its
+/// CLIENT_PUSHING flag), in RESP2 and RESP3 alike. An error is a reply.
+fn pushed_reply(args: crate::protocol::Args<'_>, output: &[u8]) -> bool {
+    const PUSHING: [&[u8]; 6] = [
+        b"subscribe",
+        b"psubscribe",
+        b"ssubscribe",
+        b"unsubscribe",
+        b"punsubscribe",
+        b"sunsubscribe",
+    ];
+    !output.is_empty()
+        && output[0] != b'-'
+        && PUSHING.iter().any(|c| args.get(0).eq_ignore_ascii_case(c))
 }
 
 /// `client-output-buffer-limit normal`: whether `pending` reply bytes put

@@ -81,6 +81,21 @@ pub struct Server {
 }
 
 impl Server {
+    /// Totals over every worker thread: commands processed, input bytes,
+    /// output bytes, socket reads, reply writes.
+    pub fn traffic_totals(&self) -> (u64, u64, u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut t = (0, 0, 0, 0, 0);
+        for ts in self.thread_stats.lock().iter() {
+            t.0 += ts.commands_processed.load(Relaxed);
+            t.1 += ts.net_input_bytes.load(Relaxed);
+            t.2 += ts.net_output_bytes.load(Relaxed);
+            t.3 += ts.reads_processed.load(Relaxed);
+            t.4 += ts.writes_processed.load(Relaxed);
+        }
+        t
+    }
+
     /// Whether clients must authenticate before running commands: the
     /// default user has a password (is not `nopass`) or is off.
     #[inline]
@@ -461,10 +476,17 @@ fn cron(server: Arc<Server>, gate: usize) {
             latency_event(&server, "eviction-cycle", started);
             // Save points (a snapshot begins between transactions).
             crate::persist::save::cron(&server);
+            // A lowered tracking-table-max-keys takes effect without reads.
+            crate::tracking::Tracking::limit(&server.pubsub);
             // BCAST invalidations of the keys this turn expired or evicted.
             crate::tracking::Tracking::flush_bcast(&server.pubsub);
         }
         crate::alloc::sample_peak();
+        let (cmds, net_in, net_out, _, _) = server.traffic_totals();
+        server
+            .stats
+            .instantaneous
+            .track(crate::util::now_ms(), [cmds, net_in, net_out]);
         thread::sleep(period);
     }
 }

@@ -34,6 +34,9 @@ pub struct ThreadStats {
     pub commands_processed: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
+    /// Socket reads and reply writes (`total_reads_processed`, `..._writes_...`).
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
 }
 
 impl ThreadStats {
@@ -44,6 +47,8 @@ impl ThreadStats {
             commands_processed: AtomicU64::new(0),
             net_input_bytes: AtomicU64::new(0),
             net_output_bytes: AtomicU64::new(0),
+            reads_processed: AtomicU64::new(0),
+            writes_processed: AtomicU64::new(0),
         }
     }
 
@@ -68,11 +73,13 @@ impl ThreadStats {
     #[inline]
     pub fn net_in(&self, n: usize) {
         bump(&self.net_input_bytes, n as u64);
+        bump(&self.reads_processed, 1);
     }
 
     #[inline]
     pub fn net_out(&self, n: usize) {
         bump(&self.net_output_bytes, n as u64);
+        bump(&self.writes_processed, 1);
     }
 
     /// Zero everything (CONFIG RESETSTAT). Races with the owning thread can
@@ -88,12 +95,68 @@ impl ThreadStats {
         self.commands_processed.store(0, Relaxed);
         self.net_input_bytes.store(0, Relaxed);
         self.net_output_bytes.store(0, Relaxed);
+        self.reads_processed.store(0, Relaxed);
+        self.writes_processed.store(0, Relaxed);
     }
 }
 
 /// Server-wide counters for rare events.
+/// How many samples an instantaneous metric averages (Redis's
+/// STATS_METRIC_SAMPLES).
+const SAMPLES: usize = 16;
+
+/// Redis's instantaneous metrics (`instantaneous_ops_per_sec`, `..._kbps`):
+/// the cron samples running totals every 100 ms, and each metric is the mean
+/// of its last 16 per-second rates.
+#[derive(Default)]
+pub struct Instantaneous {
+    inner: Mutex<InstantSamples>,
+}
+
+#[derive(Default)]
+struct InstantSamples {
+    last_ms: u64,
+    last: [u64; 3],
+    rates: [[f64; SAMPLES]; 3],
+    next: usize,
+}
+
+impl Instantaneous {
+    /// Record the running totals (commands, input bytes, output bytes) at
+    /// `now_ms`, at most every 100 ms.
+    pub fn track(&self, now_ms: u64, totals: [u64; 3]) {
+        let mut g = self.inner.lock();
+        let elapsed = now_ms.saturating_sub(g.last_ms);
+        if g.last_ms != 0 && elapsed < 100 {
+            return;
+        }
+        if g.last_ms != 0 {
+            let at = g.next;
+            for (i, total) in totals.iter().enumerate() {
+                let delta = total.saturating_sub(g.last[i]);
+                g.rates[i][at] = delta as f64 * 1000.0 / elapsed as f64;
+            }
+            g.next = (at + 1) % SAMPLES;
+        }
+        g.last_ms = now_ms;
+        g.last = totals;
+    }
+
+    /// Commands per second, input and output bytes per second.
+    pub fn rates(&self) -> [f64; 3] {
+        let g = self.inner.lock();
+        g.rates.map(|r| r.iter().sum::<f64>() / SAMPLES as f64)
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset(&self) {
+        *self.inner.lock() = InstantSamples::default();
+    }
+}
+
 #[derive(Default)]
 pub struct ServerStats {
+    pub instantaneous: Instantaneous,
     pub total_connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub total_error_replies: AtomicU64,
@@ -122,5 +185,6 @@ impl ServerStats {
         self.rejected_connections.store(0, Relaxed);
         self.total_error_replies.store(0, Relaxed);
         self.errors.lock().clear();
+        self.instantaneous.reset();
     }
 }
