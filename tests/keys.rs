@@ -309,3 +309,28 @@ fn lazy_and_active_expiry() {
     }
     assert_eq!(q::<String>(&mut c, &["GET", "persistent"]), "v");
 }
+
+#[test]
+fn access_time_left_alone_by_ttl_type_exists_and_no_touch_clients() {
+    let s = TestServer::start();
+    let mut a = s.conn();
+    let mut b = s.conn();
+    q::<()>(&mut b, &["SET", "foo", "1"]);
+    q::<()>(&mut b, &["SET", "bar", "2"]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let idle = |c: &mut redis::Connection, k: &str| q::<i64>(c, &["OBJECT", "IDLETIME", k]);
+    // TTL, TYPE and EXISTS read without touching (Redis's LOOKUP_NOTOUCH).
+    q::<i64>(&mut b, &["TTL", "bar"]);
+    q::<i64>(&mut b, &["PTTL", "bar"]);
+    q::<String>(&mut b, &["TYPE", "bar"]);
+    q::<i64>(&mut b, &["EXISTS", "bar"]);
+    assert!(idle(&mut b, "bar") >= 2);
+    // CLIENT NO-TOUCH: reads leave access times alone, except TOUCH.
+    q::<()>(&mut a, &["CLIENT", "NO-TOUCH", "on"]);
+    q::<String>(&mut a, &["GET", "foo"]);
+    assert!(idle(&mut a, "foo") >= 2);
+    q::<i64>(&mut a, &["TOUCH", "foo"]);
+    assert!(idle(&mut a, "foo") < 2);
+    q::<String>(&mut b, &["GET", "bar"]);
+    assert!(idle(&mut b, "bar") < 2);
+}

@@ -212,6 +212,8 @@ fn expire_of(ctx: &mut Ctx<'_>, key: &[u8]) -> i64 {
 }
 
 fn ttl_generic(ctx: &mut Ctx<'_>, key: &[u8], ms: bool, absolute: bool) -> CmdResult {
+    // A read for the stats, but the key's access time stays (as Redis).
+    let _no_touch = crate::keyspace::access::NoTouch::begin();
     let at = expire_of(ctx, key);
     let v = if at < 0 {
         at

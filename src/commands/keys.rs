@@ -175,6 +175,17 @@ fn del(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn exists(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    // Counted as reads (hits, misses) but no access time changes, as Redis.
+    let _no_touch = crate::keyspace::access::NoTouch::begin();
+    count_live(ctx, args)
+}
+
+fn touch(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    count_live(ctx, args)
+}
+
+/// How many of the keys exist, read (and touched, unless told otherwise).
+fn count_live(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let (db, now) = (ctx.db(), ctx.now);
     let mut ml = ctx.server.keyspace.lock_keys(args.slice(1).iter());
     let n = args
@@ -186,11 +197,8 @@ fn exists(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-fn touch(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    exists(ctx, args)
-}
-
 fn type_cmd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let _no_touch = crate::keyspace::access::NoTouch::begin();
     let (db, now, key) = (ctx.db(), ctx.now, &args[1]);
     let mut shard = ctx.server.keyspace.lock(key);
     let name = shard

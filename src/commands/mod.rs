@@ -667,6 +667,10 @@ pub fn execute(
     if monitoring && cmd.has(flags::SKIP_MONITOR) {
         crate::monitor::feed(server, ctx.client, cmd.name, args);
     }
+    // CLIENT NO-TOUCH: nothing this command reads or writes is touched,
+    // unless it is TOUCH itself (as Redis's lookupKey).
+    let _no_touch =
+        (ctx.client.no_touch && cmd.name != "touch").then(crate::keyspace::access::NoTouch::begin);
     let result = handler(&mut ctx, args);
     if tracking {
         crate::tracking::set_current(0, false);

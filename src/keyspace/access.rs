@@ -163,9 +163,35 @@ pub fn initial(now_ms: u64) -> u32 {
     }
 }
 
+thread_local! {
+    /// Set while a command runs that must not change access times: TYPE,
+    /// EXISTS, the TTL family and OBJECT (Redis's LOOKUP_NOTOUCH), and any
+    /// command but TOUCH of a `CLIENT NO-TOUCH on` client.
+    static NO_TOUCH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, key lookups on this thread leave access times alone.
+pub struct NoTouch(bool);
+
+impl NoTouch {
+    pub fn begin() -> NoTouch {
+        NoTouch(NO_TOUCH.with(|t| t.replace(true)))
+    }
+}
+
+impl Drop for NoTouch {
+    fn drop(&mut self) {
+        let before = self.0;
+        NO_TOUCH.with(|t| t.set(before));
+    }
+}
+
 /// Record an access (Shard::read / Shard::write).
 #[inline]
 pub fn touch(bits: &mut u32, now_ms: u64) {
+    if NO_TOUCH.with(|t| t.get()) {
+        return;
+    }
     *bits = if lfu_mode() {
         lfu_pack(lfu_incr(lfu_decayed(*bits, now_ms)), now_ms)
     } else {
