@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Run units of Redis's own test suite (tests/ of a Redis source tree, Tcl)
+# against Ember, in the suite's external-server mode.
+#
+#   scripts/redis-suite.sh /path/to/redis [unit ...]
+#   (default units: type/incr type/string keyspace expire type/zset type/list
+#    type/hash type/set scan sort bitops bitfield protocol multi pubsub
+#    tracking scripting functions dump info-command latency-monitor)
+#
+# The Redis tree is only read; get one with `git clone -b 7.2.4
+# https://github.com/redis/redis`. Each unit runs against a fresh Ember
+# (release build, port 7400) with `--tags -needs:debug -needs:repl`, since
+# Ember has no DEBUG RELOAD/OBJECT-style internals and no replication. Needs
+# tclsh. Prints ok/err per unit and the failed tests; logs stay in
+# $OUT_DIR (default /tmp/redis-suite). A compatibility report, not a test:
+# some failures are features Ember does not have (streams, GEO, MODULE).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REDIS=${1:?usage: scripts/redis-suite.sh /path/to/redis [unit ...]}
+shift
+UNITS=("$@")
+[ ${#UNITS[@]} -gt 0 ] || UNITS=(type/incr type/string keyspace expire type/zset type/list type/hash
+  type/set scan sort bitops bitfield protocol multi pubsub tracking scripting functions dump
+  info-command latency-monitor)
+PORT=${PORT:-7400}
+OUT_DIR=${OUT_DIR:-/tmp/redis-suite}
+command -v tclsh >/dev/null || { echo "missing tclsh (apt-get install tcl)" >&2; exit 1; }
+[ -x "$REDIS/runtest" ] || { echo "$REDIS/runtest not found" >&2; exit 1; }
+cargo build --release --quiet --bin ember-server
+mkdir -p "$OUT_DIR"
+trap 'kill "${EPID:-}" 2>/dev/null || true' EXIT
+
+for unit in "${UNITS[@]}"; do
+  ./target/release/ember-server --port "$PORT" --save "" --enable-debug-command yes \
+    --loglevel warning >"$OUT_DIR/ember.log" 2>&1 &
+  EPID=$!
+  for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  log="$OUT_DIR/$(echo "$unit" | tr / _).log"
+  (cd "$REDIS" && timeout 600 ./runtest --host 127.0.0.1 --port "$PORT" --single "unit/$unit" \
+    --clients 1 --tags "-needs:debug -needs:repl" --durable) 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$log" || true
+  printf '%-18s ok=%-4s err=%-3s exception=%s\n' "$unit" "$(grep -c '^\[ok\]' "$log" || true)" \
+    "$(grep -c '^\[err\]' "$log" || true)" "$(grep -c '^\[exception\]' "$log" || true)"
+  grep '^\[err\]\|^\[exception\]' "$log" | sed 's/^/    /' || true
+  kill "$EPID" 2>/dev/null || true
+  wait "$EPID" 2>/dev/null || true
+  EPID=
+done
