@@ -32,6 +32,10 @@ mkdir -p "$OUT_DIR"
 trap 'kill "${EPID:-}" 2>/dev/null || true' EXIT
 
 for unit in "${UNITS[@]}"; do
+  if redis-cli -p "$PORT" ping >/dev/null 2>&1; then
+    echo "something already answers on port $PORT: stop it or set PORT" >&2
+    exit 1
+  fi
   ./target/release/ember-server --port "$PORT" --save "" --enable-debug-command yes \
     --loglevel warning >"$OUT_DIR/ember.log" 2>&1 &
   EPID=$!
