@@ -472,8 +472,8 @@ impl Subscriber {
         if over {
             ob.dead = true;
             ob.buf = Vec::new();
-            drop(ob);
             self.info.obuf.store(0, Relaxed);
+            drop(ob);
             tracing::warn!(
                 "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
                 self.info.id,
@@ -512,8 +512,11 @@ impl Subscriber {
         if ob.buf.capacity() > 64 * 1024 {
             ob.buf = Vec::new();
         }
-        drop(ob);
+        // Under the lock: an append from another thread right after the
+        // unlock must leave its own length there, or this connection would
+        // skip the outbox it was just woken for and never be woken again.
         self.info.obuf.store(0, Relaxed);
+        drop(ob);
     }
 }
 

@@ -544,10 +544,12 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) -> CmdRe
             .map(|f| ((f.offset + f.bits as u64 - 1) >> 3) as usize + 1)
             .max()
             .unwrap_or(0);
+        let mut created = false;
         if shard.write(db, key, now).is_none() {
             shard
                 .db(db)
                 .insert(key, Value::Str(Str::Raw(Vec::new())), NO_EXPIRE, now);
+            created = true;
         }
         let Some(e) = shard.write(db, key, now) else {
             return Err(CmdError::NoSuchKey);
@@ -556,9 +558,13 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) -> CmdRe
             return Err(CmdError::WrongType);
         };
         let b = s.make_raw();
+        // As Redis's bitfieldGeneric: each write counts as a change when the
+        // key was created or grew, or the field's value differs.
+        let grew = created || b.len() < needed;
         if b.len() < needed {
             b.resize(needed, 0);
         }
+        let mut changes = 0u64;
         for f in &ops {
             let old = field_value(read_field(b, f.offset, f.bits), f.signed, f.bits);
             let (target, reply_old) = match f.op {
@@ -575,12 +581,19 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) -> CmdRe
                 None => results.push(None),
                 Some(new) => {
                     write_field(b, f.offset, f.bits, new as u64);
+                    if grew || new != old {
+                        changes += 1;
+                    }
                     results.push(Some(if reply_old { old } else { new } as i64));
                 }
             }
         }
-        shard.modified(db, key);
-        ctx.notify(STRING, "setbit", key);
+        // A key created without a change is still recorded (and logged).
+        if changes > 0 || created {
+            shard.modified(db, key);
+            shard.stats.dirty += changes.saturating_sub(1);
+            ctx.notify(STRING, "setbit", key);
+        }
     }
     ctx.out.array(results.len());
     for r in results {

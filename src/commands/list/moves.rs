@@ -144,6 +144,10 @@ pub(crate) fn move_one(
         lim,
     )?;
     after_removal(acc.shard_for(src), db, src, now, lim, pop_event(from));
+    // Two keys changed, one change counted (`rdb_changes_since_last_save`),
+    // as Redis's lmoveGenericCommand counts it.
+    let dirty = &mut acc.shard_for(dst).stats.dirty;
+    *dirty = dirty.saturating_sub(1);
     Ok(Some(v))
 }
 
