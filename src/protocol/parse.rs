@@ -203,6 +203,23 @@ impl Parser {
         }
     }
 
+    /// The next request at the front of `buf`, past any empty ones (blank
+    /// inline lines, `*0`, `*-1`): the bytes those took, and the request
+    /// that starts there. Never [`Parsed::Empty`].
+    pub fn next_request(
+        &mut self,
+        buf: &[u8],
+        limits: &Limits,
+    ) -> Result<(usize, Parsed), ProtocolError> {
+        let mut skipped = 0;
+        loop {
+            match self.parse(&buf[skipped..], limits)? {
+                Parsed::Empty { consumed } => skipped += consumed,
+                parsed => return Ok((skipped, parsed)),
+            }
+        }
+    }
+
     /// The arguments of the last parse, given the buffer it was parsed from.
     pub fn args<'a>(&'a self, buf: &'a [u8], parsed: &Parsed) -> Args<'a> {
         match parsed {

@@ -436,7 +436,7 @@ fn serve_one(
     let mut out = Reply::new(client.resp == 3);
     let mut pos = 0;
     loop {
-        let parsed = match parser.parse(&left.input[pos..], &limits) {
+        let (skipped, parsed) = match parser.next_request(&left.input[pos..], &limits) {
             Ok(p) => p,
             Err(e) => {
                 out.error(&format!("ERR {}", e.0));
@@ -445,12 +445,9 @@ fn serve_one(
                 break;
             }
         };
+        pos += skipped;
         let consumed = match parsed {
-            Parsed::Incomplete => break,
-            Parsed::Empty { consumed } => {
-                pos += consumed;
-                continue;
-            }
+            Parsed::Incomplete | Parsed::Empty { .. } => break,
             Parsed::Multibulk { consumed } | Parsed::Inline { consumed } => consumed,
         };
         let args = parser.args(&left.input[pos..], &parsed);

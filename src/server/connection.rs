@@ -206,7 +206,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         // This batch's AOF records are submitted together (persist::aof).
         let aof_batch = crate::persist::aof::log::Batch::begin(&server.aof.log);
         loop {
-            let parsed = match parser.parse(&inbuf[pos..], &limits) {
+            let (skipped, parsed) = match parser.next_request(&inbuf[pos..], &limits) {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::debug!("protocol error from {addr}: {}", e.0);
@@ -216,12 +216,9 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                     break;
                 }
             };
+            pos += skipped;
             let consumed = match parsed {
-                Parsed::Incomplete => break,
-                Parsed::Empty { consumed } => {
-                    pos += consumed;
-                    continue;
-                }
+                Parsed::Incomplete | Parsed::Empty { .. } => break,
                 Parsed::Multibulk { consumed } | Parsed::Inline { consumed } => consumed,
             };
             let args = parser.args(&inbuf[pos..], &parsed);
