@@ -58,6 +58,9 @@ pub enum BlockOp {
     ListPop { end: End, count: Option<usize> },
     /// BLMOVE/BRPOPLPUSH: pop from the ready key, push onto `dst`.
     ListMove { from: End, to: End, dst: Box<[u8]> },
+    /// WAIT for replicas: there are none to acknowledge, so it waits on no
+    /// key and ends by timeout (answering 0 replicas) or CLIENT UNBLOCK.
+    Replicas,
 }
 
 impl BlockOp {
@@ -96,6 +99,7 @@ impl BlockOp {
             BlockOp::ListMove { from, to, dst } => crate::commands::list::serve_blocked_move(
                 server, acc, db, key, dst, now, *from, *to, out,
             ),
+            BlockOp::Replicas => false,
         }
     }
 
@@ -105,6 +109,7 @@ impl BlockOp {
         match self {
             BlockOp::ZPop { .. } => ty == "zset",
             BlockOp::ListPop { .. } | BlockOp::ListMove { .. } => ty == "list",
+            BlockOp::Replicas => false,
         }
     }
 
@@ -122,6 +127,7 @@ impl BlockOp {
         match self {
             BlockOp::ZPop { .. } | BlockOp::ListPop { .. } => out.null_array(),
             BlockOp::ListMove { .. } => out.null(),
+            BlockOp::Replicas => out.int(0),
         }
     }
 }
@@ -318,6 +324,22 @@ pub fn block(
     op: BlockOp,
     timeout_ms: u64,
 ) {
+    block_on(ctx, Some(ml), keys, op, timeout_ms)
+}
+
+/// Block the client running `ctx` on no key (WAIT): only the timeout or
+/// CLIENT UNBLOCK ends it.
+pub fn block_keyless(ctx: &mut Ctx<'_>, op: BlockOp, timeout_ms: u64) {
+    block_on(ctx, None, &[], op, timeout_ms)
+}
+
+fn block_on(
+    ctx: &mut Ctx<'_>,
+    mut ml: Option<&mut MultiLock<'_>>,
+    keys: &[&[u8]],
+    op: BlockOp,
+    timeout_ms: u64,
+) {
     if ctx.client.deny_blocking {
         op.timeout_reply(ctx.out);
         return;
@@ -335,8 +357,10 @@ pub fn block(
         ctx.client.resp == 3,
         deadline_ms,
     );
-    for key in &w.keys {
-        ml.shard(key).waiters.add(w.db, key, w.clone());
+    if let Some(ml) = ml.as_mut() {
+        for key in &w.keys {
+            ml.shard(key).waiters.add(w.db, key, w.clone());
+        }
     }
     ctx.server.stats.blocked_clients.fetch_add(1, Relaxed);
     if deadline_ms != 0 {

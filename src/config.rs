@@ -30,6 +30,12 @@ pub struct Config {
     /// `busy-reply-threshold` (alias `lua-time-limit`), ms: after this a running
     /// script makes other clients' commands answer BUSY. 0: never.
     pub busy_reply_threshold: u64,
+    /// `min-replicas-to-write` / `min-replicas-max-lag` (aliases
+    /// `min-slaves-*`): with both above 0, writes need that many replicas
+    /// no more than that many seconds behind. Ember has no replicas, so any
+    /// such setting refuses writes with NOREPLICAS, as Redis would.
+    pub min_replicas_to_write: u64,
+    pub min_replicas_max_lag: u64,
     pub requirepass: Option<Vec<u8>>,
     pub timeout: u64,
     pub tcp_keepalive: u64,
@@ -150,6 +156,8 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             hz: 10,
             busy_reply_threshold: 5000,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
             requirepass: None,
             timeout: 0,
             tcp_keepalive: 300,
@@ -477,6 +485,24 @@ pub const PARAMS: &[Param] = &[
         "busy-reply-threshold",
         &["lua-time-limit"],
         busy_reply_threshold,
+        u64,
+        0,
+        IMAX,
+        true
+    ),
+    p_int!(
+        "min-replicas-to-write",
+        &["min-slaves-to-write"],
+        min_replicas_to_write,
+        u64,
+        0,
+        IMAX,
+        true
+    ),
+    p_int!(
+        "min-replicas-max-lag",
+        &["min-slaves-max-lag"],
+        min_replicas_max_lag,
         u64,
         0,
         IMAX,
@@ -1106,6 +1132,7 @@ pub struct ConfigStore {
     slowlog_slower_than: std::sync::atomic::AtomicI64,
     latency_threshold: AtomicU64,
     latency_tracking: AtomicBool,
+    no_good_replicas: AtomicBool,
 }
 
 impl ConfigStore {
@@ -1133,6 +1160,7 @@ impl ConfigStore {
             slowlog_slower_than: std::sync::atomic::AtomicI64::new(-1),
             latency_threshold: AtomicU64::new(0),
             latency_tracking: AtomicBool::new(false),
+            no_good_replicas: AtomicBool::new(false),
             inner: RwLock::new(c),
         };
         store.refresh_hot();
@@ -1183,6 +1211,10 @@ impl ConfigStore {
         self.latency_threshold
             .store(c.latency_monitor_threshold, Relaxed);
         self.latency_tracking.store(c.latency_tracking, Relaxed);
+        self.no_good_replicas.store(
+            c.min_replicas_to_write > 0 && c.min_replicas_max_lag > 0,
+            Relaxed,
+        );
         let policy = crate::evict::Policy::from_name(&c.maxmemory_policy);
         self.maxmemory.store(c.maxmemory, Relaxed);
         self.policy.store(policy as u32, Relaxed);
@@ -1211,6 +1243,14 @@ impl ConfigStore {
             c.lfu_log_factor.min(u32::MAX as u64) as u32,
             c.lfu_decay_time.min(u32::MAX as u64) as u32,
         );
+    }
+
+    /// Writes are refused for want of good replicas (Redis's
+    /// `checkGoodReplicasStatus` failing: min-replicas-to-write is set and
+    /// Ember has none).
+    #[inline]
+    pub fn no_good_replicas(&self) -> bool {
+        self.no_good_replicas.load(Relaxed)
     }
 
     /// `maxmemory` in bytes (0: no limit).

@@ -556,6 +556,7 @@ fn table_key_positions_agree_with_specs() {
 /// follows 7.2), with the reason.
 const INFO_EXCLUDED: &[(&str, &str)] = &[
     ("cluster", "7.2 added CLUSTER MYSHARDID"),
+    ("wait", "7.2 dropped the noscript flag (scripts may WAIT; it never blocks there)"),
     ("cluster|shards", "7.2 added the loading flag"),
     ("cluster|slots", "7.2 added the loading flag"),
     (

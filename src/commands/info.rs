@@ -419,6 +419,9 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             t.push_str("# Replication\r\n");
             w(t, "role", &"master");
             w(t, "connected_slaves", &0);
+            if server.config.no_good_replicas() {
+                w(t, "min_slaves_good_slaves", &0);
+            }
             w(t, "master_replid", &server.run_id);
             w(t, "master_repl_offset", &0);
         }

@@ -516,6 +516,24 @@ pub fn dispatch(
         reply_error(server, out, &CmdError::coded(crate::persist::save::MISCONF));
         return;
     }
+    // min-replicas-to-write set: no replica can acknowledge a write (EXEC
+    // counts as one when it has a write queued).
+    if server.config.no_good_replicas()
+        && (cmd.has(flags::WRITE)
+            || (entry.id == server.commands.exec_id
+                && client.multi.as_ref().is_some_and(|m| m.writes)))
+    {
+        tstats.rejected(entry.id);
+        if entry.id == server.commands.exec_id {
+            multi::abort_exec(server, client);
+            let text = format!("EXECABORT Transaction discarded because of: {NOREPLICAS}");
+            reply_error(server, out, &CmdError::coded(text));
+        } else {
+            flag_transaction(client);
+            reply_error(server, out, &CmdError::coded(NOREPLICAS));
+        }
+        return;
+    }
     // A RESP2 connection in Pub/Sub mode can only (un)subscribe, PING, QUIT
     // and RESET (RESP3 can interleave anything with its push frames).
     if client.resp == 2 && client.pubsub.active() {
@@ -540,6 +558,7 @@ pub fn dispatch(
     if let Some(m) = client.multi.as_mut() {
         if !server.commands.runs_in_multi(entry.id) {
             m.denyoom |= cmd.has(flags::DENYOOM);
+            m.writes |= cmd.has(flags::WRITE);
             client
                 .info
                 .last_cmd
@@ -617,6 +636,7 @@ fn debug_allowed(server: &Server, client: &Client) -> bool {
 }
 
 /// The error for a DENYOOM command while over `maxmemory`.
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /// A command was rejected while queueing: the transaction will abort.

@@ -9,6 +9,7 @@
 
 use super::{acl, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
+use crate::protocol::parse::parse_i64;
 use crate::protocol::Args;
 
 pub const COMMANDS: &[Command] = &[
@@ -47,6 +48,15 @@ pub const COMMANDS: &[Command] = &[
             "Signals that a cluster client is following an -ASK redirect.",
             "",
         ),
+    Command::new("wait", 3, wait)
+        .acl(acl::CONNECTION)
+        .group("generic")
+        .doc(
+            "3.0.0",
+            "O(1)",
+            "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
+            "numreplicas timeout",
+        ),
     Command::container("cluster", CLUSTER).group("cluster").doc(
         "3.0.0",
         "Depends on subcommand.",
@@ -54,6 +64,27 @@ pub const COMMANDS: &[Command] = &[
         "",
     ),
 ];
+
+/// WAIT numreplicas timeout: the number of replicas that acknowledged the
+/// connection's writes, which is 0 without replication. Asking for none
+/// answers at once; asking for more waits out the timeout (0: until
+/// unblocked), as a Redis master without replicas does, except inside
+/// MULTI or a script, which never block.
+fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let numreplicas = parse_i64(&args[1])
+        .ok_or_else(|| CmdError::err("value is not an integer or out of range"))?;
+    let timeout = parse_i64(&args[2])
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    if numreplicas <= 0 || ctx.client.deny_blocking {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    crate::blocking::block_keyless(ctx, crate::blocking::BlockOp::Replicas, timeout as u64);
+    Ok(())
+}
 
 /// Every CLUSTER subcommand of Redis 7.2: without cluster mode each answers
 /// that cluster support is disabled (an unknown one gets the usual

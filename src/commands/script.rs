@@ -261,6 +261,9 @@ fn prepare(ctx: &Ctx<'_>, flags: u32, ro: bool) -> Result<(bool, bool), CmdError
             "Can not execute a script with write flag using *_ro command.",
         ));
     }
+    if flags & sflags::NO_WRITES == 0 && ctx.server.config.no_good_replicas() {
+        return Err(CmdError::coded(super::NOREPLICAS));
+    }
     let allow_oom = flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) != 0;
     if !allow_oom && crate::evict::over_limit_fast(&ctx.server.config) {
         return Err(CmdError::coded(
@@ -316,7 +319,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: Args<'_>, by_sha: bool, ro: bool) -> Cm
         ctx.tstats,
         ctx.now,
         spec,
-        |e: &Engine| e.scripts.get(&sha).map(|s| s.func.clone()),
+        |e: &Engine| e.script_fn(&sha),
     );
     drop(guard);
     drop(gates);
@@ -356,8 +359,10 @@ fn fcall_generic(ctx: &mut Ctx<'_>, args: Args<'_>, ro: bool) -> CmdResult {
     let Some(engine) = guard.as_mut() else {
         return Err(CmdError::err("Lua engine not available"));
     };
-    let name = String::from_utf8_lossy(args.get(1)).into_owned();
-    let Some(lib) = engine.functions.get(&name).cloned() else {
+    let Some((lib, name)) = engine
+        .find_function(&String::from_utf8_lossy(args.get(1)))
+        .map(|(l, f)| (l.to_owned(), f.to_owned()))
+    else {
         return Err(CmdError::err("Function not found"));
     };
     let (keys, argv) = split_keys(args, CmdError::err("Bad number of keys provided"))?;
@@ -384,12 +389,7 @@ fn fcall_generic(ctx: &mut Ctx<'_>, args: Args<'_>, ro: bool) -> CmdResult {
         ctx.tstats,
         ctx.now,
         spec,
-        |e: &Engine| {
-            e.libraries
-                .get(&lib)
-                .and_then(|l| l.functions.get(&name))
-                .map(|f| f.callback.clone())
-        },
+        |e: &Engine| e.function_callback(&name),
     );
     drop(guard);
     drop(gates);
@@ -522,6 +522,9 @@ fn function_delete(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn function_flush(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if args.len() > 3 {
+        return Err(super::args::subcommand_syntax(args));
+    }
     flush_mode(args, "FUNCTION FLUSH only supports SYNC|ASYNC option")?;
     let mut guard = ctx.server.scripts.engine()?;
     if let Some(e) = guard.as_mut() {
@@ -777,6 +780,9 @@ fn function_restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         Append,
         Replace,
     }
+    if args.len() > 4 {
+        return Err(super::args::subcommand_syntax(args));
+    }
     let policy = if args.len() > 3 {
         let p = args.get(3);
         if super::args::is(p, "flush") {
@@ -793,9 +799,6 @@ fn function_restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     } else {
         Policy::Append
     };
-    if args.len() > 4 {
-        return Err(CmdError::Syntax);
-    }
     let payload = args.get(2);
     let bad = || CmdError::err("DUMP payload version or checksum are wrong");
     if payload.len() < 10 {
@@ -828,6 +831,16 @@ fn function_restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         .iter()
         .map(|(n, l)| (n.clone(), l.code.clone()))
         .collect();
+    if policy == Policy::Append {
+        // As Redis's libraryJoin: a name collision aborts before anything loads.
+        for code in &codes {
+            if let Ok((name, _)) = script::library_metadata(code) {
+                if e.libraries.contains_key(&name) {
+                    return Err(CmdError::err(format!("Library {name} already exists")));
+                }
+            }
+        }
+    }
     if policy == Policy::Flush {
         e.flush_functions();
     }

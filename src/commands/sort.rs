@@ -91,6 +91,9 @@ struct Opts<'a> {
     dontsort: bool,
     gets: Vec<&'a [u8]>,
     store: Option<&'a [u8]>,
+    /// STORE, or called from a script: an unsorted set's output must not
+    /// depend on its iteration order, so Redis sorts it ALPHA.
+    ordered: bool,
 }
 
 fn parse<'a>(args: &Args<'a>, readonly: bool) -> Result<Opts<'a>, CmdError> {
@@ -103,6 +106,7 @@ fn parse<'a>(args: &Args<'a>, readonly: bool) -> Result<Opts<'a>, CmdError> {
         dontsort: false,
         gets: Vec::new(),
         store: None,
+        ordered: false,
     };
     let mut j = 2;
     while j < args.len() {
@@ -265,9 +269,7 @@ fn load(
             }
         }
         Some(Value::Set(s)) => {
-            if o.dontsort && o.store.is_some() {
-                // A stored result must not depend on the set's iteration
-                // order: Redis sorts it ALPHA.
+            if o.dontsort && o.ordered {
                 (sort, alpha, by) = (true, true, false);
             }
             elems.reserve(s.len());
@@ -438,7 +440,8 @@ fn reply(ctx: &mut Ctx<'_>, values: Vec<Option<Vec<u8>>>) {
 }
 
 fn sort_generic(ctx: &mut Ctx<'_>, args: Args<'_>, readonly: bool) -> CmdResult {
-    let o = parse(&args, readonly)?;
+    let mut o = parse(&args, readonly)?;
+    o.ordered = o.store.is_some() || ctx.client.in_script;
     let (db, now, key) = (ctx.db(), ctx.now, args.get(1));
     let lookups =
         (!o.dontsort && o.by.is_some_and(reads_keys)) || o.gets.iter().any(|g| reads_keys(g));

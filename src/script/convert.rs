@@ -341,6 +341,106 @@ pub fn number_arg(n: f64, out: &mut Vec<u8>) {
     }
 }
 
+/// The arguments of a `redis.call`/`redis.pcall`, as command bytes.
+#[derive(Default)]
+pub struct CallBuf {
+    pub buf: Vec<u8>,
+    pub ranges: Vec<std::ops::Range<usize>>,
+    /// An argument was neither a string nor a number.
+    pub bad: bool,
+}
+
+impl CallBuf {
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.ranges.clear();
+        self.bad = false;
+    }
+
+    fn push_str(&mut self, s: &[u8]) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(s);
+        self.ranges.push(start..self.buf.len());
+    }
+
+    fn push_number(&mut self, n: f64) {
+        let start = self.buf.len();
+        number_arg(n, &mut self.buf);
+        self.ranges.push(start..self.buf.len());
+    }
+}
+
+thread_local! {
+    /// Where [`CallArgs`] leaves the arguments for the command hook.
+    pub static CALL_ARGS: std::cell::RefCell<CallBuf> = std::cell::RefCell::default();
+}
+
+/// A Rust callback's argument type that copies the arguments into
+/// [`CALL_ARGS`] straight from the Lua stack. mlua's own conversion keeps a
+/// handle per argument in an auxiliary stack of at most 8000 slots, so
+/// `redis.call('lpush', k, unpack(t))` with 7999 elements (which Redis
+/// takes) would fail; this one needs no slot and no allocation per argument.
+pub struct CallArgs;
+
+impl mlua::FromLuaMulti for CallArgs {
+    fn from_lua_multi(values: mlua::MultiValue, _: &Lua) -> mlua::Result<Self> {
+        CALL_ARGS.with_borrow_mut(|a| {
+            a.clear();
+            for v in values.iter() {
+                match v {
+                    Value::String(s) => a.push_str(&s.as_bytes()),
+                    Value::Integer(i) => a.push_number(*i as f64),
+                    Value::Number(n) => a.push_number(*n),
+                    _ => a.bad = true,
+                }
+            }
+        });
+        Ok(CallArgs)
+    }
+
+    unsafe fn from_stack_args(
+        nargs: std::os::raw::c_int,
+        _i: usize,
+        _to: Option<&str>,
+        lua: &mlua::state::RawLua,
+    ) -> mlua::Result<Self> {
+        use mlua::ffi;
+        let state = lua.state();
+        CALL_ARGS.with_borrow_mut(|a| {
+            a.clear();
+            for k in 0..nargs {
+                let idx = -nargs + k;
+                // SAFETY: `idx` is one of the callback's `nargs` arguments
+                // on the stack of `state`, which Lua keeps alive during the
+                // call; lua_tolstring on a string value does not change the
+                // stack, and the bytes are copied before anything else runs.
+                unsafe {
+                    match ffi::lua_type(state, idx) {
+                        ffi::LUA_TSTRING => {
+                            let mut len = 0usize;
+                            let p = ffi::lua_tolstring(state, idx, &mut len);
+                            if p.is_null() {
+                                a.bad = true;
+                            } else {
+                                a.push_str(std::slice::from_raw_parts(p as *const u8, len));
+                            }
+                        }
+                        ffi::LUA_TNUMBER => a.push_number(ffi::lua_tonumber(state, idx)),
+                        _ => a.bad = true,
+                    }
+                }
+            }
+        });
+        // Drop the arguments from the stack: Lua lets a C function hold at
+        // most 8000 slots, so with 8000 arguments nothing more could be
+        // pushed (the command hook's call, the results). Only the top
+        // `nargs` slots are removed; mlua's reserved slot sits below them.
+        // SAFETY: the top `nargs` values are this call's arguments.
+        unsafe { ffi::lua_settop(state, -nargs - 1) };
+        Ok(CallArgs)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

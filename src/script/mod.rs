@@ -107,16 +107,18 @@ pub struct Scripts {
     pub functions: AtomicUsize,
 }
 
-/// A cached EVAL script.
+/// A cached EVAL script. Its compiled function lives in the Lua table
+/// `Engine::eval_fns` (by sha), not as a Rust handle: mlua keeps every
+/// handle in one auxiliary Lua stack of at most 8000 slots, so a handle per
+/// script would stop scripting after some 8000 cached scripts.
 pub struct Script {
     pub body: Vec<u8>,
-    pub(crate) func: Function,
     pub flags: u32,
 }
 
-/// A registered function of a library.
+/// A registered function of a library (its callback is in
+/// `Engine::callbacks`, by name, for the reason given at [`Script`]).
 pub struct Func {
-    pub(crate) callback: Function,
     pub flags: u32,
     pub description: Option<String>,
 }
@@ -140,10 +142,22 @@ pub struct Engine {
     run_fn: Function,
     load_fn: Function,
     pub scripts: HashMap<String, Script>,
+    /// sha → compiled EVAL script.
+    eval_fns: Table,
+    /// Function name → FUNCTION callback.
+    callbacks: Table,
     pub libraries: BTreeMap<String, Library>,
-    /// Function name → library name.
+    /// Function name, lowercased (FCALL finds functions case-insensitively,
+    /// as Redis) → library name.
     pub functions: HashMap<String, String>,
+    /// Runs since the last incremental GC step.
+    runs_since_gc: u32,
 }
+
+/// Every this many runs, this many incremental GC steps (as Redis's
+/// LUA_GC_CYCLE_PERIOD): garbage from many small scripts is collected
+/// without a full cycle's latency.
+const GC_PERIOD: u32 = 50;
 
 fn version_num() -> f64 {
     let mut n = 0u32;
@@ -237,6 +251,7 @@ impl Engine {
                 ))
             },
         )?;
+        let (eval_fns, callbacks) = (lua.create_table()?, lua.create_table()?);
         Ok(Engine {
             globals: api.get("G")?,
             eval_env: api.get("E")?,
@@ -248,8 +263,11 @@ impl Engine {
             load_deadline,
             lua,
             scripts: HashMap::new(),
+            eval_fns,
+            callbacks,
             libraries: BTreeMap::new(),
             functions: HashMap::new(),
+            runs_since_gc: 0,
         })
     }
 
@@ -273,11 +291,13 @@ impl Engine {
                     lua_message(&e)
                 ))
             })?;
+        self.eval_fns
+            .raw_set(sha.as_str(), func)
+            .map_err(internal)?;
         self.scripts.insert(
             sha.clone(),
             Script {
                 body: body.to_vec(),
-                func,
                 flags,
             },
         );
@@ -286,6 +306,7 @@ impl Engine {
 
     /// Load a function library (FUNCTION LOAD / RESTORE). Returns its name.
     pub fn load_library(&mut self, code: &[u8], replace: bool) -> Result<String, CmdError> {
+        self.gc_tick();
         let (name, skip) = library_metadata(code)?;
         if self.libraries.contains_key(&name) && !replace {
             return Err(CmdError::err(format!("Library '{name}' already exists")));
@@ -315,6 +336,7 @@ impl Engine {
             return Err(CmdError::err("No functions registered"));
         };
         let mut functions = BTreeMap::new();
+        let mut callbacks = Vec::new();
         for entry in reg.sequence_values::<Table>() {
             let entry = entry.map_err(internal)?;
             let fname: String = entry.get("name").map_err(internal)?;
@@ -325,10 +347,10 @@ impl Engine {
             for f in ftab.sequence_values::<String>() {
                 fl |= sflags::parse(&f.map_err(internal)?).unwrap_or(0);
             }
+            callbacks.push((fname.clone(), callback));
             functions.insert(
                 fname,
                 Func {
-                    callback,
                     flags: fl,
                     description,
                 },
@@ -338,7 +360,7 @@ impl Engine {
             return Err(CmdError::err("No functions registered"));
         }
         for f in functions.keys() {
-            if let Some(lib) = self.functions.get(f) {
+            if let Some(lib) = self.functions.get(&f.to_ascii_lowercase()) {
                 if *lib != name {
                     return Err(CmdError::err(format!("Function {f} already exists")));
                 }
@@ -346,7 +368,10 @@ impl Engine {
         }
         self.remove_library(&name);
         for f in functions.keys() {
-            self.functions.insert(f.clone(), name.clone());
+            self.functions.insert(f.to_ascii_lowercase(), name.clone());
+        }
+        for (f, callback) in callbacks {
+            self.callbacks.raw_set(f, callback).map_err(internal)?;
         }
         self.libraries.insert(
             name.clone(),
@@ -362,7 +387,8 @@ impl Engine {
         match self.libraries.remove(name) {
             Some(lib) => {
                 for f in lib.functions.keys() {
-                    self.functions.remove(f);
+                    self.functions.remove(&f.to_ascii_lowercase());
+                    let _ = self.callbacks.raw_set(f.as_str(), Value::Nil);
                 }
                 true
             }
@@ -372,12 +398,57 @@ impl Engine {
 
     pub fn flush_scripts(&mut self) {
         self.scripts.clear();
+        if let Ok(t) = self.lua.create_table() {
+            self.eval_fns = t;
+        }
         let _ = self.lua.gc_collect();
+    }
+
+    /// The library and the registered name of function `name`, matched
+    /// case-insensitively as Redis's FCALL does.
+    pub fn find_function(&self, name: &str) -> Option<(&str, &str)> {
+        let lib_name = self.functions.get(&name.to_ascii_lowercase())?;
+        let lib = self.libraries.get(lib_name)?;
+        let fname = match lib.functions.get_key_value(name) {
+            Some((k, _)) => k,
+            None => lib
+                .functions
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(name))?,
+        };
+        Some((lib_name, fname))
+    }
+
+    /// Count a run (or a FUNCTION LOAD); every [`GC_PERIOD`] of them, take
+    /// that many incremental GC steps.
+    fn gc_tick(&mut self) {
+        self.runs_since_gc += 1;
+        if self.runs_since_gc >= GC_PERIOD {
+            self.runs_since_gc = 0;
+            for _ in 0..GC_PERIOD {
+                if self.lua.gc_step().unwrap_or(true) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The compiled EVAL script with this sha.
+    pub fn script_fn(&self, sha: &str) -> Option<Function> {
+        self.eval_fns.raw_get(sha).ok()
+    }
+
+    /// The callback of the function registered as `name`.
+    pub fn function_callback(&self, name: &str) -> Option<Function> {
+        self.callbacks.raw_get(name).ok()
     }
 
     pub fn flush_functions(&mut self) {
         self.libraries.clear();
         self.functions.clear();
+        if let Ok(t) = self.lua.create_table() {
+            self.callbacks = t;
+        }
         let _ = self.lua.gc_collect();
     }
 }
@@ -388,6 +459,18 @@ impl Engine {
 fn raise(hooks: &Table, v: Value) -> mlua::Error {
     let _ = hooks.raw_set("pending", v);
     mlua::Error::RuntimeError("ember: pending error".into())
+}
+
+/// Raise "Attempt to modify a readonly table" if `t` is one of the
+/// sandbox's read-only proxies (`hooks.proxies`).
+fn refuse_readonly(lua: &Lua, hooks: &Table, t: &Table) -> mlua::Result<()> {
+    if let Ok(Value::Table(proxies)) = hooks.raw_get::<Value>("proxies") {
+        if proxies.raw_get::<bool>(t.clone()).unwrap_or(false) {
+            let e = lua.create_string("Attempt to modify a readonly table")?;
+            return Err(raise(hooks, Value::String(e)));
+        }
+    }
+    Ok(())
 }
 
 /// `user_script:3: ` for the Lua code calling the current Rust function (as
@@ -420,16 +503,14 @@ fn api_functions(lua: &Lua, hooks: &Table) -> mlua::Result<()> {
     };
     for raise_errors in [true, false] {
         let h = hooks.clone();
-        let f = lua.create_function(move |lua, args: MultiValue| {
+        let f = lua.create_function(move |lua, _: convert::CallArgs| {
             let Ok(Value::Function(cmd)) = h.raw_get::<Value>("cmd") else {
                 return Err(raise(
                     &h,
                     err(lua, "redis.call can only be used inside a script")?,
                 ));
             };
-            let mut a = args;
-            a.push_front(Value::Boolean(raise_errors));
-            let (v, is_err): (Value, bool) = cmd.call(a)?;
+            let (v, is_err): (Value, bool) = cmd.call(raise_errors)?;
             if is_err {
                 return Err(raise(&h, v));
             }
@@ -555,30 +636,67 @@ fn api_functions(lua: &Lua, hooks: &Table) -> mlua::Result<()> {
                 )?;
                 return Err(raise(&h, e));
             }
-            let Ok(Value::Function(known)) = h.raw_get::<Value>("known") else {
+            let Ok(Value::Function(check)) = h.raw_get::<Value>("acl_check") else {
                 return Err(raise(
                     &h,
                     err(lua, "redis.acl_check_cmd can only be used inside a script")?,
                 ));
             };
-            if !known.call::<bool>(args)? {
-                let e = err(lua, "Invalid command passed to redis.acl_check_cmd()")?;
-                return Err(raise(&h, e));
+            match check.call::<Option<bool>>(args)? {
+                Some(allowed) => Ok(allowed),
+                None => {
+                    let e = err(lua, "Invalid command passed to redis.acl_check_cmd()")?;
+                    Err(raise(&h, e))
+                }
             }
-            // Ember has one user with every permission.
-            Ok(true)
+        })?,
+    )?;
+    // setmetatable, which cannot replace a read-only table's metatable
+    // (Redis's "Attempt to modify a readonly table"). A Rust function, like
+    // Lua's, so its errors name the script's line.
+    let h = hooks.clone();
+    hooks.raw_set(
+        "setmetatable",
+        lua.create_function(move |lua, args: MultiValue| {
+            let fail = |text: String| -> mlua::Error {
+                match lua.create_string(format!("{}{text}", position(lua))) {
+                    Ok(s) => raise(&h, Value::String(s)),
+                    Err(e) => e,
+                }
+            };
+            let t = match args.front() {
+                Some(Value::Table(t)) => t.clone(),
+                other => {
+                    let got = other.map_or("no value", libs::type_name);
+                    return Err(fail(format!(
+                        "bad argument #1 to 'setmetatable' (table expected, got {got})"
+                    )));
+                }
+            };
+            let mt = match args.get(1) {
+                None | Some(Value::Nil) => None,
+                Some(Value::Table(m)) => Some(m.clone()),
+                Some(_) => {
+                    return Err(fail(
+                        "bad argument #2 to 'setmetatable' (nil or table expected)".into(),
+                    ))
+                }
+            };
+            refuse_readonly(lua, &h, &t)?;
+            if let Some(cur) = t.metatable() {
+                if !cur.raw_get::<Value>("__metatable")?.is_nil() {
+                    return Err(fail("cannot change a protected metatable".into()));
+                }
+            }
+            t.set_metatable(mt)?;
+            Ok(t)
         })?,
     )?;
     let h = hooks.clone();
     hooks.raw_set(
         "rawset",
         lua.create_function(move |lua, (t, k, v): (Table, Value, Value)| {
-            if let Ok(Value::Table(proxies)) = h.raw_get::<Value>("proxies") {
-                if proxies.raw_get::<bool>(t.clone()).unwrap_or(false) {
-                    let e = lua.create_string("Attempt to modify a readonly table")?;
-                    return Err(raise(&h, Value::String(e)));
-                }
-            }
+            refuse_readonly(lua, &h, &t)?;
             t.raw_set(k, v)?;
             Ok(t)
         })?,
@@ -724,30 +842,34 @@ pub fn shebang_flags(body: &[u8]) -> Result<(u32, usize), CmdError> {
 }
 
 /// `#!lua name=mylib` of a function library: its name and where code starts.
-fn library_metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
+/// The first line splits as Redis's `sdssplitargs` does (so `name="foo"` is
+/// `foo`); the first word minus `#!` names the engine.
+pub fn library_metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
     if !code.starts_with(b"#!") {
         return Err(CmdError::err("Missing library metadata"));
     }
-    let end = code.iter().position(|&b| b == b'\n').unwrap_or(code.len());
-    let line = String::from_utf8_lossy(&code[2..end]);
-    let parts: Vec<&str> = line.split_ascii_whitespace().collect();
-    let Some(engine) = parts.first() else {
+    let Some(end) = code.iter().position(|&b| b == b'\n') else {
         return Err(CmdError::err("Invalid library metadata"));
     };
+    let parts = match crate::acl::rules::split_args(&code[..end]) {
+        Some(p) if !p.is_empty() => p,
+        _ => return Err(CmdError::err("Invalid library metadata")),
+    };
+    let engine = String::from_utf8_lossy(parts[0].get(2..).unwrap_or_default()).into_owned();
     let mut name: Option<String> = None;
     for p in &parts[1..] {
-        match p.strip_prefix("name=") {
-            Some(n) => {
-                if name.is_some() {
-                    return Err(CmdError::err(
-                        "Invalid metadata value, name argument was given multiple times",
-                    ));
-                }
-                name = Some(n.to_string());
+        if p.len() >= 5 && p[..5].eq_ignore_ascii_case(b"name=") {
+            if name.is_some() {
+                return Err(CmdError::err(
+                    "Invalid metadata value, name argument was given multiple times",
+                ));
             }
-            None => {
-                return Err(CmdError::err(format!("Invalid metadata value given: {p}")));
-            }
+            name = Some(String::from_utf8_lossy(&p[5..]).into_owned());
+        } else {
+            return Err(CmdError::err(format!(
+                "Invalid metadata value given: {}",
+                String::from_utf8_lossy(p)
+            )));
         }
     }
     let Some(name) = name else {
@@ -1047,36 +1169,49 @@ pub fn run(
 
     let hooks = &engine.hooks;
     let result: mlua::Result<(bool, Value)> = lua.scope(|scope| {
-        let cmd = scope.create_function(|lua, mut args: MultiValue| {
-            let raise = matches!(args.pop_front(), Some(Value::Boolean(true)));
-            call_command(lua, &mut state.borrow_mut(), raise, args)
+        let cmd = scope.create_function(|lua, raise: bool| {
+            call_command(lua, &mut state.borrow_mut(), raise)
         })?;
         let resp = scope.create_function(|_, v: i64| {
             state.borrow_mut().resp3 = v == 3;
             Ok(())
         })?;
-        let known = scope.create_function(|_, args: MultiValue| {
-            let word = |i: usize| -> Option<Vec<u8>> {
-                match args.get(i)? {
-                    Value::String(s) => Some(s.as_bytes().to_vec()),
-                    Value::Integer(n) => Some(n.to_string().into_bytes()),
-                    Value::Number(n) => Some(libs::fmt_g(*n, 14).into_bytes()),
-                    _ => None,
+        // redis.acl_check_cmd: None when no such command (or subcommand),
+        // else whether the calling user may run it with these arguments.
+        let acl_check = scope.create_function(|_, args: MultiValue| {
+            let mut buf = Vec::new();
+            let mut ranges = Vec::with_capacity(args.len());
+            for a in args.iter() {
+                let start = buf.len();
+                match a {
+                    Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
+                    Value::Integer(i) => convert::number_arg(*i as f64, &mut buf),
+                    Value::Number(n) => convert::number_arg(*n, &mut buf),
+                    _ => return Ok(None),
                 }
-            };
-            let commands = &server.commands;
-            let Some(top) = word(0).and_then(|n| commands.get(&n).map(|e| e.id)) else {
-                return Ok(false);
-            };
-            let entry = &commands.entries[top];
-            if entry.cmd.subcommands.is_empty() {
-                return Ok(true);
+                ranges.push(start..buf.len());
             }
-            Ok(word(1).is_some_and(|s| commands.sub(entry, &s).is_some()))
+            let cargs = Args::new(&buf, &ranges);
+            let commands = &server.commands;
+            let Some(top) = commands.get(cargs.get(0)).map(|e| e.id) else {
+                return Ok(None);
+            };
+            let mut entry = &commands.entries[top];
+            if !entry.cmd.subcommands.is_empty() {
+                match (cargs.len() > 1)
+                    .then(|| commands.sub(entry, cargs.get(1)))
+                    .flatten()
+                {
+                    Some(sub) => entry = sub,
+                    None => return Ok(None),
+                }
+            }
+            let user = &state.borrow().client.user;
+            Ok(Some(crate::acl::check_command(user, entry, cargs).is_ok()))
         })?;
         hooks.raw_set("cmd", cmd)?;
         hooks.raw_set("resp", resp)?;
-        hooks.raw_set("known", known)?;
+        hooks.raw_set("acl_check", acl_check)?;
         let r = if spec.function {
             engine.run_fn.call((func, keys, argv))
         } else {
@@ -1084,7 +1219,7 @@ pub fn run(
         };
         hooks.raw_set("cmd", Value::Nil)?;
         hooks.raw_set("resp", Value::Nil)?;
-        hooks.raw_set("known", Value::Nil)?;
+        hooks.raw_set("acl_check", Value::Nil)?;
         r
     });
     let stopped_for_shutdown = scripts.shutdown.load(Relaxed) && scripts.kill.load(Relaxed);
@@ -1104,6 +1239,7 @@ pub fn run(
         let _ = engine.globals.raw_set("KEYS", Value::Nil);
         let _ = engine.globals.raw_set("ARGV", Value::Nil);
     }
+    engine.gc_tick();
     // Only the Lua heap changes in a run (the cache and libraries do not).
     scripts.lua_memory.store(engine.lua.used_memory(), Relaxed);
     // An error already counted (it came from a command) is written as is;
@@ -1163,12 +1299,8 @@ fn failure_message(v: &Value, name: &str) -> String {
 
 /// `redis.call` / `redis.pcall`: run one command for the script. Returns the
 /// converted reply and whether it is an error to raise.
-fn call_command(
-    lua: &Lua,
-    st: &mut RunState<'_>,
-    raise: bool,
-    args: MultiValue,
-) -> mlua::Result<(Value, bool)> {
+/// Run the command whose arguments [`convert::CallArgs`] just collected.
+fn call_command(lua: &Lua, st: &mut RunState<'_>, raise: bool) -> mlua::Result<(Value, bool)> {
     // A command refused here counts in the error stats now, once (Redis's
     // afterErrorReply on the script client).
     let server = st.server;
@@ -1178,41 +1310,50 @@ fn call_command(
         server.stats.count_error(&String::from_utf8_lossy(&shown));
         Ok((Value::Table(t), raise))
     };
-    if args.is_empty() {
+    // Take the collected arguments (the buffers trade places, so both keep
+    // their capacity for the next call).
+    let bad = convert::CALL_ARGS.with_borrow_mut(|a| {
+        std::mem::swap(&mut st.buf, &mut a.buf);
+        std::mem::swap(&mut st.ranges, &mut a.ranges);
+        a.bad
+    });
+    if st.ranges.is_empty() && !bad {
         return fail(
             lua,
             "Please specify at least one argument for this redis lib call",
         );
     }
-    st.buf.clear();
-    st.ranges.clear();
-    for a in args.iter() {
-        let start = st.buf.len();
-        match a {
-            Value::String(s) => st.buf.extend_from_slice(&s.as_bytes()),
-            Value::Integer(i) => convert::number_arg(*i as f64, &mut st.buf),
-            Value::Number(n) => convert::number_arg(*n, &mut st.buf),
-            _ => {
-                return fail(
-                    lua,
-                    "Lua redis lib command arguments must be strings or integers",
-                )
-            }
-        }
-        st.ranges.push(start..st.buf.len());
+    if bad {
+        return fail(
+            lua,
+            "Lua redis lib command arguments must be strings or integers",
+        );
     }
     let cargs = Args::new(&st.buf, &st.ranges);
+    // A known command refused before it runs counts as a rejected call of
+    // it (Redis's scriptCall: ERROR_COMMAND_REJECTED).
+    let tstats = st.tstats;
     let entry = match server.commands.resolve(cargs) {
         Ok(e) => e,
         Err(CmdError::WrongArity(_)) => {
+            if let Some(top) = server.commands.get(cargs.get(0)) {
+                let sub = (cargs.len() > 1)
+                    .then(|| server.commands.sub(top, cargs.get(1)))
+                    .flatten();
+                tstats.rejected(sub.unwrap_or(top).id);
+            }
             return fail(
                 lua,
                 "Wrong number of args calling Redis command from script",
-            )
+            );
         }
         Err(_) => return fail(lua, "Unknown Redis command called from script"),
     };
     let cmd = entry.cmd;
+    let fail = |lua: &Lua, text: &str| {
+        tstats.rejected(entry.id);
+        fail(lua, text)
+    };
     if cmd.has(flags::NOSCRIPT) {
         return fail(lua, "This Redis command is not allowed from script");
     }
@@ -1235,6 +1376,11 @@ fn call_command(
             lua,
             "Write commands are not allowed from read-only scripts.",
         );
+    }
+    // Only reachable by scripts without flags: one that may write was
+    // refused before it ran (see commands::script::prepare).
+    if cmd.has(flags::WRITE) && server.config.no_good_replicas() {
+        return fail(lua, &format!("-{}", crate::commands::NOREPLICAS));
     }
     let scripts = &server.scripts;
     if !st.allow_oom && st.oom_at_start && !scripts.wrote.load(Relaxed) && cmd.has(flags::DENYOOM) {

@@ -112,6 +112,7 @@ G.load = function(fn, name)
 end
 H.proxies = PROXY
 G.rawset = H.rawset
+G.setmetatable = H.setmetatable
 G.setfenv = function(f, env)
   if f == 0 then error('Attempt to modify a readonly table', 2) end
   if type(f) == 'number' and f > 0 then f = f + 1 end
@@ -199,7 +200,8 @@ setmetatable(G, {
   __metatable = false,
 })
 
-local E = setmetatable({}, { __index = G, __newindex = ro_error, __metatable = false })
+-- getmetatable(_G) gives a table, as in Redis, but a read-only one.
+local E = setmetatable({}, { __index = G, __newindex = ro_error, __metatable = readonly({}) })
 PROXY[E] = true
 real_rawset(G, '_G', E)
 real_rawset(G, 'getfenv', function(f)

@@ -69,6 +69,8 @@ pub struct MultiState {
     /// A queued command is flagged DENYOOM: EXEC is refused when out of
     /// memory (as Redis's `mstate.cmd_flags`).
     pub denyoom: bool,
+    /// A queued command is flagged WRITE.
+    pub writes: bool,
 }
 
 /// One queued request, owning its arguments.
