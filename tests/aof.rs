@@ -1275,3 +1275,28 @@ fn single_file_aof_from_before_redis_7_is_upgraded() {
     drop(c);
     p.shutdown();
 }
+
+/// The AOF replays whatever min-replicas-to-write says: Redis obeys its
+/// loader, and a write the file holds was accepted once.
+#[test]
+fn replay_ignores_min_replicas_to_write() {
+    let dir = Dir::new("minreplicas");
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["SET", "k", "v"]);
+    let _: Value = q(&mut c, &["RPUSH", "l", "a", "b"]);
+    drop(c);
+    p.shutdown();
+    let p = start(&dir, &["--min-replicas-to-write", "1"]);
+    let mut c = p.conn();
+    let v: String = q(&mut c, &["GET", "k"]);
+    assert_eq!(v, "v");
+    let n: i64 = q(&mut c, &["LLEN", "l"]);
+    assert_eq!(n, 2);
+    let e = redis::cmd("SET").arg("k").arg("w").query::<Value>(&mut c);
+    assert!(
+        e.is_err_and(|e| e.to_string().contains("NOREPLICAS")),
+        "writes from clients are still refused"
+    );
+    p.shutdown();
+}

@@ -125,6 +125,11 @@ fn cjson_configuration_functions() {
         e.contains("bad argument #2 to 'encode_max_depth' (found too many arguments)"),
         "{e}"
     );
+    // SCRIPT FLUSH puts every setting back (Redis makes a new Lua state).
+    let _: i64 = eval(&mut c, "return cjson.encode_max_depth(3)");
+    let _: () = q(&mut c, &["SCRIPT", "FLUSH"]);
+    let v: i64 = eval(&mut c, "return cjson.encode_max_depth()");
+    assert_eq!(v, 1000);
     // encode_keep_buffer only says whether the buffer is kept.
     let v: Vec<Option<i64>> = eval(
         &mut c,
@@ -305,6 +310,28 @@ fn acl_check_cmd_uses_the_callers_permissions() {
         e.contains("Invalid command passed to redis.acl_check_cmd()"),
         "{e}"
     );
+    // Too few arguments for the command's key positions: no key to check,
+    // and no crash (SINTERCARD finds its keys through numkeys).
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "carol", "on", ">p", "+@all", "~foo*"],
+    );
+    let mut c2 = s.conn();
+    let _: () = q(&mut c2, &["AUTH", "carol", "p"]);
+    let v: i64 = q(
+        &mut c2,
+        &["EVAL", "return redis.acl_check_cmd('sintercard')", "0"],
+    );
+    assert_eq!(v, 1);
+    let v: Option<i64> = q(
+        &mut c2,
+        &[
+            "EVAL",
+            "return redis.acl_check_cmd('sintercard', 1, 'bar')",
+            "0",
+        ],
+    );
+    assert_eq!(v, None);
     // The default user may run anything.
     let v: i64 = q(
         &mut admin,

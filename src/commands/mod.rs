@@ -509,6 +509,7 @@ pub fn dispatch(
     // A failing background save refuses writes (and PING) with MISCONF,
     // after the OOM check, as Redis orders them.
     if server.persist.writes_refused(server)
+        && !client.replaying
         && (cmd.has(flags::WRITE) || entry.id == server.commands.ping_id)
     {
         tstats.rejected(entry.id);
@@ -519,6 +520,7 @@ pub fn dispatch(
     // min-replicas-to-write set: no replica can acknowledge a write (EXEC
     // counts as one when it has a write queued).
     if server.config.no_good_replicas()
+        && !client.replaying
         && (cmd.has(flags::WRITE)
             || (entry.id == server.commands.exec_id
                 && client.multi.as_ref().is_some_and(|m| m.writes)))

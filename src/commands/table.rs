@@ -294,6 +294,13 @@ impl Command {
     /// Positions of the key arguments in `args` (name at 0).
     pub fn key_positions(&self, args: Args<'_>) -> Vec<usize> {
         if let Some(f) = self.keys_fn {
+            // Key functions read fixed positions (numkeys, subcommands) that
+            // only a request of the right arity has; a short one (as
+            // redis.acl_check_cmd may pass) names no key, as Redis finds
+            // none in it.
+            if !self.arity_ok(args.len()) {
+                return Vec::new();
+            }
             return f(args);
         }
         let mut out = Vec::new();

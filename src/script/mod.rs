@@ -152,6 +152,8 @@ pub struct Engine {
     pub functions: HashMap<String, String>,
     /// Runs since the last incremental GC step.
     runs_since_gc: u32,
+    /// cjson's settings, back to the defaults on SCRIPT FLUSH.
+    json_settings: libs::cjson::Settings,
 }
 
 /// Every this many runs, this many incremental GC steps (as Redis's
@@ -182,7 +184,7 @@ impl Engine {
             )
         };
         let raw = lua.create_table()?;
-        libs::register(&lua, &raw)?;
+        let json_settings = libs::register(&lua, &raw)?;
         let hooks = lua.create_table()?;
         // Whether SCRIPT/FUNCTION KILL stopped the run: the sandbox's pcall
         // and xpcall then pass the error on instead of catching it.
@@ -268,6 +270,7 @@ impl Engine {
             libraries: BTreeMap::new(),
             functions: HashMap::new(),
             runs_since_gc: 0,
+            json_settings,
         })
     }
 
@@ -401,6 +404,7 @@ impl Engine {
         if let Ok(t) = self.lua.create_table() {
             self.eval_fns = t;
         }
+        self.json_settings.reset();
         let _ = self.lua.gc_collect();
     }
 
@@ -504,12 +508,17 @@ fn api_functions(lua: &Lua, hooks: &Table) -> mlua::Result<()> {
     for raise_errors in [true, false] {
         let h = hooks.clone();
         let f = lua.create_function(move |lua, _: convert::CallArgs| {
+            // Hold the arguments while Lua runs (a lookup may take a GC step,
+            // and a __gc finalizer may itself call redis.call); hand them
+            // back just before the command hook takes them.
+            let args = convert::CALL_ARGS.with_borrow_mut(std::mem::take);
             let Ok(Value::Function(cmd)) = h.raw_get::<Value>("cmd") else {
                 return Err(raise(
                     &h,
                     err(lua, "redis.call can only be used inside a script")?,
                 ));
             };
+            convert::CALL_ARGS.with_borrow_mut(|a| *a = args);
             let (v, is_err): (Value, bool) = cmd.call(raise_errors)?;
             if is_err {
                 return Err(raise(&h, v));

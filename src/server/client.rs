@@ -58,6 +58,9 @@ pub struct Client {
     pub monitor: Option<crate::monitor::Handle>,
     /// The client a script runs its commands as (MONITOR shows `lua`).
     pub in_script: bool,
+    /// The AOF loader's client: as Redis's `mustObeyClient`, its writes are
+    /// never refused for want of replicas or a failing save.
+    pub replaying: bool,
 }
 
 /// A transaction being queued.
@@ -117,6 +120,7 @@ impl Client {
             pubsub: Default::default(),
             monitor: None,
             in_script: false,
+            replaying: false,
         }
     }
 

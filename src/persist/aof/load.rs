@@ -60,6 +60,7 @@ impl<'a> Replayer<'a> {
         let mut client = Client::new(info, server.acl.superuser(&server.commands));
         client.authenticated = true;
         client.deny_blocking = true;
+        client.replaying = true;
         Replayer {
             server,
             client,

@@ -1,7 +1,8 @@
 //! `cjson`: lua-cjson 2.1's encode/decode and its configuration functions
-//! (`encode_max_depth`, `encode_sparse_array`, ...). The configuration lives
-//! as long as the Lua state, as in Redis, where a script's change stays
-//! until SCRIPT FLUSH makes a new state.
+//! (`encode_max_depth`, `encode_sparse_array`, ...). A script's change stays
+//! for later scripts until SCRIPT FLUSH, as in Redis (which makes a new Lua
+//! state there). Unlike Redis, whose functions have a Lua state of their
+//! own, EVAL scripts and functions share these settings.
 
 use super::{fail, fmt_g, json_null, one, type_name};
 use crate::num;
@@ -41,7 +42,18 @@ impl Default for Cfg {
     }
 }
 
-pub fn register(lua: &Lua, raw: &Table) -> mlua::Result<()> {
+/// The settings of a state's cjson, to put back to the defaults (SCRIPT
+/// FLUSH, which in Redis makes a new Lua state).
+#[derive(Clone)]
+pub struct Settings(Arc<Mutex<Cfg>>);
+
+impl Settings {
+    pub fn reset(&self) {
+        *self.0.lock() = Cfg::default();
+    }
+}
+
+pub fn register(lua: &Lua, raw: &Table) -> mlua::Result<Settings> {
     let cfg = Arc::new(Mutex::new(Cfg::default()));
     let cjson = lua.create_table()?;
     let c = cfg.clone();
@@ -147,7 +159,7 @@ pub fn register(lua: &Lua, raw: &Table) -> mlua::Result<()> {
         Ok(r)
     })?;
     raw.raw_set("cjson", cjson)?;
-    Ok(())
+    Ok(Settings(cfg))
 }
 
 type Setter = fn(&Lua, &MultiValue, &mut Cfg) -> Result<Vec<Value>, OptError>;

@@ -9,7 +9,7 @@
 //! decoration.
 
 mod bit;
-mod cjson;
+pub mod cjson;
 mod cmsgpack;
 mod structlib;
 
@@ -104,12 +104,12 @@ pub fn fmt_g(x: f64, prec: usize) -> String {
 
 /// Register the four libraries' raw functions into `raw` (one table per
 /// library); the engine wraps them and builds the read-only globals.
-pub fn register(lua: &Lua, raw: &Table) -> mlua::Result<()> {
-    cjson::register(lua, raw)?;
+pub fn register(lua: &Lua, raw: &Table) -> mlua::Result<cjson::Settings> {
+    let json = cjson::register(lua, raw)?;
     cmsgpack::register(lua, raw)?;
     raw.raw_set("bit", bit::lib(lua)?)?;
     raw.raw_set("struct", structlib::lib(lua)?)?;
-    Ok(())
+    Ok(json)
 }
 
 #[cfg(test)]
