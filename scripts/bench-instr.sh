@@ -7,6 +7,10 @@
 #   scripts/bench-instr.sh [requests] [tests] [pipelines]
 #   (defaults 40000, "get set incr zadd", "1 16")
 #
+# Besides redis-benchmark's -t tests, two scripts run by EVALSHA as in
+# scripts/bench-script.sh: "ratelimit" (INCR, EXPIRE on first use) and
+# "lock" (GET, DEL if the token matches).
+#
 # Each server runs under callgrind with instrumentation off; redis-benchmark
 # (50 clients, random keys from 100,000) warms it with 5,000 requests, then
 # instrumentation is switched on for `requests` requests and off again. The
@@ -26,6 +30,8 @@ for tool in valgrind callgrind_control callgrind_annotate redis-server redis-ben
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install valgrind redis-server redis-tools)" >&2; exit 1; }
 done
 cargo build --release --quiet --bin ember-server
+RATE="local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('expire', KEYS[1], 60) end return n"
+LOCK="if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 OUT=$(mktemp -d)
 trap 'kill "${VPID:-}" 2>/dev/null || true; rm -rf "$OUT"' EXIT
 
@@ -43,9 +49,19 @@ count() {
   local up=
   for _ in $(seq 300); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && { up=1; break; }; sleep 0.2; done
   [ -n "$up" ] || { echo "$server did not start under valgrind" >&2; exit 1; }
-  redis-benchmark -p "$PORT" -t "$t" -n 5000 -c 50 -P "$p" -r 100000 -q >/dev/null 2>&1
+  local load=(-t "$t") sha
+  case $t in
+    ratelimit)
+      sha=$(redis-cli -p "$PORT" script load "$RATE")
+      load=(EVALSHA "$sha" 1 "rl:__rand_int__") ;;
+    lock)
+      sha=$(redis-cli -p "$PORT" script load "$LOCK")
+      redis-cli -p "$PORT" set lock:1 other >/dev/null
+      load=(EVALSHA "$sha" 1 lock:1 mytoken) ;;
+  esac
+  redis-benchmark -p "$PORT" -n 5000 -c 50 -P "$p" -r 100000 -q "${load[@]}" >/dev/null 2>&1
   callgrind_control -i on "$VPID" >/dev/null 2>&1
-  redis-benchmark -p "$PORT" -t "$t" -n "$N" -c 50 -P "$p" -r 100000 -q >/dev/null 2>&1
+  redis-benchmark -p "$PORT" -n "$N" -c 50 -P "$p" -r 100000 -q "${load[@]}" >/dev/null 2>&1
   callgrind_control -i off "$VPID" >/dev/null 2>&1
   callgrind_control -d "$VPID" >/dev/null 2>&1
   sleep 1
@@ -58,14 +74,14 @@ count() {
   callgrind_annotate "$dump" 2>/dev/null | awk -v n="$N" '/PROGRAM TOTALS/ {gsub(",", "", $1); printf "%.0f\n", $1 / n}'
 }
 
-printf '%-6s %-3s | %12s %12s %7s\n' test P "ember Ir/req" "redis Ir/req" ratio
-printf -- '-%.0s' $(seq 48); echo
+printf '%-9s %-3s | %12s %12s %7s\n' test P "ember Ir/req" "redis Ir/req" ratio
+printf -- '-%.0s' $(seq 51); echo
 for p in "${PIPES[@]}"; do
   for t in "${TESTS[@]}"; do
     e=1 r=1
     [ "$ONLY" = redis ] || e=$(count ember "$t" "$p")
     [ "$ONLY" = ember ] || r=$(count redis "$t" "$p")
-    awk -v t="$t" -v p="$p" -v e="$e" -v r="$r" 'BEGIN {printf "%-6s %-3s | %12d %12d %7.2f\n", t, p, e, r, e / r}'
+    awk -v t="$t" -v p="$p" -v e="$e" -v r="$r" 'BEGIN {printf "%-9s %-3s | %12d %12d %7.2f\n", t, p, e, r, e / r}'
   done
 done
 echo "Ir/req: user-space instructions per request (callgrind); ratio = ember / redis."

@@ -202,6 +202,8 @@ fn corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
                 r.pick(&nums),
                 r.pick(&["BIT", "BYTE"]),
             ],
+            // WAIT that never blocks here: no replica asked for, or bad input.
+            45 => vec!["WAIT", r.pick(&["0", "x", "-1"]), r.pick(&["0", "-1", "x"])],
             _ => vec![
                 "CONFIG",
                 "GET",

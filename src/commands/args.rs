@@ -185,6 +185,17 @@ pub fn timeout(arg: &[u8]) -> Result<u64, CmdError> {
     crate::num::timeout_ms(arg).map_err(|e| CmdError::err(e.message()))
 }
 
+/// A timeout in whole milliseconds (WAIT, CLIENT PAUSE: Redis's
+/// `getTimeoutFromObjectOrReply` in UNIT_MILLISECONDS), with its errors.
+pub fn timeout_int_ms(arg: &[u8]) -> Result<u64, CmdError> {
+    let ms = crate::protocol::parse::parse_i64(arg)
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    Ok(ms as u64)
+}
+
 /// Redis's `addReplySubcommandSyntaxError`: a container's subcommand with
 /// arguments it does not take (`args[0]` is the container, `args[1]` the
 /// subcommand, shown up to 128 characters).

@@ -479,17 +479,9 @@ fn pause(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         4 => return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL")),
         _ => return Err(CmdError::Syntax),
     };
-    let ms = std::str::from_utf8(&args[2])
-        .ok()
-        .and_then(|s| s.parse::<i64>().ok())
-        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
-    if ms < 0 {
-        return Err(CmdError::err("timeout is negative"));
-    }
+    let ms = super::args::timeout_int_ms(&args[2])?;
     let now = now_ms();
-    ctx.server
-        .pause
-        .pause(now.saturating_add(ms as u64), all, now);
+    ctx.server.pause.pause(now.saturating_add(ms), all, now);
     ctx.out.ok();
     Ok(())
 }

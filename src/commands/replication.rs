@@ -73,16 +73,12 @@ pub const COMMANDS: &[Command] = &[
 fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let numreplicas = parse_i64(&args[1])
         .ok_or_else(|| CmdError::err("value is not an integer or out of range"))?;
-    let timeout = parse_i64(&args[2])
-        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
-    if timeout < 0 {
-        return Err(CmdError::err("timeout is negative"));
-    }
+    let timeout = super::args::timeout_int_ms(&args[2])?;
     if numreplicas <= 0 || ctx.client.deny_blocking {
         ctx.out.int(0);
         return Ok(());
     }
-    crate::blocking::block_keyless(ctx, crate::blocking::BlockOp::Replicas, timeout as u64);
+    crate::blocking::block_keyless(ctx, crate::blocking::BlockOp::Replicas, timeout);
     Ok(())
 }
 

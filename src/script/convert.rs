@@ -357,6 +357,23 @@ impl CallBuf {
         self.bad = false;
     }
 
+    /// Replace the contents with `values` as command arguments.
+    pub fn fill(&mut self, values: &mlua::MultiValue) {
+        self.clear();
+        for v in values.iter() {
+            match v {
+                Value::String(s) => self.push_str(&s.as_bytes()),
+                Value::Integer(i) => self.push_number(*i as f64),
+                Value::Number(n) => self.push_number(*n),
+                _ => self.bad = true,
+            }
+        }
+    }
+
+    pub fn args(&self) -> crate::protocol::Args<'_> {
+        crate::protocol::Args::new(&self.buf, &self.ranges)
+    }
+
     fn push_str(&mut self, s: &[u8]) {
         let start = self.buf.len();
         self.buf.extend_from_slice(s);
@@ -384,17 +401,7 @@ pub struct CallArgs;
 
 impl mlua::FromLuaMulti for CallArgs {
     fn from_lua_multi(values: mlua::MultiValue, _: &Lua) -> mlua::Result<Self> {
-        CALL_ARGS.with_borrow_mut(|a| {
-            a.clear();
-            for v in values.iter() {
-                match v {
-                    Value::String(s) => a.push_str(&s.as_bytes()),
-                    Value::Integer(i) => a.push_number(*i as f64),
-                    Value::Number(n) => a.push_number(*n),
-                    _ => a.bad = true,
-                }
-            }
-        });
+        CALL_ARGS.with_borrow_mut(|a| a.fill(&values));
         Ok(CallArgs)
     }
 

@@ -1188,19 +1188,12 @@ pub fn run(
         // redis.acl_check_cmd: None when no such command (or subcommand),
         // else whether the calling user may run it with these arguments.
         let acl_check = scope.create_function(|_, args: MultiValue| {
-            let mut buf = Vec::new();
-            let mut ranges = Vec::with_capacity(args.len());
-            for a in args.iter() {
-                let start = buf.len();
-                match a {
-                    Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
-                    Value::Integer(i) => convert::number_arg(*i as f64, &mut buf),
-                    Value::Number(n) => convert::number_arg(*n, &mut buf),
-                    _ => return Ok(None),
-                }
-                ranges.push(start..buf.len());
+            let mut call = convert::CallBuf::default();
+            call.fill(&args);
+            if call.bad {
+                return Ok(None);
             }
-            let cargs = Args::new(&buf, &ranges);
+            let cargs = call.args();
             let commands = &server.commands;
             let Some(top) = commands.get(cargs.get(0)).map(|e| e.id) else {
                 return Ok(None);

@@ -98,11 +98,11 @@ pub fn register(lua: &Lua, raw: &Table) -> mlua::Result<Settings> {
     cjson.raw_set("null", json_null())?;
     // The configuration functions: each takes its new value(s), nil keeps
     // the current one, and returns the value(s) now in force.
-    config_fn(lua, &cjson, &cfg, "encode_max_depth", 1, |lua, a, c| {
-        int_option(lua, a, 0, &mut c.encode_max_depth, 1, i32::MAX as i64)
+    config_fn(lua, &cjson, &cfg, "encode_max_depth", 1, |_, a, c| {
+        int_option(a, 0, &mut c.encode_max_depth, 1, i32::MAX as i64)
     })?;
-    config_fn(lua, &cjson, &cfg, "decode_max_depth", 1, |lua, a, c| {
-        int_option(lua, a, 0, &mut c.decode_max_depth, 1, i32::MAX as i64)
+    config_fn(lua, &cjson, &cfg, "decode_max_depth", 1, |_, a, c| {
+        int_option(a, 0, &mut c.decode_max_depth, 1, i32::MAX as i64)
     })?;
     config_fn(
         lua,
@@ -110,19 +110,14 @@ pub fn register(lua: &Lua, raw: &Table) -> mlua::Result<Settings> {
         &cfg,
         "encode_number_precision",
         1,
-        |lua, a, c| int_option(lua, a, 0, &mut c.precision, 1, 14),
+        |_, a, c| int_option(a, 0, &mut c.precision, 1, 14),
     )?;
-    config_fn(lua, &cjson, &cfg, "encode_keep_buffer", 1, |lua, a, c| {
-        bool_option(lua, a, 0, &mut c.keep_buffer)
+    config_fn(lua, &cjson, &cfg, "encode_keep_buffer", 1, |_, a, c| {
+        bool_option(a, 0, &mut c.keep_buffer)
     })?;
-    config_fn(
-        lua,
-        &cjson,
-        &cfg,
-        "decode_invalid_numbers",
-        1,
-        |lua, a, c| bool_option(lua, a, 0, &mut c.decode_invalid),
-    )?;
+    config_fn(lua, &cjson, &cfg, "decode_invalid_numbers", 1, |_, a, c| {
+        bool_option(a, 0, &mut c.decode_invalid)
+    })?;
     config_fn(
         lua,
         &cjson,
@@ -138,24 +133,10 @@ pub fn register(lua: &Lua, raw: &Table) -> mlua::Result<Settings> {
             }])
         },
     )?;
-    config_fn(lua, &cjson, &cfg, "encode_sparse_array", 3, |lua, a, c| {
-        let mut r = bool_option(lua, a, 0, &mut c.sparse_convert)?;
-        r.extend(int_option(
-            lua,
-            a,
-            1,
-            &mut c.sparse_ratio,
-            0,
-            i32::MAX as i64,
-        )?);
-        r.extend(int_option(
-            lua,
-            a,
-            2,
-            &mut c.sparse_safe,
-            0,
-            i32::MAX as i64,
-        )?);
+    config_fn(lua, &cjson, &cfg, "encode_sparse_array", 3, |_, a, c| {
+        let mut r = bool_option(a, 0, &mut c.sparse_convert)?;
+        r.extend(int_option(a, 1, &mut c.sparse_ratio, 0, i32::MAX as i64)?);
+        r.extend(int_option(a, 2, &mut c.sparse_safe, 0, i32::MAX as i64)?);
         Ok(r)
     })?;
     raw.raw_set("cjson", cjson)?;
@@ -211,7 +192,6 @@ fn config_fn(
 }
 
 fn int_option(
-    _lua: &Lua,
     args: &MultiValue,
     i: usize,
     setting: &mut i64,
@@ -242,12 +222,7 @@ fn int_option(
     Ok(vec![Value::Integer(*setting)])
 }
 
-fn bool_option(
-    _lua: &Lua,
-    args: &MultiValue,
-    i: usize,
-    setting: &mut bool,
-) -> Result<Vec<Value>, OptError> {
+fn bool_option(args: &MultiValue, i: usize, setting: &mut bool) -> Result<Vec<Value>, OptError> {
     *setting = enum_option(args, i, &["off", "on"], *setting as i64)? == 1;
     Ok(vec![Value::Boolean(*setting)])
 }
