@@ -10,7 +10,7 @@ use super::{acl, args::numkeys_positions, flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::parse::parse_i64;
 use crate::protocol::Args;
-use crate::script::{self, sflags, Engine, RunSpec};
+use crate::script::{self, sflags, RunSpec};
 
 fn eval_keys(args: Args<'_>) -> Vec<usize> {
     numkeys_positions(args, 2)
@@ -228,7 +228,7 @@ pub const GATE_TAKERS: &[&str] = &[
 ];
 
 /// numkeys at 2, with EVAL's checks: (keys, args).
-type KeysArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+type KeysArgs<'a> = (Args<'a>, Args<'a>);
 
 fn split_keys<'a>(args: Args<'a>, bad_number: CmdError) -> Result<KeysArgs<'a>, CmdError> {
     let n = parse_i64(args.get(2)).ok_or(bad_number)?;
@@ -242,13 +242,7 @@ fn split_keys<'a>(args: Args<'a>, bad_number: CmdError) -> Result<KeysArgs<'a>, 
         return Err(CmdError::err("Number of keys can't be negative"));
     }
     let n = n as usize;
-    let keys = (3..3 + n).map(|i| args.get(i)).collect();
-    let argv = (3 + n..args.len()).map(|i| args.get(i)).collect();
-    Ok((keys, argv))
-}
-
-fn whole(args: Args<'_>) -> Vec<Vec<u8>> {
-    args.iter().map(|a| a.to_vec()).collect()
+    Ok((args.sub(3..3 + n), args.slice(3 + n)))
 }
 
 /// The checks Redis makes on a script's declared flags before running it.
@@ -288,17 +282,24 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: Args<'_>, by_sha: bool, ro: bool) -> Cm
     let Some(engine) = guard.as_mut() else {
         return Err(CmdError::err("Lua engine not available"));
     };
-    let sha = if by_sha {
-        String::from_utf8_lossy(args.get(1)).to_ascii_lowercase()
+    let mut lower = [0u8; 40];
+    let sha: std::borrow::Cow<'_, str> = if by_sha {
+        // Checked above to be 40 bytes; a sha is hex, in either case.
+        lower.copy_from_slice(args.get(1));
+        lower.make_ascii_lowercase();
+        match std::str::from_utf8(&lower) {
+            Ok(s) => s.into(),
+            Err(_) => return Err(CmdError::coded(script::NOSCRIPT)),
+        }
     } else {
         let cached = engine.scripts.len();
         let sha = engine.load_script(args.get(1));
         if engine.scripts.len() != cached {
             server.scripts.update_stats(engine);
         }
-        sha?
+        sha?.into()
     };
-    let Some(flags) = engine.scripts.get(&sha).map(|s| s.flags) else {
+    let Some(flags) = engine.scripts.get(&*sha).map(|s| s.flags) else {
         return Err(CmdError::coded(script::NOSCRIPT));
     };
     let (read_only, allow_oom) = prepare(ctx, flags, ro)?;
@@ -309,17 +310,10 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: Args<'_>, by_sha: bool, ro: bool) -> Cm
         argv,
         read_only,
         allow_oom,
-        command: whole(args),
+        command: args,
     };
     let r = script::run(
-        server,
-        engine,
-        ctx.client,
-        ctx.out,
-        ctx.tstats,
-        ctx.now,
-        spec,
-        |e: &Engine| e.script_fn(&sha),
+        server, engine, ctx.client, ctx.out, ctx.tstats, ctx.now, spec,
     );
     drop(guard);
     drop(gates);
@@ -379,17 +373,10 @@ fn fcall_generic(ctx: &mut Ctx<'_>, args: Args<'_>, ro: bool) -> CmdResult {
         argv,
         read_only,
         allow_oom,
-        command: whole(args),
+        command: args,
     };
     let r = script::run(
-        server,
-        engine,
-        ctx.client,
-        ctx.out,
-        ctx.tstats,
-        ctx.now,
-        spec,
-        |e: &Engine| e.function_callback(&name),
+        server, engine, ctx.client, ctx.out, ctx.tstats, ctx.now, spec,
     );
     drop(guard);
     drop(gates);

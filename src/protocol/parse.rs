@@ -94,6 +94,13 @@ impl<'a> Args<'a> {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + '_ {
         self.ranges.iter().map(|r| &self.buf[r.clone()])
     }
+    /// Arguments `range` (which must be in bounds), as a sub-view.
+    pub fn sub(&self, range: Range<usize>) -> Args<'a> {
+        Args {
+            buf: self.buf,
+            ranges: &self.ranges[range],
+        }
+    }
     /// Arguments from `from` to the end, as a sub-view.
     pub fn slice(&self, from: usize) -> Args<'a> {
         Args {

@@ -32,8 +32,11 @@
 
 pub mod convert;
 pub mod libs;
+mod run;
 
-use std::cell::RefCell;
+use run::{acl_allowed, call_command, with_run};
+pub use run::{run, RunSpec};
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -45,9 +48,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::commands::{flags, Command};
 use crate::error::CmdError;
-use crate::protocol::{Args, Reply};
-use crate::server::client::Client;
-use crate::server::stats::ThreadStats;
+use crate::protocol::Args;
 use crate::server::Server;
 
 /// Script flags (shebang `flags=` and function flags).
@@ -80,6 +81,30 @@ pub const BUSY_FUNCTION: &str =
 pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 const KILLED: &str = "Script killed by user with SCRIPT KILL...";
 
+/// The running function's name and command line, for FUNCTION STATS, in
+/// buffers that the next run reuses. Only FCALL fills it: FUNCTION STATS
+/// shows no EVAL script.
+#[derive(Default)]
+struct RunningCall {
+    name: String,
+    buf: Vec<u8>,
+    ranges: Vec<std::ops::Range<usize>>,
+}
+
+impl RunningCall {
+    fn set(&mut self, name: &str, command: Args<'_>) {
+        self.name.clear();
+        self.name.push_str(name);
+        self.buf.clear();
+        self.ranges.clear();
+        for a in command.iter() {
+            let start = self.buf.len();
+            self.buf.extend_from_slice(a);
+            self.ranges.push(start..self.buf.len());
+        }
+    }
+}
+
 /// Scripting state of one server.
 #[derive(Default)]
 pub struct Scripts {
@@ -97,7 +122,7 @@ pub struct Scripts {
     /// The server is shutting down: a running script was stopped for it.
     shutdown: AtomicBool,
     /// Name and arguments of the running function (FUNCTION STATS).
-    running: Mutex<Option<(String, Vec<Vec<u8>>)>>,
+    running: Mutex<RunningCall>,
     /// For INFO, updated after each engine operation.
     pub lua_memory: AtomicUsize,
     pub cached_scripts: AtomicUsize,
@@ -135,11 +160,12 @@ pub struct Engine {
     globals: Table,
     eval_env: Table,
     fn_env: Table,
-    hooks: Table,
     run_eval: Function,
     /// Unix ms after which a running FUNCTION LOAD body is stopped (0: none).
     load_deadline: Arc<AtomicU64>,
     run_fn: Function,
+    /// [`run::enter`], which calls `run_eval` or `run_fn` for a run.
+    enter: Function,
     load_fn: Function,
     pub scripts: HashMap<String, Script>,
     /// sha → compiled EVAL script.
@@ -152,11 +178,13 @@ pub struct Engine {
     pub functions: HashMap<String, String>,
     /// Runs since the last incremental GC step.
     runs_since_gc: u32,
+    /// Buffers of the last run, reused by the next.
+    run_bufs: run::RunBufs,
     /// cjson's settings, back to the defaults on SCRIPT FLUSH.
     json_settings: libs::cjson::Settings,
 }
 
-/// Every this many runs, this many incremental GC steps (as Redis's
+/// Every this many runs, one incremental GC step of this many KB (as Redis's
 /// LUA_GC_CYCLE_PERIOD): garbage from many small scripts is collected
 /// without a full cycle's latency.
 const GC_PERIOD: u32 = 50;
@@ -260,8 +288,10 @@ impl Engine {
             fn_env: api.get("F")?,
             run_eval: api.get("run_eval")?,
             run_fn: api.get("run_fn")?,
+            // SAFETY: `enter` is only called by `run::call_lua`, with the
+            // arguments it documents.
+            enter: unsafe { lua.create_c_function(run::enter)? },
             load_fn: api.get("load")?,
-            hooks,
             load_deadline,
             lua,
             scripts: HashMap::new(),
@@ -270,6 +300,7 @@ impl Engine {
             libraries: BTreeMap::new(),
             functions: HashMap::new(),
             runs_since_gc: 0,
+            run_bufs: Default::default(),
             json_settings,
         })
     }
@@ -424,27 +455,26 @@ impl Engine {
     }
 
     /// Count a run (or a FUNCTION LOAD); every [`GC_PERIOD`] of them, take
-    /// that many incremental GC steps.
+    /// an incremental GC step.
     fn gc_tick(&mut self) {
         self.runs_since_gc += 1;
         if self.runs_since_gc >= GC_PERIOD {
             self.runs_since_gc = 0;
-            for _ in 0..GC_PERIOD {
-                if self.lua.gc_step().unwrap_or(true) {
-                    break;
-                }
-            }
+            // One LUA_GCSTEP of GC_PERIOD KB, as Redis's call: Lua keeps
+            // stepping until that much debt is paid or the cycle ends.
+            // SAFETY: lua_gc runs in exec_raw's protected call (a __gc
+            // error or out-of-memory is returned, not thrown past Rust);
+            // it neither reads nor leaves values on the stack.
+            let _ = unsafe {
+                self.lua.exec_raw::<()>((), |state| {
+                    mlua::ffi::lua_gc(
+                        state,
+                        mlua::ffi::LUA_GCSTEP,
+                        GC_PERIOD as std::os::raw::c_int,
+                    );
+                })
+            };
         }
-    }
-
-    /// The compiled EVAL script with this sha.
-    pub fn script_fn(&self, sha: &str) -> Option<Function> {
-        self.eval_fns.raw_get(sha).ok()
-    }
-
-    /// The callback of the function registered as `name`.
-    pub fn function_callback(&self, name: &str) -> Option<Function> {
-        self.callbacks.raw_get(name).ok()
     }
 
     pub fn flush_functions(&mut self) {
@@ -508,18 +538,13 @@ fn api_functions(lua: &Lua, hooks: &Table) -> mlua::Result<()> {
     for raise_errors in [true, false] {
         let h = hooks.clone();
         let f = lua.create_function(move |lua, _: convert::CallArgs| {
-            // Hold the arguments while Lua runs (a lookup may take a GC step,
-            // and a __gc finalizer may itself call redis.call); hand them
-            // back just before the command hook takes them.
-            let args = convert::CALL_ARGS.with_borrow_mut(std::mem::take);
-            let Ok(Value::Function(cmd)) = h.raw_get::<Value>("cmd") else {
+            let Some(r) = with_run(|st| call_command(lua, st, raise_errors)) else {
                 return Err(raise(
                     &h,
                     err(lua, "redis.call can only be used inside a script")?,
                 ));
             };
-            convert::CALL_ARGS.with_borrow_mut(|a| *a = args);
-            let (v, is_err): (Value, bool) = cmd.call(raise_errors)?;
+            let (v, is_err) = r?;
             if is_err {
                 return Err(raise(&h, v));
             }
@@ -541,9 +566,8 @@ fn api_functions(lua: &Lua, hooks: &Table) -> mlua::Result<()> {
             if v != 2.0 && v != 3.0 {
                 return Err(raise(&h, err(lua, "RESP version must be 2 or 3.")?));
             }
-            if let Ok(Value::Function(resp)) = h.raw_get::<Value>("resp") {
-                resp.call::<()>(v as i64)?;
-            }
+            // Outside a run (FUNCTION LOAD) there is nothing to set.
+            with_run(|st| st.resp3 = v == 3.0);
             Ok(())
         })?,
     )?;
@@ -645,13 +669,13 @@ fn api_functions(lua: &Lua, hooks: &Table) -> mlua::Result<()> {
                 )?;
                 return Err(raise(&h, e));
             }
-            let Ok(Value::Function(check)) = h.raw_get::<Value>("acl_check") else {
+            let Some(allowed) = with_run(|st| acl_allowed(st, &args)) else {
                 return Err(raise(
                     &h,
                     err(lua, "redis.acl_check_cmd can only be used inside a script")?,
                 ));
             };
-            match check.call::<Option<bool>>(args)? {
+            match allowed {
                 Some(allowed) => Ok(allowed),
                 None => {
                     let e = err(lua, "Invalid command passed to redis.acl_check_cmd()")?;
@@ -1009,11 +1033,16 @@ impl Scripts {
     /// The running function's name, arguments and run time (FUNCTION STATS).
     pub fn running(&self) -> Option<(String, Vec<Vec<u8>>, u64)> {
         let started = self.started_ms.load(Relaxed);
-        let r = self.running.lock().clone()?;
         if started == 0 || !self.is_function.load(Relaxed) {
             return None;
         }
-        Some((r.0, r.1, crate::util::now_ms().saturating_sub(started)))
+        let r = self.running.lock();
+        let command = Args::new(&r.buf, &r.ranges);
+        Some((
+            r.name.clone(),
+            command.iter().map(<[u8]>::to_vec).collect(),
+            crate::util::now_ms().saturating_sub(started),
+        ))
     }
 }
 
@@ -1056,363 +1085,4 @@ fn admit_waiting<'a>(
         }
         wait = std::time::Duration::from_millis(5);
     }
-}
-
-/// What one run needs.
-pub struct RunSpec<'a> {
-    /// The sha (EVAL) or function name (FCALL), as errors name it.
-    pub name: &'a str,
-    pub function: bool,
-    pub keys: Vec<&'a [u8]>,
-    pub argv: Vec<&'a [u8]>,
-    pub read_only: bool,
-    pub allow_oom: bool,
-    /// The whole command, for FUNCTION STATS.
-    pub command: Vec<Vec<u8>>,
-}
-
-/// Mutable state of a run, shared by the `redis.call` callback.
-struct RunState<'a> {
-    server: &'a Server,
-    tstats: &'a ThreadStats,
-    now: u64,
-    client: Client,
-    scratch: Reply,
-    buf: Vec<u8>,
-    ranges: Vec<std::ops::Range<usize>>,
-    read_only: bool,
-    allow_oom: bool,
-    oom_at_start: bool,
-    resp3: bool,
-}
-
-/// Marks a script as running (for BUSY / KILL) until dropped.
-struct Running<'a>(&'a Scripts);
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.0.started_ms.store(0, Relaxed);
-        *self.0.running.lock() = None;
-        self.0.kill.store(false, Relaxed);
-        crate::server::busy::end();
-    }
-}
-
-/// Run a script or function. The caller holds every gate. On success the
-/// reply is written to `out` and the result says whether that reply is an
-/// error already counted in the error stats (the caller still counts a
-/// failed call); other script errors are returned as the error reply.
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    server: &Server,
-    engine: &mut Engine,
-    caller: &mut Client,
-    out: &mut Reply,
-    tstats: &ThreadStats,
-    now: u64,
-    spec: RunSpec<'_>,
-    func_of: impl FnOnce(&Engine) -> Option<Function>,
-) -> Result<bool, CmdError> {
-    // Its writes reach the AOF as the commands it ran, wrapped in
-    // MULTI/EXEC when there are several (Redis 7's effects replication).
-    crate::persist::aof::log::transaction();
-    let scripts = &server.scripts;
-    let mark = out.len();
-    let Some(func) = func_of(engine) else {
-        return Err(CmdError::coded(NOSCRIPT));
-    };
-    let lua = &engine.lua;
-    let mk = |items: &[&[u8]]| -> mlua::Result<Table> {
-        let t = lua.create_table_with_capacity(items.len(), 0)?;
-        for (i, k) in items.iter().enumerate() {
-            t.raw_set(i + 1, lua.create_string(k)?)?;
-        }
-        Ok(t)
-    };
-    let keys = mk(&spec.keys).map_err(internal)?;
-    let argv = mk(&spec.argv).map_err(internal)?;
-    if !spec.function {
-        engine
-            .globals
-            .raw_set("KEYS", keys.clone())
-            .map_err(internal)?;
-        engine
-            .globals
-            .raw_set("ARGV", argv.clone())
-            .map_err(internal)?;
-    }
-    // The script client shares the caller's ClientInfo; its commands must not
-    // show as the caller's last command (CLIENT LIST cmd=).
-    let last_cmd = caller.info.last_cmd.load(Relaxed);
-    let mut client = Client::new(caller.info.clone(), caller.user.clone());
-    client.authenticated = true;
-    client.db = caller.db;
-    client.deny_blocking = true;
-    client.in_script = true;
-    // The keys its commands read are tracked for the caller (Redis's call()
-    // remembers them for server.current_client).
-    client.pubsub.tracking = caller.pubsub.tracking;
-    let state = RefCell::new(RunState {
-        server,
-        tstats,
-        now,
-        client,
-        scratch: Reply::new(false),
-        buf: Vec::new(),
-        ranges: Vec::new(),
-        read_only: spec.read_only,
-        allow_oom: spec.allow_oom,
-        oom_at_start: crate::evict::over_limit_fast(&server.config),
-        resp3: false,
-    });
-
-    scripts.kill.store(false, Relaxed);
-    scripts.wrote.store(false, Relaxed);
-    scripts.is_function.store(spec.function, Relaxed);
-    scripts.worker.store(crate::server::busy::worker(), Relaxed);
-    *scripts.running.lock() = Some((spec.name.to_string(), spec.command.clone()));
-    scripts
-        .started_ms
-        .store(crate::util::now_ms().max(1), Relaxed);
-    let running = Running(scripts);
-
-    let hooks = &engine.hooks;
-    let result: mlua::Result<(bool, Value)> = lua.scope(|scope| {
-        let cmd = scope.create_function(|lua, raise: bool| {
-            call_command(lua, &mut state.borrow_mut(), raise)
-        })?;
-        let resp = scope.create_function(|_, v: i64| {
-            state.borrow_mut().resp3 = v == 3;
-            Ok(())
-        })?;
-        // redis.acl_check_cmd: None when no such command (or subcommand),
-        // else whether the calling user may run it with these arguments.
-        let acl_check = scope.create_function(|_, args: MultiValue| {
-            let mut call = convert::CallBuf::default();
-            call.fill(&args);
-            if call.bad {
-                return Ok(None);
-            }
-            let cargs = call.args();
-            let commands = &server.commands;
-            let Some(top) = commands.get(cargs.get(0)).map(|e| e.id) else {
-                return Ok(None);
-            };
-            let mut entry = &commands.entries[top];
-            if !entry.cmd.subcommands.is_empty() {
-                match (cargs.len() > 1)
-                    .then(|| commands.sub(entry, cargs.get(1)))
-                    .flatten()
-                {
-                    Some(sub) => entry = sub,
-                    None => return Ok(None),
-                }
-            }
-            let user = &state.borrow().client.user;
-            Ok(Some(crate::acl::check_command(user, entry, cargs).is_ok()))
-        })?;
-        hooks.raw_set("cmd", cmd)?;
-        hooks.raw_set("resp", resp)?;
-        hooks.raw_set("acl_check", acl_check)?;
-        let r = if spec.function {
-            engine.run_fn.call((func, keys, argv))
-        } else {
-            engine.run_eval.call(func)
-        };
-        hooks.raw_set("cmd", Value::Nil)?;
-        hooks.raw_set("resp", Value::Nil)?;
-        hooks.raw_set("acl_check", Value::Nil)?;
-        r
-    });
-    let stopped_for_shutdown = scripts.shutdown.load(Relaxed) && scripts.kill.load(Relaxed);
-    drop(running);
-    caller.info.last_cmd.store(last_cmd, Relaxed);
-    if stopped_for_shutdown {
-        // Stopped by SHUTDOWN (NOSAVE): as in Redis, whose process exits
-        // there, the caller gets no reply and the effects are not logged.
-        crate::persist::aof::log::discard();
-        out.buf.truncate(mark);
-        caller.close_after_reply = true;
-        return Ok(false);
-    }
-    let (ok, value) = result.map_err(internal)?;
-    let script_resp3 = state.borrow().resp3;
-    if !spec.function {
-        let _ = engine.globals.raw_set("KEYS", Value::Nil);
-        let _ = engine.globals.raw_set("ARGV", Value::Nil);
-    }
-    engine.gc_tick();
-    // Only the Lua heap changes in a run (the cache and libraries do not).
-    scripts.lua_memory.store(engine.lua.used_memory(), Relaxed);
-    // An error already counted (it came from a command) is written as is;
-    // any other goes through the error path, which counts it.
-    let counted = |v: &Value| match v {
-        Value::Table(t) => t
-            .raw_get::<bool>("ignore_error_stats_update")
-            .unwrap_or(false),
-        _ => false,
-    };
-    if !ok {
-        let msg = failure_message(&value, spec.name);
-        if counted(&value) {
-            out.error(&msg);
-            return Ok(true);
-        }
-        return Err(CmdError::coded(msg));
-    }
-    if let Value::Table(t) = &value {
-        if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
-            if counted(&value) {
-                out.error(&e.to_string_lossy());
-                return Ok(true);
-            }
-            return Err(CmdError::coded(e.to_string_lossy()));
-        }
-    }
-    convert::ToReply { out, script_resp3 }.write(&value);
-    Ok(false)
-}
-
-/// The error reply of a failed run: the error's message, plus where it was
-/// raised (`script: <name>, on @user_script:<line>.`).
-fn failure_message(v: &Value, name: &str) -> String {
-    let Value::Table(t) = v else {
-        let msg = match v {
-            Value::String(s) => s.to_string_lossy(),
-            _ => "execution failure".into(),
-        };
-        let msg: String = msg.chars().take(100).collect();
-        return format!("ERR Error running script {name}, {msg}");
-    };
-    let get = |k: &str| -> Option<String> {
-        match t.raw_get::<Value>(k).ok()? {
-            Value::String(s) => Some(s.to_string_lossy()),
-            Value::Integer(i) => Some(i.to_string()),
-            Value::Number(n) => Some(libs::fmt_g(n, 14)),
-            _ => None,
-        }
-    };
-    let mut msg = get("err").unwrap_or_default();
-    if let (Some(source), Some(line)) = (get("source"), get("line")) {
-        msg.push_str(&format!(" script: {name}, on {source}:{line}."));
-    }
-    msg
-}
-
-/// `redis.call` / `redis.pcall`: run one command for the script. Returns the
-/// converted reply and whether it is an error to raise.
-/// Run the command whose arguments [`convert::CallArgs`] just collected.
-fn call_command(lua: &Lua, st: &mut RunState<'_>, raise: bool) -> mlua::Result<(Value, bool)> {
-    // A command refused here counts in the error stats now, once (Redis's
-    // afterErrorReply on the script client).
-    let server = st.server;
-    let fail = |lua: &Lua, text: &str| -> mlua::Result<(Value, bool)> {
-        let t = convert::counted_error_table(lua, text.as_bytes())?;
-        let shown = convert::error_text(text.as_bytes());
-        server.stats.count_error(&String::from_utf8_lossy(&shown));
-        Ok((Value::Table(t), raise))
-    };
-    // Take the collected arguments (the buffers trade places, so both keep
-    // their capacity for the next call).
-    let bad = convert::CALL_ARGS.with_borrow_mut(|a| {
-        std::mem::swap(&mut st.buf, &mut a.buf);
-        std::mem::swap(&mut st.ranges, &mut a.ranges);
-        a.bad
-    });
-    if st.ranges.is_empty() && !bad {
-        return fail(
-            lua,
-            "Please specify at least one argument for this redis lib call",
-        );
-    }
-    if bad {
-        return fail(
-            lua,
-            "Lua redis lib command arguments must be strings or integers",
-        );
-    }
-    let cargs = Args::new(&st.buf, &st.ranges);
-    // A known command refused before it runs counts as a rejected call of
-    // it (Redis's scriptCall: ERROR_COMMAND_REJECTED).
-    let tstats = st.tstats;
-    let entry = match server.commands.resolve(cargs) {
-        Ok(e) => e,
-        Err(CmdError::WrongArity(_)) => {
-            if let Some(top) = server.commands.get(cargs.get(0)) {
-                let sub = (cargs.len() > 1)
-                    .then(|| server.commands.sub(top, cargs.get(1)))
-                    .flatten();
-                tstats.rejected(sub.unwrap_or(top).id);
-            }
-            return fail(
-                lua,
-                "Wrong number of args calling Redis command from script",
-            );
-        }
-        Err(_) => return fail(lua, "Unknown Redis command called from script"),
-    };
-    let cmd = entry.cmd;
-    let fail = |lua: &Lua, text: &str| {
-        tstats.rejected(entry.id);
-        fail(lua, text)
-    };
-    if cmd.has(flags::NOSCRIPT) {
-        return fail(lua, "This Redis command is not allowed from script");
-    }
-    // The caller's ACL applies to what the script runs (Redis's
-    // scriptVerifyACL), logged with context `lua`.
-    if let Err(d) = crate::acl::check_command(&st.client.user, entry, cargs) {
-        let msg = d.message(&st.client.user, cmd.name, cargs, false);
-        crate::commands::acl_cmd::log_denied(
-            server,
-            &st.client,
-            entry,
-            cargs,
-            d,
-            crate::acl::Context::Lua,
-        );
-        return fail(lua, &format!("ACL failure in script: {msg}"));
-    }
-    if st.read_only && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
-        return fail(
-            lua,
-            "Write commands are not allowed from read-only scripts.",
-        );
-    }
-    // Only reachable by scripts without flags: one that may write was
-    // refused before it ran (see commands::script::prepare).
-    if cmd.has(flags::WRITE) && server.config.no_good_replicas() {
-        return fail(lua, &format!("-{}", crate::commands::NOREPLICAS));
-    }
-    let scripts = &server.scripts;
-    if !st.allow_oom && st.oom_at_start && !scripts.wrote.load(Relaxed) && cmd.has(flags::DENYOOM) {
-        return fail(lua, &format!("-{}", crate::commands::OOM_ERROR));
-    }
-    if cmd.has(flags::WRITE) {
-        scripts.wrote.store(true, Relaxed);
-    }
-    st.scratch.buf.clear();
-    st.scratch.resp3 = st.resp3;
-    st.client.resp = if st.resp3 { 3 } else { 2 };
-    let entry_id = entry.id;
-    crate::commands::execute(
-        server,
-        &mut st.client,
-        &mut st.scratch,
-        st.tstats,
-        st.now,
-        entry,
-        cargs,
-    );
-    let _ = entry_id;
-    st.client.blocked = None;
-    let reply = &st.scratch.buf;
-    if raise && reply.first() == Some(&b'-') {
-        let end = reply.len().saturating_sub(2);
-        return Ok((
-            Value::Table(convert::counted_error_table(lua, &reply[..end.max(1)])?),
-            true,
-        ));
-    }
-    Ok((convert::reply_to_lua(lua, reply)?, false))
 }
