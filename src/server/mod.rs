@@ -390,6 +390,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
 fn runtime() -> tokio::runtime::Runtime {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .on_thread_park(connection::worker_idle)
         .build()
     {
         Ok(rt) => rt,
