@@ -212,8 +212,10 @@ impl Engine {
             )
         };
         let raw = lua.create_table()?;
-        let json_settings = libs::register(&lua, &raw)?;
         let hooks = lua.create_table()?;
+        // Library functions raise their failures through `raise_here`.
+        lua.set_app_data(Hooks(hooks.clone()));
+        let json_settings = libs::register(&lua, &raw)?;
         // Whether SCRIPT/FUNCTION KILL stopped the run: the sandbox's pcall
         // and xpcall then pass the error on instead of catching it.
         let killed = kill.clone();
@@ -223,35 +225,12 @@ impl Engine {
         )?;
         api_functions(&lua, &hooks)?;
         random_functions(&lua, &hooks)?;
-        // Each library function raises its failures through `raise`.
-        for lib in raw.pairs::<Value, Table>() {
-            let (_, t) = lib?;
-            for entry in t.clone().pairs::<Value, Value>() {
-                let (k, v) = entry?;
-                let Value::Function(f) = v else { continue };
-                let h = hooks.clone();
-                let wrapped = lua.create_function(move |lua, args: MultiValue| {
-                    let r: MultiValue = f.call(args)?;
-                    if r.front().is_some_and(|v| *v == libs::fail_marker()) {
-                        let msg = match r.get(1) {
-                            Some(Value::String(s)) => s.to_string_lossy(),
-                            _ => String::new(),
-                        };
-                        let text = format!("{}{msg}", position(lua));
-                        return Err(raise(&h, Value::String(lua.create_string(&text)?)));
-                    }
-                    Ok(r)
-                })?;
-                t.raw_set(k, wrapped)?;
-            }
-        }
         let api: Table = lua
             .load(include_str!("sandbox.lua"))
             .set_name("=ember")
             .call((
                 lua.globals(),
                 raw,
-                libs::fail_marker(),
                 hooks.clone(),
                 crate::REDIS_VERSION,
                 version_num(),
@@ -493,6 +472,22 @@ impl Engine {
 fn raise(hooks: &Table, v: Value) -> mlua::Error {
     let _ = hooks.raw_set("pending", v);
     mlua::Error::RuntimeError("ember: pending error".into())
+}
+
+/// The hooks table, as Lua app data, for [`raise_here`].
+struct Hooks(Table);
+
+/// Raise `msg` from a Rust library function, prefixed with the calling
+/// script's position (`user_script:1: `), as a C library's luaL_error.
+pub(crate) fn raise_here(lua: &Lua, msg: &str) -> mlua::Error {
+    let text = format!("{}{msg}", position(lua));
+    let Some(hooks) = lua.app_data_ref::<Hooks>() else {
+        return mlua::Error::RuntimeError(text);
+    };
+    match lua.create_string(&text) {
+        Ok(s) => raise(&hooks.0, Value::String(s)),
+        Err(e) => e,
+    }
 }
 
 /// Raise "Attempt to modify a readonly table" if `t` is one of the

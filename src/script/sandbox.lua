@@ -8,7 +8,7 @@
 -- readonly table". Library functions written in Rust return a failure marker
 -- and a message that the wrappers below raise as ordinary Lua errors.
 
-local R, raw, FAIL, H, VERSION, VERSION_NUM = ...
+local R, raw, H, VERSION, VERSION_NUM = ...
 local dbg = debug
 R.debug = nil
 R.dofile = nil

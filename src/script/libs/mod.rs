@@ -2,11 +2,10 @@
 //! `bit` (LuaBitOp) and `struct`, written here in Rust against their
 //! documented behaviour.
 //!
-//! Errors: a library function that fails returns [`fail`]'s marker and a
-//! message; the Lua wrapper the engine puts around each function raises it
-//! with `error(msg, 0)`, so the message reaches the script (or its `pcall`)
-//! exactly as the C libraries raise theirs, without mlua's callback
-//! decoration.
+//! Errors: a library function that fails returns [`fail`], which raises the
+//! message with the script's position in front, so it reaches the script
+//! (or its `pcall`) exactly as the C libraries' `luaL_error` raises theirs,
+//! without mlua's callback decoration (see `script::raise_here`).
 
 mod bit;
 pub mod cjson;
@@ -15,21 +14,9 @@ mod structlib;
 
 use mlua::{LightUserData, Lua, MultiValue, Table, Value};
 
-/// Address whose light userdata marks a failed library call.
-static FAIL_MARK: u8 = 0;
-
-pub fn fail_marker() -> Value {
-    Value::LightUserData(LightUserData(
-        &FAIL_MARK as *const u8 as *mut std::ffi::c_void,
-    ))
-}
-
-/// A failed call: marker + message.
+/// A failed call: raise `msg` at the script's line.
 fn fail(lua: &Lua, msg: &str) -> mlua::Result<MultiValue> {
-    Ok(MultiValue::from_iter([
-        fail_marker(),
-        Value::String(lua.create_string(msg)?),
-    ]))
+    Err(super::raise_here(lua, msg))
 }
 
 fn one(v: Value) -> mlua::Result<MultiValue> {
