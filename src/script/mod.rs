@@ -166,6 +166,8 @@ pub struct Engine {
     run_fn: Function,
     /// [`run::enter`], which calls `run_eval` or `run_fn` for a run.
     enter: Function,
+    /// "KEYS" and "ARGV", for `enter`.
+    names: (mlua::LuaString, mlua::LuaString),
     load_fn: Function,
     pub scripts: HashMap<String, Script>,
     /// sha → compiled EVAL script.
@@ -270,6 +272,7 @@ impl Engine {
             // SAFETY: `enter` is only called by `run::call_lua`, with the
             // arguments it documents.
             enter: unsafe { lua.create_c_function(run::enter)? },
+            names: (lua.create_string("KEYS")?, lua.create_string("ARGV")?),
             load_fn: api.get("load")?,
             load_deadline,
             lua,

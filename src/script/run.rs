@@ -242,14 +242,16 @@ fn call_lua(engine: &Engine, spec: &RunSpec<'_>) -> mlua::Result<(bool, Value)> 
         (&engine.eval_fns, &engine.run_eval)
     };
     let spec = mlua::LightUserData((spec as *const RunSpec<'_>).cast_mut().cast());
+    let names = (&engine.names.0, &engine.names.1);
     engine
         .enter
-        .call((spec, &engine.globals, runner.0, runner.1))
+        .call((spec, &engine.globals, runner.0, runner.1, names.0, names.1))
 }
 
 /// The C function behind [`call_lua`], called (by mlua's protected call)
 /// with a pointer to the [`RunSpec`], G, the table of compiled scripts or
-/// of function callbacks, and `run_eval` or `run_fn`. Returns `ok, value`.
+/// of function callbacks, `run_eval` or `run_fn`, and the strings "KEYS"
+/// and "ARGV" (passed in, so that no run hashes them). Returns `ok, value`.
 ///
 /// # Safety
 /// Only for [`call_lua`]'s call: argument 1 must point at a live `RunSpec`.
@@ -269,10 +271,11 @@ pub(super) unsafe extern "C-unwind" fn enter(state: *mut ffi::lua_State) -> c_in
             }
         }
     }
-    // G[name] = items (a new array) or nil; G is argument 2.
-    unsafe fn set_global(state: *mut ffi::lua_State, name: &[u8], items: Option<Args<'_>>) {
+    // G[name] = items (a new array) or nil; G is argument 2, the name the
+    // argument at `name`.
+    unsafe fn set_global(state: *mut ffi::lua_State, name: c_int, items: Option<Args<'_>>) {
         unsafe {
-            push_bytes(state, name);
+            ffi::lua_pushvalue(state, name);
             match items {
                 Some(items) => push_array(state, items),
                 None => ffi::lua_pushnil(state),
@@ -291,11 +294,11 @@ pub(super) unsafe extern "C-unwind" fn enter(state: *mut ffi::lua_State) -> c_in
             push_array(state, spec.argv);
             ffi::lua_call(state, 3, 2);
         } else {
-            set_global(state, b"KEYS", Some(spec.keys));
-            set_global(state, b"ARGV", Some(spec.argv));
+            set_global(state, 5, Some(spec.keys));
+            set_global(state, 6, Some(spec.argv));
             ffi::lua_call(state, 1, 2);
-            set_global(state, b"KEYS", None);
-            set_global(state, b"ARGV", None);
+            set_global(state, 5, None);
+            set_global(state, 6, None);
         }
     }
     2
