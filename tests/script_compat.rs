@@ -565,3 +565,34 @@ fn min_replicas_to_write_refuses_writes() {
     let _: () = q(&mut c, &["CONFIG", "SET", "min-replicas-to-write", "0"]);
     let _: () = q(&mut c, &["SET", "x", "3"]);
 }
+
+/// newproxy works, but a proxy's metatable is locked: a __gc finalizer
+/// could run inside a Rust allocation, and its error would jump over Rust
+/// frames (it left the Lua lock held: every later script hung).
+#[test]
+fn newproxy_finalizers_cannot_be_set() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let t: String = eval(&mut c, "return type(newproxy(true))");
+    assert_eq!(t, "userdata");
+    let v: bool = eval(&mut c, "return getmetatable(newproxy(true)) == false");
+    assert!(v);
+    let e = eval_err(
+        &mut c,
+        "getmetatable(newproxy(true)).__gc = function() error('boom') end",
+    );
+    assert!(e.contains("attempt to index a boolean value"), "{e}");
+    // A proxy made from another shares its (locked) metatable.
+    let v: bool = eval(
+        &mut c,
+        "local p = newproxy(true) return getmetatable(newproxy(p)) == false",
+    );
+    assert!(v);
+    // cjson's settings functions still answer, and scripting goes on.
+    let d: i64 = eval(&mut c, "return cjson.encode_max_depth()");
+    assert_eq!(d, 1000);
+    let e = eval_err(&mut c, "return cjson.encode_max_depth('x')");
+    assert!(e.contains("bad argument #1 to 'encode_max_depth'"), "{e}");
+    let one: i64 = eval(&mut c, "return 1");
+    assert_eq!(one, 1);
+}

@@ -86,8 +86,19 @@ end
 local G = {}
 for _, k in ipairs({ 'assert', 'error', 'ipairs', 'next', 'pairs', 'rawequal', 'rawget', 'select',
   'setmetatable', 'getmetatable', 'tonumber', 'tostring', 'type', 'unpack', 'xpcall', 'gcinfo',
-  'collectgarbage', 'newproxy', '_VERSION' }) do
+  'collectgarbage', '_VERSION' }) do
   G[k] = R[k]
+end
+-- newproxy, with the metatable of a new proxy locked: a __gc finalizer
+-- would run inside whatever allocation triggers the collection, Rust code
+-- included, and an error raised there would jump over Rust frames (Redis's
+-- C code has no frames to skip). getmetatable on such a proxy gives false.
+local real_newproxy, real_getmetatable = newproxy, getmetatable
+G.newproxy = function(...)
+  local p = real_newproxy(...)
+  local mt = real_getmetatable(p)
+  if type(mt) == 'table' then mt.__metatable = false end
+  return p
 end
 
 -- Code loaded at run time gets the environment of the code loading it.

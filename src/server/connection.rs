@@ -634,7 +634,11 @@ pub(super) fn worker_idle() {
 /// for EVALSHA at pipeline 16 that was most of the kernel time. Only
 /// pipelined batches wait: a lone connection would pay an extra
 /// `epoll_wait` for the yield, and for one-command batches the re-poll
-/// (about 500 instructions) bought no measurable kernel time.
+/// (about 500 instructions) bought no measurable kernel time. Known limit:
+/// a batch waiting in the yield is not parked, so if another connection's
+/// script on this worker runs past `busy-reply-threshold`, the hook
+/// (`server::busy`) cannot write those replies out; they leave when the
+/// script ends (Redis writes them once the threshold passes).
 fn served_another() -> bool {
     SERVED.with(|s| {
         let n = s.get().saturating_add(1);

@@ -175,12 +175,12 @@ fn config_fn(
                     ),
                 );
             }
-            let mut c = cfg.lock();
-            // Settings change only when every argument is good.
-            let mut next = *c;
+            // Settings change only when every argument is good. The lock is
+            // not held while Lua runs (an allocation may run a finalizer).
+            let mut next = *cfg.lock();
             match set(lua, &args, &mut next) {
                 Ok(vals) => {
-                    *c = next;
+                    *cfg.lock() = next;
                     Ok(MultiValue::from_iter(vals))
                 }
                 Err(OptError(i, msg)) => {
