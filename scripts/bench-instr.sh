@@ -30,8 +30,7 @@ for tool in valgrind callgrind_control callgrind_annotate redis-server redis-ben
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install valgrind redis-server redis-tools)" >&2; exit 1; }
 done
 cargo build --release --quiet --bin ember-server
-RATE="local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('expire', KEYS[1], 60) end return n"
-LOCK="if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+. scripts/bench-lua-workloads.sh
 OUT=$(mktemp -d)
 trap 'kill "${VPID:-}" 2>/dev/null || true; rm -rf "$OUT"' EXIT
 

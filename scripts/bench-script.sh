@@ -33,8 +33,7 @@ for p in "$EMBER_PORT" "$REDIS_PORT"; do
   for _ in $(seq 100); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
-RATE="local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('expire', KEYS[1], 60) end return n"
-LOCK="if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+. scripts/bench-lua-workloads.sh
 declare -A SHA
 for p in "$EMBER_PORT" "$REDIS_PORT"; do
   SHA[rate]=$(redis-cli -p "$p" script load "$RATE")

@@ -87,21 +87,14 @@ const KILLED: &str = "Script killed by user with SCRIPT KILL...";
 #[derive(Default)]
 struct RunningCall {
     name: String,
-    buf: Vec<u8>,
-    ranges: Vec<std::ops::Range<usize>>,
+    command: crate::server::client::Queued,
 }
 
 impl RunningCall {
     fn set(&mut self, name: &str, command: Args<'_>) {
         self.name.clear();
         self.name.push_str(name);
-        self.buf.clear();
-        self.ranges.clear();
-        for a in command.iter() {
-            let start = self.buf.len();
-            self.buf.extend_from_slice(a);
-            self.ranges.push(start..self.buf.len());
-        }
+        self.command.set(command);
     }
 }
 
@@ -1035,7 +1028,7 @@ impl Scripts {
             return None;
         }
         let r = self.running.lock();
-        let command = Args::new(&r.buf, &r.ranges);
+        let command = r.command.args();
         Some((
             r.name.clone(),
             command.iter().map(<[u8]>::to_vec).collect(),

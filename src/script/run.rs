@@ -36,9 +36,8 @@ pub struct RunSpec<'a> {
 pub(super) struct RunBufs {
     /// The reply of the command a script called.
     scratch: Reply,
-    /// That command's arguments (see [`convert::CALL_ARGS`]).
-    buf: Vec<u8>,
-    ranges: Vec<std::ops::Range<usize>>,
+    /// That command's arguments (traded with [`convert::CALL_ARGS`]).
+    call: convert::CallBuf,
 }
 
 /// Mutable state of a run, shared by the `redis.call` callback.
@@ -242,10 +241,10 @@ fn call_lua(engine: &Engine, spec: &RunSpec<'_>) -> mlua::Result<(bool, Value)> 
         (&engine.eval_fns, &engine.run_eval)
     };
     let spec = mlua::LightUserData((spec as *const RunSpec<'_>).cast_mut().cast());
-    let names = (&engine.names.0, &engine.names.1);
+    let (keys, argv) = &engine.names;
     engine
         .enter
-        .call((spec, &engine.globals, runner.0, runner.1, names.0, names.1))
+        .call((spec, &engine.globals, runner.0, runner.1, keys, argv))
 }
 
 /// The C function behind [`call_lua`], called (by mlua's protected call)
@@ -349,12 +348,9 @@ pub(super) fn call_command(
     };
     // Take the collected arguments (the buffers trade places, so both keep
     // their capacity for the next call).
-    let bad = convert::CALL_ARGS.with_borrow_mut(|a| {
-        std::mem::swap(&mut st.bufs.buf, &mut a.buf);
-        std::mem::swap(&mut st.bufs.ranges, &mut a.ranges);
-        a.bad
-    });
-    if st.bufs.ranges.is_empty() && !bad {
+    convert::CALL_ARGS.with_borrow_mut(|a| std::mem::swap(&mut st.bufs.call, a));
+    let bad = st.bufs.call.bad;
+    if st.bufs.call.ranges.is_empty() && !bad {
         return fail(
             lua,
             "Please specify at least one argument for this redis lib call",
@@ -366,7 +362,7 @@ pub(super) fn call_command(
             "Lua redis lib command arguments must be strings or integers",
         );
     }
-    let cargs = Args::new(&st.bufs.buf, &st.bufs.ranges);
+    let cargs = st.bufs.call.args();
     // A known command refused before it runs counts as a rejected call of
     // it (Redis's scriptCall: ERROR_COMMAND_REJECTED).
     let tstats = st.tstats;
@@ -429,7 +425,6 @@ pub(super) fn call_command(
     st.bufs.scratch.buf.clear();
     st.bufs.scratch.resp3 = st.resp3;
     st.client.resp = if st.resp3 { 3 } else { 2 };
-    let entry_id = entry.id;
     crate::commands::execute(
         server,
         &mut st.client,
@@ -439,7 +434,6 @@ pub(super) fn call_command(
         entry,
         cargs,
     );
-    let _ = entry_id;
     st.client.blocked = None;
     let reply = &st.bufs.scratch.buf;
     if raise && reply.first() == Some(&b'-') {

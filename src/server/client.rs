@@ -77,6 +77,7 @@ pub struct MultiState {
 }
 
 /// One queued request, owning its arguments.
+#[derive(Default)]
 pub struct Queued {
     pub buf: Vec<u8>,
     pub ranges: Vec<std::ops::Range<usize>>,
@@ -84,14 +85,23 @@ pub struct Queued {
 
 impl Queued {
     pub fn new(args: crate::protocol::Args<'_>) -> Queued {
-        let mut buf = Vec::with_capacity(args.iter().map(|a| a.len()).sum());
-        let mut ranges = Vec::with_capacity(args.len());
+        let mut q = Queued {
+            buf: Vec::with_capacity(args.iter().map(|a| a.len()).sum()),
+            ranges: Vec::with_capacity(args.len()),
+        };
+        q.set(args);
+        q
+    }
+
+    /// Replace the arguments with `args`, keeping the buffers' capacity.
+    pub fn set(&mut self, args: crate::protocol::Args<'_>) {
+        self.buf.clear();
+        self.ranges.clear();
         for a in args.iter() {
-            let start = buf.len();
-            buf.extend_from_slice(a);
-            ranges.push(start..buf.len());
+            let start = self.buf.len();
+            self.buf.extend_from_slice(a);
+            self.ranges.push(start..self.buf.len());
         }
-        Queued { buf, ranges }
     }
 
     pub fn args(&self) -> crate::protocol::Args<'_> {
