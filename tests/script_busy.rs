@@ -310,3 +310,45 @@ fn new_connections_avoid_the_busy_worker() {
     assert_eq!(q::<String>(&mut k, &["SCRIPT", "KILL"]), "OK");
     runner.read_n(200, Duration::from_millis(500));
 }
+
+#[test]
+fn pipelined_replies_waiting_for_their_turn_leave_once_busy() {
+    // A pipelined batch that ran in the same scheduler turn as a script's
+    // EVAL, ahead of it, waits for the turn's end before it writes
+    // (src/server/connection.rs). Its replies must still leave once the
+    // script is busy, not when it ends.
+    let s = one_worker();
+    let mut sleeper = s.raw();
+    let mut first = s.raw();
+    let mut a = s.raw();
+    let mut runner = s.raw();
+    for c in [&mut sleeper, &mut first, &mut a, &mut runner] {
+        c.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    }
+    // Runs about 1.5 s, busy after 100 ms.
+    let body = "local t = redis.call('time') local s = t[1] * 1000000 + t[2] \
+                while true do local n = redis.call('time') \
+                if n[1] * 1000000 + n[2] - s > 1500000 then break end end \
+                return 1";
+    // The worker sleeps while the requests arrive, so all are ready in its
+    // next turn; `a`'s batch is not the turn's first, so it waits.
+    sleeper.send(b"DEBUG SLEEP 0.3\r\n");
+    thread::sleep(Duration::from_millis(100));
+    let sent = Instant::now();
+    first.send(b"PING\r\n");
+    a.send(b"SET k v\r\nGET k\r\n");
+    runner.send(&resp(&["EVAL", body, "0"]));
+    let got = a.read_n(12, Duration::from_secs(5));
+    let took = sent.elapsed();
+    assert_eq!(got, b"+OK\r\n$1\r\nv\r\n");
+    assert!(
+        took < Duration::from_millis(1200),
+        "replies left after {took:?}, when the script ended"
+    );
+    // Still busy: its next request is served by the hook too.
+    a.roundtrip(b"PING\r\n", &line(BUSY));
+    runner.expect(b":1\r\n");
+    a.roundtrip(b"GET k\r\n", b"$1\r\nv\r\n");
+    sleeper.expect(b"+OK\r\n");
+    first.expect(b"+PONG\r\n");
+}

@@ -150,12 +150,61 @@ impl Slot {
     /// `servable`: the task's read buffer is empty.
     #[inline]
     pub fn park(&mut self, client: Box<Client>, servable: bool) {
+        self.hand_over(client, servable, None);
+    }
+
+    /// The wait is over: the client back, and what the busy servicing left.
+    #[inline]
+    pub fn unpark(&mut self) -> Option<(Box<Client>, Option<Left>)> {
+        self.take_back(None, |e| {
+            (!e.left.is_empty()).then(|| std::mem::take(&mut e.left))
+        })
+    }
+
+    /// A batch's replies wait for the end of the scheduler turn
+    /// (connection.rs): hand the client and the replies over meanwhile, so
+    /// that a busy script's hook writes them. `servable`: the hook may also
+    /// read and run more input (the task's read buffer is empty and the
+    /// connection is neither closing nor blocked).
+    #[inline]
+    pub fn park_pending(&mut self, client: Box<Client>, out: &mut Vec<u8>, servable: bool) {
+        self.hand_over(client, servable, Some(out));
+    }
+
+    /// The turn is over: the client back, the replies not written yet back
+    /// in `out`, and input the hook read but did not run ahead of `inbuf`.
+    /// The flag says the connection is to be closed once `out` is written.
+    #[inline]
+    pub fn unpark_pending(
+        &mut self,
+        out: &mut Vec<u8>,
+        inbuf: &mut Vec<u8>,
+    ) -> Option<(Box<Client>, bool)> {
+        self.take_back(false, |e| {
+            std::mem::swap(&mut e.left.output, out);
+            e.left.output.clear();
+            if !e.left.input.is_empty() {
+                let mut input = std::mem::take(&mut e.left.input);
+                input.extend_from_slice(inbuf);
+                *inbuf = input;
+            }
+            std::mem::take(&mut e.left.close)
+        })
+    }
+
+    /// Park the client (and the replies in `out`, swapped in) in the
+    /// registry, or hold it here when the registry cannot be reached.
+    #[inline]
+    fn hand_over(&mut self, client: Box<Client>, servable: bool, out: Option<&mut Vec<u8>>) {
         let mut c = Some(client);
         let _ = REG.try_with(|r| {
             if let Ok(mut r) = r.try_borrow_mut() {
                 if let Some(e) = r.entries.get_mut(self.i).and_then(Option::as_mut) {
                     e.parked = c.take();
                     e.servable = servable;
+                    if let Some(out) = out {
+                        std::mem::swap(&mut e.left.output, out);
+                    }
                 }
             }
         });
@@ -164,21 +213,26 @@ impl Slot {
         }
     }
 
-    /// The wait is over: the client back, and what the busy servicing left.
+    /// The client back from wherever it was parked, with `take`'s view of
+    /// its registry entry (`held`: what a client held here gets).
     #[inline]
-    pub fn unpark(&mut self) -> Option<(Box<Client>, Option<Left>)> {
+    fn take_back<T>(
+        &mut self,
+        held: T,
+        take: impl FnOnce(&mut Entry) -> T,
+    ) -> Option<(Box<Client>, T)> {
         if self.work.load(Relaxed) {
             self.work.store(false, Relaxed);
         }
         if let Some(c) = self.held.take() {
-            return Some((c, None));
+            return Some((c, held));
         }
         REG.try_with(|r| {
             let mut r = r.try_borrow_mut().ok()?;
             let e = r.entries.get_mut(self.i)?.as_mut()?;
             let c = e.parked.take()?;
-            let left = (!e.left.is_empty()).then(|| std::mem::take(&mut e.left));
-            Some((c, left))
+            let t = take(e);
+            Some((c, t))
         })
         .ok()
         .flatten()
@@ -252,14 +306,20 @@ pub fn tick() {
                 let mut r = r.try_borrow_mut().ok()?;
                 let e = r.entries.get_mut(i)?.as_mut()?;
                 let c = e.parked.take()?;
-                Some((c, std::mem::take(&mut e.left), e.fd))
+                Some((c, std::mem::take(&mut e.left), e.fd, e.servable))
             })
             .ok()
             .flatten();
-        let Some((mut client, mut left, fd)) = taken else {
+        let Some((mut client, mut left, fd, servable)) = taken else {
             continue;
         };
-        serve_one(&server, &tstats, &mut parser, fd, &mut client, &mut left);
+        let mut conn = Conn {
+            fd,
+            client: &mut client,
+            left: &mut left,
+            servable,
+        };
+        serve_one(&server, &tstats, &mut parser, &mut conn);
         let _ = REG.try_with(|r| {
             let Ok(mut r) = r.try_borrow_mut() else {
                 return;
@@ -301,6 +361,12 @@ pub fn end() {
 impl Registry {
     fn candidate(e: &Entry) -> bool {
         e.plain && e.servable && e.parked.is_some() && !e.left.close
+    }
+
+    /// A parked connection with replies to write, servable or not (a batch
+    /// waiting for its scheduler turn to end, `Slot::park_pending`).
+    fn has_output(e: &Entry) -> bool {
+        e.plain && e.parked.is_some() && !e.left.output.is_empty()
     }
 
     /// The entries to serve this round: readable ones, and those with
@@ -349,7 +415,7 @@ impl Registry {
             self.entries
                 .get(i)
                 .and_then(Option::as_ref)
-                .is_some_and(Self::candidate)
+                .is_some_and(|e| Self::candidate(e) || Self::has_output(e))
         });
         ids
     }
@@ -361,7 +427,11 @@ impl Registry {
 
     fn all(&self) -> Vec<usize> {
         (0..self.entries.len())
-            .filter(|&i| self.entries[i].as_ref().is_some_and(Self::candidate))
+            .filter(|&i| {
+                self.entries[i]
+                    .as_ref()
+                    .is_some_and(|e| Self::candidate(e) || Self::has_output(e))
+            })
             .collect()
     }
 
@@ -375,15 +445,23 @@ impl Registry {
     }
 }
 
-/// Read what a parked connection sent, run it, write the replies.
-fn serve_one(
-    server: &Server,
-    tstats: &ThreadStats,
-    parser: &mut Parser,
+/// A parked connection being served.
+struct Conn<'a> {
     fd: i32,
-    client: &mut Client,
-    left: &mut Left,
-) {
+    client: &'a mut Client,
+    left: &'a mut Left,
+    /// Its input may be read and run (else only its replies are written).
+    servable: bool,
+}
+
+/// Read what a parked connection sent, run it, write the replies.
+fn serve_one(server: &Server, tstats: &ThreadStats, parser: &mut Parser, conn: &mut Conn<'_>) {
+    let Conn {
+        fd,
+        ref mut client,
+        ref mut left,
+        servable,
+    } = *conn;
     // Earlier replies go first; nothing more is read until they are out.
     if !left.output.is_empty() {
         write_some(fd, &mut left.output, tstats);
@@ -391,7 +469,7 @@ fn serve_one(
             return;
         }
     }
-    if left.close {
+    if left.close || !servable {
         return;
     }
     let start = left.input.len();

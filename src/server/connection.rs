@@ -280,10 +280,20 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         crate::tracking::Tracking::flush_bcast(&server.pubsub);
         // Messages the batch itself raised (its keyspace notifications,
         // a PUBLISH to itself) follow its replies, as in Redis 7.2.
-        let sub = client.pubsub.subscriber().map(|s| &**s);
         if served_another() && ran > 1 {
+            // Parked meanwhile, with its replies: if another connection's
+            // script on this worker gets busy, its hook writes them.
+            let servable = inbuf.is_empty() && !fatal && blocked.is_none();
+            slot.park_pending(client, &mut out.buf, servable);
             tokio::task::yield_now().await;
+            let Some((c, close)) = slot.unpark_pending(&mut out.buf, &mut inbuf) else {
+                return;
+            };
+            client = c;
+            out.resp3 = client.resp == 3;
+            fatal |= close;
         }
+        let sub = client.pubsub.subscriber().map(|s| &**s);
         if send_with_messages(&mut stream, &mut out, sub, &tstats, killed)
             .await
             .is_err()
@@ -634,11 +644,11 @@ pub(super) fn worker_idle() {
 /// for EVALSHA at pipeline 16 that was most of the kernel time. Only
 /// pipelined batches wait: a lone connection would pay an extra
 /// `epoll_wait` for the yield, and for one-command batches the re-poll
-/// (about 500 instructions) bought no measurable kernel time. Known limit:
-/// a batch waiting in the yield is not parked, so if another connection's
-/// script on this worker runs past `busy-reply-threshold`, the hook
-/// (`server::busy`) cannot write those replies out; they leave when the
-/// script ends (Redis writes them once the threshold passes).
+/// (about 500 instructions) bought no measurable kernel time. A batch
+/// waiting in the yield is parked with its replies (`Slot::park_pending`),
+/// so if another connection's script on this worker runs past
+/// `busy-reply-threshold`, the hook (`server::busy`) writes them out, as
+/// Redis does once the threshold passes.
 fn served_another() -> bool {
     SERVED.with(|s| {
         let n = s.get().saturating_add(1);
