@@ -24,6 +24,7 @@ UNITS=("$@")
   type/set scan sort bitops bitfield protocol multi pubsub tracking scripting functions dump
   info-command latency-monitor)
 PORT=${PORT:-7400}
+read -r -a EXTRA <<<"${EXTRA:-}"  # more runtest options, e.g. EXTRA="--skiptest /GEO"
 OUT_DIR=${OUT_DIR:-/tmp/redis-suite}
 command -v tclsh >/dev/null || { echo "missing tclsh (apt-get install tcl)" >&2; exit 1; }
 [ -x "$REDIS/runtest" ] || { echo "$REDIS/runtest not found" >&2; exit 1; }
@@ -36,13 +37,14 @@ for unit in "${UNITS[@]}"; do
     echo "something already answers on port $PORT: stop it or set PORT" >&2
     exit 1
   fi
-  ./target/release/ember-server --port "$PORT" --save "" --enable-debug-command yes \
+  rm -rf "$OUT_DIR/data" && mkdir -p "$OUT_DIR/data"  # BGSAVE tests write here, not in the tree
+  ./target/release/ember-server --port "$PORT" --save "" --dir "$OUT_DIR/data" --enable-debug-command yes \
     --loglevel warning >"$OUT_DIR/ember.log" 2>&1 &
   EPID=$!
   for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
   log="$OUT_DIR/$(echo "$unit" | tr / _).log"
   (cd "$REDIS" && timeout 600 ./runtest --host 127.0.0.1 --port "$PORT" --single "unit/$unit" \
-    --clients 1 --tags "-needs:debug -needs:repl" --durable) 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$log" || true
+    --clients 1 --tags "-needs:debug -needs:repl" --durable ${EXTRA[@]+"${EXTRA[@]}"}) 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$log" || true
   printf '%-18s ok=%-4s err=%-3s exception=%s\n' "$unit" "$(grep -c '^\[ok\]' "$log" || true)" \
     "$(grep -c '^\[err\]' "$log" || true)" "$(grep -c '^\[exception\]' "$log" || true)"
   grep '^\[err\]\|^\[exception\]' "$log" | sed 's/^/    /' || true

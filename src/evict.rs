@@ -178,7 +178,9 @@ pub fn perform(ks: &Keyspace, config: &ConfigStore) -> bool {
 /// thread uses a quarter of its tick, like active expiry, so lowering
 /// `maxmemory` by gigabytes converges in seconds without traffic.
 pub fn perform_within(ks: &Keyspace, config: &ConfigStore, limit: Option<Duration>) -> bool {
-    if !over_limit(config) {
+    // Nothing is evicted (and nothing refused for it) while CLIENT PAUSE
+    // holds, as in Redis.
+    if !over_limit(config) || ks.held(crate::util::now_ms()) {
         return false;
     }
     let policy = config.policy();

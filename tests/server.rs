@@ -546,6 +546,90 @@ fn client_pause_holds_writes_or_everything() {
     );
 }
 
+/// CLIENT PAUSE WRITE as Redis's processCommand decides: PUBLISH, EXEC with
+/// a write queued and scripts that may write are held, scripts declared
+/// no-writes are not; held clients count as blocked; keys do not expire
+/// while the pause lasts.
+#[test]
+fn client_pause_write_holds_what_may_replicate() {
+    use std::time::{Duration, Instant};
+    let s = TestServer::start();
+    let mut a = s.conn();
+    let blocked = |c: &mut redis::Connection| -> u64 {
+        info_field(&q::<String>(c, &["INFO", "clients"]), "blocked_clients")
+    };
+    // A transaction with a write, queued before the pause.
+    let mut tx = s.raw();
+    tx.roundtrip(b"MULTI\r\n", b"+OK\r\n");
+    tx.roundtrip(b"SET k v\r\n", b"+QUEUED\r\n");
+    let mut ro_tx = s.conn();
+    q::<()>(&mut ro_tx, &["MULTI"]);
+    q::<String>(&mut ro_tx, &["GET", "k"]);
+    q::<()>(&mut a, &["SET", "ttl", "x", "PX", "50"]);
+    q::<()>(&mut a, &["CLIENT", "PAUSE", "60000", "WRITE"]);
+    // Read-only work goes through.
+    let got: Vec<Option<String>> = q(&mut ro_tx, &["EXEC"]);
+    assert_eq!(got, vec![None]);
+    let ro = "#!lua flags=no-writes\nreturn 'ro'";
+    assert_eq!(q::<String>(&mut a, &["EVAL", ro, "0"]), "ro");
+    assert_eq!(q::<String>(&mut a, &["EVAL_RO", "return 'r'", "0"]), "r");
+    // What may write waits, counted as blocked.
+    let mut publ = s.raw();
+    publ.send(b"PUBLISH ch m\r\n");
+    let mut script = s.raw();
+    script.send(b"EVAL \"return 1\" 0\r\n");
+    let mut declared = s.raw();
+    declared.send(b"*3\r\n$4\r\nEVAL\r\n$14\r\n#!lua\nreturn 2\r\n$1\r\n0\r\n");
+    tx.send(b"EXEC\r\n");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while blocked(&mut a) < 4 {
+        assert!(Instant::now() < deadline, "held clients not counted");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let list: String = q(&mut a, &["CLIENT", "LIST"]);
+    let flagged = list
+        .lines()
+        .filter(|l| {
+            l.split(' ')
+                .any(|f| f.starts_with("flags=") && f.contains('b'))
+        })
+        .count();
+    assert_eq!(flagged, 4, "{list}");
+    // The key's time has passed: it reads as missing but is not expired
+    // (deleted, counted) until the pause ends.
+    std::thread::sleep(Duration::from_millis(100));
+    let expired = |c: &mut redis::Connection| -> u64 {
+        info_field(&q::<String>(c, &["INFO", "stats"]), "expired_keys")
+    };
+    assert_eq!(q::<Option<String>>(&mut a, &["GET", "ttl"]), None);
+    assert_eq!(expired(&mut a), 0);
+    q::<()>(&mut a, &["CLIENT", "UNPAUSE"]);
+    publ.expect(b":0\r\n");
+    script.expect(b":1\r\n");
+    declared.expect(b":2\r\n");
+    tx.expect(b"*1\r\n+OK\r\n");
+    assert_eq!(blocked(&mut a), 0);
+    assert_eq!(q::<Option<String>>(&mut a, &["GET", "ttl"]), None);
+    assert_eq!(expired(&mut a), 1);
+    // PUBLISH may replicate: a read-only script cannot call it.
+    assert!(err(
+        &mut a,
+        &["EVAL_RO", "return redis.call('publish','ch','m')", "0"]
+    )
+    .starts_with("ERR Write commands are not allowed from read-only scripts."));
+}
+
+/// CLIENT LIST shows the running batch's bytes as the query buffer, as
+/// Redis does before it trims its buffer.
+#[test]
+fn client_list_query_buffer_of_the_caller() {
+    let s = TestServer::start();
+    let mut c = s.raw();
+    c.send(b"CLIENT INFO\r\n");
+    let got = String::from_utf8(c.read_n(400, std::time::Duration::from_millis(500))).unwrap();
+    assert!(got.contains(" qbuf=13 qbuf-free=16371 "), "{got}");
+}
+
 /// What cluster-aware clients ask a standalone server, through a real
 /// client: ROLE answers as a master without replicas; READONLY, READWRITE,
 /// ASKING and CLUSTER subcommands say cluster support is disabled.

@@ -182,7 +182,7 @@ fn client_flags(c: &ClientInfo, tracking: &Option<(crate::tracking::Mode, bool)>
     if c.multi.load(Relaxed) >= 0 {
         f.push('x');
     }
-    if c.waiter.lock().is_some() {
+    if c.waiter.lock().is_some() || c.postponed.load(Relaxed) {
         f.push('b');
     }
     if let Some((mode, broken)) = tracking {
@@ -231,7 +231,7 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         c.subs.0[2].load(Relaxed),
         c.multi.load(Relaxed),
         qbuf,
-        16 * 1024usize.saturating_sub(qbuf.min(16 * 1024)),
+        (16 * 1024usize).saturating_sub(qbuf),
         16 * 1024,
         c.obuf.load(Relaxed),
         16 * 1024 + qbuf + c.obuf.load(Relaxed),
@@ -481,13 +481,15 @@ fn pause(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     let ms = super::args::timeout_int_ms(&args[2])?;
     let now = now_ms();
-    ctx.server.pause.pause(now.saturating_add(ms), all, now);
+    ctx.server
+        .pause
+        .pause(ctx.server, now.saturating_add(ms), all, now);
     ctx.out.ok();
     Ok(())
 }
 
 fn unpause(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    ctx.server.pause.unpause();
+    ctx.server.pause.unpause(ctx.server);
     ctx.out.ok();
     Ok(())
 }

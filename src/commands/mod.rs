@@ -45,7 +45,7 @@ use std::cell::Cell;
 
 use crate::error::CmdError;
 use crate::protocol::{Args, Reply};
-use crate::server::client::Client;
+use crate::server::client::{BlockedCall, Client};
 use crate::server::stats::ThreadStats;
 use crate::server::Server;
 
@@ -559,8 +559,10 @@ pub fn dispatch(
     }
     if let Some(m) = client.multi.as_mut() {
         if !server.commands.runs_in_multi(entry.id) {
-            m.denyoom |= cmd.has(flags::DENYOOM);
-            m.writes |= cmd.has(flags::WRITE);
+            let f = queued_flags(server, cmd, args);
+            m.denyoom |= f & flags::DENYOOM != 0;
+            m.writes |= f & flags::WRITE != 0;
+            m.may_replicate |= f & (flags::WRITE | flags::MAY_REPLICATE) != 0;
             client
                 .info
                 .last_cmd
@@ -642,6 +644,16 @@ pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /// A command was rejected while queueing: the transaction will abort.
+/// The flags a command queued in MULTI counts with: a script's declared
+/// flags replace EVAL's and FCALL's own (as Redis's getCommandFlags).
+fn queued_flags(server: &Server, cmd: &Command, args: Args<'_>) -> u32 {
+    if script::is_run(cmd) {
+        script::run_flags(server, args, cmd.flags)
+    } else {
+        cmd.flags
+    }
+}
+
 fn flag_transaction(client: &mut Client) {
     if let Some(m) = client.multi.as_mut() {
         m.aborted = true;
@@ -705,9 +717,18 @@ pub fn execute(
         crate::monitor::feed(server, ctx.client, cmd.name, args);
     }
     let ns = crate::util::ticks_to_ns(crate::util::ticks().wrapping_sub(started));
-    let usec = ns / 1000;
-    tstats.called(entry.id, usec);
-    observe(server, ctx.client, tstats, entry, args, ns, now);
+    if ctx.client.blocked.is_some() {
+        // Counted once it is unblocked (`unblocked`), as Redis does.
+        ctx.client.blocked_call = Some(BlockedCall {
+            id: entry.id,
+            ns,
+            args: crate::server::client::Queued::new(args),
+        });
+        latency_sample(server, cmd, ns / 1000, now);
+    } else {
+        tstats.called(entry.id, ns / 1000);
+        observe(server, ctx.client, tstats, entry, args, ns, now);
+    }
     if let Err(e) = result {
         tstats.failed(entry.id);
         reply_error(server, ctx.out, &e);
@@ -725,11 +746,47 @@ fn observe(
     ns: u64,
     now: u64,
 ) {
-    let cmd = entry.cmd;
-    if server.config.latency_tracking() && client.blocked.is_none() {
+    if server.config.latency_tracking() {
         tstats.hist.record(entry.id, ns);
     }
-    let usec = ns / 1000;
+    slowlog(server, client, entry.cmd, args, ns / 1000, now);
+    latency_sample(server, entry.cmd, ns / 1000, now);
+}
+
+/// A blocked command of `client` ended (served, timed out, or unblocked
+/// with an error: `failed`): count it, as Redis's updateStatsOnUnblock.
+pub fn unblocked(
+    server: &Server,
+    client: &mut Client,
+    tstats: &ThreadStats,
+    failed: bool,
+    now: u64,
+) {
+    let Some(call) = client.blocked_call.take() else {
+        return;
+    };
+    let Some(entry) = server.commands.entries.get(call.id) else {
+        return;
+    };
+    tstats.called(call.id, call.ns / 1000);
+    if failed {
+        tstats.failed(call.id);
+    }
+    if server.config.latency_tracking() {
+        tstats.hist.record(call.id, call.ns);
+    }
+    slowlog(
+        server,
+        client,
+        entry.cmd,
+        call.args.args(),
+        call.ns / 1000,
+        now,
+    );
+}
+
+/// The slow log entry of one command, if it took long enough.
+fn slowlog(server: &Server, client: &Client, cmd: &Command, args: Args<'_>, usec: u64, now: u64) {
     let slower_than = server.config.slowlog_slower_than();
     if slower_than >= 0 && usec as i64 >= slower_than && !cmd.has(flags::SKIP_SLOWLOG) {
         let max_len = server.config.read(|c| c.slowlog_max_len) as usize;
@@ -743,6 +800,10 @@ fn observe(
             max_len,
         );
     }
+}
+
+/// LATENCY monitor sample of one command.
+fn latency_sample(server: &Server, cmd: &Command, usec: u64, now: u64) {
     let threshold = server.config.latency_threshold();
     if threshold > 0 && usec / 1000 >= threshold {
         let event = if cmd.has(flags::FAST) {

@@ -52,7 +52,7 @@ pub const COMMANDS: &[Command] = &[
             "[pattern [pattern ...]]",
         ),
     Command::new("publish", 3, publish)
-        .flags(PUBSUB | LOADING | STALE | FAST)
+        .flags(PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE)
         .group("pubsub")
         .doc(
             "2.0.0",
@@ -81,7 +81,7 @@ pub const COMMANDS: &[Command] = &[
             "[shardchannel [shardchannel ...]]",
         ),
     Command::new("spublish", 3, spublish)
-        .flags(PUBSUB | LOADING | STALE | FAST)
+        .flags(PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE)
         .keys(1, 1, 1)
         .group("pubsub")
         .doc(

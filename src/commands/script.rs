@@ -19,11 +19,13 @@ fn eval_keys(args: Args<'_>) -> Vec<usize> {
 const EVAL_SYNTAX: &str = "script numkeys [key [key ...]] [arg [arg ...]]";
 const EVALSHA_SYNTAX: &str = "sha1 numkeys [key [key ...]] [arg [arg ...]]";
 const FCALL_SYNTAX: &str = "function numkeys [key [key ...]] [arg [arg ...]]";
+/// EVAL's, EVALSHA's and FCALL's flags (the _RO forms are READONLY
+/// instead of MAY_REPLICATE).
 const RUN: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("eval", -3, eval)
-        .flags(RUN)
+        .flags(RUN | MAY_REPLICATE)
         .keys_fn(eval_keys)
         .acl(acl::SLOW | acl::SCRIPTING)
         .group("scripting")
@@ -45,7 +47,7 @@ pub const COMMANDS: &[Command] = &[
             EVAL_SYNTAX,
         ),
     Command::new("evalsha", -3, evalsha)
-        .flags(RUN)
+        .flags(RUN | MAY_REPLICATE)
         .keys_fn(eval_keys)
         .acl(acl::SLOW | acl::SCRIPTING)
         .group("scripting")
@@ -67,7 +69,7 @@ pub const COMMANDS: &[Command] = &[
             EVALSHA_SYNTAX,
         ),
     Command::new("fcall", -3, fcall)
-        .flags(RUN)
+        .flags(RUN | MAY_REPLICATE)
         .keys_fn(eval_keys)
         .acl(acl::SLOW | acl::SCRIPTING)
         .group("scripting")
@@ -243,6 +245,45 @@ fn split_keys<'a>(args: Args<'a>, bad_number: CmdError) -> Result<KeysArgs<'a>, 
     }
     let n = n as usize;
     Ok((args.sub(3..3 + n), args.slice(3 + n)))
+}
+
+/// Whether `cmd` is EVAL, EVALSHA, FCALL or an _RO form.
+pub fn is_run(cmd: &Command) -> bool {
+    cmd.flags & RUN == RUN
+}
+
+/// The flags EVAL, EVALSHA or FCALL (or an _RO form; `cmd_flags` are the
+/// command's own) really runs `args` with, as Redis's evalGetCommandFlags:
+/// a script that declares flags (a shebang, a function's flags) may write
+/// and deny OOM unless it says otherwise, and replicates nothing else; one
+/// without, or not found, or while the engine is busy elsewhere, keeps the
+/// command's flags. For CLIENT PAUSE and MULTI's bookkeeping.
+pub fn run_flags(server: &crate::server::Server, args: Args<'_>, cmd_flags: u32) -> u32 {
+    let name = args.get(0);
+    let function = name.first().is_some_and(|b| b.eq_ignore_ascii_case(&b'f'));
+    let declared = if function {
+        server.scripts.try_flags(args.get(1), true)
+    } else if name.len() >= 7 && name[..7].eq_ignore_ascii_case(b"evalsha") {
+        server.scripts.try_flags(args.get(1), false)
+    } else {
+        script::shebang_flags(args.get(1)).ok().map(|(f, _)| f)
+    };
+    match declared {
+        Some(f) if f & sflags::COMPAT == 0 => {
+            let mut flags = cmd_flags & !(STALE | DENYOOM | WRITE | MAY_REPLICATE);
+            if f & (sflags::ALLOW_OOM | sflags::NO_WRITES) == 0 {
+                flags |= DENYOOM;
+            }
+            if f & sflags::NO_WRITES == 0 {
+                flags |= WRITE;
+            }
+            if f & sflags::ALLOW_STALE != 0 {
+                flags |= STALE;
+            }
+            flags
+        }
+        _ => cmd_flags,
+    }
 }
 
 /// The checks Redis makes on a script's declared flags before running it.

@@ -74,7 +74,7 @@ fn record_cycle(started: Instant, sampled: usize, expired: usize, capped: bool) 
 /// Run one active expiry cycle with the given time budget; returns how many
 /// keys it deleted.
 pub fn active_expire_cycle(ks: &Keyspace, budget: Duration) -> usize {
-    if !ACTIVE.load(Ordering::Relaxed) {
+    if !ACTIVE.load(Ordering::Relaxed) || ks.held(crate::util::now_ms()) {
         return 0;
     }
     let start = Instant::now();

@@ -20,6 +20,7 @@ pub mod expire;
 pub mod table;
 pub mod watch;
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -162,6 +163,8 @@ pub struct Shard {
     pub log: Arc<crate::persist::aof::Log>,
     /// Where keyspace notifications of expiry and eviction go.
     pub pubsub: Arc<crate::pubsub::PubSub>,
+    /// Unix ms until which keys do not expire ([`Keyspace::hold`]).
+    held_until: Arc<AtomicU64>,
 }
 
 impl Shard {
@@ -170,8 +173,10 @@ impl Shard {
         index: usize,
         log: Arc<crate::persist::aof::Log>,
         pubsub: Arc<crate::pubsub::PubSub>,
+        held_until: Arc<AtomicU64>,
     ) -> Self {
         Shard {
+            held_until,
             log,
             dbs: (0..ndbs).map(|_| Table::default()).collect(),
             stats: ShardStats::default(),
@@ -207,7 +212,7 @@ impl Shard {
     /// Look a key up for reading: lazy expiry, hit/miss counting, LRU touch.
     #[inline]
     pub fn read(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
-        match self.dbs[db].lookup(key, now) {
+        match self.dbs[db].lookup_keeping(key, now, &self.held_until) {
             Lookup::Found(e) => {
                 self.stats.keyspace_hits += 1;
                 access::touch(&mut e.lru, now);
@@ -280,7 +285,7 @@ impl Shard {
 
     /// Whether a live key exists (lazy-expires it otherwise); no stats, no touch.
     pub fn exists(&mut self, db: usize, key: &[u8], now: u64) -> bool {
-        match self.dbs[db].lookup(key, now) {
+        match self.dbs[db].lookup_keeping(key, now, &self.held_until) {
             Lookup::Found(_) => true,
             Lookup::Expired => {
                 expired_in(&mut self.stats, &self.pubsub, db, key);
@@ -407,6 +412,7 @@ pub struct Keyspace {
     shards: Box<[Padded<Mutex<Shard>>]>,
     ndbs: usize,
     log: Arc<crate::persist::aof::Log>,
+    held_until: Arc<AtomicU64>,
 }
 
 impl Keyspace {
@@ -417,13 +423,33 @@ impl Keyspace {
     /// A keyspace whose expiry and eviction events go to `pubsub`.
     pub fn with_pubsub(ndbs: usize, pubsub: Arc<crate::pubsub::PubSub>) -> Self {
         let log = Arc::new(crate::persist::aof::Log::default());
+        let held_until = Arc::new(AtomicU64::new(0));
         Keyspace {
             shards: (0..NSHARDS)
-                .map(|i| Padded(Mutex::new(Shard::new(ndbs, i, log.clone(), pubsub.clone()))))
+                .map(|i| {
+                    let shard =
+                        Shard::new(ndbs, i, log.clone(), pubsub.clone(), held_until.clone());
+                    Padded(Mutex::new(shard))
+                })
                 .collect(),
             ndbs,
             log,
+            held_until,
         }
+    }
+
+    /// CLIENT PAUSE: until Unix ms `until` (0: from now on) no key expires
+    /// and none is evicted, as Redis pauses its expire and evict actions.
+    /// Reads still see an expired key as missing; it is deleted (and
+    /// counted) once the hold ends.
+    pub fn hold(&self, until_ms: u64) {
+        self.held_until.store(until_ms, Relaxed);
+    }
+
+    /// Whether expiry and eviction are held at `now`.
+    #[inline]
+    pub fn held(&self, now: u64) -> bool {
+        self.held_until.load(Relaxed) > now
     }
 
     /// The AOF propagation log every shard reports to.

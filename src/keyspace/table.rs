@@ -127,10 +127,27 @@ impl Table {
     /// caller a key was reclaimed (for stats and notifications).
     #[inline]
     pub fn lookup(&mut self, key: &[u8], now: u64) -> Lookup<'_> {
+        static NEVER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        self.lookup_keeping(key, now, &NEVER)
+    }
+
+    /// As [`Table::lookup`], but an expired key is only reported missing,
+    /// not deleted, while `held_until` (Unix ms) is after `now` (CLIENT
+    /// PAUSE holds expiry).
+    #[inline]
+    pub fn lookup_keeping(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        held_until: &std::sync::atomic::AtomicU64,
+    ) -> Lookup<'_> {
         match self.map.get_index_of(key) {
             None => Lookup::Missing,
             Some(i) => {
                 if self.map[i].is_expired(now) {
+                    if held_until.load(std::sync::atomic::Ordering::Relaxed) > now {
+                        return Lookup::Missing;
+                    }
                     self.remove_at(i);
                     Lookup::Expired
                 } else {

@@ -941,6 +941,22 @@ impl Scripts {
         Ok(g)
     }
 
+    /// The declared flags of the cached script `sha` (`function` false) or
+    /// of the function `name`, if the engine is free now (None also when
+    /// there is no such script). Never waits: a caller outside the gates
+    /// must not block its worker on a script running elsewhere.
+    pub fn try_flags(&self, name: &[u8], function: bool) -> Option<u32> {
+        let g = self.engine.try_lock()?;
+        let e = g.as_ref()?;
+        let name = std::str::from_utf8(name).ok()?;
+        if function {
+            let (lib, f) = e.find_function(name)?;
+            e.libraries.get(lib)?.functions.get(f).map(|f| f.flags)
+        } else {
+            e.scripts.get(&name.to_ascii_lowercase()).map(|s| s.flags)
+        }
+    }
+
     /// Refresh the INFO numbers from the engine.
     pub fn update_stats(&self, e: &Engine) {
         self.lua_memory.store(e.lua.used_memory(), Relaxed);

@@ -530,7 +530,7 @@ fn serve_one(server: &Server, tstats: &ThreadStats, parser: &mut Parser, conn: &
         };
         let args = parser.args(&left.input[pos..], &parsed);
         // CLIENT PAUSE: the task runs the rest after the script.
-        if server.pause.holds(server, args, now) {
+        if server.pause.holds(server, client, args, now) {
             break;
         }
         // Clients blocked on keys are not served here: the script's writes

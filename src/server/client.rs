@@ -48,6 +48,9 @@ pub struct Client {
     pub no_touch: bool,
     /// Set by a blocking command that must wait; the connection waits on it.
     pub blocked: Option<Arc<Waiter>>,
+    /// The command that blocked: its statistics and slow log entry wait
+    /// until it is unblocked, as in Redis (`commands::unblocked`).
+    pub blocked_call: Option<BlockedCall>,
     /// Blocking commands answer at once (inside MULTI/EXEC and scripts).
     pub deny_blocking: bool,
     /// The transaction being queued, between MULTI and EXEC/DISCARD.
@@ -74,6 +77,19 @@ pub struct MultiState {
     pub denyoom: bool,
     /// A queued command is flagged WRITE.
     pub writes: bool,
+    /// A queued command is flagged WRITE or MAY_REPLICATE (CLIENT PAUSE
+    /// WRITE holds the EXEC).
+    pub may_replicate: bool,
+}
+
+/// A command that blocked, until it is unblocked.
+pub struct BlockedCall {
+    /// Its command-table id.
+    pub id: usize,
+    /// Nanoseconds its first run took.
+    pub ns: u64,
+    /// Its arguments, for the slow log.
+    pub args: Queued,
 }
 
 /// One queued request, owning its arguments.
@@ -125,6 +141,7 @@ impl Client {
             no_evict: false,
             no_touch: false,
             blocked: None,
+            blocked_call: None,
             deny_blocking: false,
             multi: None,
             pubsub: Default::default(),
@@ -186,6 +203,8 @@ pub struct ClientInfo {
     pub watch_dirty: Arc<AtomicBool>,
     /// In MONITOR mode (CLIENT LIST flag `O`).
     pub monitoring: AtomicBool,
+    /// Held by CLIENT PAUSE (CLIENT LIST flag `b`).
+    pub postponed: AtomicBool,
     /// Subscription counts (CLIENT LIST `sub=`/`psub=`/`ssub=`, flag `P`).
     pub subs: crate::pubsub::Counts,
 }
@@ -245,6 +264,7 @@ impl ClientRegistry {
             watched: Mutex::new(Vec::new()),
             watch_dirty: Arc::new(AtomicBool::new(false)),
             monitoring: AtomicBool::new(false),
+            postponed: AtomicBool::new(false),
             subs: Default::default(),
         });
         self.clients.lock().insert(id, info.clone());

@@ -188,6 +188,9 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         }
         let now = crate::util::now_ms();
         info.last_interaction_ms.store(now, Relaxed);
+        // While the batch runs, its own bytes are the query buffer (CLIENT
+        // LIST shows them, as Redis trims its buffer after the batch).
+        info.qbuf.store(inbuf.len(), Relaxed);
 
         let limits = Limits {
             max_bulk_len: server.config.proto_max_bulk_len().min(i64::MAX as u64) as i64,
@@ -224,7 +227,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 Parsed::Multibulk { consumed } | Parsed::Inline { consumed } => consumed,
             };
             let args = parser.args(&inbuf[pos..], &parsed);
-            if server.pause.holds(&server, args, now) {
+            if server.pause.holds(&server, &client, args, now) {
                 // CLIENT PAUSE: send what is ready, then wait.
                 if !out.is_empty()
                     && write_out(&mut stream, &mut out, &tstats, killed)
@@ -233,7 +236,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 {
                     return;
                 }
-                super::pause::wait(&server, args).await;
+                super::pause::wait(&server, &client, args).await;
             }
             run_one(&server, &mut client, &mut out, &tstats, now, args);
             ran += 1;
@@ -318,18 +321,25 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             {
                 return;
             }
-            match guard.waiter.take() {
+            let failed = match guard.waiter.take() {
                 Some(Outcome::Served(reply)) => {
                     // Served by another client's write: durable first.
                     durable(&server).await;
-                    out.raw(&reply)
+                    out.raw(&reply);
+                    false
                 }
                 Some(Outcome::Unblocked) => {
                     out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
                     server.stats.count_error("UNBLOCKED");
+                    true
                 }
-                Some(Outcome::Timeout) | None => guard.waiter.op.timeout_reply(&mut out),
-            }
+                Some(Outcome::Timeout) | None => {
+                    guard.waiter.op.timeout_reply(&mut out);
+                    false
+                }
+            };
+            let now = crate::util::now_ms();
+            crate::commands::unblocked(&server, &mut client, &tstats, failed, now);
             drop(guard);
             if client.reply_mode == ReplyMode::Off {
                 out.buf.clear();

@@ -189,15 +189,21 @@ impl RealRedis {
     /// --appendonly no` followed by `extra`. Another test's server may take
     /// the free port between the probe and the bind: then the child exits,
     /// or answers with another process id, and a new port is tried.
+    /// It runs in a private directory, so it never loads a dump.rdb left in
+    /// the working directory.
     pub fn start(extra: &[&str]) -> RealRedis {
         for _ in 0..5 {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .expect("free port")
                 .port();
+            let dir = std::env::temp_dir().join(format!("ember-real-redis-{port}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("temp dir");
             let mut child = std::process::Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no"])
+                .args(["--dir", &dir.to_string_lossy()])
                 .args(extra)
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
