@@ -99,6 +99,59 @@ fn slowlog_records_slow_commands() {
     assert!(help[0].starts_with("SLOWLOG <subcommand>"));
 }
 
+/// A blocking command reaches the slow log and commandstats when it is
+/// unblocked (served, timed out, or CLIENT UNBLOCK ERROR), not when it
+/// blocks, as in Redis.
+#[test]
+fn blocked_commands_are_counted_when_unblocked() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    q::<()>(&mut c, &["CONFIG", "RESETSTAT"]);
+    q::<()>(&mut c, &["SLOWLOG", "RESET"]);
+    let stat = |c: &mut redis::Connection, name: &str| -> String {
+        let info: String = q(c, &["INFO", "commandstats"]);
+        info.lines()
+            .find(|l| l.starts_with(&format!("cmdstat_{name}:")))
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut b = s.raw();
+    b.send(b"BLPOP l 0\r\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let info: String = q(&mut c, &["INFO", "clients"]);
+        if info.contains("blocked_clients:1") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never blocked");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let logged = |c: &mut redis::Connection| {
+        slowlog(c, -1)
+            .iter()
+            .filter(|e| args_of(e)[0] == "BLPOP")
+            .count()
+    };
+    assert_eq!(logged(&mut c), 0);
+    assert_eq!(stat(&mut c, "blpop"), "");
+    q::<i64>(&mut c, &["LPUSH", "l", "x"]);
+    b.expect(b"*2\r\n$1\r\nl\r\n$1\r\nx\r\n");
+    assert_eq!(logged(&mut c), 1);
+    assert!(stat(&mut c, "blpop").starts_with("cmdstat_blpop:calls=1,"));
+    // Unblocked with an error: a failed call.
+    b.send(b"CLIENT ID\r\n");
+    let id = String::from_utf8(b.read_n(64, std::time::Duration::from_millis(300))).unwrap();
+    let id = id.trim_start_matches(':').trim().to_string();
+    b.send(b"BRPOP l 0\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(q::<i64>(&mut c, &["CLIENT", "UNBLOCK", &id, "ERROR"]), 1);
+    b.expect(b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    let brpop = stat(&mut c, "brpop");
+    assert!(brpop.starts_with("cmdstat_brpop:calls=1,"), "{brpop}");
+    assert!(brpop.ends_with("failed_calls=1"), "{brpop}");
+}
+
 #[test]
 fn latency_monitor_and_histograms() {
     let s = TestServer::start();
