@@ -480,3 +480,35 @@ fn memory_usage_and_friends() {
     )
     .is_err());
 }
+
+/// A request with 200,000 arguments leaves nothing behind once its key is
+/// gone: the connection's argument table is given back, as Redis frees its
+/// argv (Redis's "UNLINK can reclaim memory in background").
+#[test]
+fn many_arguments_leave_no_memory_behind() {
+    let s = Proc::start();
+    let mut c = s.conn();
+    let before = used(&mut c);
+    let members: Vec<String> = (0..200_000).map(|i| i.to_string()).collect();
+    let added: i64 = redis::cmd("SADD")
+        .arg("big")
+        .arg(&members)
+        .query(&mut c)
+        .expect("sadd");
+    assert_eq!(added, 200_000);
+    assert!(used(&mut c) > before + 2_000_000);
+    assert_eq!(q::<i64>(&mut c, &["UNLINK", "big"]), 1);
+    // The set is freed in the background.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = used(&mut c);
+        if now < before + 200_000 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "used_memory {now}, was {before} before the request"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

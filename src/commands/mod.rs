@@ -295,6 +295,13 @@ impl CommandTable {
                 return self.entries.get(last.id);
             }
         }
+        self.get_uncached(name, short, packed)
+    }
+
+    /// [`CommandTable::get`] past its one-entry cache.
+    #[inline(never)]
+    fn get_uncached(&self, name: &[u8], short: bool, packed: u128) -> Option<&TableEntry> {
+        let me = self as *const CommandTable as usize;
         let mut buf = [0u8; MAX_NAME];
         let lname = lower(name, &mut buf)?;
         let id = *self.by_name.get(lname)?;
@@ -786,23 +793,38 @@ pub fn unblocked(
 }
 
 /// The slow log entry of one command, if it took long enough.
+#[inline(always)]
 fn slowlog(server: &Server, client: &Client, cmd: &Command, args: Args<'_>, usec: u64, now: u64) {
     let slower_than = server.config.slowlog_slower_than();
     if slower_than >= 0 && usec as i64 >= slower_than && !cmd.has(flags::SKIP_SLOWLOG) {
-        let max_len = server.config.read(|c| c.slowlog_max_len) as usize;
-        server.slowlog.push(
-            args,
-            latency::redact_from(cmd.name, args),
-            usec,
-            now / 1000,
-            client.info.addr.to_string(),
-            client.info.name.lock().clone(),
-            max_len,
-        );
+        slowlog_push(server, client, cmd, args, usec, now);
     }
 }
 
+#[cold]
+#[inline(never)]
+fn slowlog_push(
+    server: &Server,
+    client: &Client,
+    cmd: &Command,
+    args: Args<'_>,
+    usec: u64,
+    now: u64,
+) {
+    let max_len = server.config.read(|c| c.slowlog_max_len) as usize;
+    server.slowlog.push(
+        args,
+        latency::redact_from(cmd.name, args),
+        usec,
+        now / 1000,
+        client.info.addr.to_string(),
+        client.info.name.lock().clone(),
+        max_len,
+    );
+}
+
 /// LATENCY monitor sample of one command.
+#[inline]
 fn latency_sample(server: &Server, cmd: &Command, usec: u64, now: u64) {
     let threshold = server.config.latency_threshold();
     if threshold > 0 && usec / 1000 >= threshold {

@@ -143,19 +143,28 @@ impl Table {
     ) -> Lookup<'_> {
         match self.map.get_index_of(key) {
             None => Lookup::Missing,
+            Some(i) if self.map[i].is_expired(now) => self.expire_at(i, now, held_until),
             Some(i) => {
-                if self.map[i].is_expired(now) {
-                    if held_until.load(std::sync::atomic::Ordering::Relaxed) > now {
-                        return Lookup::Missing;
-                    }
-                    self.remove_at(i);
-                    Lookup::Expired
-                } else {
-                    self.preserve(i);
-                    Lookup::Found(&mut self.map[i])
-                }
+                self.preserve(i);
+                Lookup::Found(&mut self.map[i])
             }
         }
+    }
+
+    /// The entry at `i` has expired: delete it, unless expiry is held.
+    #[cold]
+    #[inline(never)]
+    fn expire_at(
+        &mut self,
+        i: usize,
+        now: u64,
+        held_until: &std::sync::atomic::AtomicU64,
+    ) -> Lookup<'_> {
+        if held_until.load(std::sync::atomic::Ordering::Relaxed) > now {
+            return Lookup::Missing;
+        }
+        self.remove_at(i);
+        Lookup::Expired
     }
 
     /// The live entry for `key`, if any (lazy expiry as in [`Table::lookup`],

@@ -200,6 +200,18 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 }
 
 impl Parser {
+    /// Give back what a request with more than `keep` arguments (or a
+    /// large inline one) left allocated.
+    #[inline]
+    pub fn shrink(&mut self, keep: usize) {
+        if self.ranges.capacity() > keep {
+            self.ranges = Vec::new();
+        }
+        if self.scratch.capacity() > keep * 16 {
+            self.scratch = Vec::new();
+        }
+    }
+
     /// Parse one request from the start of `buf`.
     pub fn parse(&mut self, buf: &[u8], limits: &Limits) -> Result<Parsed, ProtocolError> {
         self.ranges.clear();

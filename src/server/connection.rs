@@ -27,6 +27,8 @@ const READ_CHUNK: usize = 16 * 1024;
 const FLUSH_AT: usize = 64 * 1024;
 /// Give back read-buffer memory above this once a big request is done.
 const KEEP_CAPACITY: usize = 64 * 1024;
+/// Argument slots a connection's parser keeps between batches.
+const KEEP_ARGS: usize = 1024;
 
 /// Removes the client from the registry when the connection ends, however it ends.
 struct Registered<'a> {
@@ -362,6 +364,9 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         if inbuf.is_empty() && inbuf.capacity() > KEEP_CAPACITY {
             inbuf = Vec::with_capacity(READ_CHUNK);
         }
+        // A request with many arguments (SADD of 100,000 members) leaves a
+        // large argument table: give it back, as Redis frees its argv.
+        parser.shrink(KEEP_ARGS);
     }
 }
 
