@@ -462,7 +462,7 @@ pub const PARAMS: &[Param] = &[
     Param {
         name: "bind",
         aliases: &[],
-        mutable: false,
+        mutable: true,
         get: |c| c.bind.join(" "),
         set: |c, v| {
             let addrs: Vec<String> = v

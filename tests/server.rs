@@ -546,6 +546,28 @@ fn client_pause_holds_writes_or_everything() {
     );
 }
 
+/// CONFIG SET bind re-binds the listeners on the same port, as Redis 7;
+/// addresses that cannot be bound leave the old ones.
+#[test]
+fn config_set_bind_rebinds() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(&mut c, &["CONFIG", "SET", "bind", "127.0.0.1 -::1"]);
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "bind"]);
+    assert_eq!(got, vec!["bind", "127.0.0.1 -::1"]);
+    // Connections made before and after both work, on the same port.
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+    assert_eq!(q::<String>(&mut s.conn(), &["PING"]), "PONG");
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine.
+    assert_eq!(
+        err(&mut c, &["CONFIG", "SET", "bind", "192.0.2.1"]),
+        "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses."
+    );
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "bind"]);
+    assert_eq!(got, vec!["bind", "127.0.0.1 -::1"]);
+    assert_eq!(q::<String>(&mut s.conn(), &["PING"]), "PONG");
+}
+
 /// CLIENT PAUSE WRITE as Redis's processCommand decides: PUBLISH, EXEC with
 /// a write queued and scripts that may write are held, scripts declared
 /// no-writes are not; held clients count as blocked; keys do not expire

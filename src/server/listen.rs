@@ -40,6 +40,31 @@ struct State {
 impl State {
     /// Close the listeners of one kind and accept on `listeners` instead.
     fn replace(&mut self, server: &Arc<Server>, tls: bool, listeners: Vec<StdListener>) {
+        let old = self.start(server, tls, listeners);
+        close(old);
+    }
+
+    /// Close the listeners of one kind now.
+    fn close(&mut self, tls: bool) {
+        close(self.take(tls));
+    }
+
+    /// The accept tasks of one kind, taken out.
+    fn take(&mut self, tls: bool) -> Vec<AbortHandle> {
+        if tls {
+            std::mem::take(&mut self.tls)
+        } else {
+            std::mem::take(&mut self.plain)
+        }
+    }
+
+    /// Accept on `listeners`; answers the accept tasks they replace.
+    fn start(
+        &mut self,
+        server: &Arc<Server>,
+        tls: bool,
+        listeners: Vec<StdListener>,
+    ) -> Vec<AbortHandle> {
         let tasks: Vec<AbortHandle> = listeners
             .into_iter()
             .map(|l| {
@@ -50,21 +75,25 @@ impl State {
                     .abort_handle()
             })
             .collect();
-        let old = if tls {
+        if tls {
             std::mem::replace(&mut self.tls, tasks)
         } else {
             std::mem::replace(&mut self.plain, tasks)
-        };
-        for t in &old {
-            t.abort();
         }
-        // Wait (briefly) until the acceptor thread has dropped them, so the
-        // old port is closed when CONFIG SET answers and can be reused by the
-        // next one (Redis's test moves a port from TLS to plain this way).
-        let deadline = std::time::Instant::now() + Duration::from_secs(2);
-        while old.iter().any(|t| !t.is_finished()) && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+    }
+}
+
+/// Stop accept tasks and wait (briefly) until the acceptor thread has
+/// dropped their sockets, so the port is closed when CONFIG SET answers and
+/// can be bound again (Redis's test moves a port from TLS to plain this
+/// way; a new `bind` may take the same port on other addresses).
+fn close(old: Vec<AbortHandle>) {
+    for t in &old {
+        t.abort();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while old.iter().any(|t| !t.is_finished()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -195,7 +224,8 @@ pub fn config_set(
     });
     let port = set.contains(&"port") && changed("port");
     let tls_port = set.contains(&"tls-port") && changed("tls-port");
-    if tls_cfg.is_none() && !port && !tls_port {
+    let rebind = set.contains(&"bind") && changed("bind");
+    if tls_cfg.is_none() && !port && !tls_port && !rebind {
         return Ok(());
     }
     let Some(server) = server.arc() else {
@@ -225,6 +255,20 @@ pub fn config_set(
             (blame, LISTEN_FAILED)
         })
     };
+    if rebind {
+        if let Some(a) = acceptor {
+            *server.tls.write() = Some(a);
+        }
+        let Some(state) = state.as_mut() else {
+            return Ok(());
+        };
+        let plain_port = if port {
+            next.port
+        } else {
+            server.port.load(Relaxed)
+        };
+        return rebind_all(&server, state, (old, next), plain_port);
+    }
     let plain = if port {
         Some(bind("port", next.port)?)
     } else {
@@ -255,4 +299,48 @@ pub fn config_set(
         }
     }
     Ok(())
+}
+
+/// CONFIG SET bind, as Redis's applyBind: the listeners close first (the
+/// new addresses may share their port), then the new addresses are bound
+/// on `plain_port` and `tls-port`; if that fails the old ones are bound
+/// again and the change is refused.
+fn rebind_all(
+    server: &Arc<Server>,
+    state: &mut State,
+    (old, next): (&Config, &Config),
+    plain_port: u16,
+) -> Result<(), (&'static str, &'static str)> {
+    let tls_port = next.tls_port;
+    state.close(false);
+    state.close(true);
+    let open = |c: &Config| -> std::io::Result<(Vec<StdListener>, Vec<StdListener>)> {
+        let plain = if plain_port == 0 {
+            Vec::new()
+        } else {
+            super::bind_port(c, plain_port)?
+        };
+        let tls = if tls_port == 0 {
+            Vec::new()
+        } else {
+            super::bind_port(c, tls_port)?
+        };
+        Ok((plain, tls))
+    };
+    let (result, (plain, tls)) = match open(next) {
+        Ok(ls) => (Ok(()), ls),
+        Err(e) => {
+            tracing::warn!("Failed to bind to {}: {e}", next.bind.join(" "));
+            let ls = open(old).unwrap_or_else(|e| {
+                tracing::warn!("Failed to bind the old addresses again: {e}");
+                (Vec::new(), Vec::new())
+            });
+            (Err(("bind", "Failed to bind to specified addresses.")), ls)
+        }
+    };
+    let bound = plain.first().and_then(|l| l.local_addr().ok());
+    server.port.store(bound.map_or(0, |a| a.port()), Relaxed);
+    state.replace(server, false, plain);
+    state.replace(server, true, tls);
+    result
 }
