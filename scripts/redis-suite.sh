@@ -39,6 +39,7 @@ for unit in "${UNITS[@]}"; do
   fi
   rm -rf "$OUT_DIR/data" && mkdir -p "$OUT_DIR/data"  # BGSAVE tests write here, not in the tree
   ./target/release/ember-server --port "$PORT" --save "" --dir "$OUT_DIR/data" --enable-debug-command yes \
+    --enable-protected-configs yes \
     --loglevel warning >"$OUT_DIR/ember.log" 2>&1 &
   EPID=$!
   for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -10,7 +10,7 @@
 
 use std::io::Read;
 
-use crate::config::{rewrite_text, Config, PARAMS};
+use crate::config::{rewrite_text, Config};
 use crate::persist::aof::load::{replay, LoadError, Run};
 use crate::persist::aof::manifest::Manifest;
 use crate::persist::rdb::{self, LoadLimits};
@@ -224,7 +224,7 @@ pub fn config(data: &[u8]) {
     if let Err(e) = again.apply_text_with(&rewritten, " (rewrite)", 0, &mut include_from_memory) {
         panic!("CONFIG REWRITE output does not load: {e}\n{rewritten}");
     }
-    for p in PARAMS {
+    for p in crate::config::params() {
         assert_eq!(
             (p.get)(&again),
             (p.get)(&c),

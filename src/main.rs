@@ -58,6 +58,13 @@ fn main() {
             tracing::warn!("Failed to write PID file {pidfile}: {e}");
         }
     }
+    if !config.compat.is_empty() {
+        let names: Vec<&str> = config.compat.keys().copied().collect();
+        tracing::warn!(
+            "Accepted for redis.conf compatibility, without effect in Ember: {}",
+            names.join(", ")
+        );
+    }
     let handle = match ember::server::start(config) {
         Ok(h) => h,
         Err(e) => {
@@ -116,7 +123,8 @@ fn init_logging(config: &Config) {
 }
 
 /// SIGINT/SIGTERM shut down as Redis does: save first when save points are
-/// configured; if that save fails, log it and keep running.
+/// configured (or `shutdown-on-sig*` says save; never with nosave); if that
+/// save fails, log it and keep running (unless it says force).
 fn watch_signals(server: Arc<ember::server::Server>) {
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -137,10 +145,26 @@ fn watch_signals(server: Arc<ember::server::Server>) {
                 };
                 let saving = Arc::new(std::sync::atomic::AtomicBool::new(false));
                 loop {
-                    tokio::select! {
-                        _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
-                        _ = int.recv() => tracing::info!("Received SIGINT scheduling shutdown..."),
-                    }
+                    let sigterm = tokio::select! {
+                        _ = term.recv() => {
+                            tracing::info!("Received SIGTERM scheduling shutdown...");
+                            true
+                        }
+                        _ = int.recv() => {
+                            tracing::info!("Received SIGINT scheduling shutdown...");
+                            false
+                        }
+                    };
+                    // shutdown-on-sigterm / shutdown-on-sigint: save, nosave, force.
+                    let flags = server.config.read(|c| {
+                        if sigterm {
+                            c.shutdown_on_sigterm.clone()
+                        } else {
+                            c.shutdown_on_sigint.clone()
+                        }
+                    });
+                    let has = |f: &str| flags.split(' ').any(|w| w == f);
+                    let (save, nosave, force) = (has("save"), has("nosave"), has("force"));
                     // A second signal while the shutdown save runs: exit now.
                     if saving.swap(true, std::sync::atomic::Ordering::SeqCst) {
                         tracing::warn!("You insist... exiting now.");
@@ -148,7 +172,7 @@ fn watch_signals(server: Arc<ember::server::Server>) {
                     }
                     let (server, saving) = (server.clone(), saving.clone());
                     tokio::task::spawn_blocking(move || {
-                        if ember::persist::save::save_for_shutdown(&server, false, false) {
+                        if ember::persist::save::save_for_shutdown(&server, save, nosave) || force {
                             server.request_shutdown();
                             tracing::warn!("Ember is now ready to exit, bye bye...");
                         } else {

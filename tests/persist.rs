@@ -46,6 +46,9 @@ fn spawn_on(dir: &Path, port: u16, extra: &[&str]) -> Child {
         "127.0.0.1".into(),
         "--dir".into(),
         dir.to_string_lossy().into_owned(),
+        // Tests move dir and dbfilename around (CONFIG SET).
+        "--enable-protected-configs".into(),
+        "local".into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     Command::new(env!("CARGO_BIN_EXE_ember-server"))
@@ -281,6 +284,35 @@ fn shutdown_save_nosave_and_sigterm() {
     assert!(p.term().success());
     let p = start(&dir, &["--save", ""]);
     assert_eq!(q::<String>(&mut p.conn(), &["GET", "k"]), "v3");
+}
+
+/// shutdown-on-sigterm overrides what SIGTERM does with the save points:
+/// `save` saves without them, `nosave` never saves.
+#[test]
+fn shutdown_on_sigterm_save_and_nosave() {
+    let dir = temp_dir("on-sigterm");
+    let p = start(&dir, &["--save", "", "--shutdown-on-sigterm", "save"]);
+    let mut c = p.conn();
+    let _: () = q(&mut c, &["SET", "k", "saved"]);
+    assert!(p.term().success());
+    let p = start(&dir, &["--save", "3600 1"]);
+    let mut c = p.conn();
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "saved");
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "shutdown-on-sigterm", "nosave now"],
+    );
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "shutdown-on-sigterm"]);
+    assert_eq!(got, vec!["shutdown-on-sigterm", "nosave now"]);
+    assert!(err(
+        &mut c,
+        &["CONFIG", "SET", "shutdown-on-sigint", "save nosave"]
+    )
+    .contains("argument(s) must be one of the following"));
+    let _: () = q(&mut c, &["SET", "k", "lost"]);
+    assert!(p.term().success());
+    let p = start(&dir, &["--save", ""]);
+    assert_eq!(q::<String>(&mut p.conn(), &["GET", "k"]), "saved");
 }
 
 #[test]

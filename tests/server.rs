@@ -546,6 +546,67 @@ fn client_pause_holds_writes_or_everything() {
     );
 }
 
+/// `dir` and `dbfilename` are protected configs, as in Redis 7: CONFIG SET
+/// refuses them unless `enable-protected-configs` allows it (yes, or local
+/// for a loopback client).
+#[test]
+fn protected_configs_need_enable_protected_configs() {
+    let s = TestServer::with_config(|c| c.enable_protected_configs = "no".into());
+    let mut c = s.conn();
+    for p in ["dir", "dbfilename"] {
+        assert_eq!(
+            err(&mut c, &["CONFIG", "SET", p, "x"]),
+            format!("ERR CONFIG SET failed (possibly related to argument '{p}') - can't set protected config")
+        );
+    }
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "enable-protected-configs"]);
+    assert_eq!(got, vec!["enable-protected-configs", "no"]);
+    assert!(err(
+        &mut c,
+        &["CONFIG", "SET", "enable-protected-configs", "yes"]
+    )
+    .contains("can't set immutable config"));
+    for allowed in ["yes", "local"] {
+        let s = TestServer::with_config(|c| c.enable_protected_configs = allowed.into());
+        q::<()>(&mut s.conn(), &["CONFIG", "SET", "dbfilename", "other.rdb"]);
+    }
+}
+
+/// Redis's parameters for what Ember lacks load from redis.conf and answer
+/// CONFIG GET/SET with Redis's checks; those that would promise a missing
+/// feature accept only Redis's default.
+#[test]
+fn redis_parameters_ember_does_not_use() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let get = |c: &mut redis::Connection, p: &str| -> String {
+        let v: Vec<String> = q(c, &["CONFIG", "GET", p]);
+        v.get(1).cloned().unwrap_or_default()
+    };
+    assert_eq!(get(&mut c, "repl-backlog-size"), "1048576");
+    q::<()>(&mut c, &["CONFIG", "SET", "repl-backlog-size", "10mb"]);
+    assert_eq!(get(&mut c, "repl-backlog-size"), "10485760");
+    assert_eq!(get(&mut c, "slave-read-only"), "yes");
+    assert_eq!(get(&mut c, "replicaof"), "");
+    assert_eq!(get(&mut c, "cluster-enabled"), "no");
+    q::<()>(&mut c, &["CONFIG", "SET", "activedefrag", "no"]);
+    assert!(err(&mut c, &["CONFIG", "SET", "activedefrag", "yes"])
+        .contains("Active defragmentation cannot be enabled"));
+    assert!(err(&mut c, &["CONFIG", "SET", "maxmemory-clients", "1mb"])
+        .contains("Ember has no client eviction"));
+    assert!(
+        err(&mut c, &["CONFIG", "SET", "active-expire-effort", "11"])
+            .contains("argument must be between 1 and 10 inclusive")
+    );
+    assert!(err(&mut c, &["CONFIG", "SET", "always-show-logo", "yes"])
+        .contains("can't set immutable config"));
+    let all: Vec<String> = q(&mut c, &["CONFIG", "GET", "*"]);
+    assert!(all.iter().any(|n| n == "lazyfree-lazy-user-del"));
+    // Hidden (debugging) parameters answer only to their exact name.
+    assert!(!all.iter().any(|n| n == "key-load-delay"));
+    assert_eq!(get(&mut c, "key-load-delay"), "0");
+}
+
 /// CONFIG SET bind re-binds the listeners on the same port, as Redis 7;
 /// addresses that cannot be bound leave the old ones.
 #[test]

@@ -1,8 +1,8 @@
 //! CONFIG GET / SET / RESETSTAT / REWRITE / HELP, over the parameter table
-//! in `config.rs`.
+//! in `config/mod.rs`.
 
 use super::{flags::*, Command, Ctx};
-use crate::config::{find_param, rewrite_text, Config, PARAMS};
+use crate::config::{find_param, rewrite_text, Config};
 use crate::error::{CmdError, CmdResult};
 use crate::glob;
 use crate::protocol::Args;
@@ -62,7 +62,12 @@ fn get(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for pattern in args.slice(2).iter() {
         let pattern_s = String::from_utf8_lossy(pattern).to_ascii_lowercase();
-        for p in PARAMS {
+        // Hidden parameters answer only to their exact name, as in Redis.
+        let glob = pattern_s.contains(['*', '?', '[']);
+        for p in crate::config::params() {
+            if glob && crate::config::compat::HIDDEN.contains(&p.name) {
+                continue;
+            }
             for name in std::iter::once(&p.name).chain(p.aliases.iter()) {
                 if glob::matches(pattern_s.as_bytes(), name.as_bytes(), true)
                     && !pairs.iter().any(|(n, _)| n == name)
@@ -93,6 +98,12 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     // Apply every pair to a copy; commit only if all succeed.
     let mut next: Config = ctx.server.config.snapshot();
     let mut seen: Vec<&str> = Vec::new();
+    let protected_ok = ctx.server.config.read(|c| {
+        crate::config::protected_action_allowed(
+            &c.enable_protected_configs,
+            ctx.client.info.addr.ip(),
+        )
+    });
     for i in (2..args.len()).step_by(2) {
         let name = String::from_utf8_lossy(&args[i]).into_owned();
         let Some(p) = find_param(&name) else {
@@ -111,6 +122,9 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         seen.push(p.name);
         if !p.mutable {
             return Err(failed("can't set immutable config"));
+        }
+        if crate::config::PROTECTED.contains(&p.name) && !protected_ok {
+            return Err(failed("can't set protected config"));
         }
         let value = String::from_utf8_lossy(&args[i + 1]).into_owned();
         (p.set)(&mut next, &[value]).map_err(|e| failed(&e))?;

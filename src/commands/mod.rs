@@ -637,20 +637,15 @@ pub fn dispatch(
 }
 
 fn debug_allowed(server: &Server, client: &Client) -> bool {
-    server
-        .config
-        .read(|c| match c.enable_debug_command.as_str() {
-            "yes" => true,
-            "local" => client.info.addr.ip().is_loopback(),
-            _ => false,
-        })
+    server.config.read(|c| {
+        crate::config::protected_action_allowed(&c.enable_debug_command, client.info.addr.ip())
+    })
 }
 
 /// The error for a DENYOOM command while over `maxmemory`.
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
-/// A command was rejected while queueing: the transaction will abort.
 /// The flags a command queued in MULTI counts with: a script's declared
 /// flags replace EVAL's and FCALL's own (as Redis's getCommandFlags).
 fn queued_flags(server: &Server, cmd: &Command, args: Args<'_>) -> u32 {
@@ -661,6 +656,7 @@ fn queued_flags(server: &Server, cmd: &Command, args: Args<'_>) -> u32 {
     }
 }
 
+/// A command was rejected while queueing: the transaction will abort.
 fn flag_transaction(client: &mut Client) {
     if let Some(m) = client.multi.as_mut() {
         m.aborted = true;

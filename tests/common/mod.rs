@@ -37,6 +37,8 @@ impl TestServer {
             dir: dir.to_string_lossy().into_owned(),
             // Test clients connect over loopback.
             enable_debug_command: "local".into(),
+            // Tests move dir and dbfilename around (CONFIG SET).
+            enable_protected_configs: "local".into(),
             ..Config::default()
         };
         f(&mut c);

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 
 use parking_lot::RwLock;
 
+pub mod compat;
+
 /// Every setting Ember has, with Redis's names (as `snake_case` fields).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -22,6 +24,9 @@ pub struct Config {
     pub protected_mode: bool,
     /// DEBUG: "no" (Redis's default), "yes", or "local" (loopback clients).
     pub enable_debug_command: String,
+    /// `no`, `yes` or `local`: whether CONFIG SET may change the protected
+    /// parameters (`dir`, `dbfilename`), as Redis 7.
+    pub enable_protected_configs: String,
     pub databases: usize,
     pub maxclients: u64,
     pub proto_max_bulk_len: u64,
@@ -86,6 +91,10 @@ pub struct Config {
     pub aof_rewrite_incremental_fsync: bool,
     pub daemonize: bool,
     pub pidfile: String,
+    /// What SIGINT and SIGTERM do: `default`, or words of `save`, `nosave`,
+    /// `now` and `force` (Redis's shutdown-on-sigint/-sigterm).
+    pub shutdown_on_sigint: String,
+    pub shutdown_on_sigterm: String,
     pub hash_max_listpack_entries: u64,
     pub hash_max_listpack_value: u64,
     pub set_max_intset_entries: u64,
@@ -141,6 +150,9 @@ pub struct Config {
     pub tls_client_key_file: String,
     /// The file the server was started with (for CONFIG REWRITE).
     pub config_file: Option<PathBuf>,
+    /// Values of Redis's parameters that Ember keeps without using them
+    /// (src/config/compat.rs), where not at their defaults.
+    pub compat: std::collections::BTreeMap<&'static str, String>,
 }
 
 impl Default for Config {
@@ -150,6 +162,7 @@ impl Default for Config {
             bind: vec!["127.0.0.1".into(), "-::1".into()],
             protected_mode: true,
             enable_debug_command: "no".into(),
+            enable_protected_configs: "no".into(),
             databases: 16,
             maxclients: 10000,
             proto_max_bulk_len: 512 * 1024 * 1024,
@@ -196,6 +209,8 @@ impl Default for Config {
             aof_rewrite_incremental_fsync: true,
             daemonize: false,
             pidfile: String::new(),
+            shutdown_on_sigint: "default".into(),
+            shutdown_on_sigterm: "default".into(),
             hash_max_listpack_entries: 128,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
@@ -236,6 +251,7 @@ impl Default for Config {
             tls_client_cert_file: String::new(),
             tls_client_key_file: String::new(),
             config_file: None,
+            compat: Default::default(),
         }
     }
 }
@@ -332,6 +348,21 @@ pub fn format_percentile(p: f64) -> String {
 }
 
 const PROTECTED_ACTION: &[&str] = &["no", "yes", "local"];
+
+/// The parameters CONFIG SET changes only where `enable-protected-configs`
+/// allows (they decide where the server writes files).
+pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
+
+/// Whether `setting` (`enable-debug-command`, `enable-protected-configs`)
+/// allows the action for a client at `peer`: `yes`, or `local` and a
+/// loopback peer (Redis's allowProtectedAction).
+pub fn protected_action_allowed(setting: &str, peer: std::net::IpAddr) -> bool {
+    match setting {
+        "yes" => true,
+        "local" => peer.is_loopback(),
+        _ => false,
+    }
+}
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
 const POLICIES: &[&str] = &[
     "volatile-lru",
@@ -395,6 +426,22 @@ macro_rules! p_mem {
     };
 }
 
+/// `shutdown-on-sig*` (see [`parse_shutdown_flags`]).
+macro_rules! p_shutdown {
+    ($name:expr, $field:ident) => {
+        Param {
+            name: $name,
+            aliases: &[],
+            mutable: true,
+            get: |c| c.$field.clone(),
+            set: |c, v| {
+                c.$field = parse_shutdown_flags(v)?;
+                Ok(())
+            },
+        }
+    };
+}
+
 /// A free-form string parameter.
 macro_rules! p_str {
     ($name:expr, $field:ident, $mutable:expr) => {
@@ -425,6 +472,40 @@ macro_rules! p_enum {
             },
         }
     };
+}
+
+/// `shutdown-on-sig*`: `default` or any of save, nosave, now, force (not
+/// both save and nosave), kept in Redis's order.
+fn parse_shutdown_flags(v: &[String]) -> Result<String, String> {
+    const FLAGS: &[&str] = &["save", "nosave", "now", "force"];
+    let words: Vec<String> = v
+        .iter()
+        .flat_map(|s| s.split_whitespace())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if words.is_empty() {
+        return Err("wrong number of arguments".into());
+    }
+    for w in &words {
+        if w != "default" && !FLAGS.contains(&w.as_str()) {
+            return Err(
+                "argument(s) must be one of the following: default, save, nosave, now, force"
+                    .into(),
+            );
+        }
+    }
+    let has = |f: &str| words.iter().any(|w| w == f);
+    if has("save") && has("nosave") {
+        return Err(
+            "argument(s) must be one of the following: default, save, nosave, now, force".into(),
+        );
+    }
+    let set: Vec<&str> = FLAGS.iter().copied().filter(|f| has(f)).collect();
+    Ok(if set.is_empty() {
+        "default".into()
+    } else {
+        set.join(" ")
+    })
 }
 
 /// `client-output-buffer-limit <class> <hard> <soft> <soft seconds>...`,
@@ -540,6 +621,12 @@ pub const PARAMS: &[Param] = &[
     p_enum!(
         "enable-debug-command",
         enable_debug_command,
+        PROTECTED_ACTION,
+        false
+    ),
+    p_enum!(
+        "enable-protected-configs",
+        enable_protected_configs,
         PROTECTED_ACTION,
         false
     ),
@@ -693,6 +780,8 @@ pub const PARAMS: &[Param] = &[
     ),
     p_bool!("daemonize", daemonize, false),
     p_str!("pidfile", pidfile, false),
+    p_shutdown!("shutdown-on-sigint", shutdown_on_sigint),
+    p_shutdown!("shutdown-on-sigterm", shutdown_on_sigterm),
     p_int!(
         "hash-max-listpack-entries",
         &["hash-max-ziplist-entries"],
@@ -846,12 +935,16 @@ pub const PARAMS: &[Param] = &[
     ),
 ];
 
+/// Every parameter: Ember's ([`PARAMS`]), then Redis's that Ember accepts
+/// without using ([`compat::PARAMS`]).
+pub fn params() -> impl Iterator<Item = &'static Param> {
+    PARAMS.iter().chain(compat::PARAMS)
+}
+
 /// Find a parameter by name or alias (case-insensitive).
 pub fn find_param(name: &str) -> Option<&'static Param> {
     let name = name.to_ascii_lowercase();
-    PARAMS
-        .iter()
-        .find(|p| p.name == name || p.aliases.contains(&name.as_str()))
+    params().find(|p| p.name == name || p.aliases.contains(&name.as_str()))
 }
 
 /// A configuration error, worded like Redis's fatal config error.
@@ -1091,7 +1184,7 @@ pub fn rewrite_text(original: &str, config: &Config) -> String {
         }
     }
     let mut header = false;
-    for p in PARAMS {
+    for p in params() {
         if done.contains(&p.name) || (p.get)(config) == (p.get)(&defaults) {
             continue;
         }
@@ -1397,6 +1490,35 @@ mod tests {
         assert!(e.contains("argument must be 'yes' or 'no'"), "{e}");
         let e = c.apply_text("port \"unbalanced", "", 0).unwrap_err().0;
         assert!(e.contains("Unbalanced quotes"), "{e}");
+    }
+
+    /// Lines of Redis 7.2's own redis.conf for what Ember lacks load; those
+    /// that would ask for a missing feature stop the start with the reason.
+    #[test]
+    fn redis_conf_parameters_ember_does_not_use() {
+        let mut c = Config::default();
+        let text = "repl-diskless-sync yes\nreplica-read-only yes\nactiverehashing yes\n\
+                    always-show-logo yes\ncluster-enabled no\nlazyfree-lazy-user-del yes\n\
+                    oom-score-adj-values 0 200 800\nslave-serve-stale-data yes\n\
+                    stream-node-max-bytes 4kb\nshutdown-on-sigterm force nosave\n";
+        c.apply_text(text, " redis.conf", 0).unwrap();
+        assert_eq!(c.shutdown_on_sigterm, "nosave force");
+        // Kept only where not at Redis's default.
+        let kept: Vec<&str> = c.compat.keys().copied().collect();
+        assert_eq!(kept, vec!["always-show-logo", "lazyfree-lazy-user-del"]);
+        for (line, why) in [
+            ("cluster-enabled yes", "Ember has no cluster mode"),
+            ("replicaof 10.0.0.1 6379", "Ember has no replication"),
+            (
+                "unixsocket /run/redis.sock",
+                "Ember does not listen on Unix sockets",
+            ),
+            ("syslog-enabled yes", "Ember does not log to syslog"),
+            ("oom-score-adj-values 0 200", "Invalid oom-score-adj-values"),
+        ] {
+            let e = c.apply_text(line, "", 0).unwrap_err().0;
+            assert!(e.contains(why), "{line}: {e}");
+        }
     }
 
     #[test]
