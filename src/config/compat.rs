@@ -19,6 +19,8 @@ pub enum Kind {
     Int(i64, i64),
     /// A size with Redis's units (reported in bytes).
     Mem,
+    /// A size, or a percentage of maxmemory (`10%`).
+    MemOrPercent,
     Enum(&'static [&'static str]),
     Str,
     /// Words, as given (`oom-score-adj-values 0 200 800`).
@@ -41,6 +43,17 @@ pub fn check(kind: Kind, v: &[String]) -> Result<String, String> {
             Some(n) => n.to_string(),
             None => return Err("argument must be a memory value".into()),
         },
+        Kind::MemOrPercent => {
+            let s = one(v)?;
+            match s.strip_suffix('%') {
+                Some(pct) => match pct.parse::<u64>() {
+                    Ok(n) if n <= 100 => format!("{n}%"),
+                    Ok(_) => return Err("percentage argument must be less or equal to 100".into()),
+                    Err(_) => return Err("argument must be a memory or percent value".into()),
+                },
+                None => check(Kind::Mem, v)?,
+            }
+        }
         Kind::Enum(allowed) => {
             let s = one(v)?.to_ascii_lowercase();
             if !allowed.contains(&s.as_str()) {
@@ -142,7 +155,7 @@ pub const PARAMS: &[Param] = &[
     compat!("locale-collate", &[], Kind::Str, "", true, None),
     compat!("masterauth", &[], Kind::Str, "", true, None),
     compat!("masteruser", &[], Kind::Str, "", true, None),
-    compat!("maxmemory-clients", &[], Kind::Mem, "0", true, Some("Ember has no client eviction")),
+    compat!("maxmemory-clients", &[], Kind::MemOrPercent, "0", true, Some("Ember has no client eviction")),
     compat!("oom-score-adj", &[], Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true, None),
     compat!("oom-score-adj-values", &[], Kind::Words(3), "0 200 800", true, None),
     compat!("proc-title-template", &[], Kind::Str, "{title} {listen-addr} {server-mode}", true, None),
