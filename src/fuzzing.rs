@@ -161,14 +161,15 @@ pub fn request_parser(data: &[u8]) {
     let [seed, lim, stream @ ..] = data else {
         return;
     };
-    let limits = Limits {
-        max_bulk_len: match lim & 3 {
+    let limits = Limits::new(
+        match lim & 3 {
             0 => Limits::default().max_bulk_len,
             1 => 16,
             2 => 1024,
             _ => 0,
         },
-    };
+        lim & 16 == 0,
+    );
     let qbuf_limit = match (lim >> 2) & 3 {
         0 => 1 << 30,
         1 => 64,

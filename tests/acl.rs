@@ -1132,3 +1132,49 @@ fn channel_rules_apply_to_pubsub_commands() {
     let v: Value = q(&mut c2, &["PSUBSCRIBE", "news.*"]);
     assert!(format!("{v:?}").contains("psubscribe"));
 }
+
+/// SPUBLISH and SSUBSCRIBE name shard channels where other commands name
+/// keys: they are checked against the user's channels, never its keys
+/// (Redis's NOT_KEY key specs).
+#[test]
+fn shard_channels_are_channels_not_keys() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(
+        &mut c,
+        &[
+            "ACL",
+            "SETUSER",
+            "nokeys",
+            "on",
+            ">p",
+            "+@all",
+            "resetkeys",
+            "&news",
+        ],
+    );
+    q::<()>(
+        &mut c,
+        &[
+            "ACL",
+            "SETUSER",
+            "nochan",
+            "on",
+            ">p",
+            "+@all",
+            "~*",
+            "resetchannels",
+        ],
+    );
+    let mut u = as_user(&s, "nokeys", "p");
+    assert_eq!(q::<i64>(&mut u, &["SPUBLISH", "news", "m"]), 0);
+    assert_eq!(
+        err(&mut u, &["SPUBLISH", "other", "m"]),
+        "NOPERM No permissions to access a channel"
+    );
+    let mut u = as_user(&s, "nochan", "p");
+    assert_eq!(
+        err(&mut u, &["SPUBLISH", "news", "m"]),
+        "NOPERM No permissions to access a channel"
+    );
+}

@@ -229,3 +229,28 @@ fn nul_byte_in_an_inline_request_behaves_like_redis() {
     let mut ok = s.raw();
     ok.roundtrip(b"PING\r\n", b"+PONG\r\n");
 }
+
+/// Before AUTH, a request may have at most 10 arguments of at most 16 KB
+/// (Redis's unauthenticated limits): the client gets Redis's protocol error
+/// and is closed, without the server buffering what it declared. After
+/// AUTH in the same pipeline, larger requests go through.
+#[test]
+fn unauthenticated_clients_are_limited() {
+    let s = TestServer::with_config(|c| c.requirepass = Some(b"pw".to_vec()));
+    let mut r = s.raw();
+    r.send(b"*100\r\n");
+    r.expect(b"-ERR Protocol error: unauthenticated multibulk length\r\n");
+    assert!(r.is_closed());
+    let mut r = s.raw();
+    r.send(b"*1\r\n$100000000\r\n");
+    r.expect(b"-ERR Protocol error: unauthenticated bulk length\r\n");
+    assert!(r.is_closed());
+    let mut r = s.raw();
+    let big = "x".repeat(20_000);
+    let mut req = b"AUTH pw\r\n".to_vec();
+    req.extend_from_slice(
+        format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n{big}\r\n", big.len()).as_bytes(),
+    );
+    req.extend_from_slice(b"STRLEN k\r\n");
+    r.roundtrip(&req, b"+OK\r\n+OK\r\n:20000\r\n");
+}

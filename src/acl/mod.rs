@@ -594,7 +594,11 @@ fn check_selector(
             return Err(deny_cmd);
         }
     }
-    if !s.allkeys && (cmd.first_key > 0 || cmd.keys_fn.is_some()) {
+    // The shard channels of SPUBLISH, SSUBSCRIBE and SUNSUBSCRIBE sit in
+    // the key positions for slot routing only (Redis's NOT_KEY key specs):
+    // they are checked as channels, not keys.
+    let not_keys = cmd.has(crate::commands::flags::PUBSUB);
+    if !s.allkeys && !not_keys && (cmd.first_key > 0 || cmd.keys_fn.is_some()) {
         let positions = keys.get_or_insert_with(|| cmd.key_positions(args));
         for (nth, &pos) in positions.iter().enumerate() {
             if pos >= args.len() {

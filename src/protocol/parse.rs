@@ -33,15 +33,51 @@ impl ProtocolError {
 /// Limits that apply while parsing.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// `proto-max-bulk-len`: the largest bulk argument accepted.
+    /// The largest bulk argument accepted: `proto-max-bulk-len`, or
+    /// [`UNAUTH_BULK`] for a client that must still authenticate.
     pub max_bulk_len: i64,
+    /// The most arguments in a request: [`MULTIBULK_MAX`], or
+    /// [`UNAUTH_MULTIBULK`] before authentication. As in Redis, no one can
+    /// make the server buffer much before logging in.
+    pub max_multibulk: i64,
+    /// The tighter limits are in force (their errors have their own text).
+    pub unauthenticated: bool,
+    /// `proto-max-bulk-len` itself (longer is an invalid length, even
+    /// before authentication).
+    pub proto_max_bulk_len: i64,
 }
+
+impl Limits {
+    /// The limits for a client, authenticated or not, under
+    /// `proto-max-bulk-len` = `max_bulk_len`.
+    #[inline]
+    pub fn new(max_bulk_len: i64, authenticated: bool) -> Limits {
+        if authenticated {
+            Limits {
+                max_bulk_len,
+                max_multibulk: MULTIBULK_MAX,
+                unauthenticated: false,
+                proto_max_bulk_len: max_bulk_len,
+            }
+        } else {
+            Limits {
+                max_bulk_len: max_bulk_len.min(UNAUTH_BULK as i64),
+                max_multibulk: UNAUTH_MULTIBULK,
+                unauthenticated: true,
+                proto_max_bulk_len: max_bulk_len,
+            }
+        }
+    }
+}
+
+/// Most arguments in a request from a client that must authenticate.
+pub const UNAUTH_MULTIBULK: i64 = 10;
+/// Largest argument from a client that must authenticate.
+pub const UNAUTH_BULK: usize = 16384;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_bulk_len: 512 * 1024 * 1024,
-        }
+        Limits::new(512 * 1024 * 1024, true)
     }
 }
 
@@ -249,7 +285,7 @@ impl Parser {
 
     fn parse_multibulk(&mut self, buf: &[u8], limits: &Limits) -> Result<Parsed, ProtocolError> {
         let (count, eol) = match quick_number(buf, 1) {
-            Some((n, eol)) if n <= MULTIBULK_MAX as u64 => (n as i64, eol),
+            Some((n, eol)) if n <= limits.max_multibulk as u64 => (n as i64, eol),
             _ => {
                 let Some(eol) = find_crlf(buf, 1) else {
                     if buf.len() > INLINE_MAX {
@@ -258,7 +294,10 @@ impl Parser {
                     return Ok(Parsed::Incomplete);
                 };
                 match parse_i64(&buf[1..eol]) {
-                    Some(n) if n <= MULTIBULK_MAX => (n, eol),
+                    Some(n) if n <= limits.max_multibulk => (n, eol),
+                    Some(n) if n <= MULTIBULK_MAX && limits.unauthenticated => {
+                        return Err(ProtocolError::new("unauthenticated multibulk length"))
+                    }
                     _ => return Err(ProtocolError::new("invalid multibulk length")),
                 }
             }
@@ -291,6 +330,13 @@ impl Parser {
                     };
                     match parse_i64(&buf[pos + 1..eol]) {
                         Some(n) if (0..=limits.max_bulk_len).contains(&n) => (n as usize, eol),
+                        // Within proto-max-bulk-len, but not before AUTH.
+                        Some(n)
+                            if limits.unauthenticated
+                                && (0..=limits.proto_max_bulk_len).contains(&n) =>
+                        {
+                            return Err(ProtocolError::new("unauthenticated bulk length"))
+                        }
                         _ => return Err(ProtocolError::new("invalid bulk length")),
                     }
                 }
@@ -624,7 +670,7 @@ mod properties {
         #[test]
         fn arbitrary_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..512)) {
             let mut p = Parser::default();
-            let limits = Limits { max_bulk_len: 1 << 20 };
+            let limits = Limits::new(1 << 20, true);
             let mut pos = 0;
             while pos < input.len() {
                 match p.parse(&input[pos..], &limits) {

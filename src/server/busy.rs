@@ -508,9 +508,10 @@ fn serve_one(server: &Server, tstats: &ThreadStats, parser: &mut Parser, conn: &
         tstats.net_in(left.input.len() - start);
         client.info.last_interaction_ms.store(now, Relaxed);
     }
-    let limits = Limits {
-        max_bulk_len: server.config.proto_max_bulk_len().min(i64::MAX as u64) as i64,
-    };
+    let mut limits = Limits::new(
+        server.config.proto_max_bulk_len().min(i64::MAX as u64) as i64,
+        client.authenticated,
+    );
     let mut out = Reply::new(client.resp == 3);
     let mut pos = 0;
     loop {
@@ -536,6 +537,9 @@ fn serve_one(server: &Server, tstats: &ThreadStats, parser: &mut Parser, conn: &
         // Clients blocked on keys are not served here: the script's writes
         // are not over (see blocking::serve_pending).
         super::connection::run_one(server, client, &mut out, tstats, now, args);
+        if limits.unauthenticated == client.authenticated {
+            limits = Limits::new(limits.proto_max_bulk_len, client.authenticated);
+        }
         pos += consumed;
         // No command that runs while busy blocks.
         client.blocked = None;

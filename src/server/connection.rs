@@ -194,9 +194,10 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         // LIST shows them, as Redis trims its buffer after the batch).
         info.qbuf.store(inbuf.len(), Relaxed);
 
-        let limits = Limits {
-            max_bulk_len: server.config.proto_max_bulk_len().min(i64::MAX as u64) as i64,
-        };
+        let mut limits = Limits::new(
+            server.config.proto_max_bulk_len().min(i64::MAX as u64) as i64,
+            client.authenticated,
+        );
         let mut pos = 0;
         let mut fatal = false;
         // Since when the pending replies have been over the `normal` soft
@@ -242,6 +243,10 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             }
             run_one(&server, &mut client, &mut out, &tstats, now, args);
             ran += 1;
+            // AUTH / HELLO AUTH (or RESET, ACL changes) may have changed it.
+            if limits.unauthenticated == client.authenticated {
+                limits = Limits::new(limits.proto_max_bulk_len, client.authenticated);
+            }
             // Clients blocked on keys this command wrote are served now,
             // before anything else runs on this connection.
             blocking::serve_pending(&server, now);

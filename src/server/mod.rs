@@ -329,6 +329,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         this: this.clone(),
         shutdown_tx,
     });
+    tracing::info!("Server initialized");
     // Load the data before any client can connect: with appendonly yes the
     // AOF alone (as Redis, even when it does not exist yet), else dump.rdb.
     if !server.config.read(|c| c.appendonly) {

@@ -52,10 +52,15 @@ impl Pause {
     /// Whether `client`'s request `args` must wait at `now`: under a WRITE
     /// pause, a command that may write or replicate (EXEC: one queued; a
     /// script: by its declared flags), as Redis's processCommand decides.
+    #[inline]
     pub fn holds(&self, server: &Server, client: &Client, args: Args<'_>, now: u64) -> bool {
-        if !self.active(now) {
-            return false;
-        }
+        self.active(now) && self.holds_now(server, client, args)
+    }
+
+    /// [`Pause::holds`] while a pause is in force.
+    #[cold]
+    #[inline(never)]
+    fn holds_now(&self, server: &Server, client: &Client, args: Args<'_>) -> bool {
         if !self.write_only.load(Relaxed) {
             return true;
         }
