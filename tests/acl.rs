@@ -1178,3 +1178,39 @@ fn shard_channels_are_channels_not_keys() {
         "NOPERM No permissions to access a channel"
     );
 }
+
+/// BITFIELD needs only read access when all it does is GET (Redis's
+/// bitfieldGetKeys); SET or INCRBY need read and write.
+#[test]
+fn bitfield_get_needs_only_read_access() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(
+        &mut c,
+        &["ACL", "SETUSER", "r", "on", "nopass", "%R~read*", "+@all"],
+    );
+    q::<()>(
+        &mut c,
+        &["ACL", "SETUSER", "w", "on", "nopass", "%W~write*", "+@all"],
+    );
+    let mut r = as_user(&s, "r", "x");
+    let got: Vec<i64> = q(&mut r, &["BITFIELD", "readstr", "GET", "u4", "0"]);
+    assert_eq!(got, vec![0]);
+    let _: Vec<i64> = q(
+        &mut r,
+        &["BITFIELD", "readstr", "OVERFLOW", "WRAP", "GET", "u4", "0"],
+    );
+    assert_eq!(
+        err(&mut r, &["BITFIELD", "readstr", "SET", "u4", "0", "1"]),
+        "NOPERM No permissions to access a key"
+    );
+    let mut w = as_user(&s, "w", "x");
+    assert_eq!(
+        err(&mut w, &["BITFIELD", "writestr", "GET", "u4", "0"]),
+        "NOPERM No permissions to access a key"
+    );
+    assert_eq!(
+        err(&mut w, &["BITFIELD", "writestr", "INCRBY", "u4", "0", "1"]),
+        "NOPERM No permissions to access a key"
+    );
+}

@@ -93,6 +93,22 @@ const SPECS: &[(&str, &[u8])] = &[
 ];
 
 /// The access `cmd` needs to its `nth` key, at argument position `pos`.
+fn bitfield_reads_only(args: Args<'_>) -> bool {
+    let mut i = 2;
+    while i < args.len() {
+        let rest = args.len() - i - 1;
+        let a = args.get(i);
+        if eq_ic(a, b"get") && rest >= 2 {
+            i += 3;
+        } else if eq_ic(a, b"overflow") && rest >= 1 {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
 pub fn key_access(cmd: &Command, args: Args<'_>, nth: usize, pos: usize) -> u8 {
     match cmd.name {
         // SET's key is read only when GET returns the old value.
@@ -101,6 +117,10 @@ pub fn key_access(cmd: &Command, args: Args<'_>, nth: usize, pos: usize) -> u8 {
             return if get { RW } else { W };
         }
         "sort" | "sort_ro" => return if pos == 1 { R } else { W },
+        // BITFIELD only reads when all it does is GET (and OVERFLOW), as
+        // Redis's bitfieldGetKeys decides; anything else (or a syntax
+        // error) counts as a write.
+        "bitfield" => return if bitfield_reads_only(args) { R } else { RW },
         _ => {}
     }
     if let Some((_, specs)) = SPECS.iter().find(|(n, _)| *n == cmd.name) {
