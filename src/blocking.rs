@@ -47,6 +47,24 @@ pub enum Outcome {
     Timeout,
     /// `CLIENT UNBLOCK id ERROR`.
     Unblocked,
+    /// The client's ACL no longer allows the command when it would be
+    /// served (the error text, after `NOPERM `).
+    Denied(String),
+}
+
+/// The command a waiter runs, for the ACL check when it is served and the
+/// slow log once it is unblocked.
+pub struct Call {
+    pub user: Arc<crate::acl::User>,
+    /// Command-table id.
+    pub id: usize,
+    pub args: crate::server::client::Queued,
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Call({})", self.id)
+    }
 }
 
 /// What to do for a waiter once one of its keys is ready.
@@ -152,6 +170,8 @@ pub struct Waiter {
     pub resp3: bool,
     /// Unix ms when the wait times out; 0 waits forever.
     pub deadline_ms: u64,
+    /// Set right after the command blocked (`commands::execute`).
+    pub call: std::sync::OnceLock<Call>,
     state: Mutex<State>,
     notify: Notify,
 }
@@ -419,9 +439,36 @@ pub fn new_waiter(
         op,
         resp3,
         deadline_ms,
+        call: std::sync::OnceLock::new(),
         state: Mutex::new(State::Waiting),
         notify: Notify::new(),
     })
+}
+
+/// Why `w`'s user may no longer run its command, if so: permissions are
+/// checked again when a blocked command is served, as Redis reprocesses
+/// it. Ends the wait with the denial.
+fn denied(server: &Server, w: &Waiter, st: &mut State) -> bool {
+    let Some(call) = w.call.get() else {
+        return false;
+    };
+    let Some(entry) = server.commands.entries.get(call.id) else {
+        return false;
+    };
+    let args = call.args.args();
+    match crate::acl::check_command(&call.user, entry, args) {
+        Ok(()) => false,
+        Err(d) => {
+            *st = State::Ended(Outcome::Denied(d.message(
+                &call.user,
+                entry.cmd.name,
+                args,
+                false,
+            )));
+            w.notify.notify_one();
+            true
+        }
+    }
 }
 
 /// Serve the waiters of every key made ready on this thread since the last
@@ -462,7 +509,7 @@ pub fn serve_pending(server: &Server, now: u64) {
                 // Hold the waiter's state while serving, so a timeout cannot
                 // end it between the pop and the hand-over.
                 let mut st = w.state.lock();
-                if !matches!(*st, State::Waiting) {
+                if !matches!(*st, State::Waiting) || denied(server, &w, &mut st) {
                     continue;
                 }
                 let scope = crate::persist::aof::log::Scope::begin(&server.aof.log);
@@ -502,7 +549,7 @@ fn serve_across(
     }
     let mut out = Reply::new(w.resp3);
     let mut st = w.state.lock();
-    if !matches!(*st, State::Waiting) {
+    if !matches!(*st, State::Waiting) || denied(server, w, &mut st) {
         return true;
     }
     let scope = crate::persist::aof::log::Scope::begin(&server.aof.log);

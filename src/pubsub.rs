@@ -161,6 +161,30 @@ impl PubSub {
             .collect()
     }
 
+    /// The connections of user `user` subscribed to a name `allowed` now
+    /// refuses (after an ACL change; Redis's ACLKillPubsubClientsIfNeeded).
+    pub fn denied(
+        &self,
+        user: &[u8],
+        allowed: impl Fn(Kind, &[u8]) -> bool,
+    ) -> Vec<Arc<ClientInfo>> {
+        let reg = self.reg.read();
+        let mut out: Vec<Arc<ClientInfo>> = Vec::new();
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            for (name, subs) in &reg.maps[kind.index()] {
+                for sub in subs.values() {
+                    if out.iter().any(|c| c.id == sub.info.id) || *sub.info.user.lock() != user {
+                        continue;
+                    }
+                    if !allowed(kind, name) {
+                        out.push(sub.info.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Subscribers of channel `name` of `kind` (pattern subscribers excluded).
     pub fn numsub(&self, kind: Kind, name: &[u8]) -> usize {
         self.reg.read().maps[kind.index()]

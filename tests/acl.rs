@@ -1214,3 +1214,82 @@ fn bitfield_get_needs_only_read_access() {
         "NOPERM No permissions to access a key"
     );
 }
+
+/// Revoking a channel permission disconnects the user's subscribers to
+/// that channel (or pattern, or shard channel) at once, as Redis does;
+/// subscribers still allowed stay.
+#[test]
+fn subscribers_are_disconnected_when_their_channel_is_revoked() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(
+        &mut c,
+        &[
+            "ACL",
+            "SETUSER",
+            "ps",
+            "on",
+            ">p",
+            "+@all",
+            "resetchannels",
+            "&a:*",
+            "&b",
+        ],
+    );
+    let sub = |cmd: &str, name: &str| {
+        let mut r = s.raw();
+        r.roundtrip(b"AUTH ps p\r\n", b"+OK\r\n");
+        r.send(format!("{cmd} {name}\r\n").as_bytes());
+        let got = r.read_n(1, std::time::Duration::from_secs(2));
+        assert_eq!(got, b"*", "{cmd} {name}");
+        r.read_n(64, std::time::Duration::from_millis(100));
+        r
+    };
+    let mut chan = sub("SUBSCRIBE", "a:1");
+    let mut shard = sub("SSUBSCRIBE", "a:2");
+    let mut pat = sub("PSUBSCRIBE", "a:*");
+    let mut kept = sub("SUBSCRIBE", "b");
+    q::<()>(&mut c, &["ACL", "SETUSER", "ps", "resetchannels", "&b"]);
+    let list: String = q(&mut c, &["CLIENT", "LIST"]);
+    assert_eq!(list.matches("user=ps ").count(), 1, "{list}");
+    assert!(chan.is_closed());
+    assert!(shard.is_closed());
+    assert!(pat.is_closed());
+    kept.send(b"PING\r\n");
+    let got = kept.read_n(1, std::time::Duration::from_secs(2));
+    assert_eq!(got, b"*");
+}
+
+/// A blocked command is checked against the ACL again when it would be
+/// served: after its keys were revoked it gets NOPERM (a rejected call) and
+/// the pushed element stays, as Redis reprocesses the command.
+#[test]
+fn blocked_command_is_rechecked_when_served() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(
+        &mut c,
+        &["ACL", "SETUSER", "bl", "on", "nopass", "+@all", "allkeys"],
+    );
+    q::<()>(&mut c, &["CONFIG", "RESETSTAT"]);
+    let mut b = s.raw();
+    b.roundtrip(b"AUTH bl x\r\n", b"+OK\r\n");
+    b.send(b"BLPOP list1 0\r\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !q::<String>(&mut c, &["INFO", "clients"]).contains("blocked_clients:1") {
+        assert!(std::time::Instant::now() < deadline, "never blocked");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    q::<()>(&mut c, &["ACL", "SETUSER", "bl", "resetkeys"]);
+    assert_eq!(q::<i64>(&mut c, &["LPUSH", "list1", "foo"]), 1);
+    b.expect(b"-NOPERM No permissions to access a key\r\n");
+    assert_eq!(q::<i64>(&mut c, &["LLEN", "list1"]), 1);
+    let info: String = q(&mut c, &["INFO", "commandstats"]);
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("cmdstat_blpop:"))
+        .unwrap_or("");
+    assert!(line.starts_with("cmdstat_blpop:calls=0,usec=0,"), "{line}");
+    assert!(line.contains("rejected_calls=1,failed_calls=0"), "{line}");
+    b.roundtrip(b"PING\r\n", b"+PONG\r\n");
+}

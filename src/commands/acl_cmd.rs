@@ -288,8 +288,27 @@ fn setuser(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         .acl
         .setuser(&ctx.server.commands, name, &ops)
         .map_err(CmdError::err)?;
+    if let Some(user) = ctx.server.acl.get(name) {
+        disconnect_denied_subscribers(ctx, &user);
+    }
     ctx.out.ok();
     Ok(())
+}
+
+/// Close the connections of `user` subscribed to channels, patterns or
+/// shard channels it may no longer use, as Redis does on ACL SETUSER and
+/// ACL LOAD (the caller's own after this reply).
+fn disconnect_denied_subscribers(ctx: &mut Ctx<'_>, user: &crate::acl::User) {
+    let denied = ctx.server.pubsub.denied(user.name.as_ref(), |kind, name| {
+        crate::acl::check_channel(user, name, kind == crate::pubsub::Kind::Pattern)
+    });
+    for c in denied {
+        if c.id == ctx.client.info.id {
+            ctx.client.close_after_reply = true;
+        } else {
+            c.request_kill();
+        }
+    }
 }
 
 /// Close the connections of users that were removed (the caller's own
@@ -416,6 +435,9 @@ fn load(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         .load_file(&ctx.server.commands, &path)
         .map_err(CmdError::err)?;
     disconnect(ctx, &removed);
+    for user in ctx.server.acl.users() {
+        disconnect_denied_subscribers(ctx, &user);
+    }
     ctx.out.ok();
     Ok(())
 }

@@ -205,6 +205,10 @@ fn client_flags(c: &ClientInfo, tracking: &Option<(crate::tracking::Mode, bool)>
 
 /// One `CLIENT LIST` line, with Redis's fields in Redis's order.
 pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
+    // Being closed (CLIENT KILL, ACL changes): gone, as Redis frees it at once.
+    if c.killed.load(Relaxed) {
+        return;
+    }
     let now = now_ms();
     let cmd = server
         .commands

@@ -720,13 +720,15 @@ pub fn execute(
         crate::monitor::feed(server, ctx.client, cmd.name, args);
     }
     let ns = crate::util::ticks_to_ns(crate::util::ticks().wrapping_sub(started));
-    if ctx.client.blocked.is_some() {
-        // Counted once it is unblocked (`unblocked`), as Redis does.
-        ctx.client.blocked_call = Some(BlockedCall {
+    if let Some(w) = &ctx.client.blocked {
+        // Counted once it is unblocked (`unblocked`), as Redis does; its
+        // permissions are checked again when it is served.
+        let _ = w.call.set(crate::blocking::Call {
+            user: ctx.client.user.clone(),
             id: entry.id,
-            ns,
             args: crate::server::client::Queued::new(args),
         });
+        ctx.client.blocked_call = Some(BlockedCall { id: entry.id, ns });
         latency_sample(server, cmd, ns / 1000, now);
     } else {
         tstats.called(entry.id, ns / 1000);
@@ -756,13 +758,14 @@ fn observe(
     latency_sample(server, entry.cmd, ns / 1000, now);
 }
 
-/// A blocked command of `client` ended (served, timed out, or unblocked
-/// with an error: `failed`): count it, as Redis's updateStatsOnUnblock.
+/// A blocked command of `client` ended: count it, as Redis's
+/// updateStatsOnUnblock (answered with an error: a failed call; refused by
+/// the ACL when it would have been served: a rejected call).
 pub fn unblocked(
     server: &Server,
     client: &mut Client,
     tstats: &ThreadStats,
-    failed: bool,
+    (waiter, how): (&crate::blocking::Waiter, Unblocked),
     now: u64,
 ) {
     let Some(call) = client.blocked_call.take() else {
@@ -771,21 +774,37 @@ pub fn unblocked(
     let Some(entry) = server.commands.entries.get(call.id) else {
         return;
     };
+    if how == Unblocked::Denied {
+        tstats.rejected(call.id);
+        return;
+    }
     tstats.called(call.id, call.ns / 1000);
-    if failed {
+    if how == Unblocked::Failed {
         tstats.failed(call.id);
     }
     if server.config.latency_tracking() {
         tstats.hist.record(call.id, call.ns);
     }
-    slowlog(
-        server,
-        client,
-        entry.cmd,
-        call.args.args(),
-        call.ns / 1000,
-        now,
-    );
+    if let Some(c) = waiter.call.get() {
+        slowlog(
+            server,
+            client,
+            entry.cmd,
+            c.args.args(),
+            call.ns / 1000,
+            now,
+        );
+    }
+}
+
+/// How a blocked command ended, for its statistics.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Unblocked {
+    Ok,
+    /// Answered with an error (CLIENT UNBLOCK ERROR).
+    Failed,
+    /// Refused by the ACL when it would have been served.
+    Denied,
 }
 
 /// The slow log entry of one command, if it took long enough.

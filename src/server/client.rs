@@ -88,8 +88,6 @@ pub struct BlockedCall {
     pub id: usize,
     /// Nanoseconds its first run took.
     pub ns: u64,
-    /// Its arguments, for the slow log.
-    pub args: Queued,
 }
 
 /// One queued request, owning its arguments.

@@ -328,25 +328,32 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             {
                 return;
             }
-            let failed = match guard.waiter.take() {
+            use crate::commands::Unblocked;
+            let how = match guard.waiter.take() {
                 Some(Outcome::Served(reply)) => {
                     // Served by another client's write: durable first.
                     durable(&server).await;
                     out.raw(&reply);
-                    false
+                    Unblocked::Ok
                 }
                 Some(Outcome::Unblocked) => {
                     out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
                     server.stats.count_error("UNBLOCKED");
-                    true
+                    Unblocked::Failed
+                }
+                Some(Outcome::Denied(why)) => {
+                    out.error(&format!("NOPERM {why}"));
+                    server.stats.count_error("NOPERM");
+                    Unblocked::Denied
                 }
                 Some(Outcome::Timeout) | None => {
                     guard.waiter.op.timeout_reply(&mut out);
-                    false
+                    Unblocked::Ok
                 }
             };
             let now = crate::util::now_ms();
-            crate::commands::unblocked(&server, &mut client, &tstats, failed, now);
+            let done = (&*guard.waiter, how);
+            crate::commands::unblocked(&server, &mut client, &tstats, done, now);
             drop(guard);
             if client.reply_mode == ReplyMode::Off {
                 out.buf.clear();
