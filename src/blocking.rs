@@ -59,6 +59,9 @@ pub struct Call {
     /// Command-table id.
     pub id: usize,
     pub args: crate::server::client::Queued,
+    /// Nanoseconds its first run took (its statistics wait until it is
+    /// unblocked, as in Redis: `commands::unblocked`).
+    pub ns: u64,
 }
 
 impl std::fmt::Debug for Call {

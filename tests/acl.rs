@@ -1275,11 +1275,7 @@ fn blocked_command_is_rechecked_when_served() {
     let mut b = s.raw();
     b.roundtrip(b"AUTH bl x\r\n", b"+OK\r\n");
     b.send(b"BLPOP list1 0\r\n");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !q::<String>(&mut c, &["INFO", "clients"]).contains("blocked_clients:1") {
-        assert!(std::time::Instant::now() < deadline, "never blocked");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    common::wait_blocked(&mut c, 1);
     q::<()>(&mut c, &["ACL", "SETUSER", "bl", "resetkeys"]);
     assert_eq!(q::<i64>(&mut c, &["LPUSH", "list1", "foo"]), 1);
     b.expect(b"-NOPERM No permissions to access a key\r\n");

@@ -6,7 +6,7 @@
 //! disconnects, BLMOVE chains across shards, a job-queue workload).
 
 mod common;
-use common::{err, q, TestServer};
+use common::{blocked_clients, err, q, wait_blocked, TestServer};
 use redis::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -897,21 +897,6 @@ fn info_field(c: &mut redis::Connection, field: &str) -> i64 {
         .find_map(|l| l.strip_prefix(prefix.as_str()))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("{field} in INFO"))
-}
-
-fn blocked_clients(c: &mut redis::Connection) -> i64 {
-    info_field(c, "blocked_clients")
-}
-
-fn wait_blocked(c: &mut redis::Connection, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while blocked_clients(c) != n {
-        assert!(
-            Instant::now() < deadline,
-            "never reached {n} blocked clients"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]

@@ -5,19 +5,11 @@ mod common;
 use std::thread;
 use std::time::Duration;
 
-use common::{err, q, TestServer};
+use common::{blocked_clients, err, q, TestServer};
 use ember::keyspace::{key_slot, NSHARDS};
 
 fn shard(k: &str) -> usize {
     key_slot(k.as_bytes()) as usize % NSHARDS
-}
-
-fn blocked_clients(c: &mut redis::Connection) -> i64 {
-    let info: String = q(c, &["INFO", "clients"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("blocked_clients")
 }
 
 #[test]

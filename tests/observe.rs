@@ -118,15 +118,7 @@ fn blocked_commands_are_counted_when_unblocked() {
     };
     let mut b = s.raw();
     b.send(b"BLPOP l 0\r\n");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let info: String = q(&mut c, &["INFO", "clients"]);
-        if info.contains("blocked_clients:1") {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "never blocked");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    common::wait_blocked(&mut c, 1);
     let logged = |c: &mut redis::Connection| {
         slowlog(c, -1)
             .iter()

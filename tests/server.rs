@@ -637,12 +637,9 @@ fn config_set_bind_rebinds() {
 /// while the pause lasts.
 #[test]
 fn client_pause_write_holds_what_may_replicate() {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let s = TestServer::start();
     let mut a = s.conn();
-    let blocked = |c: &mut redis::Connection| -> u64 {
-        info_field(&q::<String>(c, &["INFO", "clients"]), "blocked_clients")
-    };
     // A transaction with a write, queued before the pause.
     let mut tx = s.raw();
     tx.roundtrip(b"MULTI\r\n", b"+OK\r\n");
@@ -666,11 +663,7 @@ fn client_pause_write_holds_what_may_replicate() {
     let mut declared = s.raw();
     declared.send(b"*3\r\n$4\r\nEVAL\r\n$14\r\n#!lua\nreturn 2\r\n$1\r\n0\r\n");
     tx.send(b"EXEC\r\n");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while blocked(&mut a) < 4 {
-        assert!(Instant::now() < deadline, "held clients not counted");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    common::wait_blocked(&mut a, 4);
     let list: String = q(&mut a, &["CLIENT", "LIST"]);
     let flagged = list
         .lines()
@@ -693,7 +686,7 @@ fn client_pause_write_holds_what_may_replicate() {
     script.expect(b":1\r\n");
     declared.expect(b":2\r\n");
     tx.expect(b"*1\r\n+OK\r\n");
-    assert_eq!(blocked(&mut a), 0);
+    assert_eq!(common::blocked_clients(&mut a), 0);
     assert_eq!(q::<Option<String>>(&mut a, &["GET", "ttl"]), None);
     assert_eq!(expired(&mut a), 1);
     // PUBLISH may replicate: a read-only script cannot call it.

@@ -5,7 +5,7 @@
 //! members, and blocking with several clients.
 
 mod common;
-use common::{err, q, TestServer};
+use common::{blocked_clients, err, q, wait_blocked, TestServer};
 use redis::Value;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -408,25 +408,6 @@ fn blocking_conn(s: &TestServer) -> redis::Connection {
     c.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     c
-}
-
-fn blocked_clients(c: &mut redis::Connection) -> i64 {
-    let info: String = q(c, &["INFO", "clients"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("blocked_clients")
-}
-
-fn wait_blocked(c: &mut redis::Connection, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while blocked_clients(c) != n {
-        assert!(
-            Instant::now() < deadline,
-            "never reached {n} blocked clients"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]

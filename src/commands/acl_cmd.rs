@@ -303,11 +303,17 @@ fn disconnect_denied_subscribers(ctx: &mut Ctx<'_>, user: &crate::acl::User) {
         crate::acl::check_channel(user, name, kind == crate::pubsub::Kind::Pattern)
     });
     for c in denied {
-        if c.id == ctx.client.info.id {
-            ctx.client.close_after_reply = true;
-        } else {
-            c.request_kill();
-        }
+        close(ctx, &c);
+    }
+}
+
+/// Close connection `c`: at once, or after this reply when it is the
+/// caller's own.
+fn close(ctx: &mut Ctx<'_>, c: &crate::server::client::ClientInfo) {
+    if c.id == ctx.client.info.id {
+        ctx.client.close_after_reply = true;
+    } else {
+        c.request_kill();
     }
 }
 
@@ -317,15 +323,10 @@ fn disconnect(ctx: &mut Ctx<'_>, removed: &[std::sync::Arc<crate::acl::User>]) {
     if removed.is_empty() {
         return;
     }
-    let me = ctx.client.info.id;
     for c in ctx.server.clients.all() {
         let name = c.user.lock().clone();
         if removed.iter().any(|u| u.name == name) {
-            if c.id == me {
-                ctx.client.close_after_reply = true;
-            } else {
-                c.request_kill();
-            }
+            close(ctx, &c);
         }
     }
     if removed

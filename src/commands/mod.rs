@@ -45,7 +45,7 @@ use std::cell::Cell;
 
 use crate::error::CmdError;
 use crate::protocol::{Args, Reply};
-use crate::server::client::{BlockedCall, Client};
+use crate::server::client::Client;
 use crate::server::stats::ThreadStats;
 use crate::server::Server;
 
@@ -566,7 +566,7 @@ pub fn dispatch(
     }
     if let Some(m) = client.multi.as_mut() {
         if !server.commands.runs_in_multi(entry.id) {
-            let f = queued_flags(server, cmd, args);
+            let f = script::command_flags(server, cmd, args);
             m.denyoom |= f & flags::DENYOOM != 0;
             m.writes |= f & flags::WRITE != 0;
             m.may_replicate |= f & (flags::WRITE | flags::MAY_REPLICATE) != 0;
@@ -646,16 +646,6 @@ fn debug_allowed(server: &Server, client: &Client) -> bool {
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
-/// The flags a command queued in MULTI counts with: a script's declared
-/// flags replace EVAL's and FCALL's own (as Redis's getCommandFlags).
-fn queued_flags(server: &Server, cmd: &Command, args: Args<'_>) -> u32 {
-    if script::is_run(cmd) {
-        script::run_flags(server, args, cmd.flags)
-    } else {
-        cmd.flags
-    }
-}
-
 /// A command was rejected while queueing: the transaction will abort.
 fn flag_transaction(client: &mut Client) {
     if let Some(m) = client.multi.as_mut() {
@@ -727,8 +717,8 @@ pub fn execute(
             user: ctx.client.user.clone(),
             id: entry.id,
             args: crate::server::client::Queued::new(args),
+            ns,
         });
-        ctx.client.blocked_call = Some(BlockedCall { id: entry.id, ns });
         latency_sample(server, cmd, ns / 1000, now);
     } else {
         tstats.called(entry.id, ns / 1000);
@@ -763,12 +753,12 @@ fn observe(
 /// the ACL when it would have been served: a rejected call).
 pub fn unblocked(
     server: &Server,
-    client: &mut Client,
+    client: &Client,
     tstats: &ThreadStats,
     (waiter, how): (&crate::blocking::Waiter, Unblocked),
     now: u64,
 ) {
-    let Some(call) = client.blocked_call.take() else {
+    let Some(call) = waiter.call.get() else {
         return;
     };
     let Some(entry) = server.commands.entries.get(call.id) else {
@@ -785,16 +775,14 @@ pub fn unblocked(
     if server.config.latency_tracking() {
         tstats.hist.record(call.id, call.ns);
     }
-    if let Some(c) = waiter.call.get() {
-        slowlog(
-            server,
-            client,
-            entry.cmd,
-            c.args.args(),
-            call.ns / 1000,
-            now,
-        );
-    }
+    slowlog(
+        server,
+        client,
+        entry.cmd,
+        call.args.args(),
+        call.ns / 1000,
+        now,
+    );
 }
 
 /// How a blocked command ended, for its statistics.

@@ -248,22 +248,25 @@ fn split_keys<'a>(args: Args<'a>, bad_number: CmdError) -> Result<KeysArgs<'a>, 
 }
 
 /// Whether `cmd` is EVAL, EVALSHA, FCALL or an _RO form.
-pub fn is_run(cmd: &Command) -> bool {
+fn is_run(cmd: &Command) -> bool {
     cmd.flags & RUN == RUN
 }
 
-/// The flags EVAL, EVALSHA or FCALL (or an _RO form; `cmd_flags` are the
-/// command's own) really runs `args` with, as Redis's evalGetCommandFlags:
-/// a script that declares flags (a shebang, a function's flags) may write
-/// and deny OOM unless it says otherwise, and replicates nothing else; one
-/// without, or not found, or while the engine is busy elsewhere, keeps the
-/// command's flags. For CLIENT PAUSE and MULTI's bookkeeping.
-pub fn run_flags(server: &crate::server::Server, args: Args<'_>, cmd_flags: u32) -> u32 {
-    let name = args.get(0);
-    let function = name.first().is_some_and(|b| b.eq_ignore_ascii_case(&b'f'));
-    let declared = if function {
+/// The flags `cmd` really runs `args` with, as Redis's getCommandFlags: a
+/// command's own, except for EVAL, EVALSHA and FCALL (and the _RO forms),
+/// whose script decides (evalGetCommandFlags): one that declares flags (a
+/// shebang, a function's flags) may write and deny OOM unless it says
+/// otherwise, and replicates nothing else; one without, or not found, or
+/// while the engine is busy elsewhere, keeps the command's flags. For
+/// CLIENT PAUSE and MULTI's bookkeeping.
+pub fn command_flags(server: &crate::server::Server, cmd: &Command, args: Args<'_>) -> u32 {
+    let cmd_flags = cmd.flags;
+    if !is_run(cmd) {
+        return cmd_flags;
+    }
+    let declared = if cmd.name.starts_with("fcall") {
         server.scripts.try_flags(args.get(1), true)
-    } else if name.len() >= 7 && name[..7].eq_ignore_ascii_case(b"evalsha") {
+    } else if cmd.name.starts_with("evalsha") {
         server.scripts.try_flags(args.get(1), false)
     } else {
         script::shebang_flags(args.get(1)).ok().map(|(f, _)| f)

@@ -48,6 +48,15 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// After a command that may have authenticated the client (AUTH,
+    /// HELLO AUTH, RESET, an ACL change): the limits that now apply.
+    #[inline]
+    pub fn follow(&mut self, authenticated: bool) {
+        if self.unauthenticated == authenticated {
+            *self = Limits::new(self.proto_max_bulk_len, authenticated);
+        }
+    }
+
     /// The limits for a client, authenticated or not, under
     /// `proto-max-bulk-len` = `max_bulk_len`.
     #[inline]

@@ -537,9 +537,7 @@ fn serve_one(server: &Server, tstats: &ThreadStats, parser: &mut Parser, conn: &
         // Clients blocked on keys are not served here: the script's writes
         // are not over (see blocking::serve_pending).
         super::connection::run_one(server, client, &mut out, tstats, now, args);
-        if limits.unauthenticated == client.authenticated {
-            limits = Limits::new(limits.proto_max_bulk_len, client.authenticated);
-        }
+        limits.follow(client.authenticated);
         pos += consumed;
         // No command that runs while busy blocks.
         client.blocked = None;

@@ -48,9 +48,6 @@ pub struct Client {
     pub no_touch: bool,
     /// Set by a blocking command that must wait; the connection waits on it.
     pub blocked: Option<Arc<Waiter>>,
-    /// The command that blocked: its statistics and slow log entry wait
-    /// until it is unblocked, as in Redis (`commands::unblocked`).
-    pub blocked_call: Option<BlockedCall>,
     /// Blocking commands answer at once (inside MULTI/EXEC and scripts).
     pub deny_blocking: bool,
     /// The transaction being queued, between MULTI and EXEC/DISCARD.
@@ -80,14 +77,6 @@ pub struct MultiState {
     /// A queued command is flagged WRITE or MAY_REPLICATE (CLIENT PAUSE
     /// WRITE holds the EXEC).
     pub may_replicate: bool,
-}
-
-/// A command that blocked, until it is unblocked.
-pub struct BlockedCall {
-    /// Its command-table id.
-    pub id: usize,
-    /// Nanoseconds its first run took.
-    pub ns: u64,
 }
 
 /// One queued request, owning its arguments.
@@ -139,7 +128,6 @@ impl Client {
             no_evict: false,
             no_touch: false,
             blocked: None,
-            blocked_call: None,
             deny_blocking: false,
             multi: None,
             pubsub: Default::default(),

@@ -244,9 +244,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             run_one(&server, &mut client, &mut out, &tstats, now, args);
             ran += 1;
             // AUTH / HELLO AUTH (or RESET, ACL changes) may have changed it.
-            if limits.unauthenticated == client.authenticated {
-                limits = Limits::new(limits.proto_max_bulk_len, client.authenticated);
-            }
+            limits.follow(client.authenticated);
             // Clients blocked on keys this command wrote are served now,
             // before anything else runs on this connection.
             blocking::serve_pending(&server, now);
@@ -353,7 +351,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             };
             let now = crate::util::now_ms();
             let done = (&*guard.waiter, how);
-            crate::commands::unblocked(&server, &mut client, &tstats, done, now);
+            crate::commands::unblocked(&server, &client, &tstats, done, now);
             drop(guard);
             if client.reply_mode == ReplyMode::Off {
                 out.buf.clear();

@@ -72,10 +72,8 @@ impl Pause {
                 Some(m) if m.may_replicate => flags::WRITE,
                 _ => 0,
             }
-        } else if script::is_run(e.cmd) {
-            script::run_flags(server, args, e.cmd.flags)
         } else {
-            e.cmd.flags
+            script::command_flags(server, e.cmd, args)
         };
         f & (flags::WRITE | flags::MAY_REPLICATE) != 0
     }

@@ -265,3 +265,24 @@ fn process_id(port: u16) -> Option<u32> {
         got.extend_from_slice(&buf[..n]);
     }
 }
+
+/// INFO `blocked_clients`.
+pub fn blocked_clients(c: &mut redis::Connection) -> i64 {
+    let info: String = q(c, &["INFO", "clients"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("blocked_clients:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("blocked_clients")
+}
+
+/// Wait (at most 5 s) until exactly `n` clients are blocked.
+pub fn wait_blocked(c: &mut redis::Connection, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while blocked_clients(c) != n {
+        assert!(
+            Instant::now() < deadline,
+            "never reached {n} blocked clients"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
