@@ -49,7 +49,7 @@ pub enum Outcome {
     Unblocked,
     /// The client's ACL no longer allows the command when it would be
     /// served (the error text, after `NOPERM `).
-    Denied(String),
+    Denied(crate::acl::Denied),
 }
 
 /// The command a waiter runs, for the ACL check when it is served and the
@@ -462,12 +462,7 @@ fn denied(server: &Server, w: &Waiter, st: &mut State) -> bool {
     match crate::acl::check_command(&call.user, entry, args) {
         Ok(()) => false,
         Err(d) => {
-            *st = State::Ended(Outcome::Denied(d.message(
-                &call.user,
-                entry.cmd.name,
-                args,
-                false,
-            )));
+            *st = State::Ended(Outcome::Denied(d));
             w.notify.notify_one();
             true
         }

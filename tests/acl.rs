@@ -1261,8 +1261,8 @@ fn subscribers_are_disconnected_when_their_channel_is_revoked() {
 }
 
 /// A blocked command is checked against the ACL again when it would be
-/// served: after its keys were revoked it gets NOPERM (a rejected call) and
-/// the pushed element stays, as Redis reprocesses the command.
+/// served: after its keys were revoked it gets NOPERM (a rejected call, in
+/// ACL LOG) and the pushed element stays, as Redis reprocesses the command.
 #[test]
 fn blocked_command_is_rechecked_when_served() {
     let s = TestServer::start();
@@ -1287,5 +1287,18 @@ fn blocked_command_is_rechecked_when_served() {
         .unwrap_or("");
     assert!(line.starts_with("cmdstat_blpop:calls=0,usec=0,"), "{line}");
     assert!(line.contains("rejected_calls=1,failed_calls=0"), "{line}");
+    // And it is in ACL LOG, as the key it was denied.
+    let log: Vec<Value> = q(&mut c, &["ACL", "LOG", "1"]);
+    let Value::Array(e) = &log[0] else {
+        panic!("{log:?}")
+    };
+    let m: HashMap<String, Value> = e
+        .chunks(2)
+        .map(|kv| (text(&kv[0]), kv[1].clone()))
+        .collect();
+    assert_eq!(text(&m["reason"]), "key");
+    assert_eq!(text(&m["context"]), "toplevel");
+    assert_eq!(text(&m["object"]), "list1");
+    assert_eq!(text(&m["username"]), "bl");
     b.roundtrip(b"PING\r\n", b"+PONG\r\n");
 }

@@ -750,13 +750,15 @@ fn observe(
 
 /// A blocked command of `client` ended: count it, as Redis's
 /// updateStatsOnUnblock (answered with an error: a failed call; refused by
-/// the ACL when it would have been served: a rejected call).
+/// the ACL when it would have been served: a rejected call, whose NOPERM
+/// goes to `out` and to ACL LOG).
 pub fn unblocked(
     server: &Server,
     client: &Client,
     tstats: &ThreadStats,
     (waiter, how): (&crate::blocking::Waiter, Unblocked),
     now: u64,
+    out: &mut Reply,
 ) {
     let Some(call) = waiter.call.get() else {
         return;
@@ -764,7 +766,22 @@ pub fn unblocked(
     let Some(entry) = server.commands.entries.get(call.id) else {
         return;
     };
-    if how == Unblocked::Denied {
+    if let Unblocked::Denied(d) = how {
+        // Redis's reprocessing of the command: NOPERM, ACL LOG, rejected.
+        let args = call.args.args();
+        out.error(&format!(
+            "NOPERM {}",
+            d.message(&call.user, entry.cmd.name, args, false)
+        ));
+        server.stats.count_error("NOPERM");
+        acl_cmd::log_denied(
+            server,
+            client,
+            entry,
+            args,
+            d,
+            crate::acl::Context::Toplevel,
+        );
         tstats.rejected(call.id);
         return;
     }
@@ -792,7 +809,7 @@ pub enum Unblocked {
     /// Answered with an error (CLIENT UNBLOCK ERROR).
     Failed,
     /// Refused by the ACL when it would have been served.
-    Denied,
+    Denied(crate::acl::Denied),
 }
 
 /// The slow log entry of one command, if it took long enough.

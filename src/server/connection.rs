@@ -339,11 +339,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                     server.stats.count_error("UNBLOCKED");
                     Unblocked::Failed
                 }
-                Some(Outcome::Denied(why)) => {
-                    out.error(&format!("NOPERM {why}"));
-                    server.stats.count_error("NOPERM");
-                    Unblocked::Denied
-                }
+                Some(Outcome::Denied(d)) => Unblocked::Denied(d),
                 Some(Outcome::Timeout) | None => {
                     guard.waiter.op.timeout_reply(&mut out);
                     Unblocked::Ok
@@ -351,7 +347,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             };
             let now = crate::util::now_ms();
             let done = (&*guard.waiter, how);
-            crate::commands::unblocked(&server, &client, &tstats, done, now);
+            crate::commands::unblocked(&server, &client, &tstats, done, now, &mut out);
             drop(guard);
             if client.reply_mode == ReplyMode::Off {
                 out.buf.clear();
