@@ -47,6 +47,17 @@ fn hash(p: &str) -> String {
     ember::acl::sha256::hex_digest(p.as_bytes())
 }
 
+/// The newest ACL LOG entry, field by field.
+fn first(c: &mut redis::Connection) -> HashMap<String, Value> {
+    let log: Vec<Value> = q(c, &["ACL", "LOG", "1"]);
+    let Value::Array(e) = &log[0] else {
+        panic!("{log:?}")
+    };
+    e.chunks(2)
+        .map(|kv| (text(&kv[0]), kv[1].clone()))
+        .collect()
+}
+
 const NOPERM_KEY: &str = "NOPERM No permissions to access a key";
 
 fn noperm_cmd(user: &str, cmd: &str) -> String {
@@ -620,13 +631,6 @@ fn acl_log_entries() {
     // Similar events merge.
     err(&mut u, &["GET", "foo"]);
     err(&mut u, &["GET", "foo"]);
-    let first = |c: &mut redis::Connection| -> HashMap<String, Value> {
-        let log: Vec<Value> = q(c, &["ACL", "LOG", "1"]);
-        let Value::Array(e) = &log[0] else { panic!() };
-        e.chunks(2)
-            .map(|kv| (text(&kv[0]), kv[1].clone()))
-            .collect()
-    };
     let m = first(&mut admin);
     assert_eq!(m["count"], Value::Int(3));
     assert_eq!(m["entry-id"], id0);
@@ -1288,14 +1292,7 @@ fn blocked_command_is_rechecked_when_served() {
     assert!(line.starts_with("cmdstat_blpop:calls=0,usec=0,"), "{line}");
     assert!(line.contains("rejected_calls=1,failed_calls=0"), "{line}");
     // And it is in ACL LOG, as the key it was denied.
-    let log: Vec<Value> = q(&mut c, &["ACL", "LOG", "1"]);
-    let Value::Array(e) = &log[0] else {
-        panic!("{log:?}")
-    };
-    let m: HashMap<String, Value> = e
-        .chunks(2)
-        .map(|kv| (text(&kv[0]), kv[1].clone()))
-        .collect();
+    let m = first(&mut c);
     assert_eq!(text(&m["reason"]), "key");
     assert_eq!(text(&m["context"]), "toplevel");
     assert_eq!(text(&m["object"]), "list1");
