@@ -493,6 +493,12 @@ impl Subscriber {
         } else if !over {
             ob.soft_since_ms = 0;
         }
+        let deadline = match ob.soft_since_ms {
+            _ if over => 0,
+            0 => 0,
+            since => since + (secs + 1) * 1000,
+        };
+        self.info.obuf_soft_deadline_ms.store(deadline, Relaxed);
         if over {
             ob.dead = true;
             ob.buf = Vec::new();
@@ -533,6 +539,7 @@ impl Subscriber {
             ob.buf.clear();
         }
         ob.soft_since_ms = 0;
+        self.info.obuf_soft_deadline_ms.store(0, Relaxed);
         if ob.buf.capacity() > 64 * 1024 {
             ob.buf = Vec::new();
         }

@@ -2,72 +2,13 @@
 //! servers do not install the counting allocator, so `used_memory` there is
 //! RSS and eviction would not be exact.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::Binary;
+
 use redis::Value;
-
-struct Proc {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proc {
-    fn start() -> Proc {
-        // A free port can be taken by another test's server between the
-        // probe and our bind; then our child exits: try another port.
-        for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("free port");
-            let child = Command::new(env!("CARGO_BIN_EXE_ember-server"))
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--save",
-                    "",
-                    "--bind",
-                    "127.0.0.1",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start ember-server");
-            let mut p = Proc { child, port };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if p.child.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    // Ours only if it is still running.
-                    std::thread::sleep(Duration::from_millis(20));
-                    if p.child.try_wait().ok().flatten().is_none() {
-                        return p;
-                    }
-                    break;
-                }
-                assert!(Instant::now() < deadline, "server did not start");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        panic!("server did not start on any of 5 ports");
-    }
-
-    fn conn(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .and_then(|c| c.get_connection())
-            .expect("connect")
-    }
-}
 
 fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
     let mut cmd = redis::cmd(args[0]);
@@ -119,7 +60,7 @@ fn is_oom(r: &redis::RedisResult<Value>) -> bool {
 
 #[test]
 fn noeviction_refuses_writes_but_serves_reads_and_deletes() {
-    let s = Proc::start();
+    let s = Binary::start(&[]);
     let mut c = s.conn();
     let base = used(&mut c);
     set_max(&mut c, base + 2_000_000);
@@ -180,7 +121,7 @@ fn volatile_policies_never_evict_persistent_keys() {
         "volatile-random",
         "volatile-ttl",
     ] {
-        let s = Proc::start();
+        let s = Binary::start(&[]);
         let mut c = s.conn();
         q::<()>(&mut c, &["CONFIG", "SET", "maxmemory-policy", policy]);
         let v = big();
@@ -222,7 +163,7 @@ fn volatile_policies_never_evict_persistent_keys() {
 
 #[test]
 fn volatile_ttl_evicts_nearest_expiry_first() {
-    let s = Proc::start();
+    let s = Binary::start(&[]);
     let mut c = s.conn();
     q::<()>(
         &mut c,
@@ -254,7 +195,7 @@ fn volatile_ttl_evicts_nearest_expiry_first() {
 
 #[test]
 fn allkeys_lru_keeps_recently_touched_key() {
-    let s = Proc::start();
+    let s = Binary::start(&[]);
     let mut c = s.conn();
     q::<()>(
         &mut c,
@@ -288,7 +229,7 @@ fn allkeys_lru_keeps_recently_touched_key() {
 
 #[test]
 fn allkeys_lfu_keeps_frequently_read_keys() {
-    let s = Proc::start();
+    let s = Binary::start(&[]);
     let mut c = s.conn();
     q::<()>(
         &mut c,
@@ -323,7 +264,7 @@ fn allkeys_lfu_keeps_frequently_read_keys() {
 
 #[test]
 fn allkeys_random_stays_under_the_limit() {
-    let s = Proc::start();
+    let s = Binary::start(&[]);
     let mut c = s.conn();
     q::<()>(
         &mut c,
@@ -348,7 +289,7 @@ fn allkeys_random_stays_under_the_limit() {
 
 #[test]
 fn lowering_maxmemory_evicts_down_from_cron() {
-    let s = Proc::start();
+    let s = Binary::start(&[]);
     let mut c = s.conn();
     q::<()>(
         &mut c,
@@ -387,7 +328,7 @@ fn lowering_maxmemory_evicts_down_from_cron() {
 
 #[test]
 fn eviction_invalidates_watch() {
-    let s = Proc::start();
+    let s = Binary::start(&[]);
     let mut c = s.conn();
     q::<()>(
         &mut c,
@@ -412,7 +353,7 @@ fn eviction_invalidates_watch() {
 
 #[test]
 fn memory_usage_and_friends() {
-    let s = Proc::start();
+    let s = Binary::start(&[]);
     let mut c = s.conn();
     q::<()>(&mut c, &["SET", "mb", &"z".repeat(1 << 20)]);
     let n: i64 = q(&mut c, &["MEMORY", "USAGE", "mb"]);
@@ -486,7 +427,7 @@ fn memory_usage_and_friends() {
 /// argv (Redis's "UNLINK can reclaim memory in background").
 #[test]
 fn many_arguments_leave_no_memory_behind() {
-    let s = Proc::start();
+    let s = Binary::start(&[]);
     let mut c = s.conn();
     let before = used(&mut c);
     let members: Vec<String> = (0..200_000).map(|i| i.to_string()).collect();

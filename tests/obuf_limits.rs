@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
-use common::{q, TestServer};
+use common::{config_set, q, TestServer};
 
 fn used_memory(c: &mut redis::Connection) -> u64 {
     let info: String = q(c, &["INFO", "memory"]);
@@ -21,15 +21,7 @@ fn used_memory(c: &mut redis::Connection) -> u64 {
 fn hard_limit_closes_a_client_without_its_reply() {
     let s = TestServer::start();
     let mut c = s.conn();
-    let _: () = q(
-        &mut c,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "normal 100000 0 0",
-        ],
-    );
+    config_set(&mut c, "client-output-buffer-limit", "normal 100000 0 0");
     let big = "x".repeat(200_000);
     let _: () = q(&mut c, &["SET", "big", &big]);
     let mut raw = s.raw();
@@ -52,33 +44,17 @@ fn hard_limit_closes_a_client_without_its_reply() {
 fn pipelined_replies_over_the_limit_close_the_client() {
     let s = TestServer::start();
     let mut c = s.conn();
-    // Below the 64 KB a batch writes out at (less the 16 KB Redis never
-    // counts), pending replies reach it.
-    let _: () = q(
-        &mut c,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "normal 20000 0 0",
-        ],
-    );
+    // Under a hard limit a batch keeps its replies (as Redis does) rather
+    // than writing them out every 64 KB: the whole batch's replies count.
+    config_set(&mut c, "client-output-buffer-limit", "normal 20000 0 0");
     let _: () = q(&mut c, &["SET", "k", &"v".repeat(1000)]);
     let mut raw = s.raw();
     raw.send(&b"GET k\r\n".repeat(200));
     let got = raw.read_n(1 << 20, Duration::from_secs(3));
-    assert!(got.len() < 200 * 1000, "all replies came: {}", got.len());
+    assert!(got.is_empty(), "{} bytes of replies came", got.len());
     assert!(raw.is_closed());
     // The soft limit: over it for longer than the allowed seconds.
-    let _: () = q(
-        &mut c,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "normal 0 1000 0",
-        ],
-    );
+    config_set(&mut c, "client-output-buffer-limit", "normal 0 1000 0");
     // Over the soft limit only while its replies wait: written out at
     // once, the client stays.
     let reply = format!("$1000\r\n{}\r\n", "v".repeat(1000));
@@ -86,6 +62,100 @@ fn pipelined_replies_over_the_limit_close_the_client() {
     raw.roundtrip(b"GET k\r\n", reply.as_bytes());
     std::thread::sleep(Duration::from_millis(1100));
     raw.roundtrip(b"GET k\r\n", reply.as_bytes());
+}
+
+/// Redis's obuf-limits scenario: a pipeline of small commands, in one
+/// write, whose replies (15 x 10 KB) pass a 100000-byte limit only
+/// together. Nothing is sent, and other clients are served.
+#[test]
+fn a_pipeline_of_small_replies_past_the_limit_gets_none() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    config_set(&mut c, "client-output-buffer-limit", "normal 100000 0 0");
+    let _: () = q(&mut c, &["SET", "bigkey", &"x".repeat(10_000)]);
+    let mut buf = String::new();
+    for i in 0..15 {
+        buf += &format!("set {i} {i}\r\nget {i}\r\ndel {i}\r\nget bigkey\r\n");
+    }
+    let mut raw = s.raw();
+    raw.send(buf.as_bytes());
+    let got = raw.read_n(1 << 20, Duration::from_secs(3));
+    assert!(got.is_empty(), "{} bytes of replies came", got.len());
+    assert!(raw.is_closed());
+    let _: () = q(&mut c, &["PING"]);
+}
+
+/// The limit counts as Redis does: what passes its 16 KB reply buffer, in
+/// whole 20 KB reply blocks. A 112 KB KEYS reply is over 100000 bytes.
+#[test]
+fn a_keys_reply_is_counted_in_reply_blocks() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let prefix = "k".repeat(100);
+    let mut cmd = redis::cmd("MSET");
+    for i in 0..1000 {
+        cmd.arg(format!("{prefix}{i}")).arg(i);
+    }
+    let _: () = cmd.query(&mut c).unwrap();
+    config_set(&mut c, "client-output-buffer-limit", "normal 100000 0 0");
+    let mut raw = s.raw();
+    raw.send(b"KEYS *\r\n");
+    let got = raw.read_n(1 << 20, Duration::from_secs(3));
+    assert!(got.is_empty(), "{} bytes of replies came", got.len());
+    assert!(raw.is_closed());
+    // A reply inside the 16 KB buffer is never over, whatever the limit.
+    config_set(&mut c, "client-output-buffer-limit", "normal 10 0 0");
+    let mut raw = s.raw();
+    raw.roundtrip(b"GET k\r\n", b"$-1\r\n");
+}
+
+/// A random-element count too big to build is refused without a limit;
+/// under one the reply is started and stopped at the limit, and the client
+/// closed without it (Redis's "stopped mid-run"), in MULTI too. A script's
+/// call is still refused: no limit bounds its reply.
+#[test]
+fn huge_random_counts_stop_at_the_limit() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["HSET", "h", "a", "b"]);
+    let _: () = q(&mut c, &["SADD", "s", "a"]);
+    let _: () = q(&mut c, &["ZADD", "z", "1", "a"]);
+    let cmds: [&[u8]; 3] = [
+        b"HRANDFIELD h -999999999\r\n",
+        b"SRANDMEMBER s -999999999\r\n",
+        b"ZRANDMEMBER z -999999999\r\n",
+    ];
+    for cmd in cmds {
+        let mut raw = s.raw();
+        raw.roundtrip(cmd, b"-ERR value is out of range\r\n");
+    }
+    config_set(&mut c, "client-output-buffer-limit", "normal 1000000 0 0");
+    for cmd in cmds {
+        let mut raw = s.raw();
+        raw.send(cmd);
+        let got = raw.read_n(1 << 20, Duration::from_secs(5));
+        assert!(got.is_empty(), "{} bytes of replies came", got.len());
+        assert!(raw.is_closed());
+    }
+    let mut raw = s.raw();
+    raw.send(b"MULTI\r\nHRANDFIELD h -999999999\r\nEXEC\r\n");
+    let got = raw.read_n(1 << 20, Duration::from_secs(5));
+    assert!(!got.windows(3).any(|w| w == b"\r\n*"), "EXEC replied");
+    assert!(raw.is_closed());
+    let e = common::err(
+        &mut c,
+        &[
+            "EVAL",
+            "return redis.call('hrandfield', 'h', -999999999)",
+            "0",
+        ],
+    );
+    assert!(e.contains("value is out of range"), "{e}");
+    let info: String = q(&mut c, &["INFO", "stats"]);
+    assert!(
+        info.contains("client_output_buffer_limit_disconnections:4"),
+        "{info}"
+    );
 }
 
 #[test]

@@ -7,9 +7,8 @@
 //! real redis-server in compare.rs.
 
 mod common;
-use common::{err, q, Raw, TestServer};
+use common::{config_set, err, q, Binary, Raw, TestServer};
 use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -660,27 +659,15 @@ fn output_buffer_limit_config() {
         get(&mut c),
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
     );
-    let _: () = q(
-        &mut c,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "pubsub 1mb 100k 5",
-        ],
-    );
+    config_set(&mut c, "client-output-buffer-limit", "pubsub 1mb 100k 5");
     assert_eq!(
         get(&mut c),
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 100000 5"
     );
-    let _: () = q(
+    config_set(
         &mut c,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "replica 1 2 3 normal 5 5 5",
-        ],
+        "client-output-buffer-limit",
+        "replica 1 2 3 normal 5 5 5",
     );
     assert_eq!(
         get(&mut c),
@@ -713,46 +700,6 @@ fn output_buffer_limit_config() {
     }
 }
 
-/// The built binary (its `used_memory` is the allocator's, exactly).
-struct Proc {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_binary() -> Proc {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let child = Command::new(env!("CARGO_BIN_EXE_ember-server"))
-        .args([
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--bind",
-            "127.0.0.1",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ember-server");
-    let p = Proc { child, port };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        thread::sleep(Duration::from_millis(20));
-    }
-    p
-}
-
 fn used_memory(c: &mut redis::Connection) -> u64 {
     let info: String = q(c, &["INFO", "memory"]);
     info.lines()
@@ -763,19 +710,11 @@ fn used_memory(c: &mut redis::Connection) -> u64 {
 
 #[test]
 fn slow_subscriber_is_disconnected_and_memory_returns() {
-    let p = start_binary();
+    let p = Binary::start(&[]);
     let mut c = redis::Client::open(format!("redis://127.0.0.1:{}/", p.port))
         .and_then(|c| c.get_connection())
         .expect("connect");
-    let _: () = q(
-        &mut c,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "pubsub 4mb 1mb 60",
-        ],
-    );
+    config_set(&mut c, "client-output-buffer-limit", "pubsub 4mb 1mb 60");
     let baseline = used_memory(&mut c);
     // A subscriber that never reads.
     let mut slow = std::net::TcpStream::connect(("127.0.0.1", p.port)).expect("connect");
@@ -832,6 +771,60 @@ fn slow_subscriber_is_disconnected_and_memory_returns() {
         }
     };
     assert!(closed, "slow subscriber's connection still open");
+}
+
+/// `omem` of the client named `name` in CLIENT LIST (None: not connected).
+fn omem_of(c: &mut redis::Connection, name: &str) -> Option<u64> {
+    let list: String = q(c, &["CLIENT", "LIST"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!(" name={name} ")))?;
+    line.split(' ')
+        .find_map(|f| f.strip_prefix("omem="))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Over the soft limit, then no more messages: the subscriber is closed once
+/// the seconds pass, by the cron (as Redis's clientsCron), not only when the
+/// next message arrives; and not before.
+#[test]
+fn soft_limit_closes_an_idle_slow_subscriber_in_time() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    config_set(&mut c, "client-output-buffer-limit", "pubsub 0 100000 2");
+    let mut slow = s.raw();
+    slow.send(&enc(&["CLIENT", "SETNAME", "slowsub"]));
+    slow.send(&enc(&["SUBSCRIBE", "soft"]));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while q::<Vec<redis::Value>>(&mut c, &["PUBSUB", "NUMSUB", "soft"])[1] != redis::Value::Int(1) {
+        assert!(Instant::now() < deadline, "not subscribed");
+        thread::sleep(Duration::from_millis(10));
+    }
+    // Publish until the outbox is over the soft limit (past what the
+    // socket buffers take), then stop.
+    let payload = "x".repeat(10_000);
+    let mut sent = 0;
+    while omem_of(&mut c, "slowsub").expect("still connected") <= 100_000 {
+        let _: i64 = q(&mut c, &["PUBLISH", "soft", &payload]);
+        sent += 1;
+        assert!(sent < 10_000, "the outbox never passed the soft limit");
+    }
+    let over_at = Instant::now();
+    assert!(omem_of(&mut c, "slowsub").is_some(), "closed at once");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while omem_of(&mut c, "slowsub").is_some() {
+        assert!(Instant::now() < deadline, "never closed without traffic");
+        thread::sleep(Duration::from_millis(50));
+    }
+    // Over for more than 2 whole seconds, as Redis counts them.
+    assert!(
+        over_at.elapsed() >= Duration::from_secs(2),
+        "closed too early"
+    );
+    assert_eq!(
+        info_field(&mut c, "client_output_buffer_limit_disconnections"),
+        "1"
+    );
 }
 
 #[test]

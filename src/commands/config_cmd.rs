@@ -132,7 +132,20 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let server = ctx.server;
     // Listeners and TLS: all or nothing, before anything is committed.
     let current = server.config.snapshot();
+    // The OOM score, then listeners: each undone if what follows fails.
+    let oom = seen.iter().find(|n| n.starts_with("oom-score-adj"));
+    if let Some(name) = oom {
+        crate::server::oom::apply(&next).map_err(|why| {
+            let _ = crate::server::oom::apply(&current);
+            CmdError::err(format!(
+                "CONFIG SET failed (possibly related to argument '{name}') - {why}"
+            ))
+        })?;
+    }
     crate::server::listen::config_set(server, &current, &next, &seen).map_err(|(name, why)| {
+        if oom.is_some() {
+            let _ = crate::server::oom::apply(&current);
+        }
         CmdError::err(format!(
             "CONFIG SET failed (possibly related to argument '{name}') - {why}"
         ))

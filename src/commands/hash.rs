@@ -434,7 +434,8 @@ fn hscan(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 /// Largest reply HRANDFIELD with a negative count will build; beyond it the
-/// count is refused (Redis would try, and exhaust memory).
+/// count is refused (Redis would try, and exhaust memory), unless an output
+/// buffer limit stops the reply (server::obuf::may_start_huge_reply).
 const RANDFIELD_MAX: u64 = 1 << 26;
 
 /// One field of an HRANDFIELD reply, with its value when asked: flat in
@@ -482,6 +483,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         return Ok(());
     };
     let (count, uniq) = (l.unsigned_abs(), l >= 0);
+    let server = ctx.server;
     let out = &mut *ctx.out;
     if count == 0 {
         out.array(0);
@@ -507,11 +509,18 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         Hash::Table(t) => t.nth(i),
     };
     if !uniq || count == 1 {
-        if count > RANDFIELD_MAX {
+        let huge = count > RANDFIELD_MAX;
+        if huge && !crate::server::obuf::may_start_huge_reply(server, ctx.client) {
             return Err(CmdError::err("value is out of range"));
         }
         out.array(len(count as usize));
-        for _ in 0..count {
+        for i in 0..count {
+            if huge
+                && i % crate::server::obuf::CHECK_EVERY == 0
+                && crate::server::obuf::at_hard_limit(server, out.len())
+            {
+                break;
+            }
             emit(out, pick(rand_below(size)), withvalues);
         }
         return Ok(());

@@ -23,8 +23,6 @@ pub enum Kind {
     MemOrPercent,
     Enum(&'static [&'static str]),
     Str,
-    /// Words, as given (`oom-score-adj-values 0 200 800`).
-    Words(usize),
     /// Any words (`replicaof <host> <port>`).
     Any,
 }
@@ -65,13 +63,6 @@ pub fn check(kind: Kind, v: &[String]) -> Result<String, String> {
         }
         Kind::Str => one(v)?.to_string(),
         Kind::Any => v.join(" "),
-        Kind::Words(n) => {
-            let words: Vec<&str> = v.iter().flat_map(|s| s.split_whitespace()).collect();
-            if words.len() != n || words.iter().any(|w| w.parse::<i64>().is_err()) {
-                return Err("Invalid oom-score-adj-values".into());
-            }
-            words.join(" ")
-        }
     })
 }
 
@@ -156,8 +147,6 @@ pub const PARAMS: &[Param] = &[
     compat!("masterauth", &[], Kind::Str, "", true, None),
     compat!("masteruser", &[], Kind::Str, "", true, None),
     compat!("maxmemory-clients", &[], Kind::MemOrPercent, "0", true, Some("Ember has no client eviction")),
-    compat!("oom-score-adj", &[], Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true, None),
-    compat!("oom-score-adj-values", &[], Kind::Words(3), "0 200 800", true, None),
     compat!("proc-title-template", &[], Kind::Str, "{title} {listen-addr} {server-mode}", true, None),
     compat!("propagation-error-behavior", &[], Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore", true, None),
     compat!("rdb-del-sync-files", &[], Kind::Bool, "no", true, None),

@@ -109,6 +109,10 @@ pub struct Config {
     /// `client-output-buffer-limit`: (hard, soft, soft seconds) for the
     /// normal, replica and pubsub classes.
     pub client_output_buffer_limit: [(u64, u64, u64); 3],
+    /// `oom-score-adj`: no, yes (relative) or absolute (src/server/oom.rs).
+    pub oom_score_adj: String,
+    /// `oom-score-adj-values`: for the master, replica and child classes.
+    pub oom_score_adj_values: [i32; 3],
     /// `user <name> <rules...>` directives, in file order (src/acl).
     pub users: Vec<Vec<String>>,
     /// `aclfile`: users are loaded from (ACL LOAD) and saved to it (ACL SAVE).
@@ -251,6 +255,8 @@ impl Default for Config {
             tls_client_cert_file: String::new(),
             tls_client_key_file: String::new(),
             config_file: None,
+            oom_score_adj: "no".into(),
+            oom_score_adj_values: [0, 200, 800],
             compat: Default::default(),
         }
     }
@@ -506,6 +512,25 @@ fn parse_shutdown_flags(v: &[String]) -> Result<String, String> {
     } else {
         set.join(" ")
     })
+}
+
+/// `oom-score-adj-values <master> <replica> <child>`, each in -2000..2000.
+fn set_oom_values(c: &mut Config, v: &[String]) -> Result<(), String> {
+    let words: Vec<&str> = v.iter().flat_map(|s| s.split_whitespace()).collect();
+    if words.len() != 3 {
+        return Err("wrong number of arguments".into());
+    }
+    for (slot, w) in c.oom_score_adj_values.iter_mut().zip(words) {
+        *slot = match w.parse::<i32>() {
+            Ok(n) if (-2000..=2000).contains(&n) => n,
+            _ => {
+                return Err(
+                    "Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into(),
+                )
+            }
+        };
+    }
+    Ok(())
 }
 
 /// `client-output-buffer-limit <class> <hard> <soft> <soft seconds>...`,
@@ -886,6 +911,33 @@ pub const PARAMS: &[Param] = &[
             )
         },
         set: set_obuf_limits,
+    },
+    // Applied to the process by server::oom (at startup, after CONFIG SET).
+    Param {
+        name: "oom-score-adj",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.oom_score_adj.clone(),
+        set: |c, v| {
+            let mode = parse_enum(v, &["no", "yes", "relative", "absolute"])?;
+            // `relative` is `yes`, and reported so (as Redis).
+            c.oom_score_adj = if mode == "relative" {
+                "yes".into()
+            } else {
+                mode
+            };
+            Ok(())
+        },
+    },
+    Param {
+        name: "oom-score-adj-values",
+        aliases: &[],
+        mutable: true,
+        get: |c| {
+            let v = &c.oom_score_adj_values;
+            format!("{} {} {}", v[0], v[1], v[2])
+        },
+        set: set_oom_values,
     },
     p_str!("aclfile", aclfile, false),
     p_int!("acllog-max-len", &[], acllog_max_len, u64, 0, MAX, true),
@@ -1514,7 +1566,8 @@ mod tests {
                 "Ember does not listen on Unix sockets",
             ),
             ("syslog-enabled yes", "Ember does not log to syslog"),
-            ("oom-score-adj-values 0 200", "Invalid oom-score-adj-values"),
+            ("oom-score-adj-values 0 200", "wrong number of arguments"),
+            ("oom-score-adj-values 0 200 2001", "between -2000 and 2000"),
         ] {
             let e = c.apply_text(line, "", 0).unwrap_err().0;
             assert!(e.contains(why), "{line}: {e}");

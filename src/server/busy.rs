@@ -514,6 +514,7 @@ fn serve_one(server: &Server, tstats: &ThreadStats, parser: &mut Parser, conn: &
     );
     let mut out = Reply::new(client.resp == 3);
     let mut pos = 0;
+    let mut soft_since_ms = 0u64;
     loop {
         let (skipped, parsed) = match parser.next_request(&left.input[pos..], &limits) {
             Ok(p) => p,
@@ -539,6 +540,11 @@ fn serve_one(server: &Server, tstats: &ThreadStats, parser: &mut Parser, conn: &
         super::connection::run_one(server, client, &mut out, tstats, now, args);
         limits.follow(client.authenticated);
         pos += consumed;
+        if super::obuf::over_limit(server, &client.info, out.len(), &mut soft_since_ms) {
+            out.buf.clear();
+            left.close = true;
+            break;
+        }
         // No command that runs while busy blocks.
         client.blocked = None;
         if client.close_after_reply || client.info.killed.load(Relaxed) {

@@ -175,6 +175,10 @@ pub struct ClientInfo {
     /// Bytes in the query buffer and output buffer (for `qbuf`/`omem`).
     pub qbuf: AtomicUsize,
     pub obuf: AtomicUsize,
+    /// When (Unix ms) the Pub/Sub or MONITOR outbox, over its soft
+    /// output-buffer limit, will have been so for too long; 0 if not over.
+    /// Kept by the outbox, read by the cron (server::obuf).
+    pub obuf_soft_deadline_ms: AtomicU64,
     /// Set by CLIENT KILL; the connection closes at its next wake-up.
     pub killed: AtomicBool,
     /// The connection task's waker, which a kill wakes (server::connection).
@@ -243,6 +247,7 @@ impl ClientRegistry {
             last_cmd: AtomicUsize::new(usize::MAX),
             qbuf: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
+            obuf_soft_deadline_ms: AtomicU64::new(0),
             killed: AtomicBool::new(false),
             kill_waker: Mutex::new(None),
             waiter: Mutex::new(None),
@@ -269,6 +274,13 @@ impl ClientRegistry {
         let mut v: Vec<_> = self.clients.lock().values().cloned().collect();
         v.sort_by_key(|c| c.id);
         v
+    }
+
+    /// Call `f` on every client (under the registry's lock: keep it short).
+    pub fn for_each(&self, mut f: impl FnMut(&Arc<ClientInfo>)) {
+        for c in self.clients.lock().values() {
+            f(c);
+        }
     }
 
     pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {

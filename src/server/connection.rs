@@ -4,7 +4,9 @@
 //! The read buffer is parsed in place: multibulk arguments are slices of it,
 //! so a `SET` copies its value once, into the keyspace. Replies go into one
 //! output buffer that is written when the batch is done (or earlier if it
-//! grows past [`FLUSH_AT`], so a huge pipeline cannot hold unbounded replies).
+//! grows past [`FLUSH_AT`], so a huge pipeline cannot hold unbounded replies;
+//! under a `client-output-buffer-limit normal` hard limit, that limit bounds
+//! them instead: see server::obuf).
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -249,7 +251,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             // before anything else runs on this connection.
             blocking::serve_pending(&server, now);
             pos += consumed;
-            if over_output_limit(&server, &info, out.len(), &mut soft_since_ms) {
+            if super::obuf::over_limit(&server, &info, out.len(), &mut soft_since_ms) {
                 // Closed without the replies, as Redis frees the client.
                 out.buf.clear();
                 fatal = true;
@@ -267,7 +269,9 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 fatal = true;
                 break;
             }
-            if out.len() >= FLUSH_AT {
+            // Under a hard output limit the batch's replies are kept, as
+            // Redis keeps them, and the limit bounds them.
+            if out.len() >= FLUSH_AT && !super::obuf::hard_limit_set(&server) {
                 server.aof.log.flush_outbox();
                 durable(&server).await;
                 if write_out(&mut stream, &mut out, &tstats, killed)
@@ -426,48 +430,6 @@ fn pushed_reply(args: crate::protocol::Args<'_>, output: &[u8]) -> bool {
     !output.is_empty()
         && output[0] != b'-'
         && PUSHING.iter().any(|c| args.get(0).eq_ignore_ascii_case(c))
-}
-
-/// `client-output-buffer-limit normal`: whether `pending` reply bytes put
-/// this client over its hard limit, or over the soft one for longer than
-/// allowed. Pending output is what one batch produced before it is written
-/// (written at [`FLUSH_AT`]); a client that does not read stops this
-/// connection reading in turn, so with the limits off (the default) memory
-/// is bounded by TCP backpressure instead. Two relaxed loads while off.
-fn over_output_limit(
-    server: &Server,
-    info: &ClientInfo,
-    pending: usize,
-    soft_since_ms: &mut u64,
-) -> bool {
-    let l = &server.pubsub.shared.normal;
-    let (hard, soft) = (l[0].load(Relaxed), l[1].load(Relaxed));
-    if hard == 0 && soft == 0 {
-        return false;
-    }
-    // As Redis, which counts only what overflows a client's fixed 16 KB
-    // reply buffer: small replies never count.
-    let pending = pending.saturating_sub(16 * 1024) as u64;
-    let mut over = hard != 0 && pending >= hard;
-    if !over && soft != 0 && pending >= soft {
-        let now = crate::util::now_ms();
-        if *soft_since_ms == 0 {
-            *soft_since_ms = now;
-        } else {
-            over = now.saturating_sub(*soft_since_ms) / 1000 > l[2].load(Relaxed);
-        }
-    } else if !over {
-        *soft_since_ms = 0;
-    }
-    if over {
-        server.pubsub.limit_disconnections.fetch_add(1, Relaxed);
-        tracing::warn!(
-            "Client id={} addr={} closed for overcoming of output buffer limits.",
-            info.id,
-            info.addr
-        );
-    }
-    over
 }
 
 /// CLIENT KILL as the connection's futures see it: ready once the client's

@@ -16,6 +16,8 @@ pub mod connection;
 pub mod gate;
 pub mod latency;
 pub mod listen;
+pub mod obuf;
+pub mod oom;
 pub mod pause;
 pub mod stats;
 pub mod tls;
@@ -265,6 +267,8 @@ fn listen(addr: SocketAddr) -> io::Result<StdListener> {
 /// Bind, start the worker and cron threads, and return at once.
 pub fn start(config: Config) -> io::Result<ServerHandle> {
     crate::util::calibrate_ticks();
+    // As Redis: a score that cannot be set is logged, and the start goes on.
+    let _ = oom::apply(&config);
     // A bad TLS setup stops the server before it binds anything.
     let tls = tls::acceptor(&config).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     // `port 0` with a `tls-port`: TLS only (as Redis); without, an ephemeral port.
@@ -461,6 +465,7 @@ fn latency_event(server: &Server, event: &str, started: Instant) {
 fn cron(server: Arc<Server>, gate: usize) {
     server.gates.adopt(gate);
     let shutdown = server.shutdown_rx();
+    let mut last_second = 0;
     while !*shutdown.borrow() {
         let hz = server.config.hz().max(1);
         let period = Duration::from_micros(1_000_000 / hz as u64);
@@ -484,6 +489,11 @@ fn cron(server: Arc<Server>, gate: usize) {
             crate::tracking::Tracking::flush_bcast(&server.pubsub);
         }
         crate::alloc::sample_peak();
+        let now = crate::util::now_ms();
+        if now / 1000 != last_second {
+            last_second = now / 1000;
+            obuf::cron(&server);
+        }
         let (cmds, net_in, net_out, _, _) = server.traffic_totals();
         server
             .stats

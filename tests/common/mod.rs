@@ -169,6 +169,11 @@ pub fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> 
 
 /// Run a command that must fail; returns the error line as it was on the
 /// wire ("<CODE> <detail>", e.g. "ERR syntax error").
+/// `CONFIG SET name value`, which must succeed.
+pub fn config_set(c: &mut redis::Connection, name: &str, value: &str) {
+    let _: () = q(c, &["CONFIG", "SET", name, value]);
+}
+
 pub fn err(c: &mut redis::Connection, args: &[&str]) -> String {
     let mut command = redis::cmd(args[0]);
     for a in &args[1..] {
@@ -180,6 +185,44 @@ pub fn err(c: &mut redis::Connection, args: &[&str]) -> String {
     }
 }
 
+/// Start a server on a free port: `make(port)` builds its command. Another
+/// test's server may take the port between the probe and the bind: then
+/// the child exits, or another process answers (its INFO `process_id` is
+/// not the child's), and a new port is tried.
+fn spawn_on_free_port(
+    what: &str,
+    mut make: impl FnMut(u16) -> std::process::Command,
+) -> (std::process::Child, u16) {
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = make(port)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            if let Some(pid) = process_id(port) {
+                if pid == child.id() {
+                    return (child, port);
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            assert!(Instant::now() < deadline, "{what} did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("{what} did not start on any of 5 ports");
+}
+
 /// A real `redis-server` child for side-by-side tests, killed when dropped.
 pub struct RealRedis {
     child: std::process::Child,
@@ -188,47 +231,21 @@ pub struct RealRedis {
 
 impl RealRedis {
     /// Start `redis-server --port <free> --bind 127.0.0.1 --save ""
-    /// --appendonly no` followed by `extra`. Another test's server may take
-    /// the free port between the probe and the bind: then the child exits,
-    /// or answers with another process id, and a new port is tried.
-    /// It runs in a private directory, so it never loads a dump.rdb left in
-    /// the working directory.
+    /// --appendonly no` followed by `extra`. It runs in a private
+    /// directory, so it never loads a dump.rdb left in the working directory.
     pub fn start(extra: &[&str]) -> RealRedis {
-        for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
+        let (child, port) = spawn_on_free_port("redis-server", |port| {
             let dir = std::env::temp_dir().join(format!("ember-real-redis-{port}"));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("temp dir");
-            let mut child = std::process::Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            let mut cmd = std::process::Command::new("redis-server");
+            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no"])
                 .args(["--dir", &dir.to_string_lossy()])
-                .args(extra)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("redis-server starts");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if child.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                if let Some(pid) = process_id(port) {
-                    if pid == child.id() {
-                        return RealRedis { child, port };
-                    }
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                assert!(Instant::now() < deadline, "redis-server did not start");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        panic!("redis-server did not start on any of 5 ports");
+                .args(extra);
+            cmd
+        });
+        RealRedis { child, port }
     }
 
     pub fn stop(&mut self) {
@@ -240,6 +257,45 @@ impl RealRedis {
 impl Drop for RealRedis {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The built `ember-server` as a child process, killed when dropped: for
+/// what an in-process server cannot show (the counting allocator's exact
+/// `used_memory`, the process's own OOM score).
+pub struct Binary {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Binary {
+    /// `ember-server --port <free> --bind 127.0.0.1 --save ""` and `extra`.
+    pub fn start(extra: &[&str]) -> Binary {
+        let (child, port) = spawn_on_free_port("ember-server", |port| {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ember-server"));
+            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", ""])
+                .args(extra);
+            cmd
+        });
+        Binary { child, port }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn conn(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .and_then(|c| c.get_connection())
+            .expect("connect")
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -24,7 +24,9 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 /// Largest reply SRANDMEMBER with a negative count will build; beyond it the
-/// count is refused (Redis would try, and exhaust memory), as ZRANDMEMBER.
+/// count is refused (Redis would try, and exhaust memory), as ZRANDMEMBER,
+/// unless an output buffer limit stops the reply
+/// (server::obuf::may_start_huge_reply).
 const RANDMEMBER_MAX: u64 = 1 << 26;
 
 /// How much bigger than what remains a pop must be for SPOP to rebuild the
@@ -179,6 +181,7 @@ fn srandmember(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         return Ok(());
     };
     let (count, uniq) = (l.unsigned_abs(), l >= 0);
+    let server = ctx.server;
     let out = &mut *ctx.out;
     if count == 0 {
         out.array(0);
@@ -186,11 +189,18 @@ fn srandmember(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let size = s.len();
     if !uniq || count == 1 {
-        if count > RANDMEMBER_MAX {
+        let huge = count > RANDMEMBER_MAX;
+        if huge && !crate::server::obuf::may_start_huge_reply(server, ctx.client) {
             return Err(CmdError::err("value is out of range"));
         }
         out.array(count as usize);
-        for _ in 0..count {
+        for i in 0..count {
+            if huge
+                && i % crate::server::obuf::CHECK_EVERY == 0
+                && crate::server::obuf::at_hard_limit(server, out.len())
+            {
+                break;
+            }
             emit(out, s.random());
         }
         return Ok(());

@@ -455,7 +455,8 @@ fn zrevrank(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 /// Largest reply ZRANDMEMBER with a negative count will build; beyond it the
-/// count is refused (Redis would try, and exhaust memory).
+/// count is refused (Redis would try, and exhaust memory), unless an output
+/// buffer limit stops the reply (server::obuf::may_start_huge_reply).
 const RANDMEMBER_MAX: u64 = 1 << 26;
 
 fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
@@ -490,6 +491,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         return Ok(());
     };
     let (count, uniq) = (l.unsigned_abs(), l >= 0);
+    let server = ctx.server;
     let out = &mut *ctx.out;
     if count == 0 {
         out.array(0);
@@ -497,11 +499,18 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let size = z.len();
     if !uniq || count == 1 {
-        if count > RANDMEMBER_MAX {
+        let huge = count > RANDMEMBER_MAX;
+        if huge && !crate::server::obuf::may_start_huge_reply(server, ctx.client) {
             return Err(CmdError::err("value is out of range"));
         }
         emit_len(out, count as usize, withscores);
-        for _ in 0..count {
+        for i in 0..count {
+            if huge
+                && i % crate::server::obuf::CHECK_EVERY == 0
+                && crate::server::obuf::at_hard_limit(server, out.len())
+            {
+                break;
+            }
             let (m, s) = z.get(crate::util::rand_below(size));
             emit(out, m, s, withscores);
         }
