@@ -3,7 +3,8 @@
 # against Ember, in the suite's external-server mode.
 #
 #   scripts/redis-suite.sh /path/to/redis [unit ...]
-#   (default units: type/incr type/string keyspace expire type/zset type/list
+#   (a unit is tests/unit/<unit>.tcl, or integration/<name>; default
+#    units: type/incr type/string keyspace expire type/zset type/list
 #    type/hash type/set scan sort bitops bitfield protocol multi pubsub
 #    tracking scripting functions dump info-command latency-monitor)
 #
@@ -32,6 +33,8 @@ UNITS=("$@")
 PORT=${PORT:-7400}
 read -r -a EXTRA <<<"${EXTRA:-}"  # more runtest options, e.g. EXTRA="--skiptest /GEO"
 OUT_DIR=${OUT_DIR:-/tmp/redis-suite}
+# `type/list` is tests/unit/type/list.tcl; `integration/rdb` is as given.
+test_path() { case "$1" in integration/*) echo "$1" ;; *) echo "unit/$1" ;; esac; }
 command -v tclsh >/dev/null || { echo "missing tclsh (apt-get install tcl)" >&2; exit 1; }
 [ -x "$REDIS/runtest" ] || { echo "$REDIS/runtest not found" >&2; exit 1; }
 cargo build --release --quiet --bin ember-server
@@ -58,7 +61,7 @@ WRAP
   done
   for unit in "${UNITS[@]}"; do
     log="$OUT_DIR/$(echo "$unit" | tr / _).log"
-    (cd "$TREE" && timeout 900 ./runtest --single "unit/$unit" --clients 1 \
+    (cd "$TREE" && timeout 900 ./runtest --single "$(test_path "$unit")" --clients 1 \
       --tags "-needs:repl" ${EXTRA[@]+"${EXTRA[@]}"}) 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$log" || true
     printf '%-18s ok=%-4s err=%-3s exception=%s\n' "$unit" "$(grep -c '^\[ok\]' "$log" || true)" \
       "$(grep -c '^\[err\]' "$log" || true)" "$(grep -c '^\[exception\]' "$log" || true)"
@@ -79,7 +82,7 @@ for unit in "${UNITS[@]}"; do
   EPID=$!
   for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
   log="$OUT_DIR/$(echo "$unit" | tr / _).log"
-  (cd "$REDIS" && timeout 600 ./runtest --host 127.0.0.1 --port "$PORT" --single "unit/$unit" \
+  (cd "$REDIS" && timeout 600 ./runtest --host 127.0.0.1 --port "$PORT" --single "$(test_path "$unit")" \
     --clients 1 --tags "-needs:debug -needs:repl" --durable ${EXTRA[@]+"${EXTRA[@]}"}) 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$log" || true
   printf '%-18s ok=%-4s err=%-3s exception=%s\n' "$unit" "$(grep -c '^\[ok\]' "$log" || true)" \
     "$(grep -c '^\[err\]' "$log" || true)" "$(grep -c '^\[exception\]' "$log" || true)"

@@ -1300,3 +1300,98 @@ fn replay_ignores_min_replicas_to_write() {
     );
     p.shutdown();
 }
+
+/// Nothing expires while the AOF replays, as in Redis: a TTL that has
+/// passed since (or was already past in the file) applies once the load is
+/// done, so a later command on the key extends it instead of making a new
+/// key without a TTL. Also for keys of an RDB preamble.
+#[test]
+fn ttls_past_by_load_time_apply_after_the_replay() {
+    let dir = Dir::new("past-ttl");
+    let mut old = resp(&["RPUSH", "list", "foo"]);
+    old.extend(resp(&["PEXPIREAT", "list", "1000"]));
+    old.extend(resp(&["RPUSH", "list", "bar"]));
+    old.extend(resp(&["SET", "k", "v", "PXAT", "1000"]));
+    old.extend(resp(&["APPEND", "k", "x"]));
+    old.extend(resp(&["SET", "live", "1"]));
+    std::fs::write(dir.0.join("appendonly.aof"), &old).expect("write aof");
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    assert_eq!(q::<i64>(&mut c, &["LLEN", "list"]), 0);
+    assert_eq!(q::<Option<String>>(&mut c, &["GET", "k"]), None);
+    assert_eq!(q::<String>(&mut c, &["GET", "live"]), "1");
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 1);
+    drop(c);
+    p.shutdown();
+
+    // An RDB preamble whose key's TTL passes before the load, then a
+    // command the key was alive for.
+    let src = Dir::new("past-ttl-src");
+    let p = spawn(EMBER, &src, &[]).expect("ember starts");
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["SET", "k", "v", "PX", "300"]);
+    let _: String = q(&mut c, &["SAVE"]);
+    drop(c);
+    p.shutdown();
+    let dir = Dir::new("past-ttl-rdb");
+    let mut old = std::fs::read(src.0.join("dump.rdb")).expect("dump.rdb");
+    old.extend(resp(&["APPEND", "k", "x"]));
+    std::fs::write(dir.0.join("appendonly.aof"), &old).expect("write aof");
+    std::thread::sleep(Duration::from_millis(400));
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    assert_eq!(q::<Option<String>>(&mut c, &["GET", "k"]), None);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
+    drop(c);
+    p.shutdown();
+}
+
+/// `aof-timestamp-enabled`: a `#TS:<unix seconds>` line before the first
+/// record of each second, and at the top of a command-format base; the
+/// file still loads.
+#[test]
+fn timestamp_annotations_are_written_when_enabled() {
+    let dir = Dir::new("timestamps");
+    let p = start(&dir, &["--aof-use-rdb-preamble", "no"]);
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["SET", "before", "1"]);
+    let _: Value = q(&mut c, &["CONFIG", "SET", "aof-timestamp-enabled", "yes"]);
+    let _: Value = q(&mut c, &["SET", "a", "1"]);
+    let _: Value = q(&mut c, &["SET", "b", "2"]);
+    let secs = |line: &str| -> u64 {
+        line.strip_prefix("#TS:")
+            .and_then(|n| n.trim_end().parse().ok())
+            .unwrap_or_else(|| panic!("not an annotation: {line:?}"))
+    };
+    let now = ember::util::now_ms() / 1000;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        let log = std::fs::read_to_string(dir.last_incr()).expect("incr");
+        if log.contains("\r\nb\r\n") || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let ts: Vec<&str> = log.lines().filter(|l| l.starts_with("#TS:")).collect();
+    assert!(!ts.is_empty() && ts.len() <= 2, "{log:?}");
+    assert!(now.abs_diff(secs(ts[0])) <= 2, "{log:?}");
+    // The writes made since it was on follow an annotation.
+    let at = log.find("#TS:").unwrap();
+    assert!(!log[..at].contains("\r\na\r\n"), "{log:?}");
+    let _: String = q(&mut c, &["BGREWRITEAOF"]);
+    wait_rewrite(&mut c, 1);
+    let base = std::fs::read_dir(dir.aofdir())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().ends_with(".base.aof"))
+        .expect("a command-format base");
+    let text = std::fs::read_to_string(base).unwrap();
+    assert!(now.abs_diff(secs(text.lines().next().unwrap())) <= 2);
+    drop(c);
+    p.shutdown();
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    assert_eq!(q::<String>(&mut c, &["GET", "b"]), "2");
+    drop(c);
+    p.shutdown();
+}

@@ -16,7 +16,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 fn start_redis() -> (common::RealRedis, u16) {
-    let r = common::RealRedis::start(&[]);
+    let r = common::RealRedis::start(&["--enable-debug-command", "yes"]);
     let port = r.port;
     (r, port)
 }
@@ -225,7 +225,7 @@ fn compare_with_redis(
     mut observe: impl FnMut(&[u8]),
 ) -> usize {
     let (_redis, port) = start_redis();
-    let ember = TestServer::start();
+    let ember = TestServer::with_config(|c| c.enable_debug_command = "yes".into());
     let mut r = TcpStream::connect(("127.0.0.1", port)).expect("connect redis");
     let mut e = TcpStream::connect(ember.addr).expect("connect ember");
     let (mut rbuf, mut ebuf) = (Vec::new(), Vec::new());
@@ -253,6 +253,17 @@ fn compare_with_redis(
             compared += 1;
         }
     }
+    // The datasets the corpus left are the same, value for value: DEBUG
+    // DIGEST is computed as Redis computes it.
+    let digest = encode(&["DEBUG".into(), "DIGEST".into()]);
+    let want = exchange(&mut r, &digest, &mut rbuf);
+    let got = exchange(&mut e, &digest, &mut ebuf);
+    assert_eq!(want.len(), 43, "{:?}", String::from_utf8_lossy(&want));
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&want),
+        "DEBUG DIGEST differs after the corpus"
+    );
     compared
 }
 

@@ -431,6 +431,78 @@ fn debug_needs_enable_debug_command() {
     }
 }
 
+/// DEBUG DIGEST / DIGEST-VALUE, computed as Redis 7.2 computes them: the
+/// expected values are what redis-server answers for the same data
+/// (tests/compare.rs checks that against a live one).
+#[test]
+fn debug_digest_is_redis_s() {
+    let s = TestServer::with_config(|c| c.enable_debug_command = "yes".into());
+    let mut c = s.conn();
+    let zeros = "0".repeat(40);
+    assert_eq!(q::<String>(&mut c, &["DEBUG", "DIGEST"]), zeros);
+    let cmds: &[&[&str]] = &[
+        &["SET", "s", "hello"],
+        &["SET", "n", "12345"],
+        &["RPUSH", "l", "a", "b", "3"],
+        &["SADD", "si", "1", "2", "3"],
+        &["SADD", "ss", "a", "b", "c"],
+        &["HSET", "h", "f", "v", "g", "1"],
+        &["ZADD", "z", "1", "a", "2", "b", "3.5", "c"],
+        &["SET", "t", "v", "EX", "100"],
+        &["SELECT", "3"],
+        &["SET", "x", "y"],
+        &["SELECT", "0"],
+    ];
+    for cmd in cmds {
+        let _: redis::Value = q(&mut c, cmd);
+    }
+    let values: Vec<String> = q(
+        &mut c,
+        &[
+            "DEBUG",
+            "DIGEST-VALUE",
+            "s",
+            "l",
+            "si",
+            "ss",
+            "h",
+            "z",
+            "t",
+            "nokey",
+        ],
+    );
+    assert_eq!(
+        values,
+        [
+            "36b23a1456b2dce2c3ed252c456761301dba8060",
+            "09eb1fc9381ee92790d59930ab462945f8cd948b",
+            "2a462a3f51a1db89738ebbeef0c47ce1bbc85246",
+            "593c2414786d75446e97f4ea5d4b731f3313da72",
+            "6679ee22f89ed8001eeb5309d0900265ea56c03a",
+            "2e84f858313dc5e3c813d3d7e365e52265df5e70",
+            "311b17018163335616e089f6b951c82c477335ac",
+            &zeros,
+        ]
+    );
+    let digest: String = q(&mut c, &["DEBUG", "DIGEST"]);
+    assert_eq!(digest, "bb0d5dcf779ed828f0a15c7a8d014dde2b130144");
+    // Encodings do not matter (a listpack hash grown into a hashtable and
+    // back to the same pairs), and a reload keeps the digest.
+    let _: () = q(&mut c, &["CONFIG", "SET", "hash-max-listpack-entries", "1"]);
+    let _: () = q(&mut c, &["DEL", "h"]);
+    let _: i64 = q(&mut c, &["HSET", "h", "f", "v", "g", "1"]);
+    let enc: String = q(&mut c, &["OBJECT", "ENCODING", "h"]);
+    assert_eq!(enc, "hashtable");
+    assert_eq!(q::<String>(&mut c, &["DEBUG", "DIGEST"]), digest);
+    let _: () = q(&mut c, &["DEBUG", "RELOAD"]);
+    assert_eq!(q::<String>(&mut c, &["DEBUG", "DIGEST"]), digest);
+    // Order matters in a list, not in a set.
+    let _: i64 = q(&mut c, &["LPUSH", "l2", "a", "b"]);
+    let _: i64 = q(&mut c, &["RPUSH", "l3", "a", "b"]);
+    let v: Vec<String> = q(&mut c, &["DEBUG", "DIGEST-VALUE", "l2", "l3"]);
+    assert_ne!(v[0], v[1]);
+}
+
 /// A non-loopback address of this machine, if it has one.
 fn outside_ip() -> Option<std::net::IpAddr> {
     let sock = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;

@@ -106,7 +106,7 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         (t, true) => t as u64,
         (t, false) => now.saturating_add(t as u64),
     };
-    if expire != NO_EXPIRE && expire <= now {
+    if expire != NO_EXPIRE && crate::keyspace::expire::already_past(expire, now) {
         // Already expired (ABSTTL in the past): the key ends up absent.
         if replace && shard.db(db).remove(key).is_some() {
             shard.modified(db, key);

@@ -182,7 +182,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, relative: bool)
         return Ok(());
     }
     let table = shard.db(db);
-    let event = if when <= now as i64 {
+    let event = if when <= 0 || crate::keyspace::expire::already_past(when as u64, now) {
         table.remove(key);
         ctx.propagate_instead(&[b"DEL", key]);
         "del"

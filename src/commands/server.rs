@@ -109,7 +109,8 @@ fn debug_reload(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let loaded = std::fs::File::open(&path)
         .map_err(|e| e.to_string())
         .and_then(|f| {
-            crate::persist::save::load_into(server, &mut std::io::BufReader::new(f))
+            let input = &mut std::io::BufReader::new(f);
+            crate::persist::save::load_into(server, input, crate::persist::save::RdbRole::Snapshot)
                 .map_err(|e| e.to_string())
         });
     if let Err(e) = loaded {
@@ -145,6 +146,37 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         Ok(())
     } else if eq_ic(sub, b"reload") {
         debug_reload(ctx, args)
+    } else if eq_ic(sub, b"digest") && args.len() == 2 {
+        // The whole dataset, under every shard lock (one consistent view;
+        // keys past their TTL but not yet reclaimed count, as in Redis).
+        let mut d = super::digest::Digest::default();
+        let mut all = ctx.server.keyspace.lock_all();
+        for db in 0..ctx.server.keyspace.ndbs() {
+            let mut keys = Vec::new();
+            for shard in all.shards() {
+                let t = shard.db_ref(db);
+                keys.extend(t.iter().map(|(k, e)| super::digest::key_digest(k, e)));
+            }
+            super::digest::add_db(&mut d, db, keys.into_iter());
+        }
+        drop(all);
+        ctx.out.simple(&super::digest::hex(&d));
+        Ok(())
+    } else if eq_ic(sub, b"digest-value") {
+        // Each key's value as it is stored (not expired first), zeros if absent.
+        ctx.out.array(args.len() - 2);
+        let db = ctx.db();
+        for key in args.slice(2).iter() {
+            let mut d = super::digest::Digest::default();
+            let mut shard = ctx.server.keyspace.lock(key);
+            let t = shard.db(db);
+            if let Some((_, e)) = t.position(key).and_then(|p| t.at(p)) {
+                super::digest::add_value(&mut d, e);
+            }
+            drop(shard);
+            ctx.out.simple(&super::digest::hex(&d));
+        }
+        Ok(())
     } else if eq_ic(sub, b"help") {
         const LINES: &[&str] = &[
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -161,6 +193,10 @@ fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             "      existing RDB file.",
             "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
             "      file to the database.",
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",

@@ -259,7 +259,7 @@ fn set_generic(
         SetExpire::At(at) => at,
     };
     let table = shard.db(db);
-    let past = expire != NO_EXPIRE && expire <= now;
+    let past = expire != NO_EXPIRE && crate::keyspace::expire::already_past(expire, now);
     if past {
         // An absolute time already past: the key ends up deleted.
         table.remove(key);
@@ -396,7 +396,7 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     reply_str(ctx, &e.value)?;
     match target {
         None => {}
-        Some(t) if t != NO_EXPIRE && t <= now => {
+        Some(t) if t != NO_EXPIRE && crate::keyspace::expire::already_past(t, now) => {
             shard.db(db).remove(key);
             ctx.propagate_instead(&[b"DEL", key]);
             shard.modified(db, key);

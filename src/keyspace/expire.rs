@@ -29,6 +29,46 @@ pub fn set_active_expire(on: bool) {
     ACTIVE.store(on, Ordering::Relaxed);
 }
 
+thread_local! {
+    /// Set while this thread replays a file (the AOF): see [`Loading`].
+    static LOADING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, nothing expires on this thread, as nothing expires while
+/// Redis loads: lookups treat keys past their TTL as live, and a TTL given
+/// already past is kept rather than deleting the key. Replaying an AOF thus
+/// rebuilds what its commands built when they ran (an APPEND to a key whose
+/// TTL has since passed extends it, and does not make a new key without a
+/// TTL); what is expired goes once the load is done.
+pub struct Loading(bool);
+
+impl Loading {
+    pub fn begin() -> Loading {
+        Loading(LOADING.with(|l| l.replace(true)))
+    }
+}
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        let before = self.0;
+        LOADING.with(|l| l.set(before));
+    }
+}
+
+/// Whether a [`Loading`] guard is alive on this thread.
+#[inline]
+pub fn loading() -> bool {
+    LOADING.with(|l| l.get())
+}
+
+/// Whether the absolute expiry time `at` (Unix ms, not NO_EXPIRE) is
+/// already past at `now`, so that a command setting it deletes the key
+/// instead: never while loading (Redis's `checkAlreadyExpired`).
+#[inline]
+pub fn already_past(at: u64, now: u64) -> bool {
+    at <= now && !loading()
+}
+
 /// Where the next cycle starts (shard index).
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 

@@ -143,7 +143,9 @@ impl Table {
     ) -> Lookup<'_> {
         match self.map.get_index_of(key) {
             None => Lookup::Missing,
-            Some(i) if self.map[i].is_expired(now) => self.expire_at(i, now, held_until),
+            Some(i) if self.map[i].is_expired(now) && !super::expire::loading() => {
+                self.expire_at(i, now, held_until)
+            }
             Some(i) => {
                 self.preserve(i);
                 Lookup::Found(&mut self.map[i])

@@ -416,7 +416,11 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
     let started = std::time::Instant::now();
     let p = &server.persist;
     p.loading.store(true, Relaxed);
-    let r = load_into(server, &mut io::BufReader::with_capacity(1 << 20, file));
+    let r = load_into(
+        server,
+        &mut io::BufReader::with_capacity(1 << 20, file),
+        RdbRole::Snapshot,
+    );
     p.loading.store(false, Relaxed);
     match r {
         Ok((keys, expired, _)) => {
@@ -433,11 +437,23 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
     }
 }
 
-/// Load an RDB stream into the (empty) keyspace; returns (keys, expired).
-/// Returns (keys loaded, expired keys skipped, offset just past the RDB).
+/// Why an RDB stream is loaded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum RdbRole {
+    /// A snapshot (dump.rdb, DEBUG RELOAD): keys already expired are skipped.
+    Snapshot,
+    /// An AOF's base: every key is kept, as Redis keeps them from an AOF
+    /// preamble, since the commands that follow may still act on them
+    /// (their TTLs apply once the load is done).
+    AofBase,
+}
+
+/// Load an RDB stream into the (empty) keyspace. Returns (keys loaded,
+/// expired keys skipped, offset just past the RDB).
 pub fn load_into(
     server: &Server,
     input: &mut dyn io::Read,
+    role: RdbRole,
 ) -> Result<(u64, u64, u64), rdb::RdbError> {
     let limits = load_limits(server);
     let now = crate::util::now_ms();
@@ -449,7 +465,7 @@ pub fn load_into(
                 "FATAL: Data file was created with a Redis server configured to handle more than {ndbs} databases. Exiting"
             )));
         }
-        if l.expire_ms != 0 && l.expire_ms <= now {
+        if role == RdbRole::Snapshot && l.expire_ms != 0 && l.expire_ms <= now {
             expired += 1;
             return Ok(());
         }

@@ -59,6 +59,10 @@ pub fn write_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io:
     let file = std::fs::File::create(path)?;
     let mut w = BufWriter::with_capacity(1 << 16, file);
     let mut buf = Vec::with_capacity(1 << 16);
+    if server.config.read(|c| c.aof_timestamp_enabled) {
+        // As Redis: an AOF-format base starts with the time of the rewrite.
+        super::log::encode_timestamp(&mut buf, now / 1000);
+    }
     for (db, keys) in snapshot.iter().enumerate() {
         if keys.is_empty() {
             continue;

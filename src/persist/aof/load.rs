@@ -89,6 +89,7 @@ impl Run for Replayer<'_> {
                 String::from_utf8_lossy(args.get(0))
             ));
         }
+        let _loading = crate::keyspace::expire::Loading::begin();
         crate::commands::dispatch(
             self.server,
             &mut self.client,
@@ -272,7 +273,7 @@ pub fn load_file(
 ) -> Result<Loaded, String> {
     let name = path.display();
     let file = std::fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("The AOF file {name} doesn't exist"),
+        std::io::ErrorKind::NotFound => format!("The append log file {name} doesn't exist: {e}"),
         _ => format!("Fatal error: can't open the append log file {name} for reading: {e}"),
     })?;
     let size = file.metadata().map_or(0, |m| m.len());

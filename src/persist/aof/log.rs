@@ -50,6 +50,15 @@ pub const FSYNC_ALWAYS: u8 = 2;
 /// "No database": the record does not depend on one.
 pub const NO_DB: u32 = u32::MAX;
 
+/// Append the `#TS:<unix seconds>` annotation (`aof-timestamp-enabled`),
+/// which the loader skips and `redis-check-aof --truncate-to-timestamp`
+/// cuts at.
+pub fn encode_timestamp(buf: &mut Vec<u8>, unix_secs: u64) {
+    buf.extend_from_slice(b"#TS:");
+    buf.extend_from_slice(itoa::Buffer::new().format(unix_secs).as_bytes());
+    buf.extend_from_slice(b"\r\n");
+}
+
 /// What one sequence number stands for.
 #[derive(Debug, Default)]
 pub struct Record {
@@ -94,6 +103,9 @@ pub struct Log {
     /// every lower one.
     synced: tokio::sync::watch::Sender<u64>,
     policy: AtomicU8,
+    /// `aof-timestamp-enabled`: the writer puts a `#TS:<unix seconds>`
+    /// annotation before the first record of each second.
+    timestamps: AtomicBool,
 }
 
 impl Default for Log {
@@ -109,6 +121,7 @@ impl Default for Log {
             switched: Condvar::new(),
             synced: tokio::sync::watch::channel(0).0,
             policy: AtomicU8::new(FSYNC_EVERYSEC),
+            timestamps: AtomicBool::new(false),
         }
     }
 }
@@ -141,6 +154,14 @@ impl Log {
 
     pub fn policy(&self) -> u8 {
         self.policy.load(Ordering::Relaxed)
+    }
+
+    pub fn set_timestamps(&self, on: bool) {
+        self.timestamps.store(on, Ordering::Relaxed);
+    }
+
+    pub fn timestamps(&self) -> bool {
+        self.timestamps.load(Ordering::Relaxed)
     }
 
     /// Whether replies must wait for their records to be fsynced.

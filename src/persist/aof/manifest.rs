@@ -38,12 +38,16 @@ impl Manifest {
     pub fn parse(text: &str) -> Result<Manifest, String> {
         let mut m = Manifest::default();
         for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
+            // As Redis: a comment starts the line; a blank line is an error.
+            if line.starts_with('#') {
                 continue;
             }
             if line.len() > 1024 {
                 return Err("The AOF manifest file contains too long line".into());
+            }
+            let line = line.trim();
+            if line.is_empty() {
+                return Err("Invalid AOF manifest file format".into());
             }
             let mut scratch = Vec::new();
             let mut ranges = Vec::new();
@@ -59,7 +63,7 @@ impl Manifest {
                 .collect();
             let (mut name, mut seq, mut ty) = (None, None, None);
             for kv in words.chunks(2) {
-                match kv[0].as_str() {
+                match kv[0].to_ascii_lowercase().as_str() {
                     "file" => name = Some(kv[1].clone()),
                     "seq" => seq = kv[1].parse::<u64>().ok(),
                     "type" => ty = kv[1].chars().next(),
@@ -203,5 +207,12 @@ mod tests {
         assert!(Manifest::parse("file x seq 1 type z\n").is_err());
         assert!(Manifest::parse("file x seq 2 type i\nfile y seq 1 type i\n").is_err());
         assert!(Manifest::parse("garbage\n").is_err());
+        // As Redis: keys in any case, comments skipped, blank lines refused.
+        let m = Manifest::parse("# c\nFILE x SEQ 1 TYPE b\n").unwrap();
+        assert_eq!(m.base.unwrap().name, "x");
+        assert_eq!(
+            Manifest::parse("file x seq 1 type b\n\nfile y seq 1 type i\n").unwrap_err(),
+            "Invalid AOF manifest file format"
+        );
     }
 }

@@ -182,6 +182,7 @@ impl Aof {
     /// CONFIG SET changed the configuration from `old`.
     pub fn config_changed(&self, old: &crate::config::Config, new: &crate::config::Config) {
         self.log.set_policy(fsync_code(&new.appendfsync));
+        self.log.set_timestamps(new.aof_timestamp_enabled);
         if new.appendonly && !old.appendonly {
             // As Redis: the base is written in the background, writes are
             // logged from the cut on.
@@ -274,10 +275,11 @@ fn create_new(p: &std::path::Path) -> io::Result<std::fs::File> {
 pub fn startup(server: &Arc<Server>) -> io::Result<()> {
     let aof = &server.aof;
     let _ = aof.server.set(Arc::downgrade(server));
-    let (appendonly, fsync) = server
+    let (appendonly, fsync, timestamps) = server
         .config
-        .read(|c| (c.appendonly, c.appendfsync.clone()));
+        .read(|c| (c.appendonly, c.appendfsync.clone(), c.aof_timestamp_enabled));
     aof.log.set_policy(fsync_code(&fsync));
+    aof.log.set_timestamps(timestamps);
     {
         let a = server.aof.clone();
         let h = std::thread::Builder::new()
@@ -472,7 +474,7 @@ fn is_rdb(p: &std::path::Path) -> io::Result<bool> {
     let mut f = std::fs::File::open(p).map_err(|e| {
         io::Error::new(
             e.kind(),
-            format!("The AOF file {} doesn't exist: {e}", p.display()),
+            format!("The append log file {} doesn't exist: {e}", p.display()),
         )
     })?;
     let mut magic = [0u8; 5];
@@ -480,13 +482,13 @@ fn is_rdb(p: &std::path::Path) -> io::Result<bool> {
     Ok(n == 5 && &magic == b"REDIS")
 }
 
-/// An `.rdb` base (an RDB preamble, Redis's default) is loaded by the RDB
-/// loader.
-/// Load the RDB part of a base file; returns the offset where it ends
+/// Load the RDB part of a base file (an RDB preamble, Redis's default),
+/// keys already expired included; returns the offset where it ends
 /// (commands may follow it, as in a pre-7.0 single-file AOF).
 fn load_rdb_base(server: &Server, p: &std::path::Path) -> io::Result<u64> {
     let f = std::fs::File::open(p)?;
-    crate::persist::save::load_into(server, &mut io::BufReader::with_capacity(1 << 20, f))
+    let input = &mut io::BufReader::with_capacity(1 << 20, f);
+    crate::persist::save::load_into(server, input, crate::persist::save::RdbRole::AofBase)
         .map(|(_, _, end)| end)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", p.display())))
 }

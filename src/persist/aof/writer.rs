@@ -27,7 +27,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::log::{encode_select, Log, FSYNC_ALWAYS, FSYNC_EVERYSEC, NO_DB};
+use super::log::{encode_select, encode_timestamp, Log, FSYNC_ALWAYS, FSYNC_EVERYSEC, NO_DB};
 use super::Aof;
 
 /// How long records gather before a write under everysec/no, and the
@@ -46,6 +46,9 @@ pub(super) fn run(aof: Arc<Aof>) {
     let mut upto = 0u64;
     let mut retry_at: Option<Instant> = None;
     let mut coalesced = false;
+    // The second of the last `#TS:` annotation written (Redis's
+    // aof_cur_timestamp: kept across files).
+    let mut stamped = 0u64;
     loop {
         let mut q = log.q.lock();
         let mut switch = None;
@@ -58,6 +61,13 @@ pub(super) fn run(aof: Arc<Aof>) {
                     break;
                 };
                 if file.is_some() && !r.buf.is_empty() {
+                    if log.timestamps() {
+                        let now = crate::util::now_ms() / 1000;
+                        if now > stamped {
+                            encode_timestamp(&mut buf, now);
+                            stamped = now;
+                        }
+                    }
                     if r.start_db != NO_DB && r.start_db != db {
                         encode_select(&mut buf, r.start_db);
                     }

@@ -601,7 +601,7 @@ pub fn load(
                     });
                     if stored != 0 && stored != expected {
                         return r.err(format_args!(
-                            "checksum mismatch: stored {stored:016x}, computed {expected:016x}"
+                            "Wrong RDB checksum expected: ({stored:x}) got ({expected:x}): RDB CRC error"
                         ));
                     }
                 }
