@@ -503,6 +503,38 @@ fn debug_digest_is_redis_s() {
     assert_ne!(v[0], v[1]);
 }
 
+/// DEBUG POPULATE, as Redis's: `key:<n>` = `value:<n>` (or a prefix, or
+/// values padded with zero bytes or cut to a size), existing keys kept.
+#[test]
+fn debug_populate_creates_keys_as_redis_does() {
+    let s = TestServer::with_config(|c| c.enable_debug_command = "yes".into());
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "key:1", "mine"]);
+    let _: () = q(&mut c, &["DEBUG", "POPULATE", "3"]);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 3);
+    assert_eq!(q::<String>(&mut c, &["GET", "key:0"]), "value:0");
+    assert_eq!(q::<String>(&mut c, &["GET", "key:1"]), "mine");
+    assert_eq!(q::<String>(&mut c, &["GET", "key:2"]), "value:2");
+    let _: () = q(&mut c, &["DEBUG", "POPULATE", "2", "p", "10"]);
+    assert_eq!(q::<Vec<u8>>(&mut c, &["GET", "p:1"]), b"value:1\0\0\0");
+    let _: () = q(&mut c, &["DEBUG", "POPULATE", "1", "cut", "3"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "cut:0"]), "val");
+    let _: () = q(&mut c, &["DEBUG", "POPULATE", "0"]);
+    assert_eq!(
+        err(&mut c, &["DEBUG", "POPULATE", "-1"]),
+        "ERR value is out of range, must be positive"
+    );
+    assert_eq!(
+        err(&mut c, &["DEBUG", "POPULATE", "x"]),
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(
+        err(&mut c, &["DEBUG", "POPULATE", "1", "k", "-5"]),
+        "ERR value is out of range, must be positive"
+    );
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 6);
+}
+
 /// A non-loopback address of this machine, if it has one.
 fn outside_ip() -> Option<std::net::IpAddr> {
     let sock = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;

@@ -16,6 +16,7 @@ pub mod cmdmeta;
 pub mod command;
 pub mod config_cmd;
 pub mod connection;
+pub mod debug;
 pub mod digest;
 pub mod dump;
 pub mod expire;

@@ -1,0 +1,216 @@
+//! DEBUG and its subcommands (RELOAD, DIGEST, DIGEST-VALUE, POPULATE,
+//! SLEEP, SET-ACTIVE-EXPIRE), for tests and diagnostics; refused unless
+//! `enable-debug-command` allows it (commands::debug_allowed).
+
+use super::digest::{self, Digest};
+use super::Ctx;
+use crate::error::{CmdError, CmdResult};
+use crate::keyspace::NO_EXPIRE;
+use crate::protocol::Args;
+use crate::types::{Str, Value};
+use crate::util::eq_ic;
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load the file back.
+fn debug_reload(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let (mut save, mut flush) = (true, true);
+    for a in args.iter().skip(2) {
+        if eq_ic(a, b"nosave") {
+            save = false;
+        } else if eq_ic(a, b"noflush") {
+            flush = false;
+        } else if !eq_ic(a, b"merge") {
+            return Err(CmdError::err(
+                "DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+            ));
+        }
+    }
+    let server = ctx.server;
+    if save && !matches!(crate::persist::save::save(server), Ok(Ok(()))) {
+        return Err(CmdError::coded("ERR"));
+    }
+    if flush {
+        let mut all = server.keyspace.lock_all();
+        for shard in all.shards() {
+            for db in 0..server.keyspace.ndbs() {
+                shard.db_flushing(db, ctx.now);
+                drop(shard.db(db).take());
+            }
+        }
+    }
+    let path = crate::persist::save::rdb_path(server);
+    let loaded = std::fs::File::open(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| {
+            let input = &mut std::io::BufReader::new(f);
+            crate::persist::save::load_into(server, input, crate::persist::save::RdbRole::Snapshot)
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = loaded {
+        tracing::warn!("DEBUG RELOAD: {e}");
+        return Err(CmdError::err(
+            "Error trying to load the RDB dump, check server logs.",
+        ));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let sub = &args[1];
+    if eq_ic(sub, b"sleep") && args.len() == 3 {
+        let secs: f64 = std::str::from_utf8(&args[2])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+            .ok_or(CmdError::NotFloat)?;
+        // Blocks this worker thread, as DEBUG SLEEP blocks Redis.
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
+        ctx.out.ok();
+        Ok(())
+    } else if eq_ic(sub, b"set-active-expire") && args.len() == 3 {
+        let on = match &args[2] {
+            b"0" => false,
+            b"1" => true,
+            _ => return Err(CmdError::NotInteger),
+        };
+        crate::keyspace::expire::set_active_expire(on);
+        ctx.out.ok();
+        Ok(())
+    } else if eq_ic(sub, b"reload") {
+        debug_reload(ctx, args)
+    } else if eq_ic(sub, b"digest") && args.len() == 2 {
+        digest(ctx)
+    } else if eq_ic(sub, b"digest-value") {
+        digest_value(ctx, args)
+    } else if eq_ic(sub, b"populate") && (3..=5).contains(&args.len()) {
+        populate(ctx, args)
+    } else if eq_ic(sub, b"help") {
+        const LINES: &[&str] = &[
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
+            "POPULATE <count> [<prefix>] [<size>]",
+            "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+            "    it is used instead of the 'key' prefix. These are not propagated to",
+            "    replicas. Cluster slots are not respected so keys not belonging to the",
+            "    current node can be created in cluster mode.",
+            "RELOAD [option ...]",
+            "    Save the RDB on disk and reload it back to memory. Available options:",
+            "    * MERGE: Merge the content of the RDB instead of flushing the current",
+            "      DB.",
+            "    * NOFLUSH: Do not flush the current DB before loading the RDB file.",
+            "    * NOSAVE: the database will be loaded from an existing RDB file.",
+            "    Examples:",
+            "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+            "      the database.",
+            "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+            "      existing RDB file.",
+            "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+            "      file to the database.",
+            "SET-ACTIVE-EXPIRE <0|1>",
+            "    Setting it to 0 disables expiring keys in background when they are not",
+            "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+            "    default.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "HELP",
+            "    Print this help.",
+        ];
+        ctx.out.lines(LINES);
+        Ok(())
+    } else {
+        Err(super::args::subcommand_syntax(args))
+    }
+}
+
+/// DEBUG DIGEST: the whole dataset, under every shard lock (one consistent
+/// view; keys past their TTL but not yet reclaimed count, as in Redis).
+fn digest(ctx: &mut Ctx<'_>) -> CmdResult {
+    let mut d = Digest::default();
+    let mut all = ctx.server.keyspace.lock_all();
+    for db in 0..ctx.server.keyspace.ndbs() {
+        let mut keys = Vec::new();
+        for shard in all.shards() {
+            let t = shard.db_ref(db);
+            keys.extend(t.iter().map(|(k, e)| digest::key_digest(k, e)));
+        }
+        digest::add_db(&mut d, db, keys.into_iter());
+    }
+    drop(all);
+    ctx.out.simple(&digest::hex(&d));
+    Ok(())
+}
+
+/// DEBUG DIGEST-VALUE key...: each value as stored (not expired first),
+/// zeros for a missing key.
+fn digest_value(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    ctx.out.array(args.len() - 2);
+    let db = ctx.db();
+    for key in args.slice(2).iter() {
+        let mut d = Digest::default();
+        let mut shard = ctx.server.keyspace.lock(key);
+        let t = shard.db(db);
+        if let Some((_, e)) = t.position(key).and_then(|p| t.at(p)) {
+            digest::add_value(&mut d, e);
+        }
+        drop(shard);
+        ctx.out.simple(&digest::hex(&d));
+    }
+    Ok(())
+}
+
+/// A count or size for DEBUG POPULATE (`getPositiveLongFromObjectOrReply`).
+fn non_negative(arg: &[u8]) -> Result<u64, CmdError> {
+    match crate::protocol::parse_i64(arg) {
+        Some(n) if n >= 0 => Ok(n as u64),
+        Some(_) => Err(CmdError::err(super::args::MUST_BE_POSITIVE)),
+        None => Err(CmdError::NotInteger),
+    }
+}
+
+/// DEBUG POPULATE count [prefix] [size]: keys `prefix:0` .. `prefix:count-1`
+/// (`key:` by default; the name cut at 127 bytes, as Redis's buffer cuts
+/// it) holding `value:<n>`, or that text zero-padded or cut to `size`
+/// bytes. Existing keys are left alone. As in Redis, nothing is propagated
+/// to the AOF and no notification but `new` is raised.
+fn populate(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let count = non_negative(&args[2])?;
+    let size = match args.len() {
+        5 => Some(non_negative(&args[4])? as usize),
+        _ => None,
+    };
+    let prefix: &[u8] = if args.len() >= 4 { &args[3] } else { b"key" };
+    let (db, now) = (ctx.db(), ctx.now);
+    let mut key = Vec::with_capacity(128);
+    let mut num = itoa::Buffer::new();
+    for j in 0..count {
+        key.clear();
+        key.extend_from_slice(prefix);
+        key.push(b':');
+        key.extend_from_slice(num.format(j).as_bytes());
+        key.truncate(127);
+        let mut shard = ctx.server.keyspace.lock(&key);
+        if shard.write(db, &key, now).is_some() {
+            continue;
+        }
+        let text = format!("value:{j}");
+        let value = match size {
+            None => text.into_bytes(),
+            Some(n) => {
+                let mut v = vec![0u8; n];
+                let k = n.min(text.len());
+                v[..k].copy_from_slice(&text.as_bytes()[..k]);
+                v
+            }
+        };
+        shard
+            .db(db)
+            .insert(&key, Value::Str(Str::from_bytes(&value)), NO_EXPIRE, now);
+        shard.modified(db, &key);
+    }
+    crate::persist::aof::propagate_nothing();
+    ctx.out.ok();
+    Ok(())
+}
