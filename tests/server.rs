@@ -812,6 +812,56 @@ fn client_list_query_buffer_of_the_caller() {
     assert!(got.contains(" qbuf=13 qbuf-free=16371 "), "{got}");
 }
 
+/// Another client's query buffer: what it holds of an unfinished request,
+/// and what its allocation has left (not a fixed 16 KB).
+#[test]
+fn client_list_query_buffer_of_another_client() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let mut big = s.raw();
+    let _: () = q(&mut c, &["CLIENT", "SETNAME", "watcher"]);
+    big.send(b"CLIENT SETNAME big\r\n");
+    big.expect(b"+OK\r\n");
+    let mut req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n".to_vec();
+    req.extend(std::iter::repeat_n(b'x', 60_000));
+    big.send(&req);
+    let field = |line: &str, name: &str| -> usize {
+        line.split(' ')
+            .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let line = loop {
+        let list: String = q(&mut c, &["CLIENT", "LIST"]);
+        let line = list
+            .lines()
+            .find(|l| l.contains(" name=big "))
+            .unwrap()
+            .to_string();
+        if field(&line, "qbuf") >= req.len() || std::time::Instant::now() > deadline {
+            break line;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let (qbuf, free, tot) = (
+        field(&line, "qbuf"),
+        field(&line, "qbuf-free"),
+        field(&line, "tot-mem"),
+    );
+    assert_eq!(qbuf, req.len(), "{line}");
+    assert!(free < 100_000 && tot >= qbuf + free, "{line}");
+    // The rest of the value arrives: the buffer is given back.
+    let mut rest = vec![b'x'; 40_000];
+    rest.extend_from_slice(b"\r\n");
+    big.send(&rest);
+    big.expect(b"+OK\r\n");
+    let list: String = q(&mut c, &["CLIENT", "LIST"]);
+    let line = list.lines().find(|l| l.contains(" name=big ")).unwrap();
+    assert_eq!(field(line, "qbuf"), 0, "{line}");
+    assert!(field(line, "qbuf-free") <= 64 * 1024, "{line}");
+}
+
 /// What cluster-aware clients ask a standalone server, through a real
 /// client: ROLE answers as a master without replicas; READONLY, READWRITE,
 /// ASKING and CLUSTER subcommands say cluster support is disabled.

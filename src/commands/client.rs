@@ -216,6 +216,7 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         .get(c.last_cmd.load(Relaxed))
         .map_or("NULL", |e| e.cmd.name);
     let qbuf = c.qbuf.load(Relaxed);
+    let qbuf_cap = c.qbuf_cap.load(Relaxed).max(qbuf);
     let tracking = server.pubsub.tracking.mode(c.id);
     let redir = tracking.as_ref().map_or(-1, |(m, _)| m.redirect as i64);
     let _ = writeln!(
@@ -235,10 +236,10 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         c.subs.0[2].load(Relaxed),
         c.multi.load(Relaxed),
         qbuf,
-        (16 * 1024usize).saturating_sub(qbuf),
+        qbuf_cap - qbuf,
         16 * 1024,
         c.obuf.load(Relaxed),
-        16 * 1024 + qbuf + c.obuf.load(Relaxed),
+        16 * 1024 + qbuf_cap + c.obuf.load(Relaxed),
         cmd,
         String::from_utf8_lossy(&c.user.lock()),
         redir,

@@ -174,6 +174,8 @@ pub struct ClientInfo {
     pub last_cmd: AtomicUsize,
     /// Bytes in the query buffer and output buffer (for `qbuf`/`omem`).
     pub qbuf: AtomicUsize,
+    /// The query buffer's allocated size (`qbuf-free` is what is left of it).
+    pub qbuf_cap: AtomicUsize,
     pub obuf: AtomicUsize,
     /// When (Unix ms) the Pub/Sub or MONITOR outbox, over its soft
     /// output-buffer limit, will have been so for too long; 0 if not over.
@@ -246,6 +248,7 @@ impl ClientRegistry {
             last_interaction_ms: AtomicU64::new(now),
             last_cmd: AtomicUsize::new(usize::MAX),
             qbuf: AtomicUsize::new(0),
+            qbuf_cap: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
             obuf_soft_deadline_ms: AtomicU64::new(0),
             killed: AtomicBool::new(false),

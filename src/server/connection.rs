@@ -195,6 +195,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         // While the batch runs, its own bytes are the query buffer (CLIENT
         // LIST shows them, as Redis trims its buffer after the batch).
         info.qbuf.store(inbuf.len(), Relaxed);
+        info.qbuf_cap.store(inbuf.capacity(), Relaxed);
 
         let mut limits = Limits::new(
             server.config.proto_max_bulk_len().min(i64::MAX as u64) as i64,
@@ -374,6 +375,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         if inbuf.is_empty() && inbuf.capacity() > KEEP_CAPACITY {
             inbuf = Vec::with_capacity(READ_CHUNK);
         }
+        info.qbuf_cap.store(inbuf.capacity(), Relaxed);
         // A request with many arguments (SADD of 100,000 members) leaves a
         // large argument table: give it back, as Redis frees its argv.
         parser.shrink(KEEP_ARGS);
