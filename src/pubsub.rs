@@ -62,6 +62,8 @@ pub struct Shared {
     pub tracking_max_keys: AtomicU64,
     /// `client-output-buffer-limit normal <hard> <soft> <soft seconds>`.
     pub normal: [AtomicU64; 3],
+    /// `maxmemory-clients` in bytes (0: off), see server::client_evict.
+    pub client_mem_limit: AtomicU64,
 }
 
 /// Subscribers of one name, by client id.

@@ -696,10 +696,6 @@ fn redis_parameters_ember_does_not_use() {
     q::<()>(&mut c, &["CONFIG", "SET", "activedefrag", "no"]);
     assert!(err(&mut c, &["CONFIG", "SET", "activedefrag", "yes"])
         .contains("Active defragmentation cannot be enabled"));
-    assert!(err(&mut c, &["CONFIG", "SET", "maxmemory-clients", "1mb"])
-        .contains("Ember has no client eviction"));
-    assert!(err(&mut c, &["CONFIG", "SET", "maxmemory-clients", "101%"])
-        .contains("percentage argument must be less or equal to 100"));
     assert!(
         err(&mut c, &["CONFIG", "SET", "active-expire-effort", "11"])
             .contains("argument must be between 1 and 10 inclusive")

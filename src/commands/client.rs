@@ -197,6 +197,9 @@ fn client_flags(c: &ClientInfo, tracking: &Option<(crate::tracking::Mode, bool)>
     if c.watch_dirty.load(Relaxed) {
         f.push('d');
     }
+    if c.no_evict.load(Relaxed) {
+        f.push('e');
+    }
     if f.is_empty() {
         f.push('N');
     }
@@ -221,7 +224,7 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
     let redir = tracking.as_ref().map_or(-1, |(m, _)| m.redirect as i64);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -237,9 +240,10 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         c.multi.load(Relaxed),
         qbuf,
         qbuf_cap - qbuf,
-        16 * 1024,
+        c.multi_mem.load(Relaxed),
+        crate::server::client::REPLY_BUF,
         c.obuf.load(Relaxed),
-        16 * 1024 + qbuf_cap + c.obuf.load(Relaxed),
+        c.memory(),
         cmd,
         String::from_utf8_lossy(&c.user.lock()),
         redir,
@@ -438,7 +442,8 @@ fn on_off(arg: &[u8]) -> Result<bool, CmdError> {
 }
 
 fn no_evict(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    ctx.client.no_evict = on_off(&args[2])?;
+    let on = on_off(&args[2])?;
+    ctx.client.info.no_evict.store(on, Relaxed);
     ctx.out.ok();
     Ok(())
 }

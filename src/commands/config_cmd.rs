@@ -163,6 +163,9 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     ctx.server
         .aof
         .config_changed(&old, &ctx.server.config.snapshot());
+    // A lowered maxmemory-clients (or maxmemory under a percentage) evicts
+    // at once, as Redis does before its next command.
+    crate::server::client_evict::check(ctx.server);
     ctx.out.ok();
     Ok(())
 }

@@ -249,7 +249,9 @@ fn reset(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     c.info.resp.store(2, std::sync::atomic::Ordering::Relaxed);
     ctx.out.resp3 = false;
     c.reply_mode = crate::server::client::ReplyMode::On;
-    c.no_evict = false;
+    c.info
+        .no_evict
+        .store(false, std::sync::atomic::Ordering::Relaxed);
     c.no_touch = false;
     c.info.name.lock().clear();
     let default = ctx.server.acl.default_user();

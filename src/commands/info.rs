@@ -254,6 +254,11 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "mem_replication_backlog", &0);
             w(t, "mem_total_replication_buffers", &0);
             w(t, "mem_clients_slaves", &0);
+            w(
+                t,
+                "mem_clients_normal",
+                &crate::server::client_evict::total(server),
+            );
             w(t, "mem_cluster_links", &0);
             w(t, "mem_allocator", &crate::alloc::ALLOCATOR_NAME);
             w(t, "active_defrag_running", &0);
@@ -355,8 +360,11 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "expired_time_cap_reached_count", &capped);
             w(t, "expire_cycle_cpu_milliseconds", &cycle_ms);
             w(t, "evicted_keys", &ks.evicted_keys);
-            // maxmemory-clients is not supported: no client is evicted.
-            w(t, "evicted_clients", &0);
+            w(
+                t,
+                "evicted_clients",
+                &server.stats.evicted_clients.load(Relaxed),
+            );
             w(t, "keyspace_hits", &ks.keyspace_hits);
             w(t, "keyspace_misses", &ks.keyspace_misses);
             let ps = &server.pubsub;

@@ -596,11 +596,17 @@ pub fn dispatch(
                     return;
                 }
             }
-            m.queue.push(crate::server::client::Queued::new(args));
-            client
-                .info
-                .multi
-                .store(m.queue.len() as i64, std::sync::atomic::Ordering::Relaxed);
+            let queued = crate::server::client::Queued::new(args);
+            // What Redis's multiStateMemOverhead counts: the arguments.
+            let bytes = queued.buf.len() + queued.ranges.len() * 16;
+            m.queue.push(queued);
+            use std::sync::atomic::Ordering::Relaxed;
+            client.info.multi.store(m.queue.len() as i64, Relaxed);
+            client.info.multi_mem.fetch_add(bytes, Relaxed);
+            if crate::server::client_evict::check(server) && client.info.killed.load(Relaxed) {
+                // Evicted: no reply, as Redis frees the client.
+                return;
+            }
             out.simple("QUEUED");
             return;
         }

@@ -78,6 +78,7 @@ fn multi(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     }
     ctx.client.multi = Some(MultiState::default());
     ctx.client.info.multi.store(0, Relaxed);
+    ctx.client.info.multi_mem.store(0, Relaxed);
     ctx.out.ok();
     Ok(())
 }
@@ -87,6 +88,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         return Err(CmdError::err("EXEC without MULTI"));
     };
     ctx.client.info.multi.store(-1, Relaxed);
+    ctx.client.info.multi_mem.store(0, Relaxed);
     if m.aborted {
         unwatch_all(ctx.server, &ctx.client.info);
         return Err(CmdError::coded(
@@ -131,6 +133,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 pub fn abort_exec(server: &crate::server::Server, client: &mut crate::server::client::Client) {
     client.multi = None;
     client.info.multi.store(-1, Relaxed);
+    client.info.multi_mem.store(0, Relaxed);
     unwatch_all(server, &client.info);
 }
 
@@ -139,6 +142,7 @@ fn discard(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         return Err(CmdError::err("DISCARD without MULTI"));
     }
     ctx.client.info.multi.store(-1, Relaxed);
+    ctx.client.info.multi_mem.store(0, Relaxed);
     unwatch_all(ctx.server, &ctx.client.info);
     ctx.out.ok();
     Ok(())
@@ -197,5 +201,6 @@ pub fn unwatch_all(server: &Server, info: &ClientInfo) {
 pub fn reset(ctx: &mut Ctx<'_>) {
     ctx.client.multi = None;
     ctx.client.info.multi.store(-1, Relaxed);
+    ctx.client.info.multi_mem.store(0, Relaxed);
     unwatch_all(ctx.server, &ctx.client.info);
 }

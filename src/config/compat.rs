@@ -5,7 +5,7 @@
 //! Each value is checked as Redis checks it, kept, reported by CONFIG GET
 //! and written by CONFIG REWRITE, and changes nothing else. Where a value
 //! would promise a feature Ember lacks (`cluster-enabled yes`, a
-//! `replicaof` master, `activedefrag yes`, `maxmemory-clients`, a Unix
+//! `replicaof` master, `activedefrag yes`, a Unix
 //! socket, syslog), only Redis's default is accepted and anything else is
 //! refused with the reason, in the file as in CONFIG SET. The startup log
 //! names the parameters a config file set that have no effect.
@@ -19,8 +19,6 @@ pub enum Kind {
     Int(i64, i64),
     /// A size with Redis's units (reported in bytes).
     Mem,
-    /// A size, or a percentage of maxmemory (`10%`).
-    MemOrPercent,
     Enum(&'static [&'static str]),
     Str,
     /// Any words (`replicaof <host> <port>`).
@@ -41,17 +39,6 @@ pub fn check(kind: Kind, v: &[String]) -> Result<String, String> {
             Some(n) => n.to_string(),
             None => return Err("argument must be a memory value".into()),
         },
-        Kind::MemOrPercent => {
-            let s = one(v)?;
-            match s.strip_suffix('%') {
-                Some(pct) => match pct.parse::<u64>() {
-                    Ok(n) if n <= 100 => format!("{n}%"),
-                    Ok(_) => return Err("percentage argument must be less or equal to 100".into()),
-                    Err(_) => return Err("argument must be a memory or percent value".into()),
-                },
-                None => check(Kind::Mem, v)?,
-            }
-        }
         Kind::Enum(allowed) => {
             let s = one(v)?.to_ascii_lowercase();
             if !allowed.contains(&s.as_str()) {
@@ -146,7 +133,6 @@ pub const PARAMS: &[Param] = &[
     compat!("locale-collate", &[], Kind::Str, "", true, None),
     compat!("masterauth", &[], Kind::Str, "", true, None),
     compat!("masteruser", &[], Kind::Str, "", true, None),
-    compat!("maxmemory-clients", &[], Kind::MemOrPercent, "0", true, Some("Ember has no client eviction")),
     compat!("proc-title-template", &[], Kind::Str, "{title} {listen-addr} {server-mode}", true, None),
     compat!("propagation-error-behavior", &[], Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore", true, None),
     compat!("rdb-del-sync-files", &[], Kind::Bool, "no", true, None),

@@ -69,6 +69,8 @@ pub struct Config {
     /// Memory limit in bytes (0: none) and what to do when it is reached
     /// (src/evict.rs).
     pub maxmemory: u64,
+    /// `maxmemory-clients`: bytes, or (negative) a percentage of maxmemory.
+    pub maxmemory_clients: i64,
     pub maxmemory_policy: String,
     pub maxmemory_samples: u64,
     pub maxmemory_eviction_tenacity: u64,
@@ -194,6 +196,7 @@ impl Default for Config {
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             worker_threads: 0,
             maxmemory: 0,
+            maxmemory_clients: 0,
             maxmemory_policy: "noeviction".into(),
             maxmemory_samples: 5,
             maxmemory_eviction_tenacity: 10,
@@ -745,6 +748,30 @@ pub const PARAMS: &[Param] = &[
     },
     p_int!("worker-threads", &[], worker_threads, usize, 0, 1024, false),
     p_mem!("maxmemory", maxmemory, true),
+    Param {
+        name: "maxmemory-clients",
+        aliases: &[],
+        mutable: true,
+        get: |c| match c.maxmemory_clients {
+            n if n < 0 => format!("{}%", n.unsigned_abs()),
+            n => n.to_string(),
+        },
+        set: |c, v| {
+            let s = one(v)?;
+            c.maxmemory_clients = match s.strip_suffix('%') {
+                Some(pct) => match pct.parse::<u64>() {
+                    Ok(n) if n <= 100 => -(n as i64),
+                    Ok(_) => return Err("percentage argument must be less or equal to 100".into()),
+                    Err(_) => return Err("argument must be a memory or percent value".into()),
+                },
+                None => match parse_memory(s) {
+                    Some(n) => n.min(i64::MAX as u64) as i64,
+                    None => return Err("argument must be a memory or percent value".into()),
+                },
+            };
+            Ok(())
+        },
+    },
     p_enum!("maxmemory-policy", maxmemory_policy, POLICIES, true),
     p_int!(
         "maxmemory-samples",
@@ -1379,6 +1406,10 @@ impl ConfigStore {
         ps.normal[0].store(hard, Relaxed);
         ps.normal[1].store(soft, Relaxed);
         ps.normal[2].store(secs, Relaxed);
+        ps.client_mem_limit.store(
+            crate::server::client_evict::limit(c.maxmemory_clients, c.maxmemory),
+            Relaxed,
+        );
         crate::keyspace::access::set_lru_policy(matches!(
             policy,
             crate::evict::Policy::AllKeysLru | crate::evict::Policy::VolatileLru

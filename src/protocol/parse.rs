@@ -110,6 +110,10 @@ pub enum Parsed {
 pub struct Parser {
     pub ranges: Vec<Range<usize>>,
     pub scratch: Vec<u8>,
+    /// After [`Parsed::Incomplete`] inside a bulk argument: the bytes the
+    /// request needs from its start to the end of that argument (0 if not
+    /// known), so the read buffer can grow to fit it instead of doubling.
+    pub need: usize,
 }
 
 /// The arguments of one request, borrowed from the buffer they were parsed from.
@@ -260,6 +264,7 @@ impl Parser {
     /// Parse one request from the start of `buf`.
     pub fn parse(&mut self, buf: &[u8], limits: &Limits) -> Result<Parsed, ProtocolError> {
         self.ranges.clear();
+        self.need = 0;
         match buf.first() {
             None => Ok(Parsed::Incomplete),
             Some(b'*') => self.parse_multibulk(buf, limits),
@@ -353,6 +358,7 @@ impl Parser {
             let start = eol + 2;
             let end = start + len;
             if buf.len() < end + 2 {
+                self.need = end + 2;
                 return Ok(Parsed::Incomplete);
             }
             // Redis does not verify the trailing CRLF; it skips two bytes.

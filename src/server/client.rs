@@ -42,8 +42,6 @@ pub struct Client {
     /// Close the connection once the pending replies are written (QUIT).
     pub close_after_reply: bool,
     pub reply_mode: ReplyMode,
-    /// `CLIENT NO-EVICT on`.
-    pub no_evict: bool,
     /// `CLIENT NO-TOUCH on`: reads do not update LRU/LFU.
     pub no_touch: bool,
     /// Set by a blocking command that must wait; the connection waits on it.
@@ -125,7 +123,6 @@ impl Client {
             user,
             close_after_reply: false,
             reply_mode: ReplyMode::On,
-            no_evict: false,
             no_touch: false,
             blocked: None,
             deny_blocking: false,
@@ -177,6 +174,10 @@ pub struct ClientInfo {
     /// The query buffer's allocated size (`qbuf-free` is what is left of it).
     pub qbuf_cap: AtomicUsize,
     pub obuf: AtomicUsize,
+    /// Bytes of the commands queued in MULTI (CLIENT LIST `multi-mem`).
+    pub multi_mem: AtomicUsize,
+    /// `CLIENT NO-EVICT on`: exempt from `maxmemory-clients` (flag `e`).
+    pub no_evict: AtomicBool,
     /// When (Unix ms) the Pub/Sub or MONITOR outbox, over its soft
     /// output-buffer limit, will have been so for too long; 0 if not over.
     /// Kept by the outbox, read by the cron (server::obuf).
@@ -201,7 +202,17 @@ pub struct ClientInfo {
     pub subs: crate::pubsub::Counts,
 }
 
+/// A client's fixed reply buffer, counted in its memory as Redis counts it.
+pub const REPLY_BUF: usize = 16 * 1024;
+
 impl ClientInfo {
+    /// The client's memory, CLIENT LIST `tot-mem`: query buffer allocation,
+    /// reply buffer, Pub/Sub outbox and MULTI queue.
+    pub fn memory(&self) -> usize {
+        let qbuf = self.qbuf_cap.load(Relaxed).max(self.qbuf.load(Relaxed));
+        REPLY_BUF + qbuf + self.obuf.load(Relaxed) + self.multi_mem.load(Relaxed)
+    }
+
     /// Ask the connection to close (CLIENT KILL, SHUTDOWN).
     pub fn request_kill(&self) {
         self.killed
@@ -250,6 +261,8 @@ impl ClientRegistry {
             qbuf: AtomicUsize::new(0),
             qbuf_cap: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
+            multi_mem: AtomicUsize::new(0),
+            no_evict: AtomicBool::new(false),
             obuf_soft_deadline_ms: AtomicU64::new(0),
             killed: AtomicBool::new(false),
             kill_waker: Mutex::new(None),

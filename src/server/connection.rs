@@ -140,6 +140,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 })
                 .cloned();
             slot.park(client, inbuf.is_empty());
+            grow(&mut inbuf, parser.need);
             let mut woke = read_more(
                 &server,
                 &mut stream,
@@ -196,6 +197,14 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         // LIST shows them, as Redis trims its buffer after the batch).
         info.qbuf.store(inbuf.len(), Relaxed);
         info.qbuf_cap.store(inbuf.capacity(), Relaxed);
+        // maxmemory-clients: a query buffer past the usual size may put the
+        // clients over (smaller ones are summed by the cron).
+        if inbuf.capacity() > KEEP_CAPACITY
+            && super::client_evict::check(&server)
+            && info.killed.load(Relaxed)
+        {
+            return;
+        }
 
         let mut limits = Limits::new(
             server.config.proto_max_bulk_len().min(i64::MAX as u64) as i64,
@@ -463,6 +472,24 @@ enum Woke {
     Closed,
 }
 
+/// Room for the next read. Past a few chunks the buffer doubles, except
+/// that when the request being received declared its size (`need` bytes
+/// from the buffer's start: a bulk argument in progress) and doubling would
+/// pass it, the buffer grows to fit it exactly, as Redis sizes its query
+/// buffer for a big argument; it never grows by more than doubling, so a
+/// declared size is never allocated ahead of the bytes that fill it.
+fn grow(inbuf: &mut Vec<u8>, need: usize) {
+    if inbuf.capacity() - inbuf.len() >= READ_CHUNK / 4 {
+        return;
+    }
+    let missing = need.saturating_sub(inbuf.len());
+    if missing > READ_CHUNK && inbuf.capacity() * 2 >= inbuf.len() + missing {
+        inbuf.reserve_exact(missing);
+    } else {
+        inbuf.reserve(READ_CHUNK);
+    }
+}
+
 /// Wait for more request bytes, or for Pub/Sub messages to pass on, or for
 /// what a busy script's hook left this connection (server::busy).
 #[allow(clippy::too_many_arguments)]
@@ -476,9 +503,6 @@ async fn read_more(
     sub: Option<&crate::pubsub::Subscriber>,
     slot: &super::busy::Slot,
 ) -> Woke {
-    if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
-        inbuf.reserve(READ_CHUNK);
-    }
     let idle = server.config.timeout();
     let read = stream.read_buf(inbuf);
     let messages = async {

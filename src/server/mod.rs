@@ -12,6 +12,7 @@
 
 pub mod busy;
 pub mod client;
+pub mod client_evict;
 pub mod connection;
 pub mod gate;
 pub mod latency;
@@ -489,6 +490,7 @@ fn cron(server: Arc<Server>, gate: usize) {
             crate::tracking::Tracking::flush_bcast(&server.pubsub);
         }
         crate::alloc::sample_peak();
+        client_evict::check(&server);
         let now = crate::util::now_ms();
         if now / 1000 != last_second {
             last_second = now / 1000;

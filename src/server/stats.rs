@@ -159,6 +159,8 @@ pub struct ServerStats {
     pub instantaneous: Instantaneous,
     pub total_connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
+    /// Clients closed by `maxmemory-clients` (INFO `evicted_clients`).
+    pub evicted_clients: AtomicU64,
     pub total_error_replies: AtomicU64,
     /// Clients waiting in a blocking command (INFO `blocked_clients`).
     pub blocked_clients: AtomicU64,
@@ -183,6 +185,7 @@ impl ServerStats {
     pub fn reset(&self) {
         self.total_connections_received.store(0, Relaxed);
         self.rejected_connections.store(0, Relaxed);
+        self.evicted_clients.store(0, Relaxed);
         self.total_error_replies.store(0, Relaxed);
         self.errors.lock().clear();
         self.instantaneous.reset();
