@@ -142,6 +142,24 @@ fn huge_random_counts_stop_at_the_limit() {
     let got = raw.read_n(1 << 20, Duration::from_secs(5));
     assert!(!got.windows(3).any(|w| w == b"\r\n*"), "EXEC replied");
     assert!(raw.is_closed());
+    // The limit is read when the command starts: cleared before EXEC, the
+    // reply already cut short still closes the client without it.
+    let mut raw = s.raw();
+    raw.send(
+        b"MULTI\r\nHRANDFIELD h -999999999\r\nCONFIG SET client-output-buffer-limit \"normal 0 0 0\"\r\nEXEC\r\n",
+    );
+    let got = raw.read_n(1 << 20, Duration::from_secs(5));
+    assert!(!got.windows(3).any(|w| w == b"\r\n*"), "EXEC replied");
+    assert!(raw.is_closed());
+    config_set(&mut c, "client-output-buffer-limit", "normal 1000000 0 0");
+    // Big elements stop at the limit too, whatever the count: 1000 copies
+    // of a 1 MB value are never built.
+    let _: () = q(&mut c, &["HSET", "big", "f", &"v".repeat(1 << 20)]);
+    let mut raw = s.raw();
+    raw.send(b"HRANDFIELD big -1000 WITHVALUES\r\n");
+    let got = raw.read_n(1 << 20, Duration::from_secs(5));
+    assert!(got.is_empty(), "{} bytes of replies came", got.len());
+    assert!(raw.is_closed());
     let e = common::err(
         &mut c,
         &[
@@ -153,7 +171,7 @@ fn huge_random_counts_stop_at_the_limit() {
     assert!(e.contains("value is out of range"), "{e}");
     let info: String = q(&mut c, &["INFO", "stats"]);
     assert!(
-        info.contains("client_output_buffer_limit_disconnections:4"),
+        info.contains("client_output_buffer_limit_disconnections:6"),
         "{info}"
     );
 }

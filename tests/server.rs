@@ -519,6 +519,13 @@ fn debug_populate_creates_keys_as_redis_does() {
     assert_eq!(q::<Vec<u8>>(&mut c, &["GET", "p:1"]), b"value:1\0\0\0");
     let _: () = q(&mut c, &["DEBUG", "POPULATE", "1", "cut", "3"]);
     assert_eq!(q::<String>(&mut c, &["GET", "cut:0"]), "val");
+    let _: () = q(&mut c, &["DEBUG", "POPULATE", "1", "zero", "0"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "zero:0"]), "value:0");
+    assert!(err(
+        &mut c,
+        &["DEBUG", "POPULATE", "1", "huge", "9223372036854775807"]
+    )
+    .contains("proto-max-bulk-len"));
     let _: () = q(&mut c, &["DEBUG", "POPULATE", "0"]);
     assert_eq!(
         err(&mut c, &["DEBUG", "POPULATE", "-1"]),
@@ -532,7 +539,7 @@ fn debug_populate_creates_keys_as_redis_does() {
         err(&mut c, &["DEBUG", "POPULATE", "1", "k", "-5"]),
         "ERR value is out of range, must be positive"
     );
-    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 6);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 7);
 }
 
 /// A non-loopback address of this machine, if it has one.

@@ -150,8 +150,8 @@ fn digest_value(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let db = ctx.db();
     for key in args.slice(2).iter() {
         let mut d = Digest::default();
-        let mut shard = ctx.server.keyspace.lock(key);
-        let t = shard.db(db);
+        let shard = ctx.server.keyspace.lock(key);
+        let t = shard.db_ref(db);
         if let Some((_, e)) = t.position(key).and_then(|p| t.at(p)) {
             digest::add_value(&mut d, e);
         }
@@ -177,8 +177,16 @@ fn non_negative(arg: &[u8]) -> Result<u64, CmdError> {
 /// to the AOF and no notification but `new` is raised.
 fn populate(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let count = non_negative(&args[2])?;
+    // A size of 0 is no size, as in Redis; one past proto-max-bulk-len is
+    // refused (Redis would try to allocate it).
     let size = match args.len() {
-        5 => Some(non_negative(&args[4])? as usize),
+        5 => match non_negative(&args[4])? {
+            0 => None,
+            n if n > ctx.server.config.proto_max_bulk_len() => {
+                return Err(CmdError::err("size is larger than proto-max-bulk-len"))
+            }
+            n => Some(n as usize),
+        },
         _ => None,
     };
     let prefix: &[u8] = if args.len() >= 4 { &args[3] } else { b"key" };

@@ -435,7 +435,7 @@ fn hscan(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 /// Largest reply HRANDFIELD with a negative count will build; beyond it the
 /// count is refused (Redis would try, and exhaust memory), unless an output
-/// buffer limit stops the reply (server::obuf::may_start_huge_reply).
+/// buffer limit stops the reply (server::obuf::reply_cap).
 const RANDFIELD_MAX: u64 = 1 << 26;
 
 /// One field of an HRANDFIELD reply, with its value when asked: flat in
@@ -509,16 +509,16 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         Hash::Table(t) => t.nth(i),
     };
     if !uniq || count == 1 {
-        let huge = count > RANDFIELD_MAX;
-        if huge && !crate::server::obuf::may_start_huge_reply(server, ctx.client) {
+        // Under an output limit the reply stops at it (server::obuf).
+        let cap = crate::server::obuf::reply_cap(server, ctx.client);
+        if count > RANDFIELD_MAX && cap.is_none() {
             return Err(CmdError::err("value is out of range"));
         }
+        let cap = cap.unwrap_or(usize::MAX);
         out.array(len(count as usize));
-        for i in 0..count {
-            if huge
-                && i % crate::server::obuf::CHECK_EVERY == 0
-                && crate::server::obuf::at_hard_limit(server, out.len())
-            {
+        for _ in 0..count {
+            if out.len() >= cap {
+                ctx.client.drop_output = true;
                 break;
             }
             emit(out, pick(rand_below(size)), withvalues);

@@ -602,8 +602,12 @@ pub fn dispatch(
             m.queue.push(queued);
             use std::sync::atomic::Ordering::Relaxed;
             client.info.multi.store(m.queue.len() as i64, Relaxed);
-            client.info.multi_mem.fetch_add(bytes, Relaxed);
-            if crate::server::client_evict::check(server) && client.info.killed.load(Relaxed) {
+            let before = client.info.multi_mem.fetch_add(bytes, Relaxed);
+            // Checked each time the queue passes another 64 KB.
+            if (before >> 16) != ((before + bytes) >> 16)
+                && crate::server::client_evict::check(server)
+                && client.info.killed.load(Relaxed)
+            {
                 // Evicted: no reply, as Redis frees the client.
                 return;
             }

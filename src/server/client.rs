@@ -41,6 +41,9 @@ pub struct Client {
     pub user: Arc<crate::acl::User>,
     /// Close the connection once the pending replies are written (QUIT).
     pub close_after_reply: bool,
+    /// A reply was cut short at the output buffer limit (server::obuf):
+    /// close the connection without its pending replies.
+    pub drop_output: bool,
     pub reply_mode: ReplyMode,
     /// `CLIENT NO-TOUCH on`: reads do not update LRU/LFU.
     pub no_touch: bool,
@@ -122,6 +125,7 @@ impl Client {
             authenticated,
             user,
             close_after_reply: false,
+            drop_output: false,
             reply_mode: ReplyMode::On,
             no_touch: false,
             blocked: None,

@@ -126,6 +126,8 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
     // After a blocking command returns, requests pipelined behind it are
     // already in `inbuf`: run them before reading again.
     let mut run_buffered = false;
+    // The query buffer size at the last client-eviction check.
+    let mut evict_checked_at = 0;
     loop {
         if run_buffered {
             run_buffered = false;
@@ -197,13 +199,13 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         // LIST shows them, as Redis trims its buffer after the batch).
         info.qbuf.store(inbuf.len(), Relaxed);
         info.qbuf_cap.store(inbuf.capacity(), Relaxed);
-        // maxmemory-clients: a query buffer past the usual size may put the
-        // clients over (smaller ones are summed by the cron).
-        if inbuf.capacity() > KEEP_CAPACITY
-            && super::client_evict::check(&server)
-            && info.killed.load(Relaxed)
-        {
-            return;
+        // maxmemory-clients: a query buffer that grew past the usual size
+        // may put the clients over (smaller ones are summed by the cron).
+        if inbuf.capacity() > KEEP_CAPACITY && inbuf.capacity() != evict_checked_at {
+            evict_checked_at = inbuf.capacity();
+            if super::client_evict::check(&server) && info.killed.load(Relaxed) {
+                return;
+            }
         }
 
         let mut limits = Limits::new(
@@ -261,7 +263,12 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             // before anything else runs on this connection.
             blocking::serve_pending(&server, now);
             pos += consumed;
-            if super::obuf::over_limit(&server, &info, out.len(), &mut soft_since_ms) {
+            if client.drop_output {
+                super::obuf::cut_short(&server, &info);
+            }
+            if client.drop_output
+                || super::obuf::over_limit(&server, &info, out.len(), &mut soft_since_ms)
+            {
                 // Closed without the replies, as Redis frees the client.
                 out.buf.clear();
                 fatal = true;

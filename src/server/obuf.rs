@@ -28,32 +28,41 @@ pub fn counted(pending: usize) -> u64 {
     (over.div_ceil(BLOCK_PAYLOAD) * BLOCK_COST) as u64
 }
 
-/// Whether `pending` reply bytes of a normal client reach the hard limit
-/// (one relaxed load while it is off). Commands whose reply could outgrow
-/// memory (HRANDFIELD with a huge negative count) stop producing once it
-/// does: the connection is then closed without the reply.
-pub fn at_hard_limit(server: &Server, pending: usize) -> bool {
+/// For a reply that may grow without bound (HRANDFIELD, SRANDMEMBER,
+/// ZRANDMEMBER with a negative count): the pending output length at which a
+/// connection's own command must stop producing, read once when it starts.
+/// `Some` under a normal hard limit, outside scripts (no limit bounds a
+/// script's reply); None otherwise, when a count too big to build is
+/// refused instead. A command that stops sets [`Client::drop_output`]: the
+/// connection is closed without the cut reply, as Redis closes a client
+/// whose output passed the limit mid-command.
+///
+/// [`Client::drop_output`]: super::client::Client::drop_output
+pub fn reply_cap(server: &Server, client: &super::client::Client) -> Option<usize> {
     let hard = server.pubsub.shared.normal[0].load(Relaxed);
-    hard != 0 && counted(pending) >= hard
+    if hard == 0 || client.in_script {
+        return None;
+    }
+    // The shortest output that `counted` puts at the limit.
+    let blocks = hard.div_ceil(BLOCK_COST as u64) as usize;
+    Some(STATIC_BUF + blocks.saturating_sub(1) * BLOCK_PAYLOAD + 1)
 }
-
-/// Whether a reply bigger than Ember would otherwise build (HRANDFIELD,
-/// SRANDMEMBER, ZRANDMEMBER with a huge negative count) may be started: a
-/// connection's own command under a normal hard limit, which stops it
-/// ([`at_hard_limit`], checked every [`CHECK_EVERY`] elements) and closes
-/// the connection without it, as Redis does. Elsewhere (no limit, or in a
-/// script, whose reply no limit bounds) the count is refused instead.
-pub fn may_start_huge_reply(server: &Server, client: &super::client::Client) -> bool {
-    hard_limit_set(server) && !client.in_script
-}
-
-/// How often (in elements) a huge reply checks [`at_hard_limit`].
-pub const CHECK_EVERY: u64 = 1024;
 
 /// Whether the normal hard limit is set (replies are then kept for the
 /// whole batch, as Redis does, and the limit bounds them).
 pub fn hard_limit_set(server: &Server) -> bool {
     server.pubsub.shared.normal[0].load(Relaxed) != 0
+}
+
+/// A command cut its reply short at the limit ([`reply_cap`]): counted and
+/// logged as a disconnection by the limit.
+pub fn cut_short(server: &Server, info: &ClientInfo) {
+    server.pubsub.limit_disconnections.fetch_add(1, Relaxed);
+    tracing::warn!(
+        "Client id={} addr={} closed for overcoming of output buffer limits.",
+        info.id,
+        info.addr
+    );
 }
 
 /// `client-output-buffer-limit normal`: whether `pending` reply bytes put
@@ -129,5 +138,15 @@ mod tests {
         assert_eq!(counted(16 * 1024 + 20465), 2 * 20504);
         // 1000 KEYS replies of ~112 bytes: over a 100000-byte limit, as in Redis.
         assert!(counted(112_000) >= 100_000);
+    }
+
+    #[test]
+    fn reply_cap_is_the_shortest_output_at_the_limit() {
+        for hard in [1u64, 20504, 20505, 100_000, 1 << 20] {
+            let blocks = hard.div_ceil(super::BLOCK_COST as u64) as usize;
+            let cap = super::STATIC_BUF + blocks.saturating_sub(1) * super::BLOCK_PAYLOAD + 1;
+            assert!(counted(cap) >= hard, "{hard}");
+            assert!(counted(cap - 1) < hard, "{hard}");
+        }
     }
 }

@@ -25,8 +25,7 @@ pub const COMMANDS: &[Command] = &[
 
 /// Largest reply SRANDMEMBER with a negative count will build; beyond it the
 /// count is refused (Redis would try, and exhaust memory), as ZRANDMEMBER,
-/// unless an output buffer limit stops the reply
-/// (server::obuf::may_start_huge_reply).
+/// unless an output buffer limit stops the reply (server::obuf::reply_cap).
 const RANDMEMBER_MAX: u64 = 1 << 26;
 
 /// How much bigger than what remains a pop must be for SPOP to rebuild the
@@ -189,16 +188,16 @@ fn srandmember(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let size = s.len();
     if !uniq || count == 1 {
-        let huge = count > RANDMEMBER_MAX;
-        if huge && !crate::server::obuf::may_start_huge_reply(server, ctx.client) {
+        // Under an output limit the reply stops at it (server::obuf).
+        let cap = crate::server::obuf::reply_cap(server, ctx.client);
+        if count > RANDMEMBER_MAX && cap.is_none() {
             return Err(CmdError::err("value is out of range"));
         }
+        let cap = cap.unwrap_or(usize::MAX);
         out.array(count as usize);
-        for i in 0..count {
-            if huge
-                && i % crate::server::obuf::CHECK_EVERY == 0
-                && crate::server::obuf::at_hard_limit(server, out.len())
-            {
+        for _ in 0..count {
+            if out.len() >= cap {
+                ctx.client.drop_output = true;
                 break;
             }
             emit(out, s.random());

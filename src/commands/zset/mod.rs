@@ -456,7 +456,7 @@ fn zrevrank(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 /// Largest reply ZRANDMEMBER with a negative count will build; beyond it the
 /// count is refused (Redis would try, and exhaust memory), unless an output
-/// buffer limit stops the reply (server::obuf::may_start_huge_reply).
+/// buffer limit stops the reply (server::obuf::reply_cap).
 const RANDMEMBER_MAX: u64 = 1 << 26;
 
 fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
@@ -499,16 +499,16 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let size = z.len();
     if !uniq || count == 1 {
-        let huge = count > RANDMEMBER_MAX;
-        if huge && !crate::server::obuf::may_start_huge_reply(server, ctx.client) {
+        // Under an output limit the reply stops at it (server::obuf).
+        let cap = crate::server::obuf::reply_cap(server, ctx.client);
+        if count > RANDMEMBER_MAX && cap.is_none() {
             return Err(CmdError::err("value is out of range"));
         }
+        let cap = cap.unwrap_or(usize::MAX);
         emit_len(out, count as usize, withscores);
-        for i in 0..count {
-            if huge
-                && i % crate::server::obuf::CHECK_EVERY == 0
-                && crate::server::obuf::at_hard_limit(server, out.len())
-            {
+        for _ in 0..count {
+            if out.len() >= cap {
+                ctx.client.drop_output = true;
                 break;
             }
             let (m, s) = z.get(crate::util::rand_below(size));
