@@ -115,6 +115,11 @@ pub fn cron(server: &Server) {
         }
     });
     for c in late {
+        // Drained since it was listed (the outbox resets the deadline)?
+        let deadline = c.obuf_soft_deadline_ms.load(Relaxed);
+        if deadline == 0 || crate::util::now_ms() < deadline {
+            continue;
+        }
         server.pubsub.limit_disconnections.fetch_add(1, Relaxed);
         tracing::warn!(
             "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
