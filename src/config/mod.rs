@@ -803,7 +803,22 @@ pub const PARAMS: &[Param] = &[
             if !words.len().is_multiple_of(2) || words.iter().any(|w| w.parse::<u64>().is_err()) {
                 return Err("Invalid save parameters".into());
             }
-            c.save = words.join(" ");
+            // Reading the config (file and command line), as in Redis: the
+            // first `save` replaces the defaults, later ones add their
+            // points (`save ""` clears them). CONFIG SET replaces.
+            let append = SAVE_SEEN.with(|s| match s.get() {
+                Some(seen) => {
+                    s.set(Some(true));
+                    seen && !words.is_empty()
+                }
+                None => false,
+            });
+            if append && !c.save.is_empty() {
+                c.save.push(' ');
+                c.save.push_str(&words.join(" "));
+            } else {
+                c.save = words.join(" ");
+            }
             Ok(())
         },
     },
@@ -1026,6 +1041,28 @@ pub fn find_param(name: &str) -> Option<&'static Param> {
     params().find(|p| p.name == name || p.aliases.contains(&name.as_str()))
 }
 
+thread_local! {
+    /// While the startup configuration is read ([`Config::from_args`]):
+    /// whether a `save` line was seen yet. None otherwise (CONFIG SET).
+    static SAVE_SEEN: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+/// Marks the startup configuration as being read, until dropped.
+struct ReadingConfig;
+
+impl ReadingConfig {
+    fn begin() -> ReadingConfig {
+        SAVE_SEEN.with(|s| s.set(Some(false)));
+        ReadingConfig
+    }
+}
+
+impl Drop for ReadingConfig {
+    fn drop(&mut self) {
+        SAVE_SEEN.with(|s| s.set(None));
+    }
+}
+
 /// A configuration error, worded like Redis's fatal config error.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ConfigError(pub String);
@@ -1159,6 +1196,7 @@ impl Config {
     /// `[config-file] [--name value ...]`. Flags override the file. Returns
     /// `Ok(None)` after printing `--help`/`--version`.
     pub fn from_args(args: &[String]) -> Result<CliOutcome, ConfigError> {
+        let _reading = ReadingConfig::begin();
         let mut config = Config::default();
         let mut rest = args;
         if let Some(first) = rest.first() {
@@ -1603,6 +1641,41 @@ mod tests {
             let e = c.apply_text(line, "", 0).unwrap_err().0;
             assert!(e.contains(why), "{line}: {e}");
         }
+    }
+
+    /// As redis-server reads its config: the first `save` replaces the
+    /// defaults, later lines (and `--save`) add points, `save ""` clears.
+    #[test]
+    fn save_lines_add_up_while_the_config_is_read() {
+        let dir = std::env::temp_dir().join(format!("ember-save-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("s.conf");
+        std::fs::write(&file, "save 900 1\nsave 300 10\nsave 60 10000\n").unwrap();
+        let run = |args: &[&str]| -> String {
+            let mut all = vec![file.to_str().unwrap().to_string()];
+            all.extend(args.iter().map(|s| s.to_string()));
+            match Config::from_args(&all).unwrap() {
+                CliOutcome::Run(c) => c.save,
+                _ => panic!("expected a config"),
+            }
+        };
+        assert_eq!(run(&[]), "900 1 300 10 60 10000");
+        assert_eq!(
+            run(&["--save", "100", "100"]),
+            "900 1 300 10 60 10000 100 100"
+        );
+        assert_eq!(run(&["--save", ""]), "");
+        assert_eq!(run(&["--save", "", "--save", "5", "5"]), "5 5");
+        // Without any `save`, the defaults; CONFIG SET replaces.
+        let mut c = match Config::from_args(&[]).unwrap() {
+            CliOutcome::Run(c) => *c,
+            _ => panic!("expected a config"),
+        };
+        assert_eq!(c.save, Config::default().save);
+        (find_param("save").unwrap().set)(&mut c, &["1 1".into()]).unwrap();
+        (find_param("save").unwrap().set)(&mut c, &["2 2".into()]).unwrap();
+        assert_eq!(c.save, "2 2");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
