@@ -122,3 +122,25 @@ pub fn ticks_to_ns(t: u64) -> u64 {
 pub fn ticks_to_us(t: u64) -> u64 {
     ticks_to_ns(t) / 1000
 }
+
+/// Sets a thread-local flag while alive and restores its previous value
+/// when dropped (nesting-safe): the guards of keyspace::access::NoTouch and
+/// keyspace::expire::Loading.
+pub struct ScopedFlag {
+    flag: &'static std::thread::LocalKey<Cell<bool>>,
+    before: bool,
+}
+
+impl ScopedFlag {
+    pub fn set(flag: &'static std::thread::LocalKey<Cell<bool>>) -> ScopedFlag {
+        let before = flag.with(|f| f.replace(true));
+        ScopedFlag { flag, before }
+    }
+}
+
+impl Drop for ScopedFlag {
+    fn drop(&mut self) {
+        let before = self.before;
+        self.flag.with(|f| f.set(before));
+    }
+}

@@ -6,15 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{config_set, err, q, Raw, TestServer};
-
-fn info_stat(c: &mut redis::Connection, name: &str) -> u64 {
-    let info: String = q(c, &["INFO", "all"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("INFO has no {name}"))
-}
+use common::{config_set, err, info_u64, q, Raw, TestServer};
 
 /// A client that starts a request with one `size`-byte argument and sends
 /// all of it but the last bytes: its query buffer holds it.
@@ -66,8 +58,8 @@ fn config_values_as_redis_takes_them() {
         err(&mut c, &["CONFIG", "SET", "maxmemory-clients", "lots"]),
         format!("{pre}argument must be a memory or percent value")
     );
-    assert_eq!(info_stat(&mut c, "evicted_clients"), 0);
-    assert!(info_stat(&mut c, "mem_clients_normal") > 0);
+    assert_eq!(info_u64(&mut c, "evicted_clients"), 0);
+    assert!(info_u64(&mut c, "mem_clients_normal") > 0);
 }
 
 #[test]
@@ -91,7 +83,7 @@ fn a_big_query_buffer_is_evicted_and_no_evict_exempts() {
         !names(&mut c).contains(&"big".to_string())
     });
     assert!(big.is_closed());
-    assert_eq!(info_stat(&mut c, "evicted_clients"), 1);
+    assert_eq!(info_u64(&mut c, "evicted_clients"), 1);
     assert!(names(&mut c).contains(&"small".to_string()));
     drop(small);
     // Exempt: NO-EVICT on keeps a client over the limit.
@@ -110,7 +102,7 @@ fn a_big_query_buffer_is_evicted_and_no_evict_exempts() {
     });
     std::thread::sleep(Duration::from_millis(300));
     assert!(names(&mut c).contains(&"kept".to_string()));
-    assert_eq!(info_stat(&mut c, "evicted_clients"), 1);
+    assert_eq!(info_u64(&mut c, "evicted_clients"), 1);
 }
 
 /// Lowering the limit evicts at once, the largest clients first, only
@@ -146,7 +138,7 @@ fn lowering_the_limit_evicts_the_largest_first() {
         left.contains(&"c0".to_string()) && left.contains(&"c1".to_string()),
         "{left:?}"
     );
-    assert_eq!(info_stat(&mut c, "evicted_clients"), 1);
+    assert_eq!(info_u64(&mut c, "evicted_clients"), 1);
     drop(clients);
 }
 
@@ -173,6 +165,6 @@ fn a_growing_multi_queue_is_evicted() {
         m.send(set.as_bytes());
     }
     assert!(m.is_closed());
-    assert_eq!(info_stat(&mut c, "evicted_clients"), 1);
+    assert_eq!(info_u64(&mut c, "evicted_clients"), 1);
     let _: () = q(&mut c, &["PING"]);
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Binary;
+use common::{info_u64, Binary};
 
 use redis::Value;
 
@@ -27,16 +27,8 @@ fn raw(c: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<Value> {
     cmd.query(c)
 }
 
-fn info_field(c: &mut redis::Connection, name: &str) -> u64 {
-    let info: String = q(c, &["INFO", "all"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("INFO has no {name}"))
-}
-
 fn used(c: &mut redis::Connection) -> u64 {
-    info_field(c, "used_memory")
+    info_u64(c, "used_memory")
 }
 
 fn set_max(c: &mut redis::Connection, bytes: u64) {
@@ -85,7 +77,7 @@ fn noeviction_refuses_writes_but_serves_reads_and_deletes() {
     // Reads, EXPIRE, DEL keep working; nothing was evicted.
     assert_eq!(q::<String>(&mut c, &["GET", "k0"]).len(), 100_000);
     assert_eq!(q::<i64>(&mut c, &["EXPIRE", "k0", "100"]), 1);
-    assert_eq!(info_field(&mut c, "evicted_keys"), 0);
+    assert_eq!(info_u64(&mut c, "evicted_keys"), 0);
     // MULTI: a denyoom command is refused at queue time, EXEC aborts.
     q::<()>(&mut c, &["MULTI"]);
     assert!(is_oom(&raw(&mut c, &["SET", "m", "1"])));
@@ -133,7 +125,7 @@ fn volatile_policies_never_evict_persistent_keys() {
         for i in 0..40 {
             q::<()>(&mut c, &["SET", &format!("v{i}"), &v, "EX", "1000"]);
         }
-        assert!(info_field(&mut c, "evicted_keys") >= 15, "{policy}");
+        assert!(info_u64(&mut c, "evicted_keys") >= 15, "{policy}");
         for i in 0..10 {
             assert_eq!(
                 q::<i64>(&mut c, &["EXISTS", &format!("p{i}")]),
@@ -213,7 +205,7 @@ fn allkeys_lru_keeps_recently_touched_key() {
     for i in 0..15 {
         q::<()>(&mut c, &["SET", &format!("new{i}"), &v]);
     }
-    assert!(info_field(&mut c, "evicted_keys") >= 10);
+    assert!(info_u64(&mut c, "evicted_keys") >= 10);
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "old7"]), 1);
     let new_alive: i64 = (0..15)
         .map(|i| q::<i64>(&mut c, &["EXISTS", &format!("new{i}")]))
@@ -256,7 +248,7 @@ fn allkeys_lfu_keeps_frequently_read_keys() {
     for i in 0..40 {
         q::<()>(&mut c, &["SET", &format!("n{i}"), &v]);
     }
-    assert!(info_field(&mut c, "evicted_keys") >= 35);
+    assert!(info_u64(&mut c, "evicted_keys") >= 35);
     for hot in ["k3", "k11", "k20"] {
         assert_eq!(q::<i64>(&mut c, &["EXISTS", hot]), 1, "{hot} evicted");
     }
@@ -279,7 +271,7 @@ fn allkeys_random_stays_under_the_limit() {
         q::<()>(&mut c, &["SET", &format!("k{i}"), &v]);
         peak = peak.max(used(&mut c));
     }
-    let evicted = info_field(&mut c, "evicted_keys");
+    let evicted = info_u64(&mut c, "evicted_keys");
     assert!(evicted >= 150, "evicted {evicted}");
     // At most about one value over between commands.
     assert!(peak <= max + 150_000, "peak {peak} max {max}");
@@ -320,10 +312,10 @@ fn lowering_maxmemory_evicts_down_from_cron() {
     }
     let dbsize: i64 = q(&mut c, &["DBSIZE"]);
     assert!((20..=31).contains(&dbsize), "dbsize {dbsize}");
-    assert_eq!(info_field(&mut c, "evicted_keys"), 50 - dbsize as u64);
+    assert_eq!(info_u64(&mut c, "evicted_keys"), 50 - dbsize as u64);
     // CONFIG RESETSTAT zeroes the counter.
     q::<()>(&mut c, &["CONFIG", "RESETSTAT"]);
-    assert_eq!(info_field(&mut c, "evicted_keys"), 0);
+    assert_eq!(info_u64(&mut c, "evicted_keys"), 0);
 }
 
 #[test]
@@ -348,7 +340,7 @@ fn eviction_invalidates_watch() {
     q::<()>(&mut c, &["MULTI"]);
     q::<()>(&mut c, &["SET", "x", "1"]);
     assert_eq!(q::<Value>(&mut c, &["EXEC"]), Value::Nil);
-    assert_eq!(info_field(&mut c, "evicted_keys"), 1);
+    assert_eq!(info_u64(&mut c, "evicted_keys"), 1);
 }
 
 #[test]
@@ -402,7 +394,7 @@ fn memory_usage_and_friends() {
     ] {
         assert!(info.contains(f), "INFO memory lacks {f}");
     }
-    assert!(info_field(&mut c, "used_memory_dataset") > 1 << 20);
+    assert!(info_u64(&mut c, "used_memory_dataset") > 1 << 20);
     // The new directives are settable.
     for (k, v) in [
         ("maxmemory-eviction-tenacity", "50"),

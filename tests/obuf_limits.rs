@@ -17,6 +17,15 @@ fn used_memory(c: &mut redis::Connection) -> u64 {
         .expect("used_memory")
 }
 
+/// Send `req` on a new connection: the server closes it; what came first.
+fn closed_without_replies(s: &TestServer, req: &[u8]) -> Vec<u8> {
+    let mut raw = s.raw();
+    raw.send(req);
+    let got = raw.read_n(1 << 20, Duration::from_secs(5));
+    assert!(raw.is_closed());
+    got
+}
+
 #[test]
 fn hard_limit_closes_a_client_without_its_reply() {
     let s = TestServer::start();
@@ -48,11 +57,8 @@ fn pipelined_replies_over_the_limit_close_the_client() {
     // than writing them out every 64 KB: the whole batch's replies count.
     config_set(&mut c, "client-output-buffer-limit", "normal 20000 0 0");
     let _: () = q(&mut c, &["SET", "k", &"v".repeat(1000)]);
-    let mut raw = s.raw();
-    raw.send(&b"GET k\r\n".repeat(200));
-    let got = raw.read_n(1 << 20, Duration::from_secs(3));
+    let got = closed_without_replies(&s, &b"GET k\r\n".repeat(200));
     assert!(got.is_empty(), "{} bytes of replies came", got.len());
-    assert!(raw.is_closed());
     // The soft limit: over it for longer than the allowed seconds.
     config_set(&mut c, "client-output-buffer-limit", "normal 0 1000 0");
     // Over the soft limit only while its replies wait: written out at
@@ -77,11 +83,8 @@ fn a_pipeline_of_small_replies_past_the_limit_gets_none() {
     for i in 0..15 {
         buf += &format!("set {i} {i}\r\nget {i}\r\ndel {i}\r\nget bigkey\r\n");
     }
-    let mut raw = s.raw();
-    raw.send(buf.as_bytes());
-    let got = raw.read_n(1 << 20, Duration::from_secs(3));
+    let got = closed_without_replies(&s, buf.as_bytes());
     assert!(got.is_empty(), "{} bytes of replies came", got.len());
-    assert!(raw.is_closed());
     let _: () = q(&mut c, &["PING"]);
 }
 
@@ -98,11 +101,8 @@ fn a_keys_reply_is_counted_in_reply_blocks() {
     }
     let _: () = cmd.query(&mut c).unwrap();
     config_set(&mut c, "client-output-buffer-limit", "normal 100000 0 0");
-    let mut raw = s.raw();
-    raw.send(b"KEYS *\r\n");
-    let got = raw.read_n(1 << 20, Duration::from_secs(3));
+    let got = closed_without_replies(&s, b"KEYS *\r\n");
     assert!(got.is_empty(), "{} bytes of replies came", got.len());
-    assert!(raw.is_closed());
     // A reply inside the 16 KB buffer is never over, whatever the limit.
     config_set(&mut c, "client-output-buffer-limit", "normal 10 0 0");
     let mut raw = s.raw();
@@ -131,35 +131,21 @@ fn huge_random_counts_stop_at_the_limit() {
     }
     config_set(&mut c, "client-output-buffer-limit", "normal 1000000 0 0");
     for cmd in cmds {
-        let mut raw = s.raw();
-        raw.send(cmd);
-        let got = raw.read_n(1 << 20, Duration::from_secs(5));
+        let got = closed_without_replies(&s, cmd);
         assert!(got.is_empty(), "{} bytes of replies came", got.len());
-        assert!(raw.is_closed());
     }
-    let mut raw = s.raw();
-    raw.send(b"MULTI\r\nHRANDFIELD h -999999999\r\nEXEC\r\n");
-    let got = raw.read_n(1 << 20, Duration::from_secs(5));
+    let got = closed_without_replies(&s, b"MULTI\r\nHRANDFIELD h -999999999\r\nEXEC\r\n");
     assert!(!got.windows(3).any(|w| w == b"\r\n*"), "EXEC replied");
-    assert!(raw.is_closed());
     // The limit is read when the command starts: cleared before EXEC, the
     // reply already cut short still closes the client without it.
-    let mut raw = s.raw();
-    raw.send(
-        b"MULTI\r\nHRANDFIELD h -999999999\r\nCONFIG SET client-output-buffer-limit \"normal 0 0 0\"\r\nEXEC\r\n",
-    );
-    let got = raw.read_n(1 << 20, Duration::from_secs(5));
+    let got = closed_without_replies(&s, b"MULTI\r\nHRANDFIELD h -999999999\r\nCONFIG SET client-output-buffer-limit \"normal 0 0 0\"\r\nEXEC\r\n",);
     assert!(!got.windows(3).any(|w| w == b"\r\n*"), "EXEC replied");
-    assert!(raw.is_closed());
     config_set(&mut c, "client-output-buffer-limit", "normal 1000000 0 0");
     // Big elements stop at the limit too, whatever the count: 1000 copies
     // of a 1 MB value are never built.
     let _: () = q(&mut c, &["HSET", "big", "f", &"v".repeat(1 << 20)]);
-    let mut raw = s.raw();
-    raw.send(b"HRANDFIELD big -1000 WITHVALUES\r\n");
-    let got = raw.read_n(1 << 20, Duration::from_secs(5));
+    let got = closed_without_replies(&s, b"HRANDFIELD big -1000 WITHVALUES\r\n");
     assert!(got.is_empty(), "{} bytes of replies came", got.len());
-    assert!(raw.is_closed());
     let e = common::err(
         &mut c,
         &[

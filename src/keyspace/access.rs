@@ -171,18 +171,15 @@ thread_local! {
 }
 
 /// While alive, key lookups on this thread leave access times alone.
-pub struct NoTouch(bool);
+pub struct NoTouch {
+    _flag: crate::util::ScopedFlag,
+}
 
 impl NoTouch {
     pub fn begin() -> NoTouch {
-        NoTouch(NO_TOUCH.with(|t| t.replace(true)))
-    }
-}
-
-impl Drop for NoTouch {
-    fn drop(&mut self) {
-        let before = self.0;
-        NO_TOUCH.with(|t| t.set(before));
+        NoTouch {
+            _flag: crate::util::ScopedFlag::set(&NO_TOUCH),
+        }
     }
 }
 

@@ -40,18 +40,15 @@ thread_local! {
 /// rebuilds what its commands built when they ran (an APPEND to a key whose
 /// TTL has since passed extends it, and does not make a new key without a
 /// TTL); what is expired goes once the load is done.
-pub struct Loading(bool);
+pub struct Loading {
+    _flag: crate::util::ScopedFlag,
+}
 
 impl Loading {
     pub fn begin() -> Loading {
-        Loading(LOADING.with(|l| l.replace(true)))
-    }
-}
-
-impl Drop for Loading {
-    fn drop(&mut self) {
-        let before = self.0;
-        LOADING.with(|l| l.set(before));
+        Loading {
+            _flag: crate::util::ScopedFlag::set(&LOADING),
+        }
     }
 }
 

@@ -540,13 +540,8 @@ fn serve_one(server: &Server, tstats: &ThreadStats, parser: &mut Parser, conn: &
         super::connection::run_one(server, client, &mut out, tstats, now, args);
         limits.follow(client.authenticated);
         pos += consumed;
-        if client.drop_output {
-            super::obuf::cut_short(server, &client.info);
-        }
         let pending = left.output.len() + out.len();
-        if client.drop_output
-            || super::obuf::over_limit(server, &client.info, pending, &mut soft_since_ms)
-        {
+        if super::obuf::must_close(server, client, pending, &mut soft_since_ms) {
             out.buf.clear();
             left.output.clear();
             left.close = true;

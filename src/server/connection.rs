@@ -263,12 +263,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             // before anything else runs on this connection.
             blocking::serve_pending(&server, now);
             pos += consumed;
-            if client.drop_output {
-                super::obuf::cut_short(&server, &info);
-            }
-            if client.drop_output
-                || super::obuf::over_limit(&server, &info, out.len(), &mut soft_since_ms)
-            {
+            if super::obuf::must_close(&server, &client, out.len(), &mut soft_since_ms) {
                 // Closed without the replies, as Redis frees the client.
                 out.buf.clear();
                 fatal = true;

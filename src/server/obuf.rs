@@ -10,11 +10,11 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::client::ClientInfo;
+use super::client::{Client, REPLY_BUF};
 use super::Server;
 
 /// Redis's fixed per-client reply buffer, which the limit does not count.
-const STATIC_BUF: usize = 16 * 1024;
+const STATIC_BUF: usize = REPLY_BUF;
 /// What one of Redis's reply blocks holds: 16 KB plus its header, which
 /// jemalloc serves from its 20 KB size class (the block keeps it all).
 const BLOCK_PAYLOAD: usize = 20480 - 16;
@@ -38,7 +38,7 @@ pub fn counted(pending: usize) -> u64 {
 /// whose output passed the limit mid-command.
 ///
 /// [`Client::drop_output`]: super::client::Client::drop_output
-pub fn reply_cap(server: &Server, client: &super::client::Client) -> Option<usize> {
+pub fn reply_cap(server: &Server, client: &Client) -> Option<usize> {
     let hard = server.pubsub.shared.normal[0].load(Relaxed);
     if hard == 0 || client.in_script {
         return None;
@@ -54,27 +54,33 @@ pub fn hard_limit_set(server: &Server) -> bool {
     server.pubsub.shared.normal[0].load(Relaxed) != 0
 }
 
-/// A command cut its reply short at the limit ([`reply_cap`]): counted and
-/// logged as a disconnection by the limit.
-pub fn cut_short(server: &Server, info: &ClientInfo) {
-    server.pubsub.limit_disconnections.fetch_add(1, Relaxed);
-    tracing::warn!(
-        "Client id={} addr={} closed for overcoming of output buffer limits.",
-        info.id,
-        info.addr
-    );
+/// After each command (connection loop, busy-script hook): whether the
+/// client must be closed without its `pending` replies, because a command
+/// cut its reply short ([`reply_cap`]) or the replies are over the normal
+/// limit. Counts the disconnection and logs it when so.
+pub fn must_close(
+    server: &Server,
+    client: &Client,
+    pending: usize,
+    soft_since_ms: &mut u64,
+) -> bool {
+    let close = client.drop_output || over_limit(server, pending, soft_since_ms);
+    if close {
+        server.pubsub.limit_disconnections.fetch_add(1, Relaxed);
+        tracing::warn!(
+            "Client id={} addr={} closed for overcoming of output buffer limits.",
+            client.info.id,
+            client.info.addr
+        );
+    }
+    close
 }
 
 /// `client-output-buffer-limit normal`: whether `pending` reply bytes put
 /// this client over its hard limit, or over the soft one for longer than
-/// allowed (`soft_since_ms`: since when it has been over, 0 if not). Counts
-/// the disconnection and logs it when so. Two relaxed loads while off.
-pub fn over_limit(
-    server: &Server,
-    info: &ClientInfo,
-    pending: usize,
-    soft_since_ms: &mut u64,
-) -> bool {
+/// allowed (`soft_since_ms`: since when it has been over, 0 if not). Two
+/// relaxed loads while off.
+fn over_limit(server: &Server, pending: usize, soft_since_ms: &mut u64) -> bool {
     let l = &server.pubsub.shared.normal;
     let (hard, soft) = (l[0].load(Relaxed), l[1].load(Relaxed));
     if hard == 0 && soft == 0 {
@@ -91,14 +97,6 @@ pub fn over_limit(
         }
     } else if !over {
         *soft_since_ms = 0;
-    }
-    if over {
-        server.pubsub.limit_disconnections.fetch_add(1, Relaxed);
-        tracing::warn!(
-            "Client id={} addr={} closed for overcoming of output buffer limits.",
-            info.id,
-            info.addr
-        );
     }
     over
 }

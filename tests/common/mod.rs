@@ -169,6 +169,15 @@ pub fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> 
 
 /// Run a command that must fail; returns the error line as it was on the
 /// wire ("<CODE> <detail>", e.g. "ERR syntax error").
+/// A numeric INFO field (any section).
+pub fn info_u64(c: &mut redis::Connection, name: &str) -> u64 {
+    let info: String = q(c, &["INFO", "all"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("INFO has no {name}"))
+}
+
 /// `CONFIG SET name value`, which must succeed.
 pub fn config_set(c: &mut redis::Connection, name: &str, value: &str) {
     let _: () = q(c, &["CONFIG", "SET", name, value]);
