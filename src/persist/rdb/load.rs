@@ -601,7 +601,7 @@ pub fn load(
                     });
                     if stored != 0 && stored != expected {
                         return r.err(format_args!(
-                            "Wrong RDB checksum expected: ({stored:x}) got ({expected:x}): RDB CRC error"
+                            "Wrong RDB checksum expected: ({expected:x}) got ({stored:x}): RDB CRC error"
                         ));
                     }
                 }
