@@ -1722,6 +1722,46 @@ fn dump_restore_match_real_redis_byte_for_byte() {
     );
 }
 
+/// DEBUG POPULATE and DEBUG DIGEST-VALUE: the same keys and values (and
+/// the same errors) as redis-server, which the closing DEBUG DIGEST of
+/// `compare_with_redis` checks for the whole dataset too.
+#[test]
+fn debug_populate_and_digests_match_real_redis() {
+    if !have_tool("redis-server") {
+        return;
+    }
+    let s = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let long = "p".repeat(200);
+    let corpus = vec![
+        s(&["DEBUG", "POPULATE", "100"]),
+        s(&["DEBUG", "POPULATE", "50", "pre"]),
+        s(&["DEBUG", "POPULATE", "20", "sized", "30"]),
+        s(&["DEBUG", "POPULATE", "5", "cut", "3"]),
+        s(&["DEBUG", "POPULATE", "3", "zero", "0"]),
+        s(&["DEBUG", "POPULATE", "4", &long]),
+        s(&["SET", "key:1", "mine"]),
+        s(&["DEBUG", "POPULATE", "10"]),
+        s(&["DEBUG", "POPULATE", "-1"]),
+        s(&["DEBUG", "POPULATE", "x"]),
+        s(&["DEBUG", "POPULATE", "1", "k", "-5"]),
+        s(&["DBSIZE"]),
+        s(&["GET", "key:1"]),
+        s(&["GET", "sized:7"]),
+        s(&["GET", "cut:2"]),
+        s(&[
+            "DEBUG",
+            "DIGEST-VALUE",
+            "key:0",
+            "pre:49",
+            "sized:19",
+            "nokey",
+        ]),
+        s(&["DEBUG", "DIGEST"]),
+    ];
+    let compared = compare_with_redis(vec![("2", corpus)], |_| true, |_| {});
+    assert_eq!(compared, 17);
+}
+
 /// Write commands of every family (and a few reads, for `keymiss`), under
 /// changing `notify-keyspace-events` classes, for comparing the keyspace
 /// events they raise. Random-choice

@@ -161,13 +161,10 @@ fn digest_value(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// A count or size for DEBUG POPULATE (`getPositiveLongFromObjectOrReply`).
+/// A count or size for DEBUG POPULATE (`getPositiveLongFromObjectOrReply`:
+/// Redis's one message for a negative number and for a non-number).
 fn non_negative(arg: &[u8]) -> Result<u64, CmdError> {
-    match crate::protocol::parse_i64(arg) {
-        Some(n) if n >= 0 => Ok(n as u64),
-        Some(_) => Err(CmdError::err(super::args::MUST_BE_POSITIVE)),
-        None => Err(CmdError::NotInteger),
-    }
+    super::args::positive(arg, super::args::MUST_BE_POSITIVE).map(|n| n as u64)
 }
 
 /// DEBUG POPULATE count [prefix] [size]: keys `prefix:0` .. `prefix:count-1`
