@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{config_set, err, info_u64, q, Raw, TestServer};
+use common::{config_set, err, info_u64, q, wait_until, Raw, TestServer};
 
 /// A client that starts a request with one `size`-byte argument and sends
 /// all of it but the last bytes: its query buffer holds it.
@@ -27,14 +27,6 @@ fn names(c: &mut redis::Connection) -> Vec<String> {
         .filter(|n| !n.is_empty())
         .map(str::to_string)
         .collect()
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !f() {
-        assert!(Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -72,14 +64,14 @@ fn a_big_query_buffer_is_evicted_and_no_evict_exempts() {
     config_set(&mut c, "maxmemory-clients", "1mb");
     // Under the limit: stays.
     let small = partial(&s, "small", 300_000);
-    wait_until("small query buffer not seen", || {
+    wait_until("small query buffer not seen", 5, || {
         let list: String = q(&mut c, &["CLIENT", "LIST"]);
         list.lines()
             .any(|l| l.contains("name=small") && !l.contains(" qbuf=0 "))
     });
     // Over it: the big one goes, the small one stays.
     let mut big = partial(&s, "big", 2_000_000);
-    wait_until("big client not evicted", || {
+    wait_until("big client not evicted", 5, || {
         !names(&mut c).contains(&"big".to_string())
     });
     assert!(big.is_closed());
@@ -95,7 +87,7 @@ fn a_big_query_buffer_is_evicted_and_no_evict_exempts() {
     let mut req = b"*2\r\n$3\r\nGET\r\n$2000000\r\n".to_vec();
     req.extend(std::iter::repeat_n(b'v', 1_999_990));
     kept.send(&req);
-    wait_until("kept client's query buffer not seen", || {
+    wait_until("kept client's query buffer not seen", 5, || {
         let list: String = q(&mut c, &["CLIENT", "LIST"]);
         list.lines()
             .any(|l| l.contains("name=kept") && l.contains(" qbuf=2000"))
@@ -118,7 +110,7 @@ fn lowering_the_limit_evicts_the_largest_first() {
         .enumerate()
         .map(|(i, &n)| partial(&s, &format!("c{i}"), n))
         .collect();
-    wait_until("query buffers not filled", || {
+    wait_until("query buffers not filled", 5, || {
         let list: String = q(&mut c, &["CLIENT", "LIST"]);
         sizes.iter().enumerate().all(|(i, &n)| {
             list.lines().any(|l| {

@@ -209,3 +209,32 @@ pub fn subcommand_syntax(args: crate::protocol::Args<'_>) -> CmdError {
         String::from_utf8_lossy(args.get(0)).to_uppercase()
     ))
 }
+
+/// C's `atoi`: leading blanks, a sign, then digits up to the first other
+/// byte; 0 when there are none.
+pub fn atoi(b: &[u8]) -> i64 {
+    let mut i = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let neg = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mut n: i64 = 0;
+    for &c in b[i.min(b.len())..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+    {
+        n = n.saturating_mul(10).saturating_add((c - b'0') as i64);
+    }
+    if neg {
+        -n
+    } else {
+        n
+    }
+}

@@ -224,7 +224,7 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
     let redir = tracking.as_ref().map_or(-1, |(m, _)| m.redirect as i64);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -241,7 +241,8 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         qbuf,
         qbuf_cap - qbuf,
         c.multi_mem.load(Relaxed),
-        crate::server::client::REPLY_BUF,
+        crate::server::trim::reported_rbs(c.rbuf.load(Relaxed)),
+        c.rbp.load(Relaxed),
         c.obuf.load(Relaxed),
         c.memory(),
         cmd,

@@ -420,7 +420,7 @@ pub fn find_keys(m: &Meta, args: Args<'_>) -> Found {
             if count_at >= args.len() {
                 return Vec::new();
             }
-            let n = atoi(arg(count_at));
+            let n = super::args::atoi(arg(count_at));
             if n < 1 || n > (args.len() as i64 - first as i64) {
                 return Vec::new();
             }
@@ -428,34 +428,5 @@ pub fn find_keys(m: &Meta, args: Args<'_>) -> Found {
             out.extend(store.map(|s| (s, 0)));
             out
         }
-    }
-}
-
-/// C's `atoi`: leading blanks, a sign, then digits up to the first other
-/// byte; 0 when there are none.
-fn atoi(b: &[u8]) -> i64 {
-    let mut i = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut n: i64 = 0;
-    for &c in b[i.min(b.len())..]
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-    {
-        n = n.saturating_mul(10).saturating_add((c - b'0') as i64);
-    }
-    if neg {
-        -n
-    } else {
-        n
     }
 }

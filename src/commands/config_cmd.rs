@@ -172,6 +172,7 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 fn resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     ctx.server.stats.reset();
+    ctx.server.trim.reset_stats();
     for t in ctx.server.thread_stats.lock().iter() {
         t.reset();
     }

@@ -1,6 +1,6 @@
 //! DEBUG and its subcommands (RELOAD, DIGEST, DIGEST-VALUE, POPULATE,
-//! SLEEP, SET-ACTIVE-EXPIRE), for tests and diagnostics; refused unless
-//! `enable-debug-command` allows it (commands::debug_allowed).
+//! SLEEP, SET-ACTIVE-EXPIRE, PAUSE-CRON, REPLYBUFFER), for tests and
+//! diagnostics; refused unless `enable-debug-command` allows it (commands::debug_allowed).
 
 use super::digest::{self, Digest};
 use super::Ctx;
@@ -76,6 +76,27 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         crate::keyspace::expire::set_active_expire(on);
         ctx.out.ok();
         Ok(())
+    } else if eq_ic(sub, b"pause-cron") && args.len() == 3 {
+        ctx.server.trim.pause_cron(super::args::atoi(&args[2]) != 0);
+        ctx.out.ok();
+        Ok(())
+    } else if eq_ic(sub, b"replybuffer") && args.len() == 4 {
+        let trim = &ctx.server.trim;
+        if eq_ic(&args[2], b"peak-reset-time") {
+            if eq_ic(&args[3], b"never") {
+                trim.set_peak_reset_ms(Some(-1));
+            } else if eq_ic(&args[3], b"reset") {
+                trim.set_peak_reset_ms(None);
+            } else {
+                trim.set_peak_reset_ms(Some(super::args::int(&args[3])?));
+            }
+        } else if eq_ic(&args[2], b"resizing") {
+            trim.set_resizing(super::args::atoi(&args[3]) != 0);
+        } else {
+            return Err(super::args::subcommand_syntax(args));
+        }
+        ctx.out.ok();
+        Ok(())
     } else if eq_ic(sub, b"reload") {
         debug_reload(ctx, args)
     } else if eq_ic(sub, b"digest") && args.len() == 2 {
@@ -91,6 +112,8 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key> [<key> ...]",
             "    Output a hex signature of the values of all the specified keys.",
+            "PAUSE-CRON <0|1>",
+            "    Stop periodic cron job processing.",
             "POPULATE <count> [<prefix>] [<size>]",
             "    Create <count> string keys named key:<num>. If <prefix> is specified then",
             "    it is used instead of the 'key' prefix. These are not propagated to",
@@ -109,6 +132,12 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             "      existing RDB file.",
             "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
             "      file to the database.",
+            "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+            "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+            "    In case NEVER is provided the last observed peak will never be reset",
+            "    In case RESET is provided the peak reset time will be restored to the default value",
+            "REPLYBUFFER RESIZING <0|1>",
+            "    Enable or disable the reply buffer resize cron job",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",

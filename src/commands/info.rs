@@ -414,6 +414,16 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "io_threaded_writes_processed", &0);
             w(
                 t,
+                "reply_buffer_shrinks",
+                &server.trim.shrinks.load(Relaxed),
+            );
+            w(
+                t,
+                "reply_buffer_expands",
+                &server.trim.expands.load(Relaxed),
+            );
+            w(
+                t,
                 "client_output_buffer_limit_disconnections",
                 &ps.limit_disconnections.load(Relaxed),
             );

@@ -11,6 +11,9 @@ pub struct Reply {
     pub buf: Vec<u8>,
     /// true after `HELLO 3`.
     pub resp3: bool,
+    /// The most bytes written out at once since the connection last reset
+    /// it (server::trim sizes the buffer by it).
+    pub peak: usize,
 }
 
 /// The bytes of the most common replies.
@@ -21,6 +24,7 @@ impl Reply {
         Reply {
             buf: Vec::with_capacity(16 * 1024),
             resp3,
+            peak: 0,
         }
     }
 

@@ -204,9 +204,18 @@ pub struct ClientInfo {
     pub postponed: AtomicBool,
     /// Subscription counts (CLIENT LIST `sub=`/`psub=`/`ssub=`, flag `P`).
     pub subs: crate::pubsub::Counts,
+    /// When (Unix ms) the cron should wake the connection to shrink its
+    /// buffers if it is still idle; u64::MAX: never (server::trim).
+    pub trim_at: AtomicU64,
+    /// Set by the cron when it wakes the connection for that.
+    pub trim_asked: AtomicBool,
+    /// The reply buffer's size and recent peak (CLIENT LIST `rbs`, `rbp`).
+    pub rbuf: AtomicUsize,
+    pub rbp: AtomicUsize,
 }
 
-/// A client's fixed reply buffer, counted in its memory as Redis counts it.
+/// Redis's fixed reply buffer size (PROTO_REPLY_CHUNK_BYTES): a new
+/// client's, and the most of a reply buffer counted as such (server::trim).
 pub const REPLY_BUF: usize = 16 * 1024;
 
 impl ClientInfo {
@@ -214,7 +223,8 @@ impl ClientInfo {
     /// reply buffer, Pub/Sub outbox and MULTI queue.
     pub fn memory(&self) -> usize {
         let qbuf = self.qbuf_cap.load(Relaxed).max(self.qbuf.load(Relaxed));
-        REPLY_BUF + qbuf + self.obuf.load(Relaxed) + self.multi_mem.load(Relaxed)
+        let rbuf = super::trim::reported_rbs(self.rbuf.load(Relaxed));
+        rbuf + qbuf + self.obuf.load(Relaxed) + self.multi_mem.load(Relaxed)
     }
 
     /// Ask the connection to close (CLIENT KILL, SHUTDOWN).
@@ -271,6 +281,10 @@ impl ClientRegistry {
             killed: AtomicBool::new(false),
             kill_waker: Mutex::new(None),
             waiter: Mutex::new(None),
+            trim_at: AtomicU64::new(u64::MAX),
+            trim_asked: AtomicBool::new(false),
+            rbuf: AtomicUsize::new(REPLY_BUF),
+            rbp: AtomicUsize::new(0),
             multi: AtomicI64::new(-1),
             watched: Mutex::new(Vec::new()),
             watch_dirty: Arc::new(AtomicBool::new(false)),

@@ -120,6 +120,8 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
     let mut parser = Parser::default();
     let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out = Reply::new(false);
+    let now = crate::util::now_ms();
+    let mut bufs = super::trim::Buffers::new(&server.trim, &info, &inbuf, &mut out, plain, now);
 
     let killed = Killed(&info.killed);
 
@@ -142,11 +144,13 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 })
                 .cloned();
             slot.park(client, inbuf.is_empty());
-            grow(&mut inbuf, parser.need);
+            if !bufs.trimmed {
+                grow(&mut inbuf, parser.need);
+            }
             let mut woke = read_more(
                 &server,
                 &mut stream,
-                &mut inbuf,
+                (&mut inbuf, bufs.trimmed.then_some(parser.need)),
                 &info,
                 &tstats,
                 killed,
@@ -173,13 +177,25 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                     let _ = write_out(&mut stream, &mut out, &tstats, killed).await;
                     return;
                 }
-                if matches!(woke, Woke::Messages) {
+                if matches!(woke, Woke::Messages | Woke::Trim) {
                     woke = Woke::Data;
                 }
             }
             match woke {
                 Woke::Closed => return,
-                Woke::Data => {}
+                Woke::Data => bufs.trimmed = false,
+                Woke::Trim => {
+                    info.trim_asked.store(false, Relaxed);
+                    let now = crate::util::now_ms();
+                    bufs.check(
+                        &server.trim,
+                        &info,
+                        (&mut inbuf, parser.need),
+                        &mut out,
+                        now,
+                    );
+                    continue;
+                }
                 Woke::Messages => {
                     // Pub/Sub messages arrived: pass them on, keep reading.
                     let sub = client.pubsub.subscriber().map(|s| &**s);
@@ -199,6 +215,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         // LIST shows them, as Redis trims its buffer after the batch).
         info.qbuf.store(inbuf.len(), Relaxed);
         info.qbuf_cap.store(inbuf.capacity(), Relaxed);
+        bufs.saw_query(inbuf.len());
         // maxmemory-clients: a query buffer that grew past the usual size
         // may put the clients over (smaller ones are summed by the cron).
         if inbuf.capacity() > KEEP_CAPACITY && inbuf.capacity() != evict_checked_at {
@@ -383,10 +400,16 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             return;
         }
         info.qbuf.store(inbuf.len(), Relaxed);
-        if inbuf.is_empty() && inbuf.capacity() > KEEP_CAPACITY {
-            inbuf = Vec::with_capacity(READ_CHUNK);
-        }
         info.qbuf_cap.store(inbuf.capacity(), Relaxed);
+        if bufs.due(now) {
+            bufs.check(
+                &server.trim,
+                &info,
+                (&mut inbuf, parser.need),
+                &mut out,
+                now,
+            );
+        }
         // A request with many arguments (SADD of 100,000 members) leaves a
         // large argument table: give it back, as Redis frees its argv.
         parser.shrink(KEEP_ARGS);
@@ -472,6 +495,8 @@ enum Woke {
     Messages,
     /// The connection must close (EOF, error, idle `timeout`, CLIENT KILL).
     Closed,
+    /// The cron asks for a buffer check (server::trim).
+    Trim,
 }
 
 /// Room for the next read. Past a few chunks the buffer doubles, except
@@ -495,10 +520,12 @@ fn grow(inbuf: &mut Vec<u8>, need: usize) {
 /// Wait for more request bytes, or for Pub/Sub messages to pass on, or for
 /// what a busy script's hook left this connection (server::busy).
 #[allow(clippy::too_many_arguments)]
+/// `trimmed`: the buffer was given back while idle (server::trim): wait for
+/// the socket to be readable, then make room for `need`, then read.
 async fn read_more(
     server: &Server,
     stream: &mut Stream,
-    inbuf: &mut Vec<u8>,
+    (inbuf, trimmed): (&mut Vec<u8>, Option<usize>),
     info: &ClientInfo,
     tstats: &ThreadStats,
     killed: Killed<'_>,
@@ -506,7 +533,22 @@ async fn read_more(
     slot: &super::busy::Slot,
 ) -> Woke {
     let idle = server.config.timeout();
-    let read = stream.read_buf(inbuf);
+    let read = async {
+        if let Some(need) = trimmed {
+            if let Stream::Plain(tcp) = &*stream {
+                tcp.readable().await?;
+            }
+            grow(inbuf, need);
+        }
+        stream.read_buf(inbuf).await
+    };
+    let trim = std::future::poll_fn(|_| {
+        if info.trim_asked.load(Relaxed) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    });
     let messages = async {
         match sub {
             Some(s) => s.ready.notified().await,
@@ -537,6 +579,7 @@ async fn read_more(
         _ = std::future::poll_fn(|cx| slot.poll_work(cx)) => return Woke::Data,
         r = read => r,
         _ = messages => return Woke::Messages,
+        _ = trim => return Woke::Trim,
         _ = idle_timer => {
             tracing::debug!("closing idle client {}", info.addr);
             return Woke::Closed;
@@ -697,6 +740,7 @@ async fn write_out(
             _ = killed.wait() => Err(std::io::Error::other("client killed")),
         }
     };
+    out.peak = out.peak.max(out.buf.len());
     out.buf.clear();
     if out.buf.capacity() > KEEP_CAPACITY * 16 {
         out.buf.shrink_to(KEEP_CAPACITY);

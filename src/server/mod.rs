@@ -22,6 +22,7 @@ pub mod oom;
 pub mod pause;
 pub mod stats;
 pub mod tls;
+pub mod trim;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -76,6 +77,8 @@ pub struct Server {
     pub latency: latency::Monitor,
     /// CLIENT PAUSE state.
     pub pause: pause::Pause,
+    /// Buffer trimming settings (DEBUG REPLYBUFFER, DEBUG PAUSE-CRON).
+    pub trim: trim::Settings,
     /// This server's own `Arc` (background saves outlive the command).
     this: std::sync::Weak<Server>,
     /// The append-only file (persist::aof).
@@ -331,6 +334,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         slowlog: Default::default(),
         latency: Default::default(),
         pause: Default::default(),
+        trim: Default::default(),
         this: this.clone(),
         shutdown_tx,
     });
@@ -470,6 +474,10 @@ fn cron(server: Arc<Server>, gate: usize) {
     while !*shutdown.borrow() {
         let hz = server.config.hz().max(1);
         let period = Duration::from_micros(1_000_000 / hz as u64);
+        if server.trim.cron_paused() {
+            thread::sleep(period);
+            continue;
+        }
         // Like Redis's slow cycle: at most 25% of the period on expiry.
         {
             // EXEC waits for the cycle to end, and the cycle for EXEC.
@@ -492,6 +500,7 @@ fn cron(server: Arc<Server>, gate: usize) {
         crate::alloc::sample_peak();
         client_evict::check(&server);
         let now = crate::util::now_ms();
+        trim::cron(&server, now);
         if now / 1000 != last_second {
             last_second = now / 1000;
             obuf::cron(&server);

@@ -351,3 +351,12 @@ pub fn wait_blocked(c: &mut redis::Connection, n: i64) {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// Poll `cond` every 20 ms until it holds; fail naming `what` after `secs`.
+pub fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
