@@ -542,6 +542,66 @@ fn debug_populate_creates_keys_as_redis_does() {
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 7);
 }
 
+/// DEBUG OBJECT, as Redis's: the value's address (kept by an in-place
+/// INCR), refcount, encoding, RDB length, LRU clock in seconds and idle
+/// time; quicklist details for a big list; an expired key not yet
+/// reclaimed still shows; a missing key is an error.
+#[test]
+fn debug_object_shows_what_redis_shows() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let field = |line: &str, name: &str| -> String {
+        line.split(' ')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("{name} in {line}"))
+            .to_string()
+    };
+    let _: () = q(&mut c, &["SET", "foo", "20000"]);
+    let _: () = q(&mut c, &["INCR", "foo"]);
+    let one: String = q(&mut c, &["DEBUG", "OBJECT", "foo"]);
+    let _: () = q(&mut c, &["INCR", "foo"]);
+    let two: String = q(&mut c, &["DEBUG", "OBJECT", "foo"]);
+    assert!(one.starts_with("Value at:0x"), "{one}");
+    assert_eq!(field(&one, "at"), field(&two, "at"));
+    assert_eq!(field(&two, "refcount"), "1");
+    assert_eq!(field(&two, "encoding"), "int");
+    assert_eq!(field(&two, "serializedlength"), "3");
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let lru: u64 = field(&two, "lru").parse().unwrap();
+    assert!((secs & 0xFF_FFFF).abs_diff(lru) <= 2, "{two}");
+    assert_eq!(field(&two, "lru_seconds_idle"), "0");
+    let _: () = q(&mut c, &["SET", "small", "7"]);
+    let small: String = q(&mut c, &["DEBUG", "OBJECT", "small"]);
+    assert_eq!(field(&small, "refcount"), "2147483647");
+
+    let items: Vec<String> = (0..5000).map(|i| i.to_string()).collect();
+    let mut push = vec!["RPUSH", "big"];
+    push.extend(items.iter().map(|s| s.as_str()));
+    let _: () = q(&mut c, &push);
+    let big: String = q(&mut c, &["DEBUG", "OBJECT", "big"]);
+    assert_eq!(field(&big, "encoding"), "quicklist");
+    let nodes: usize = field(&big, "ql_nodes").parse().unwrap();
+    assert!(nodes > 1, "{big}");
+    assert_eq!(field(&big, "ql_listpack_max"), "-2");
+    assert_eq!(field(&big, "ql_compressed"), "0");
+    let _: () = q(&mut c, &["RPUSH", "short", "a"]);
+    let short: String = q(&mut c, &["DEBUG", "OBJECT", "short"]);
+    assert!(!short.contains("ql_nodes"), "{short}");
+
+    let _: () = q(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    let _: () = q(&mut c, &["SET", "gone", "v", "PX", "1"]);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let _: String = q(&mut c, &["DEBUG", "OBJECT", "gone"]);
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "gone"]), 0);
+    let _: () = q(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+    assert_eq!(err(&mut c, &["DEBUG", "OBJECT", "gone"]), "ERR no such key");
+    assert!(err(&mut c, &["DEBUG", "OBJECT"])
+        .starts_with("ERR unknown subcommand or wrong number of arguments for 'OBJECT'"));
+}
+
 /// A non-loopback address of this machine, if it has one.
 fn outside_ip() -> Option<std::net::IpAddr> {
     let sock = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;

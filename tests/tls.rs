@@ -1127,3 +1127,37 @@ fn cipher_lists_agree_with_openssl() {
         assert_eq!(mine, theirs, "{spec}");
     }
 }
+
+/// A TLS client idle for more than 2 s loses its query buffer like a plain
+/// one (server::trim), and then still serves requests bigger than a TLS
+/// record: the first read after the idle spell is small, and what rustls
+/// holds decrypted is read next.
+#[test]
+fn idle_tls_client_gives_back_its_query_buffer() {
+    let certs = Certs::new();
+    let mut c = certs.config("optional");
+    c.port = free_port();
+    let h = serve(c);
+    let mut p = TcpStream::connect(h.addrs[0]).unwrap();
+    p.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut t = connect(&certs, h.tls_addrs[0], None, BOTH).unwrap();
+    roundtrip(&mut t, b"CLIENT SETNAME tlsidle\r\n", b"+OK\r\n").unwrap();
+    let qbuf_free = |p: &mut TcpStream| {
+        let list = command(p, &["CLIENT", "LIST"]);
+        let line = list
+            .lines()
+            .find(|l| l.contains("name=tlsidle "))
+            .unwrap_or_else(|| panic!("{list}"))
+            .to_string();
+        let free = line.split(' ').find_map(|kv| kv.strip_prefix("qbuf-free="));
+        free.and_then(|v| v.parse::<u64>().ok()).unwrap()
+    };
+    assert!(qbuf_free(&mut p) >= 16384);
+    let deadline = std::time::Instant::now() + Duration::from_secs(6);
+    while qbuf_free(&mut p) != 0 {
+        assert!(std::time::Instant::now() < deadline, "query buffer kept");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ping_set_get(&mut t).unwrap();
+    h.stop();
+}

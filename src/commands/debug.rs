@@ -1,5 +1,5 @@
 //! DEBUG and its subcommands (RELOAD, DIGEST, DIGEST-VALUE, POPULATE,
-//! SLEEP, SET-ACTIVE-EXPIRE, PAUSE-CRON, REPLYBUFFER), for tests and
+//! SLEEP, SET-ACTIVE-EXPIRE, OBJECT, PAUSE-CRON, REPLYBUFFER), for tests and
 //! diagnostics; refused unless `enable-debug-command` allows it (commands::debug_allowed).
 
 use super::digest::{self, Digest};
@@ -73,9 +73,14 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             b"1" => true,
             _ => return Err(CmdError::NotInteger),
         };
-        crate::keyspace::expire::set_active_expire(on);
+        ctx.server
+            .keyspace
+            .active_expire
+            .store(on, std::sync::atomic::Ordering::Relaxed);
         ctx.out.ok();
         Ok(())
+    } else if eq_ic(sub, b"object") && args.len() == 3 {
+        debug_object(ctx, &args[2])
     } else if eq_ic(sub, b"pause-cron") && args.len() == 3 {
         ctx.server.trim.pause_cron(super::args::atoi(&args[2]) != 0);
         ctx.out.ok();
@@ -112,6 +117,8 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key> [<key> ...]",
             "    Output a hex signature of the values of all the specified keys.",
+            "OBJECT <key>",
+            "    Show low level info about the `key` and associated value.",
             "PAUSE-CRON <0|1>",
             "    Stop periodic cron job processing.",
             "POPULATE <count> [<prefix>] [<size>]",
@@ -152,6 +159,67 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     } else {
         Err(super::args::subcommand_syntax(args))
     }
+}
+
+/// DEBUG OBJECT key, in Redis's words: where the value is, its refcount and
+/// encoding, its RDB length, its LRU/LFU field as Redis keeps it (the LRU
+/// clock in seconds, 24 bits; or the LFU minutes and counter), its idle
+/// seconds, and for a quicklist its nodes. Like Redis it looks the key up
+/// without expiring it.
+fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
+    use crate::keyspace::access;
+    let (db, now) = (ctx.db(), ctx.now);
+    let lfu = ctx.server.config.policy().is_lfu();
+    let (compress, fill, compress_depth) = ctx.server.config.read(|c| {
+        (
+            c.rdbcompression,
+            c.list_max_listpack_size,
+            c.list_compress_depth,
+        )
+    });
+    let line = {
+        let shard = ctx.server.keyspace.lock(key);
+        let t = shard.db_ref(db);
+        let Some((_, e)) = t.position(key).and_then(|p| t.at(p)) else {
+            return Err(CmdError::err("no such key"));
+        };
+        let mut rdb = Vec::new();
+        crate::persist::rdb::write_value(&mut rdb, &e.value, compress);
+        let (lru, idle) = if lfu {
+            (e.lru & 0xFF_FFFF, 0)
+        } else {
+            let idle_ms = access::lru_idle_ms(e.lru, now);
+            (
+                ((now - idle_ms.min(now)) / 1000) as u32 & 0xFF_FFFF,
+                idle_ms / 1000,
+            )
+        };
+        let mut line = format!(
+            "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+            &e.value,
+            super::keys::refcount(&e.value),
+            e.value.encoding(),
+            rdb.len().saturating_sub(1),
+            lru,
+            idle,
+        );
+        if let Value::List(l) = &e.value {
+            if l.encoding() == "quicklist" {
+                let nodes = l.node_count();
+                line.push_str(&format!(
+                    " ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:{} ql_uncompressed_size:{}",
+                    nodes,
+                    l.len() as f64 / nodes.max(1) as f64,
+                    fill,
+                    (compress_depth != 0) as u8,
+                    l.node_bytes(),
+                ));
+            }
+        }
+        line
+    };
+    ctx.out.simple(&line);
+    Ok(())
 }
 
 /// DEBUG DIGEST: the whole dataset, under every shard lock (one consistent

@@ -612,14 +612,17 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-fn object_refcount(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    // Redis shares the integers 0..10000 between keys (refcount INT_MAX);
-    // every other value has a single owner.
-    let rc = |e: &crate::keyspace::Entry| match &e.value {
+/// OBJECT REFCOUNT's answer: Redis shares the integers 0..10000 between
+/// keys (refcount INT_MAX); every other value has a single owner.
+pub fn refcount(value: &Value) -> i64 {
+    match value {
         Value::Str(Str::Int(n)) if (0..10000).contains(n) => i32::MAX as i64,
         _ => 1,
-    };
-    match object_lookup(ctx, &args[2], rc) {
+    }
+}
+
+fn object_refcount(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    match object_lookup(ctx, &args[2], |e| refcount(&e.value)) {
         Some(n) => ctx.out.int(n),
         None => ctx.out.null(),
     }

@@ -8,7 +8,7 @@
 //! this one stopped. A shard lock is held for at most [`LOOPS_PER_LOCK`]
 //! samples at a time, so clients wait microseconds, not the whole cycle.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Keyspace, NSHARDS};
@@ -20,14 +20,6 @@ pub const KEYS_PER_LOOP: usize = 20;
 pub const ACCEPTABLE_STALE_PERCENT: usize = 10;
 /// Sample loops per lock acquisition.
 pub const LOOPS_PER_LOCK: usize = 16;
-
-/// DEBUG SET-ACTIVE-EXPIRE: whether the background cycle runs (tests turn it
-/// off to observe lazy expiry alone).
-static ACTIVE: AtomicBool = AtomicBool::new(true);
-
-pub fn set_active_expire(on: bool) {
-    ACTIVE.store(on, Ordering::Relaxed);
-}
 
 thread_local! {
     /// Set while this thread replays a file (the AOF): see [`Loading`].
@@ -111,7 +103,7 @@ fn record_cycle(started: Instant, sampled: usize, expired: usize, capped: bool) 
 /// Run one active expiry cycle with the given time budget; returns how many
 /// keys it deleted.
 pub fn active_expire_cycle(ks: &Keyspace, budget: Duration) -> usize {
-    if !ACTIVE.load(Ordering::Relaxed) || ks.held(crate::util::now_ms()) {
+    if !ks.active_expire.load(Ordering::Relaxed) || ks.held(crate::util::now_ms()) {
         return 0;
     }
     let start = Instant::now();

@@ -413,6 +413,9 @@ pub struct Keyspace {
     ndbs: usize,
     log: Arc<crate::persist::aof::Log>,
     held_until: Arc<AtomicU64>,
+    /// DEBUG SET-ACTIVE-EXPIRE: whether the background expiry cycle runs
+    /// (tests turn it off to observe lazy expiry alone).
+    pub active_expire: std::sync::atomic::AtomicBool,
 }
 
 impl Keyspace {
@@ -435,6 +438,7 @@ impl Keyspace {
             ndbs,
             log,
             held_until,
+            active_expire: std::sync::atomic::AtomicBool::new(true),
         }
     }
 

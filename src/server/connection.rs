@@ -121,7 +121,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
     let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out = Reply::new(false);
     let now = crate::util::now_ms();
-    let mut bufs = super::trim::Buffers::new(&server.trim, &info, &inbuf, &mut out, plain, now);
+    let mut bufs = super::trim::Buffers::new(&server.trim, &info, &inbuf, &mut out, now);
 
     let killed = Killed(&info.killed);
 
@@ -144,20 +144,22 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 })
                 .cloned();
             slot.park(client, inbuf.is_empty());
-            if !bufs.trimmed {
+            let ctx = (&*server, &*info, &*tstats, killed, sub.as_deref(), &slot);
+            let mut woke = if bufs.trimmed {
+                // The buffer given back while idle stays so until input
+                // comes (server::trim).
+                let need = parser.need;
+                let (stream, inbuf) = (&mut stream, &mut inbuf);
+                read_more(ctx, async move {
+                    stream.tcp().readable().await?;
+                    grow(inbuf, need);
+                    stream.read_buf(inbuf).await
+                })
+                .await
+            } else {
                 grow(&mut inbuf, parser.need);
-            }
-            let mut woke = read_more(
-                &server,
-                &mut stream,
-                (&mut inbuf, bufs.trimmed.then_some(parser.need)),
-                &info,
-                &tstats,
-                killed,
-                sub.as_deref(),
-                &slot,
-            )
-            .await;
+                read_more(ctx, stream.read_buf(&mut inbuf)).await
+            };
             let Some((c, left)) = slot.unpark() else {
                 return;
             };
@@ -517,34 +519,31 @@ fn grow(inbuf: &mut Vec<u8>, need: usize) {
     }
 }
 
-/// Wait for more request bytes, or for Pub/Sub messages to pass on, or for
-/// what a busy script's hook left this connection (server::busy).
-#[allow(clippy::too_many_arguments)]
-/// `trimmed`: the buffer was given back while idle (server::trim): wait for
-/// the socket to be readable, then make room for `need`, then read.
+/// What a wait for input watches besides the socket.
+type ReadCtx<'a> = (
+    &'a Server,
+    &'a ClientInfo,
+    &'a ThreadStats,
+    Killed<'a>,
+    Option<&'a crate::pubsub::Subscriber>,
+    &'a super::busy::Slot,
+);
+
+/// Wait for `read` (more request bytes), or for Pub/Sub messages to pass
+/// on, or for what a busy script's hook left this connection
+/// (server::busy).
 async fn read_more(
-    server: &Server,
-    stream: &mut Stream,
-    (inbuf, trimmed): (&mut Vec<u8>, Option<usize>),
-    info: &ClientInfo,
-    tstats: &ThreadStats,
-    killed: Killed<'_>,
-    sub: Option<&crate::pubsub::Subscriber>,
-    slot: &super::busy::Slot,
+    (server, info, tstats, killed, sub, slot): ReadCtx<'_>,
+    read: impl std::future::Future<Output = std::io::Result<usize>>,
 ) -> Woke {
     let idle = server.config.timeout();
-    let read = async {
-        if let Some(need) = trimmed {
-            if let Stream::Plain(tcp) = &*stream {
-                tcp.readable().await?;
-            }
-            grow(inbuf, need);
-        }
-        stream.read_buf(inbuf).await
-    };
-    let trim = std::future::poll_fn(|_| {
-        if info.trim_asked.load(Relaxed) {
-            std::task::Poll::Ready(())
+    // CLIENT KILL, or the cron asking for a buffer check (server::trim):
+    // one branch, as each branch costs a poll per wake-up.
+    let signal = std::future::poll_fn(|_| {
+        if killed.0.load(std::sync::atomic::Ordering::Acquire) {
+            std::task::Poll::Ready(Woke::Closed)
+        } else if info.trim_asked.load(Relaxed) {
+            std::task::Poll::Ready(Woke::Trim)
         } else {
             std::task::Poll::Pending
         }
@@ -575,11 +574,10 @@ async fn read_more(
     };
     let r = tokio::select! {
         biased;
-        _ = killed.wait() => return Woke::Closed,
+        w = signal => return w,
         _ = std::future::poll_fn(|cx| slot.poll_work(cx)) => return Woke::Data,
         r = read => r,
         _ = messages => return Woke::Messages,
-        _ = trim => return Woke::Trim,
         _ = idle_timer => {
             tracing::debug!("closing idle client {}", info.addr);
             return Woke::Closed;

@@ -605,6 +605,11 @@ impl List {
     pub fn node_count(&self) -> usize {
         self.nodes.len()
     }
+
+    /// Bytes of entries in all nodes (DEBUG OBJECT `ql_uncompressed_size`).
+    pub fn node_bytes(&self) -> usize {
+        self.nodes.iter().map(|n| n.buf.len()).sum()
+    }
 }
 
 #[cfg(test)]
