@@ -51,8 +51,13 @@ if [ -n "${SPAWN:-}" ]; then
 #!/bin/sh
 # The harness waits for " PID: <pid>" (and Ember's "Server initialized").
 echo " PID: \$\$"
+# Started without a config file (\`redis-server --port 1234\`): as it is.
+case "\${1:-}" in -*|"") exec "$EMBER" "\$@" ;; esac
 conf="\$1"; shift
-grep -v '^unixsocket' "\$conf" > "\$conf.ember"
+# A copy newer than the file holds a CONFIG REWRITE: a restart keeps it.
+if [ ! -e "\$conf.ember" ] || [ "\$conf" -nt "\$conf.ember" ]; then
+  grep -v '^unixsocket' "\$conf" > "\$conf.ember"
+fi
 exec "$EMBER" "\$conf.ember" "\$@"
 WRAP
   chmod +x "$TREE/src/redis-server"

@@ -220,18 +220,22 @@ pub fn config(data: &[u8]) {
     let _ = crate::acl::Acl::from_config(command_table(), &for_acl);
     let store = crate::config::ConfigStore::new(c.clone());
     let _ = (store.hash_limits(), store.zset_limits(), store.set_limits());
-    let rewritten = rewrite_text(&text, &c);
-    let mut again = Config::default();
-    if let Err(e) = again.apply_text_with(&rewritten, " (rewrite)", 0, &mut include_from_memory) {
-        panic!("CONFIG REWRITE output does not load: {e}\n{rewritten}");
-    }
-    for p in crate::config::params() {
-        assert_eq!(
-            (p.get)(&again),
-            (p.get)(&c),
-            "{} changed across CONFIG REWRITE:\n{rewritten}",
-            p.name
-        );
+    // CONFIG REWRITE, and DEBUG CONFIG-REWRITE-FORCE-ALL's every directive.
+    for all in [false, true] {
+        let rewritten = rewrite_text(&text, &c, all);
+        let mut again = Config::default();
+        let mut inc = include_from_memory;
+        if let Err(e) = again.apply_text_with(&rewritten, " (rewrite)", 0, &mut inc) {
+            panic!("CONFIG REWRITE output does not load: {e}\n{rewritten}");
+        }
+        for p in crate::config::params() {
+            assert_eq!(
+                (p.get)(&again),
+                (p.get)(&c),
+                "{} changed across CONFIG REWRITE:\n{rewritten}",
+                p.name
+            );
+        }
     }
 }
 

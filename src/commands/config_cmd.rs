@@ -189,27 +189,38 @@ fn resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 }
 
 fn rewrite(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    let config = ctx.server.config.snapshot();
-    let Some(path) = config.config_file.clone() else {
+    if ctx.server.config.read(|c| c.config_file.is_none()) {
         return Err(CmdError::err("The server is running without a config file"));
+    }
+    rewrite_file(ctx.server, false)
+        .map_err(|e| CmdError::err(format!("Rewriting config file: {e}")))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Rewrite the config file (CONFIG REWRITE; `all`: every directive, as
+/// DEBUG CONFIG-REWRITE-FORCE-ALL). The error is the I/O error's text.
+pub fn rewrite_file(server: &crate::server::Server, all: bool) -> Result<(), String> {
+    let config = server.config.snapshot();
+    let Some(path) = config.config_file.clone() else {
+        return Err("No such file or directory".into());
     };
     let original = std::fs::read_to_string(&path).unwrap_or_default();
-    let text = rewrite_text(&original, &config);
+    let text = rewrite_text(&original, &config, all);
     // Users: rewritten from the live ACL unless they live in an aclfile
     // (then the file's `user` lines are dropped), as Redis does.
     let users = config
         .aclfile
         .is_empty()
-        .then(|| String::from_utf8_lossy(&ctx.server.acl.file_text()).into_owned());
+        .then(|| String::from_utf8_lossy(&server.acl.file_text()).into_owned());
     let text = rewrite_users(&text, users.as_deref());
     let tmp = path.with_extension("rewrite.tmp");
     let result = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &path));
     if let Err(e) = result {
         tracing::warn!("CONFIG REWRITE failed: {e}");
-        return Err(CmdError::err(format!("Rewriting config file: {e}")));
+        return Err(e.to_string());
     }
     tracing::info!("CONFIG REWRITE executed with success.");
-    ctx.out.ok();
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! DEBUG and its subcommands (RELOAD, DIGEST, DIGEST-VALUE, POPULATE,
-//! SLEEP, SET-ACTIVE-EXPIRE, OBJECT, PAUSE-CRON, REPLYBUFFER), for tests and
+//! SLEEP, SET-ACTIVE-EXPIRE, OBJECT, PAUSE-CRON, REPLYBUFFER,
+//! CONFIG-REWRITE-FORCE-ALL), for tests and
 //! diagnostics; refused unless `enable-debug-command` allows it (commands::debug_allowed).
 
 use super::digest::{self, Digest};
@@ -79,6 +80,11 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             .store(on, std::sync::atomic::Ordering::Relaxed);
         ctx.out.ok();
         Ok(())
+    } else if eq_ic(sub, b"config-rewrite-force-all") && args.len() == 2 {
+        super::config_cmd::rewrite_file(ctx.server, true)
+            .map_err(|e| CmdError::err(format!("CONFIG-REWRITE-FORCE-ALL failed: {e}")))?;
+        ctx.out.ok();
+        Ok(())
     } else if eq_ic(sub, b"object") && args.len() == 3 {
         debug_object(ctx, &args[2])
     } else if eq_ic(sub, b"pause-cron") && args.len() == 3 {
@@ -113,6 +119,9 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     } else if eq_ic(sub, b"help") {
         const LINES: &[&str] = &[
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CONFIG-REWRITE-FORCE-ALL",
+            "    Like CONFIG REWRITE but writes all configuration options, including",
+            "    keywords not listed in original configuration file or default values.",
             "DIGEST",
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key> [<key> ...]",

@@ -21,8 +21,9 @@ pub enum Kind {
     Mem,
     Enum(&'static [&'static str]),
     Str,
-    /// Any words (`replicaof <host> <port>`).
-    Any,
+    /// `replicaof <host> <port>` / `replicaof no one`, checked as Redis
+    /// checks them (`no one` is no master: the default, empty).
+    Master,
 }
 
 const MAX: i64 = i64::MAX;
@@ -49,7 +50,19 @@ pub fn check(kind: Kind, v: &[String]) -> Result<String, String> {
             s
         }
         Kind::Str => one(v)?.to_string(),
-        Kind::Any => v.join(" "),
+        Kind::Master => match v {
+            [no, one] if no.eq_ignore_ascii_case("no") && one.eq_ignore_ascii_case("one") => {
+                String::new()
+            }
+            [] => String::new(),
+            [host, port] => {
+                if !port.parse::<i64>().is_ok_and(|p| (0..=65535).contains(&p)) {
+                    return Err("Invalid master port".into());
+                }
+                format!("{host} {port}")
+            }
+            _ => return Err("wrong number of arguments".into()),
+        },
     })
 }
 
@@ -156,7 +169,7 @@ pub const PARAMS: &[Param] = &[
     compat!("replica-priority", &["slave-priority"], Kind::Int(0, IMAX), "100", true, None),
     compat!("replica-read-only", &["slave-read-only"], Kind::Bool, "yes", true, None),
     compat!("replica-serve-stale-data", &["slave-serve-stale-data"], Kind::Bool, "yes", true, None),
-    compat!("replicaof", &["slaveof"], Kind::Any, "", false, Some(NO_REPL)),
+    compat!("replicaof", &["slaveof"], Kind::Master, "", false, Some(NO_REPL)),
     compat!("req-res-logfile", &[], Kind::Str, "", false, None),
     compat!("sanitize-dump-payload", &[], Kind::Enum(&["no", "yes", "clients"]), "no", true, None),
     compat!("set-proc-title", &[], Kind::Bool, "yes", false, None),

@@ -493,7 +493,9 @@ fn parse_shutdown_flags(v: &[String]) -> Result<String, String> {
         .map(str::to_ascii_lowercase)
         .collect();
     if words.is_empty() {
-        return Err("wrong number of arguments".into());
+        return Err(
+            "argument(s) must be one of the following: default, save, nosave, now, force".into(),
+        );
     }
     for w in &words {
         if w != "default" && !FLAGS.contains(&w.as_str()) {
@@ -1203,36 +1205,55 @@ impl Config {
             match first.as_str() {
                 "-h" | "--help" => return Ok(CliOutcome::Help),
                 "-v" | "--version" => return Ok(CliOutcome::Version),
-                f if !f.starts_with("--") => {
+                f if !f.starts_with('-') => {
                     config.load_file(Path::new(f))?;
                     rest = &rest[1..];
                 }
                 _ => {}
             }
         }
-        // `--name v1 v2 --other v` → lines "name v1 v2", "other v".
+        // As redis-server builds its option text: `--name` starts a line
+        // (`--name value` in one argument is that line as is); the other
+        // arguments are values, quoted. Until a `--name` alone has a value,
+        // a following `--x` is its value (`--port --bla`), except that a
+        // bare `--save` before another option, or last, means `save ""`.
+        // Values before any `--name` form a line too (`loglevel verbose`).
         let mut text = String::new();
-        for a in rest {
-            if let Some(name) = a.strip_prefix("--") {
-                if name == "help" {
+        let mut has_value = true;
+        let mut stdin = false;
+        for (i, a) in rest.iter().enumerate() {
+            let last = i + 1 == rest.len();
+            if a == "-" && (last || (i == 0 && rest.len() == args.len())) {
+                stdin = true;
+            } else if has_value && a.starts_with("--") {
+                if a == "--help" {
                     return Ok(CliOutcome::Help);
                 }
-                if name == "version" {
+                if a == "--version" {
                     return Ok(CliOutcome::Version);
                 }
                 if !text.is_empty() {
                     text.push('\n');
                 }
-                text.push_str(name);
-            } else {
-                if text.is_empty() {
-                    return Err(ConfigError(format!(
-                        "Invalid argument '{a}': options are given as --name value"
-                    )));
-                }
+                text.push_str(&a[2..]);
                 text.push(' ');
-                text.push_str(&quote(a));
+                has_value = a.split_whitespace().nth(1).is_some();
+                let next_is_option = rest.get(i + 1).is_some_and(|n| n.starts_with("--"));
+                if !has_value && a.eq_ignore_ascii_case("--save") && (next_is_option || last) {
+                    text.push_str("\"\"");
+                    has_value = next_is_option;
+                }
+            } else {
+                text.push_str(&repr(a));
+                text.push(' ');
+                has_value = true;
             }
+        }
+        if stdin {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+                .map_err(|e| ConfigError(format!("Reading config from stdin: {e}")))?;
+            config.apply_text(&input, " (stdin)", 0)?;
         }
         config.apply_text(&text, " (command line)", 0)?;
         Ok(CliOutcome::Run(Box::new(config)))
@@ -1242,6 +1263,27 @@ impl Config {
     pub fn get(&self, name: &str) -> Option<String> {
         find_param(name).map(|p| (p.get)(self))
     }
+}
+
+/// An argument as Redis's `sdscatrepr` writes it: always in double quotes,
+/// with `\\`, `"`, control and non-ASCII bytes escaped.
+fn repr(s: &str) -> String {
+    let mut out = String::from("\"");
+    for &b in s.as_bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Quote an argument so `split_args` reads it back as one word.
@@ -1277,8 +1319,9 @@ pub enum CliOutcome {
 
 /// Text of `CONFIG REWRITE`: the original file with every known directive set
 /// to its current value (first occurrence kept, later ones dropped), and
-/// directives that differ from the default appended.
-pub fn rewrite_text(original: &str, config: &Config) -> String {
+/// directives that differ from the default appended (`all`: every other
+/// directive too, as DEBUG CONFIG-REWRITE-FORCE-ALL writes them).
+pub fn rewrite_text(original: &str, config: &Config, all: bool) -> String {
     let defaults = Config::default();
     let mut done: Vec<&'static str> = Vec::new();
     let mut out = String::new();
@@ -1302,7 +1345,7 @@ pub fn rewrite_text(original: &str, config: &Config) -> String {
     }
     let mut header = false;
     for p in params() {
-        if done.contains(&p.name) || (p.get)(config) == (p.get)(&defaults) {
+        if done.contains(&p.name) || (!all && (p.get)(config) == (p.get)(&defaults)) {
             continue;
         }
         if !header {
@@ -1718,6 +1761,83 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// The command line is read as redis-server reads it (its
+    /// introspection tests' cases): `--name value` in one argument, values
+    /// that start with `--`, a bare `--save`, values before any `--name`,
+    /// and errors that show the line as Redis builds it.
+    #[test]
+    fn command_line_as_redis_server_reads_it() {
+        let run = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            match Config::from_args(&args) {
+                Ok(CliOutcome::Run(c)) => Ok(c),
+                Ok(_) => panic!("help or version"),
+                Err(e) => Err(e.0),
+            }
+        };
+        let c = run(&["--maxmemory 700mb", "--maxmemory-policy volatile-lru"]).unwrap();
+        assert_eq!(
+            (c.maxmemory, c.maxmemory_policy.as_str()),
+            (734003200, "volatile-lru")
+        );
+        // After the config file, values before any `--name` are a line.
+        let file = std::env::temp_dir().join(format!("ember-cli-{}.conf", std::process::id()));
+        std::fs::write(&file, "hz 11\n").unwrap();
+        let path = file.to_string_lossy().into_owned();
+        let c = run(&[&path, "loglevel", "verbose", "--maxmemory '700mb'"]).unwrap();
+        assert_eq!(
+            (c.loglevel.as_str(), c.maxmemory, c.hz),
+            ("verbose", 734003200, 11)
+        );
+        std::fs::remove_file(&file).ok();
+        let c = run(&["--logfile", "--my--log", "--loglevel", "verbose"]).unwrap();
+        assert_eq!(
+            (c.logfile.as_str(), c.loglevel.as_str()),
+            ("--my--log", "verbose")
+        );
+        for args in [
+            &["--save", "--loglevel", "verbose"][..],
+            &["--loglevel", "verbose", "--save"],
+            &["--save", "", "--loglevel", "verbose"],
+        ] {
+            let c = run(args).unwrap();
+            assert_eq!(
+                (c.save.as_str(), c.loglevel.as_str()),
+                ("", "verbose"),
+                "{args:?}"
+            );
+        }
+        let c = run(&["--logfile", "--save", "--save", "", "--loglevel", "verbose"]).unwrap();
+        assert_eq!((c.logfile.as_str(), c.save.as_str()), ("--save", ""));
+        let c = run(&["--shutdown-on-sigint", "nosave", "force", "now"]).unwrap();
+        assert_eq!(c.shutdown_on_sigint, "nosave now force");
+        for (args, want) in [
+            (&["--port", "6379", "6380"][..], "'port \"6379\" \"6380\"'"),
+            (
+                &["--port", "--loglevel", "verbose"],
+                "'port \"--loglevel\" \"verbose\"'",
+            ),
+            (
+                &["--port", "--bla", "--loglevel", "x"],
+                "couldn't be parsed into an integer",
+            ),
+            (&["--shutdown-on-sigint"], "must be one of the following"),
+            (&["--replicaof", "127.0.0.1", "abc"], "Invalid master port"),
+            (
+                &["--replicaof", "--127.0.0.1", "--abc"],
+                "wrong number of arguments",
+            ),
+            (
+                &["--replicaof", "10.0.0.1", "6379"],
+                "Ember has no replication",
+            ),
+        ] {
+            let e = run(args).map(|_| ()).unwrap_err();
+            assert!(e.contains(want), "{args:?}: {e}");
+        }
+        run(&["--replicaof", "no", "one"]).unwrap();
+    }
+
     #[test]
     fn rewrite_keeps_comments_and_updates_values() {
         let c = Config {
@@ -1725,7 +1845,7 @@ mod tests {
             maxmemory: 100,
             ..Config::default()
         };
-        let text = rewrite_text("# my server\nport 6379\nport 6380\nhz 10\n", &c);
+        let text = rewrite_text("# my server\nport 6379\nport 6380\nhz 10\n", &c, false);
         assert_eq!(
             text,
             "# my server\nport 7005\nhz 10\n# Generated by CONFIG REWRITE\nmaxmemory 100\n"
@@ -1733,5 +1853,27 @@ mod tests {
         let mut back = Config::default();
         back.apply_text(&text, "", 0).unwrap();
         assert_eq!((back.port, back.maxmemory), (7005, 100));
+    }
+
+    /// DEBUG CONFIG-REWRITE-FORCE-ALL: every directive is written, and the
+    /// file loads back to the same values.
+    #[test]
+    fn rewrite_of_every_directive_loads_back() {
+        let c = Config {
+            port: 7005,
+            save: "900 1 300 10".into(),
+            ..Config::default()
+        };
+        let text = rewrite_text("port 6379\n", &c, true);
+        let mut back = Config::default();
+        back.apply_text(&text, "", 0).unwrap();
+        for p in params() {
+            assert!(
+                text.lines().any(|l| l.split(' ').next() == Some(p.name)),
+                "{} missing",
+                p.name
+            );
+            assert_eq!((p.get)(&back), (p.get)(&c), "{}:\n{text}", p.name);
+        }
     }
 }
