@@ -54,7 +54,9 @@ pub fn check(kind: Kind, v: &[String]) -> Result<String, String> {
             [no, one] if no.eq_ignore_ascii_case("no") && one.eq_ignore_ascii_case("one") => {
                 String::new()
             }
+            // No master, as CONFIG REWRITE writes it (`replicaof ""`).
             [] => String::new(),
+            [none] if none.is_empty() => String::new(),
             [host, port] => {
                 if !port.parse::<i64>().is_ok_and(|p| (0..=65535).contains(&p)) {
                     return Err("Invalid master port".into());
