@@ -11,7 +11,9 @@
 # The Redis tree is only read; get one with `git clone -b 7.2.4
 # https://github.com/redis/redis`. Each unit runs against a fresh Ember
 # (release build, port 7400) with `--tags -needs:debug -needs:repl`, since
-# Ember has no DEBUG RELOAD/OBJECT-style internals and no replication. Needs
+# Ember has no replication and not every DEBUG subcommand the suite uses
+# (LOADAOF, SET-SKIP-CHECKSUM-VALIDATION, QUICKLIST-PACKED-THRESHOLD,
+# PROTOCOL...; SPAWN mode below runs the needs:debug tests). Needs
 # tclsh. Prints ok/err per unit and the failed tests; logs stay in
 # $OUT_DIR (default /tmp/redis-suite). A compatibility report, not a test:
 # some failures are features Ember does not have (streams, GEO, MODULE).
