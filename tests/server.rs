@@ -602,6 +602,62 @@ fn debug_object_shows_what_redis_shows() {
         .starts_with("ERR unknown subcommand or wrong number of arguments for 'OBJECT'"));
 }
 
+/// DEBUG PROTOCOL: Redis's sample reply of each type, byte for byte (as
+/// redis-server sends them), in RESP2 and after HELLO 3.
+#[test]
+fn debug_protocol_replies_are_redis_s() {
+    let s = TestServer::start();
+    let mut r = s.raw();
+    let cases: &[(&str, &[u8], &[u8])] = &[
+        ("string", b"$11\r\nHello World\r\n", b"$11\r\nHello World\r\n"),
+        ("double", b"$5\r\n3.141\r\n", b",3.141\r\n"),
+        (
+            "bignum",
+            b"$37\r\n1234567999999999999999999999999999999\r\n",
+            b"(1234567999999999999999999999999999999\r\n",
+        ),
+        ("null", b"$-1\r\n", b"_\r\n"),
+        ("set", b"*3\r\n:0\r\n:1\r\n:2\r\n", b"~3\r\n:0\r\n:1\r\n:2\r\n"),
+        (
+            "map",
+            b"*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n",
+            b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n",
+        ),
+        (
+            "attrib",
+            b"$39\r\nSome real reply following the attribute\r\n",
+            b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n$39\r\nSome real reply following the attribute\r\n",
+        ),
+        (
+            "push",
+            b"-ERR RESP2 is not supported by this command\r\n",
+            b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n$40\r\nSome real reply following the push reply\r\n",
+        ),
+        (
+            "verbatim",
+            b"$25\r\nThis is a verbatim\nstring\r\n",
+            b"=29\r\ntxt:This is a verbatim\nstring\r\n",
+        ),
+        ("true", b":1\r\n", b"#t\r\n"),
+    ];
+    for resp3 in [false, true] {
+        if resp3 {
+            // The HELLO map, whatever its length: all of it within 300 ms.
+            r.send(b"HELLO 3\r\n");
+            let hello = r.read_n(65536, std::time::Duration::from_millis(300));
+            assert!(hello.starts_with(b"%"), "{hello:?}");
+        }
+        for (t, two, three) in cases {
+            let req = format!("DEBUG PROTOCOL {t}\r\n");
+            r.roundtrip(req.as_bytes(), if resp3 { three } else { two });
+        }
+    }
+    r.roundtrip(
+        b"DEBUG PROTOCOL nope\r\n",
+        b"-ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false\r\n",
+    );
+}
+
 /// A non-loopback address of this machine, if it has one.
 fn outside_ip() -> Option<std::net::IpAddr> {
     let sock = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;

@@ -1,7 +1,7 @@
 //! DEBUG and its subcommands (RELOAD, DIGEST, DIGEST-VALUE, POPULATE,
-//! SLEEP, SET-ACTIVE-EXPIRE, OBJECT, PAUSE-CRON, REPLYBUFFER,
-//! CONFIG-REWRITE-FORCE-ALL), for tests and
-//! diagnostics; refused unless `enable-debug-command` allows it (commands::debug_allowed).
+//! SLEEP, SET-ACTIVE-EXPIRE, OBJECT, PROTOCOL, PAUSE-CRON, REPLYBUFFER,
+//! CONFIG-REWRITE-FORCE-ALL), for tests and diagnostics; refused unless
+//! `enable-debug-command` allows it (commands::debug_allowed).
 
 use super::digest::{self, Digest};
 use super::Ctx;
@@ -85,6 +85,8 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             .map_err(|e| CmdError::err(format!("CONFIG-REWRITE-FORCE-ALL failed: {e}")))?;
         ctx.out.ok();
         Ok(())
+    } else if eq_ic(sub, b"protocol") && args.len() == 3 {
+        protocol(ctx, &args[2])
     } else if eq_ic(sub, b"object") && args.len() == 3 {
         debug_object(ctx, &args[2])
     } else if eq_ic(sub, b"pause-cron") && args.len() == 3 {
@@ -128,6 +130,10 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             "    Output a hex signature of the values of all the specified keys.",
             "OBJECT <key>",
             "    Show low level info about the `key` and associated value.",
+            "PROTOCOL <type>",
+            "    Reply with a test value of the specified type. <type> can be: string,",
+            "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+            "    true, false.",
             "PAUSE-CRON <0|1>",
             "    Stop periodic cron job processing.",
             "POPULATE <count> [<prefix>] [<size>]",
@@ -228,6 +234,73 @@ fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
         line
     };
     ctx.out.simple(&line);
+    Ok(())
+}
+
+/// DEBUG PROTOCOL <type>: Redis's sample reply of each RESP3 type (RESP2
+/// clients get its RESP2 form).
+fn protocol(ctx: &mut Ctx<'_>, name: &[u8]) -> CmdResult {
+    let out = &mut *ctx.out;
+    let is = |t: &[u8]| eq_ic(name, t);
+    if is(b"string") {
+        out.bulk(b"Hello World");
+    } else if is(b"integer") {
+        out.int(12345);
+    } else if is(b"double") {
+        // Redis's sample value, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
+        out.double(3.141);
+    } else if is(b"bignum") {
+        const BIG: &[u8] = b"1234567999999999999999999999999999999";
+        if out.resp3 {
+            out.raw(b"(");
+            out.raw(BIG);
+            out.raw(b"\r\n");
+        } else {
+            out.bulk(BIG);
+        }
+    } else if is(b"null") {
+        out.null();
+    } else if is(b"array") || is(b"set") {
+        if is(b"set") {
+            out.set(3);
+        } else {
+            out.array(3);
+        }
+        (0..3).for_each(|j| out.int(j));
+    } else if is(b"map") {
+        out.map(3);
+        for j in 0..3 {
+            out.int(j);
+            out.boolean(j == 1);
+        }
+    } else if is(b"attrib") {
+        // An attribute, then the reply it annotates (RESP2: the reply only).
+        if out.resp3 {
+            out.raw(b"|1\r\n");
+            out.bulk(b"key-popularity");
+            out.array(2);
+            out.bulk(b"key:123");
+            out.int(90);
+        }
+        out.bulk(b"Some real reply following the attribute");
+    } else if is(b"push") {
+        if !out.resp3 {
+            return Err(CmdError::err("RESP2 is not supported by this command"));
+        }
+        out.push(2);
+        out.bulk(b"server-cpu-usage");
+        out.int(42);
+        out.bulk(b"Some real reply following the push reply");
+    } else if is(b"true") || is(b"false") {
+        out.boolean(is(b"true"));
+    } else if is(b"verbatim") {
+        out.verbatim(b"This is a verbatim\nstring");
+    } else {
+        return Err(CmdError::err(
+            "Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+        ));
+    }
     Ok(())
 }
 
