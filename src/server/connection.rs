@@ -187,15 +187,9 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 Woke::Closed => return,
                 Woke::Data => bufs.trimmed = false,
                 Woke::Trim => {
-                    info.trim_asked.store(false, Relaxed);
                     let now = crate::util::now_ms();
-                    bufs.check(
-                        &server.trim,
-                        &info,
-                        (&mut inbuf, parser.need),
-                        &mut out,
-                        now,
-                    );
+                    let inbuf = (&mut inbuf, parser.need);
+                    bufs.check(&server.trim, &info, inbuf, &mut out, now);
                     continue;
                 }
                 Woke::Messages => {
@@ -404,13 +398,8 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         info.qbuf.store(inbuf.len(), Relaxed);
         info.qbuf_cap.store(inbuf.capacity(), Relaxed);
         if bufs.due(now) {
-            bufs.check(
-                &server.trim,
-                &info,
-                (&mut inbuf, parser.need),
-                &mut out,
-                now,
-            );
+            let inbuf = (&mut inbuf, parser.need);
+            bufs.check(&server.trim, &info, inbuf, &mut out, now);
         }
         // A request with many arguments (SADD of 100,000 members) leaves a
         // large argument table: give it back, as Redis frees its argv.
@@ -478,9 +467,14 @@ fn pushed_reply(args: crate::protocol::Args<'_>, output: &[u8]) -> bool {
 struct Killed<'a>(&'a std::sync::atomic::AtomicBool);
 
 impl<'a> Killed<'a> {
+    #[inline]
+    fn is_set(self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     fn wait(self) -> impl std::future::Future<Output = ()> + 'a {
         std::future::poll_fn(move |_| {
-            if self.0.load(std::sync::atomic::Ordering::Acquire) {
+            if self.is_set() {
                 std::task::Poll::Ready(())
             } else {
                 std::task::Poll::Pending
@@ -540,7 +534,7 @@ async fn read_more(
     // CLIENT KILL, or the cron asking for a buffer check (server::trim):
     // one branch, as each branch costs a poll per wake-up.
     let signal = std::future::poll_fn(|_| {
-        if killed.0.load(std::sync::atomic::Ordering::Acquire) {
+        if killed.is_set() {
             std::task::Poll::Ready(Woke::Closed)
         } else if info.trim_asked.load(Relaxed) {
             std::task::Poll::Ready(Woke::Trim)

@@ -7,8 +7,9 @@
 //!   buffer shrinks to what it holds (nothing, mostly), and the connection
 //!   waits for its socket to be readable before it makes room again (a TLS
 //!   one too: a connection parked in a read has no decrypted bytes left in
-//!   rustls, or the read would have taken them). A busy client's buffer over 32 KB shrinks to its recent
-//!   peak when that peak is under half of it.
+//!   rustls, or the read would have taken them). A busy client's buffer
+//!   over 32 KB shrinks to its recent peak when that peak is under half of
+//!   it.
 //! - Reply buffer: the part over 16 KB (Redis's fixed buffer; Redis frees
 //!   its reply blocks once written) goes at the next check; below that the
 //!   buffer halves or more, down to 1 KB, while its peak stays under half of
@@ -160,6 +161,8 @@ impl Buffers {
         now: u64,
     ) {
         self.next_check_ms = now + CHECK_EVERY_MS;
+        // This check answers the cron's request, if there was one.
+        info.trim_asked.store(false, Relaxed);
         if set.cron_paused() {
             info.trim_at.store(now + CHECK_EVERY_MS, Relaxed);
             return;
