@@ -604,10 +604,6 @@ const INFO_EXCLUDED: &[(&str, &str)] = &[
     ("command|getkeys", "arity -3 in 7.2 (-4 in 7.0)"),
     ("command|getkeysandflags", "arity -3 in 7.2 (-4 in 7.0)"),
     ("msetnx", "7.2 added the request/response policy tips"),
-    (
-        "ping",
-        "Ember's table gives PING loading+stale; Redis only fast (reported to the lead)",
-    ),
     ("randomkey", "7.2 changed its tips"),
     ("scan", "7.2 changed its tips"),
     ("zrank", "7.2 added WITHSCORE (arity -3)"),

@@ -7,7 +7,7 @@ use crate::util::eq_ic;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("ping", -1, ping)
-        .flags(FAST | STALE | LOADING)
+        .flags(FAST)
         .acl(acl::CONNECTION)
         .group("connection")
         .doc(
