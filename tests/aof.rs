@@ -337,6 +337,8 @@ fn every_type_round_trips_through_both_base_formats() {
         let mut c = p.conn();
         fill(&mut c);
         let _: Value = q(&mut c, &["SET", "ttlkey", "v", "EX", "1000"]);
+        let lib = "#!lua name=lib\nredis.register_function('seven', function() return 7 end)";
+        let _: Value = q(&mut c, &["FUNCTION", "LOAD", lib]);
         let _: Value = q(&mut c, &["BGREWRITEAOF"]);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while !dir
@@ -357,6 +359,9 @@ fn every_type_round_trips_through_both_base_formats() {
         let p = start(&dir, &args);
         let mut c = p.conn();
         same(&state(&mut c), &before);
+        // The libraries are in the base too (FUNCTION LOAD in a RESP one).
+        let seven: i64 = q(&mut c, &["FCALL", "seven", "0"]);
+        assert_eq!(seven, 7, "preamble {preamble}");
         p.shutdown();
     }
 }
@@ -387,10 +392,44 @@ fn relative_times_are_logged_as_absolute() {
         let parts: Vec<&str> = cmd.split(' ').collect();
         let _: Value = q(&mut c, &parts);
     }
+    // RESTORE with a relative TTL: logged with the absolute one and ABSTTL;
+    // with a TTL already past over an existing key: as the DEL it did.
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("a").query(&mut c).expect("dump");
+    let ok: String = redis::cmd("RESTORE")
+        .arg("r")
+        .arg(600_000)
+        .arg(&payload)
+        .arg("IDLETIME")
+        .arg(5)
+        .query(&mut c)
+        .expect("restore");
+    assert_eq!(ok, "OK");
+    let ok: String = redis::cmd("RESTORE")
+        .arg("b")
+        .arg(1)
+        .arg(&payload)
+        .arg("ABSTTL")
+        .arg("REPLACE")
+        .query(&mut c)
+        .expect("restore");
+    assert_eq!(ok, "OK");
     let before = state(&mut c);
     drop(c);
     p.shutdown();
-    let log = std::fs::read_to_string(dir.last_incr()).expect("incr");
+    // The payload is binary.
+    let log = String::from_utf8_lossy(&std::fs::read(dir.last_incr()).expect("incr")).into_owned();
+    let at = log
+        .split("$7\r\nRESTORE\r\n$1\r\nr\r\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\r\n").nth(1))
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no RESTORE r: {log}"));
+    assert!(at > 1_700_000_000_000, "{at}");
+    assert!(
+        log.contains("$8\r\nIDLETIME\r\n$1\r\n5\r\n$6\r\nABSTTL\r\n"),
+        "{log}"
+    );
+    assert!(log.contains("$3\r\nDEL\r\n$1\r\nb\r\n"), "{log}");
     let upper = log.to_ascii_uppercase();
     for relative in [
         "\r\nEX\r\n",
@@ -755,6 +794,242 @@ fn garbage_in_the_middle_refuses_to_start_and_keeps_the_file() {
     let mut c = p.conn();
     let v: Vec<String> = q(&mut c, &["MGET", "k1", "k2"]);
     assert_eq!(v, ["v1", "v2"]);
+    p.shutdown();
+}
+
+/// DEBUG LOADAOF empties the data (FUNCTION libraries too) and replays the
+/// AOF on disk, base then incr; the replay logs nothing, so the file and a
+/// restart see the same data once, and nothing counts as unsaved.
+#[test]
+fn debug_loadaof_replays_the_files_and_logs_nothing() {
+    let dir = Dir::new("loadaof");
+    let p = start(&dir, &["--enable-debug-command", "yes"]);
+    let mut c = p.conn();
+    fill(&mut c);
+    let lib = "#!lua name=lib\nredis.register_function('one', function() return 1 end)";
+    let _: Value = q(&mut c, &["FUNCTION", "LOAD", lib]);
+    let _: Value = q(&mut c, &["BGREWRITEAOF"]);
+    wait_rewrite(&mut c, 1);
+    // After the rewrite: these are only in the incr file.
+    let _: Value = q(&mut c, &["SET", "ttlkey", "v", "EX", "1000"]);
+    let _: Value = q(&mut c, &["INCRBY", "n1renamed", "10"]);
+    let _: Value = q(&mut c, &["RPUSH", "l1", "tail"]);
+    let before = state(&mut c);
+    let digest: String = q(&mut c, &["DEBUG", "DIGEST"]);
+    let incr = dir.last_incr();
+    let size = std::fs::metadata(&incr).expect("incr file").len();
+    // Pipelined with a write: that write is in the file before the load.
+    let (set, ok): (String, String) = redis::pipe()
+        .cmd("SET")
+        .arg("piped")
+        .arg("1")
+        .cmd("DEBUG")
+        .arg("LOADAOF")
+        .query(&mut c)
+        .expect("pipeline");
+    assert_eq!((set.as_str(), ok.as_str()), ("OK", "OK"));
+    let got: String = q(&mut c, &["GET", "piped"]);
+    assert_eq!(got, "1");
+    let info: String = q(&mut c, &["INFO", "persistence"]);
+    assert!(info.contains("rdb_changes_since_last_save:0\r\n"), "{info}");
+    let _: Value = q(&mut c, &["DEL", "piped"]);
+    same(&state(&mut c), &before);
+    let again: String = q(&mut c, &["DEBUG", "DIGEST"]);
+    assert_eq!(again, digest);
+    let one: i64 = q(&mut c, &["FCALL", "one", "0"]);
+    assert_eq!(one, 1);
+    // Only the SET and DEL were appended; the replay added nothing.
+    let grown = std::fs::metadata(&incr).expect("incr file").len() - size;
+    assert!(grown < 100, "the incr file grew by {grown} bytes");
+    // Data not in the file goes: with the AOF off, writes are not logged.
+    let _: () = q(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
+    let _: Value = q(&mut c, &["SET", "unlogged", "x"]);
+    let _: () = q(&mut c, &["FUNCTION", "FLUSH"]);
+    let _: String = q(&mut c, &["DEBUG", "LOADAOF"]);
+    same(&state(&mut c), &before);
+    let one: i64 = q(&mut c, &["FCALL", "one", "0"]);
+    assert_eq!(one, 1);
+    // No manifest: an error, and the data is gone (as Redis).
+    std::fs::remove_file(dir.aofdir().join("appendonly.aof.manifest")).expect("rm manifest");
+    let err = redis::cmd("DEBUG")
+        .arg("LOADAOF")
+        .query::<String>(&mut c)
+        .expect_err("no manifest");
+    assert_eq!(
+        err.detail(),
+        Some("Error trying to load the AOF files, check server logs.")
+    );
+    let n: i64 = q(&mut c, &["DBSIZE"]);
+    assert_eq!(n, 0);
+    drop(c);
+    p.shutdown();
+}
+
+/// Under `appendfsync always` a reply waits for its write, however slow
+/// the disk (DEBUG AOF-FLUSH-SLEEP makes the writer sleep before each
+/// write, as Redis's does before flushing): when the INCR answers, the file
+/// has it.
+#[test]
+fn always_replies_only_once_a_slow_write_is_in_the_file() {
+    let dir = Dir::new("flush-sleep");
+    let p = start(
+        &dir,
+        &["--appendfsync", "always", "--enable-debug-command", "yes"],
+    );
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["SET", "x", "1"]);
+    let _: String = q(&mut c, &["DEBUG", "AOF-FLUSH-SLEEP", "200000"]);
+    let incr = dir.last_incr();
+    for i in 2..4 {
+        let size = std::fs::metadata(&incr).expect("incr file").len();
+        let n: i64 = q(&mut c, &["INCR", "x"]);
+        assert_eq!(n, i);
+        let now = std::fs::metadata(&incr).expect("incr file").len();
+        assert!(now > size, "INCR answered before it was written");
+    }
+    let _: String = q(&mut c, &["DEBUG", "AOF-FLUSH-SLEEP", "0"]);
+    drop(c);
+    p.shutdown();
+}
+
+/// CONFIG SET appendonly no stops a running rewrite, as Redis kills its
+/// rewrite child: a base that would take 10 s a key ends at once, no new
+/// base is kept, the status stays ok, and turning the AOF on again works.
+#[test]
+fn turning_the_aof_off_stops_a_running_rewrite() {
+    for preamble in ["yes", "no"] {
+        let dir = Dir::new(&format!("stop-rewrite-{preamble}"));
+        let p = start(&dir, &["--aof-use-rdb-preamble", preamble]);
+        let mut c = p.conn();
+        for k in ["a", "b", "c"] {
+            let _: Value = q(&mut c, &["SET", k, "v"]);
+        }
+        let manifest = dir.manifest();
+        let _: () = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "10000000"]);
+        let _: Value = q(&mut c, &["BGREWRITEAOF"]);
+        assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "1");
+        let _: () = q(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
+        // 30 s of delay left: stopping is what ends it this soon.
+        let deadline = Instant::now() + Duration::from_secs(8);
+        while info_field(&mut c, "aof_rewrite_in_progress") != "0" {
+            assert!(Instant::now() < deadline, "the rewrite was not stopped");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+        // As in Redis, the incr file the rewrite started stays; its base
+        // does not.
+        let m = dir.manifest();
+        assert!(m.starts_with(&manifest), "{m}");
+        assert!(
+            m.ends_with("file appendonly.aof.2.incr.aof seq 2 type i\n"),
+            "{m}"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.aofdir())
+            .expect("aof dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("temp-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        let _: Value = q(&mut c, &["SET", "d", "v"]);
+        let _: () = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+        let _: () = q(&mut c, &["CONFIG", "SET", "appendonly", "yes"]);
+        wait_rewrite(&mut c, 2);
+        let before = state(&mut c);
+        assert_eq!(before.len(), 4);
+        drop(c);
+        p.shutdown();
+        let p = start(&dir, &[]);
+        let mut c = p.conn();
+        same(&state(&mut c), &before);
+        drop(c);
+        p.shutdown();
+    }
+}
+
+/// While DEBUG LOADAOF replays (here a script that runs for most of a
+/// second), other clients' commands answer LOADING, as in Redis.
+#[test]
+fn other_clients_get_loading_during_debug_loadaof() {
+    let dir = Dir::new("loadaof-loading");
+    let p = start(
+        &dir,
+        &[
+            "--enable-debug-command",
+            "yes",
+            "--busy-reply-threshold",
+            "50",
+        ],
+    );
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["SET", "before", "1"]);
+    let _: String = q(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
+    let slow = "local s = redis.call('time') \
+        repeat local t = redis.call('time') \
+        until (t[1] - s[1]) * 1000000 + (t[2] - s[2]) > 700000 \
+        redis.call('set', KEYS[1], 'y') return 'ok'";
+    let mut cmd = Vec::new();
+    for a in ["EVAL", slow, "1", "x"] {
+        cmd.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+    }
+    let mut record = b"*4\r\n".to_vec();
+    record.extend_from_slice(&cmd);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.last_incr())
+        .expect("incr");
+    std::io::Write::write_all(&mut f, &record).expect("append");
+    drop(f);
+    let port = p.port;
+    let loader = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .and_then(|c| c.get_connection())
+            .expect("connect");
+        redis::cmd("DEBUG").arg("LOADAOF").query::<String>(&mut c)
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut seen = None;
+    while Instant::now() < deadline && !loader.is_finished() {
+        if let Err(e) = redis::cmd("PING").query::<String>(&mut c) {
+            seen = Some(e);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let loaded = loader.join().expect("loader");
+    let e = seen.unwrap_or_else(|| panic!("no LOADING while the AOF loaded: {loaded:?}"));
+    assert_eq!(e.code(), Some("LOADING"), "{e}");
+    assert_eq!(loaded.expect("loadaof"), "OK");
+    let x: String = q(&mut c, &["GET", "x"]);
+    assert_eq!(x, "y");
+    let before: String = q(&mut c, &["GET", "before"]);
+    assert_eq!(before, "1");
+    let pong: String = q(&mut c, &["PING"]);
+    assert_eq!(pong, "PONG");
+    drop(c);
+    p.shutdown();
+}
+
+/// A restart after DEBUG LOADAOF loads each write once.
+#[test]
+fn restart_after_debug_loadaof_sees_each_write_once() {
+    let dir = Dir::new("loadaof-restart");
+    let p = start(&dir, &["--enable-debug-command", "yes"]);
+    let mut c = p.conn();
+    for _ in 0..5 {
+        let _: Value = q(&mut c, &["RPUSH", "l", "x"]);
+    }
+    let _: String = q(&mut c, &["DEBUG", "LOADAOF"]);
+    let _: Value = q(&mut c, &["RPUSH", "l", "y"]);
+    let _: String = q(&mut c, &["DEBUG", "LOADAOF"]);
+    let n: i64 = q(&mut c, &["LLEN", "l"]);
+    assert_eq!(n, 6);
+    drop(c);
+    p.shutdown();
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    let n: i64 = q(&mut c, &["LLEN", "l"]);
+    assert_eq!(n, 6);
     p.shutdown();
 }
 

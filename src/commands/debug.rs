@@ -1,6 +1,7 @@
 //! DEBUG and its subcommands (RELOAD, DIGEST, DIGEST-VALUE, POPULATE,
 //! SLEEP, SET-ACTIVE-EXPIRE, OBJECT, PROTOCOL, PAUSE-CRON, REPLYBUFFER,
-//! CONFIG-REWRITE-FORCE-ALL), for tests and diagnostics; refused unless
+//! CONFIG-REWRITE-FORCE-ALL, LOADAOF, AOF-FLUSH-SLEEP,
+//! SET-SKIP-CHECKSUM-VALIDATION), for tests and diagnostics; refused unless
 //! `enable-debug-command` allows it (commands::debug_allowed).
 
 use super::digest::{self, Digest};
@@ -112,6 +113,32 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         Ok(())
     } else if eq_ic(sub, b"reload") {
         debug_reload(ctx, args)
+    } else if eq_ic(sub, b"set-skip-checksum-validation") && args.len() == 3 {
+        let skip = super::args::atoi(&args[2]) != 0;
+        ctx.server
+            .persist
+            .skip_checksum
+            .store(skip, std::sync::atomic::Ordering::Relaxed);
+        ctx.out.ok();
+        Ok(())
+    } else if eq_ic(sub, b"aof-flush-sleep") && args.len() == 3 {
+        // As Redis: atoi, a negative or junk value is 0.
+        let us = super::args::atoi(&args[2]).max(0) as u64;
+        ctx.server.aof.log.set_flush_sleep_us(us);
+        ctx.out.ok();
+        Ok(())
+    } else if eq_ic(sub, b"loadaof") && args.len() == 2 {
+        // Dispatch let it run without this worker's gate: it takes them all.
+        if let Err(e) = crate::persist::aof::reload(ctx.server) {
+            tracing::warn!("DEBUG LOADAOF: {e}");
+            return Err(CmdError::err(
+                "Error trying to load the AOF files, check server logs.",
+            ));
+        }
+        // The replay logged nothing, and neither does DEBUG.
+        crate::persist::aof::log::discard();
+        ctx.out.ok();
+        Ok(())
     } else if eq_ic(sub, b"digest") && args.len() == 2 {
         digest(ctx)
     } else if eq_ic(sub, b"digest-value") {
@@ -121,6 +148,8 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     } else if eq_ic(sub, b"help") {
         const LINES: &[&str] = &[
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "AOF-FLUSH-SLEEP <microsec>",
+            "    Server will sleep before flushing the AOF, this is used for testing.",
             "CONFIG-REWRITE-FORCE-ALL",
             "    Like CONFIG REWRITE but writes all configuration options, including",
             "    keywords not listed in original configuration file or default values.",
@@ -128,6 +157,8 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key> [<key> ...]",
             "    Output a hex signature of the values of all the specified keys.",
+            "LOADAOF",
+            "    Flush the AOF buffers on disk and reload the AOF in memory.",
             "OBJECT <key>",
             "    Show low level info about the `key` and associated value.",
             "PROTOCOL <type>",
@@ -164,6 +195,8 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
             "    default.",
+            "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+            "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
             "SLEEP <seconds>",
             "    Stop the server for <seconds>. Decimals allowed.",
             "HELP",

@@ -89,10 +89,10 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             Ok(t)
         }
     });
-    let value = rdb::verify_dump(&args[3])
+    let limits = rdb::LoadLimits::of(ctx.server);
+    let value = rdb::verify_dump(&args[3], limits.skip_checksum)
         .map_err(|_| CmdError::err("DUMP payload version or checksum are wrong"))
         .and_then(|body| {
-            let limits = rdb::LoadLimits::from_config(&ctx.server.config);
             rdb::decode_dump_value(body, &limits).map_err(|_| CmdError::err("Bad data format"))
         });
     let mut shard = ctx.server.keyspace.lock(key);
@@ -111,6 +111,8 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         if replace && shard.db(db).remove(key).is_some() {
             shard.modified(db, key);
             shard.notify(crate::notify::GENERIC, "del", db, key);
+            // As Redis: logged as the DEL it amounts to.
+            crate::persist::aof::propagate_instead([&b"DEL"[..], key]);
         }
         ctx.out.ok();
         return Ok(());
@@ -122,6 +124,17 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     shard.db(db).insert_entry(key.into(), value, expire, lru);
     shard.modified(db, key);
+    if expire != NO_EXPIRE && !absttl {
+        // A relative TTL is logged as the absolute time it ends (argument 2
+        // replaced, ABSTTL appended), as Redis rewrites it.
+        let mut n = itoa::Buffer::new();
+        let at = n.format(expire).as_bytes();
+        let argv = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| if i == 2 { at } else { a });
+        crate::persist::aof::propagate_instead(argv.chain([&b"ABSTTL"[..]]));
+    }
     shard.notify(crate::notify::GENERIC, "restore", db, key);
     ctx.out.ok();
     Ok(())

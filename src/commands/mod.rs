@@ -270,10 +270,13 @@ impl CommandTable {
         self.pubsub_ok.contains(&id)
     }
 
-    /// Whether the entry takes every gate itself (EXEC, EVAL, FCALL…), so
-    /// dispatch must not hold the worker's read gate for it.
-    pub fn takes_all_gates(&self, id: usize) -> bool {
-        id == self.exec_id || self.script_ids.contains(&id)
+    /// Whether the request takes every gate itself (EXEC, EVAL, FCALL…,
+    /// DEBUG LOADAOF), so dispatch must not hold the worker's read gate for
+    /// it.
+    pub fn takes_all_gates(&self, id: usize, args: Args<'_>) -> bool {
+        id == self.exec_id
+            || self.script_ids.contains(&id)
+            || (id == self.debug_id && args.len() == 2 && crate::util::eq_ic(&args[1], b"loadaof"))
     }
 
     /// Whether the entry runs at once inside MULTI instead of being queued.
@@ -618,7 +621,19 @@ pub fn dispatch(
     // The worker's gate, held while the command runs (see server::gate);
     // EXEC and scripts take every gate themselves. While a script has run
     // past busy-reply-threshold, commands answer BUSY (see script::admit).
-    let _gate = if server.commands.takes_all_gates(entry.id) {
+    let _gate = if server.commands.takes_all_gates(entry.id, args) {
+        // Not the load's own replay (DEBUG LOADAOF).
+        let loading = (!client.replaying)
+            .then(|| crate::script::loading_error(server, cmd))
+            .flatten();
+        if let Some(e) = loading {
+            tstats.rejected(entry.id);
+            if entry.id == server.commands.exec_id {
+                multi::abort_exec(server, client);
+            }
+            reply_error(server, out, &e);
+            return;
+        }
         if let Some(busy) = server.scripts.busy(server) {
             tstats.rejected(entry.id);
             // A refused EXEC discards the transaction (Redis's rejectCommand).

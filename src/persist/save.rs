@@ -37,6 +37,8 @@ pub struct Persist {
     pub saves: AtomicU64,
     /// `dirty` total already covered by the last successful save.
     dirty_saved: AtomicU64,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION (see `rdb::LoadLimits`).
+    pub skip_checksum: AtomicBool,
     pub last_cow_size: AtomicU64,
     pub loading: AtomicBool,
     pub loaded_keys: AtomicU64,
@@ -57,12 +59,19 @@ impl Persist {
             last_bgsave_try_ms: AtomicU64::new(0),
             saves: AtomicU64::new(0),
             dirty_saved: AtomicU64::new(0),
+            skip_checksum: AtomicBool::new(false),
             last_cow_size: AtomicU64::new(0),
             loading: AtomicBool::new(false),
             loaded_keys: AtomicU64::new(0),
             loaded_expired: AtomicU64::new(0),
             bgsave_scheduled: AtomicBool::new(false),
         }
+    }
+
+    /// Count no changes since the last save from here on (what was just
+    /// loaded is what is on disk).
+    pub fn mark_saved(&self, ks: &Keyspace) {
+        self.dirty_saved.store(ks.stats().dirty, Relaxed);
     }
 
     /// Changes since the last successful save (`rdb_changes_since_last_save`).
@@ -129,16 +138,6 @@ pub fn rdb_path(server: &Server) -> PathBuf {
         .read(|c| Path::new(&c.dir).join(&c.dbfilename))
 }
 
-/// The encoding thresholds loaded values are built with.
-pub fn load_limits(server: &Server) -> rdb::LoadLimits {
-    rdb::LoadLimits {
-        hash: server.config.hash_limits(),
-        zset: server.config.zset_limits(),
-        set: server.config.set_limits(),
-        list_max_listpack_size: server.config.list_max_size(),
-    }
-}
-
 /// Write `snap` as an RDB file at `path`, safely: temp file, fsync, rename,
 /// fsync of the directory. `aof_base` marks an AOF base (RDB preamble).
 pub fn write_file(
@@ -153,7 +152,7 @@ pub fn write_file(
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let result = write_rdb(ks, snap, &tmp, checksum, aof_base).and_then(|stats| {
+    let result = write_rdb(ks, snap, &tmp, checksum, aof_base, None).and_then(|stats| {
         fs::rename(&tmp, path)?;
         File::open(dir)?.sync_all()?;
         Ok(stats)
@@ -164,15 +163,38 @@ pub fn write_file(
     result
 }
 
+/// The error of a save or rewrite stopped through its `cancel` flag.
+pub fn cancelled() -> io::Error {
+    io::Error::new(io::ErrorKind::Interrupted, "cancelled")
+}
+
+/// Sleep `us` microseconds (`rdb-key-save-delay`), in short naps that end
+/// early once `cancel` is set.
+pub fn key_delay(us: u64, cancel: Option<&AtomicBool>) {
+    let until = std::time::Instant::now() + std::time::Duration::from_micros(us);
+    loop {
+        if cancel.is_some_and(|c| c.load(Relaxed)) {
+            return;
+        }
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(10)));
+    }
+}
+
 /// Write `snap` as an RDB file at exactly `path`, fsynced, without the
 /// rename (AOF bases, which their caller renames into place, and
-/// [`write_file`]'s temp file).
+/// [`write_file`]'s temp file). Setting `cancel` makes it stop writing and
+/// fail with [`cancelled`] (the snapshot's walk still finishes).
 pub fn write_rdb(
     ks: &Keyspace,
     mut snap: Snapshot,
     tmp: &Path,
     checksum: bool,
     aof_base: bool,
+    cancel: Option<&AtomicBool>,
 ) -> io::Result<SnapshotStats> {
     // Created before the walk starts; if that fails the walk still has to
     // run to completion, so the error is kept for after it.
@@ -197,6 +219,9 @@ pub fn write_rdb(
         ],
     );
     let mut put = |bytes: &[u8], crc: &mut rdb::Crc64| -> io::Result<()> {
+        if cancel.is_some_and(|c| c.load(Relaxed)) {
+            return Err(cancelled());
+        }
         crc.update(bytes);
         match w.as_mut() {
             Some(w) => w.write_all(bytes),
@@ -209,7 +234,7 @@ pub fn write_rdb(
     put(&scratch, &mut crc)?;
     let mut current_db = None;
     let delay = crate::persist::save::KEY_DELAY_US.load(Relaxed);
-    let stats = snap.write_slowly(ks, delay, &mut |db, bytes| {
+    let stats = snap.write_slowly(ks, delay, cancel, &mut |db, bytes| {
         if current_db != Some(db) {
             let mut sel = Vec::with_capacity(8);
             rdb::write_select_db(&mut sel, db);
@@ -222,6 +247,9 @@ pub fn write_rdb(
         return Err(e);
     }
     let stats = stats?;
+    if cancel.is_some_and(|c| c.load(Relaxed)) {
+        return Err(cancelled());
+    }
     scratch.clear();
     rdb::write_eof(&mut scratch, &mut crc, checksum);
     let Some(mut w) = w else {
@@ -455,7 +483,7 @@ pub fn load_into(
     input: &mut dyn io::Read,
     role: RdbRole,
 ) -> Result<(u64, u64, u64), rdb::RdbError> {
-    let limits = load_limits(server);
+    let limits = rdb::LoadLimits::of(server);
     let now = crate::util::now_ms();
     let ndbs = server.keyspace.ndbs();
     let (mut keys, mut expired) = (0u64, 0u64);
@@ -493,6 +521,6 @@ pub fn load_into(
     p.loaded_keys.store(keys, Relaxed);
     p.loaded_expired.store(expired, Relaxed);
     // What was just loaded is what is on disk.
-    p.dirty_saved.store(server.keyspace.stats().dirty, Relaxed);
+    p.mark_saved(&server.keyspace);
     Ok((keys, expired, info.end_offset))
 }

@@ -36,7 +36,7 @@
 //! (a few hundred entries) or the serialization of one value it touches.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -227,7 +227,7 @@ impl Snapshot {
         ks: &Keyspace,
         sink: &mut dyn FnMut(usize, &[u8]) -> io::Result<()>,
     ) -> io::Result<SnapshotStats> {
-        self.write_slowly(ks, 0, sink)
+        self.write_slowly(ks, 0, None, sink)
     }
 
     /// [`Snapshot::write`], sleeping `key_delay_us` per key walked, outside
@@ -236,6 +236,7 @@ impl Snapshot {
         self,
         ks: &Keyspace,
         key_delay_us: u64,
+        cancel: Option<&AtomicBool>,
         sink: &mut dyn FnMut(usize, &[u8]) -> io::Result<()>,
     ) -> io::Result<SnapshotStats> {
         let mut failed: Option<io::Error> = None;
@@ -264,11 +265,14 @@ impl Snapshot {
                 };
                 let Some(db) = step else { break };
                 emit(db, &buf, &mut failed);
-                if key_delay_us > 0 {
+                // Once writing failed (or was cancelled) the walk only has
+                // to finish: no more delay.
+                if key_delay_us > 0 && failed.is_none() {
                     let walked = keys - walked_before;
-                    std::thread::sleep(std::time::Duration::from_micros(
+                    crate::persist::save::key_delay(
                         key_delay_us.saturating_mul(walked.max(1)),
-                    ));
+                        cancel,
+                    );
                 }
                 walked_before = keys;
                 self.drain_chunks(&mut |db, b| emit(db, b, &mut failed));
@@ -337,12 +341,7 @@ mod tests {
         let mut crc = rdb::Crc64::new();
         crc.update(&file);
         rdb::write_eof(&mut file, &mut crc, true);
-        let limits = rdb::LoadLimits {
-            hash: Default::default(),
-            zset: Default::default(),
-            set: Default::default(),
-            list_max_listpack_size: -2,
-        };
+        let limits = rdb::LoadLimits::default();
         let mut got = Vec::new();
         rdb::load(&mut &file[..], &limits, &mut |l| {
             let v = match l.value {

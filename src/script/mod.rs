@@ -106,6 +106,8 @@ pub struct Scripts {
     started_ms: AtomicU64,
     /// The running script is a function (FCALL), not an EVAL script.
     is_function: AtomicBool,
+    /// "Slow script detected" was logged for the running script.
+    pub(crate) slow_logged: AtomicBool,
     /// SCRIPT KILL / FUNCTION KILL asked the running script to stop.
     kill: Arc<AtomicBool>,
     /// The running script has called a write command (it cannot be killed).
@@ -919,6 +921,15 @@ impl Scripts {
             .unwrap_or_default()
     }
 
+    /// Drop every FUNCTION library (DEBUG LOADAOF empties them with the
+    /// data). Nothing to do when no engine was ever made.
+    pub fn clear_functions(&self) {
+        if let Some(e) = self.engine.lock().as_mut() {
+            e.flush_functions();
+            self.update_stats(e);
+        }
+    }
+
     /// Load libraries read from a snapshot (replacing same-named ones).
     pub fn restore_libraries(&self, codes: &[Vec<u8>]) -> Result<(), CmdError> {
         let mut guard = self.engine()?;
@@ -984,8 +995,19 @@ impl Scripts {
             return None;
         }
         let limit = server.config.busy_reply_threshold();
-        if limit == 0 || crate::util::now_ms().saturating_sub(started) < limit {
+        let elapsed = crate::util::now_ms().saturating_sub(started);
+        if limit == 0 || elapsed < limit {
             return None;
+        }
+        if !self.slow_logged.swap(true, Relaxed) {
+            let kill = if self.is_function.load(Relaxed) {
+                "FUNCTION KILL"
+            } else {
+                "SCRIPT KILL"
+            };
+            tracing::warn!(
+                "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {kill} command."
+            );
         }
         Some(self.busy_text())
     }
@@ -1069,6 +1091,16 @@ pub fn admit<'a>(
     admit_waiting(server, cmd)
 }
 
+/// Redis's error for a command without the LOADING flag while the data
+/// set is being loaded.
+pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory";
+
+/// The LOADING error, if a load runs and `cmd` may not run during one.
+pub fn loading_error(server: &Server, cmd: &Command) -> Option<CmdError> {
+    (server.persist.loading.load(Relaxed) && !cmd.has(flags::LOADING))
+        .then(|| CmdError::coded(LOADING_ERROR))
+}
+
 #[inline(never)]
 fn admit_waiting<'a>(
     server: &'a Server,
@@ -1079,15 +1111,26 @@ fn admit_waiting<'a>(
         if let Ok(g) = server.gates.try_read_for(wait) {
             return Ok(g);
         }
+        // This thread serves its connections for its own busy script: it
+        // holds every gate, waiting would never end.
+        let serving = crate::server::busy::serving();
+        // Otherwise a thread that holds every gate is replaying the AOF
+        // itself (DEBUG LOADAOF): nothing else runs, go ahead.
+        if !serving && server.gates.held_here() {
+            return Ok(None);
+        }
+        // DEBUG LOADAOF holds every gate while it loads: as in Redis, what
+        // may not run during a load answers LOADING (the rest waits).
+        if let Some(e) = loading_error(server, cmd) {
+            return Err(e);
+        }
         if let Some(busy) = server.scripts.busy(server) {
             if cmd.has(flags::ALLOW_BUSY) {
                 return Ok(None);
             }
             return Err(CmdError::coded(busy));
         }
-        // This thread serves its connections for its own busy script: it
-        // holds every gate, waiting would never end.
-        if crate::server::busy::serving() {
+        if serving {
             return Err(CmdError::coded(server.scripts.busy_text()));
         }
         wait = std::time::Duration::from_millis(5);

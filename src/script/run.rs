@@ -170,6 +170,7 @@ pub fn run(
 
     scripts.kill.store(false, Relaxed);
     scripts.wrote.store(false, Relaxed);
+    scripts.slow_logged.store(false, Relaxed);
     scripts.is_function.store(spec.function, Relaxed);
     scripts.worker.store(crate::server::busy::worker(), Relaxed);
     if spec.function {

@@ -50,11 +50,23 @@ impl Gates {
     }
 
     /// Hold the calling thread's gate for one command (None on a thread
-    /// without a gate).
+    /// without a gate, or one that holds every gate already).
     #[inline]
     pub fn read(&self) -> Option<RwLockReadGuard<'_, ()>> {
         let i = MINE.with(|m| m.get());
-        self.gates.get(i).map(|g| g.0.read())
+        let g = self.gates.get(i)?;
+        if let Some(r) = g.0.try_read() {
+            return Some(r);
+        }
+        if self.held_here() {
+            return None;
+        }
+        Some(g.0.read())
+    }
+
+    /// Whether the calling thread holds every gate ([`Gates::exclusive`]).
+    pub fn held_here(&self) -> bool {
+        HELD.with(|h| h.get())
     }
 
     /// Whether the calling thread has a gate of its own (a worker or cron).

@@ -1,5 +1,6 @@
-//! The AOF base file: the whole keyspace at one instant, as commands that
-//! recreate it (`aof-use-rdb-preamble no` style).
+//! The AOF base file: the whole keyspace (and the FUNCTION libraries) at
+//! one instant, as commands that recreate it (`aof-use-rdb-preamble no`
+//! style).
 //!
 //! [`write_base`] is the one place a base is produced, so the snapshot
 //! engine can replace it with an RDB preamble (`.base.rdb`) later. Its
@@ -51,11 +52,15 @@ pub fn write_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io:
         return write_rdb_base(server, path, at_cut);
     }
     let now = crate::util::now_ms();
-    let snapshot = {
+    let (functions, snapshot) = {
         let _gates = server.gates.exclusive();
         at_cut();
-        clone_keyspace(server, now)
+        (server.scripts.library_codes(), clone_keyspace(server, now))
     };
+    let (delay, cancel) = (
+        server.config.read(|c| c.rdb_key_save_delay),
+        &server.aof.cancel,
+    );
     let file = std::fs::File::create(path)?;
     let mut w = BufWriter::with_capacity(1 << 16, file);
     let mut buf = Vec::with_capacity(1 << 16);
@@ -63,12 +68,23 @@ pub fn write_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io:
         // As Redis: an AOF-format base starts with the time of the rewrite.
         super::log::encode_timestamp(&mut buf, now / 1000);
     }
+    // The FUNCTION libraries come first, as in Redis's rewrite.
+    for code in &functions {
+        encode(&mut buf, [&b"FUNCTION"[..], b"LOAD", code]);
+    }
     for (db, keys) in snapshot.iter().enumerate() {
         if keys.is_empty() {
             continue;
         }
         encode_select(&mut buf, db as u32);
         for (key, value, expire) in keys {
+            // rdb-key-save-delay applies per key here too, as in Redis.
+            if delay > 0 {
+                crate::persist::save::key_delay(delay, Some(cancel));
+            }
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(crate::persist::save::cancelled());
+            }
             write_value(&mut buf, key, value);
             if *expire != crate::keyspace::NO_EXPIRE {
                 let mut n = itoa::Buffer::new();
@@ -109,7 +125,8 @@ fn write_rdb_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io:
         snap.functions = server.scripts.library_codes();
         snap
     };
-    crate::persist::save::write_rdb(&server.keyspace, snap, path, checksum, true)?;
+    let cancel = Some(&server.aof.cancel);
+    crate::persist::save::write_rdb(&server.keyspace, snap, path, checksum, true, cancel)?;
     Ok(BaseKind::Rdb)
 }
 

@@ -106,6 +106,9 @@ pub struct Log {
     /// `aof-timestamp-enabled`: the writer puts a `#TS:<unix seconds>`
     /// annotation before the first record of each second.
     timestamps: AtomicBool,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds the writer sleeps before each
+    /// write.
+    flush_sleep_us: AtomicU64,
 }
 
 impl Default for Log {
@@ -122,6 +125,7 @@ impl Default for Log {
             synced: tokio::sync::watch::channel(0).0,
             policy: AtomicU8::new(FSYNC_EVERYSEC),
             timestamps: AtomicBool::new(false),
+            flush_sleep_us: AtomicU64::new(0),
         }
     }
 }
@@ -162,6 +166,14 @@ impl Log {
 
     pub fn timestamps(&self) -> bool {
         self.timestamps.load(Ordering::Relaxed)
+    }
+
+    pub fn set_flush_sleep_us(&self, us: u64) {
+        self.flush_sleep_us.store(us, Ordering::Relaxed);
+    }
+
+    pub fn flush_sleep_us(&self) -> u64 {
+        self.flush_sleep_us.load(Ordering::Relaxed)
     }
 
     /// Whether replies must wait for their records to be fsynced.

@@ -66,6 +66,9 @@ pub struct Aof {
     /// One rewrite (or enabling) at a time.
     rewrite_lock: Mutex<()>,
     pub rewriting: AtomicBool,
+    /// Set to stop the running rewrite (`CONFIG SET appendonly no`, as
+    /// Redis kills its rewrite child); cleared when one is spawned.
+    pub(crate) cancel: AtomicBool,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -90,6 +93,7 @@ impl Aof {
             manifest: Mutex::new(Manifest::default()),
             rewrite_lock: Mutex::new(()),
             rewriting: AtomicBool::new(false),
+            cancel: AtomicBool::new(false),
             writer: Mutex::new(None),
         }
     }
@@ -137,6 +141,12 @@ impl Aof {
     /// Start a rewrite in the background (BGREWRITEAOF); false if one
     /// already runs.
     pub fn spawn_rewrite(&self, server: &Arc<Server>, enable: bool) -> bool {
+        if self.rewriting.load(Relaxed) {
+            return false;
+        }
+        // Cleared before the rewrite is visible as running, so a stop
+        // asked for from then on is not lost.
+        self.cancel.store(false, Relaxed);
         if self.rewriting.swap(true, Relaxed) {
             return false;
         }
@@ -150,19 +160,29 @@ impl Aof {
                 let aof = &server.aof;
                 let started = std::time::Instant::now();
                 let r = rewrite(&server, enable);
+                // Stopped on purpose: not a failure (as Redis's child killed
+                // with SIGUSR1).
+                let stopped = matches!(&r, Err(e) if e.kind() == io::ErrorKind::Interrupted);
                 match &r {
                     Ok(()) => tracing::info!("Background AOF rewrite finished successfully"),
+                    Err(_) if stopped => tracing::warn!("Background AOF rewrite stopped"),
                     Err(e) => tracing::warn!("Background AOF rewrite failed: {e}"),
                 }
-                aof.stats.last_rewrite_ok.store(r.is_ok(), Relaxed);
+                if !stopped {
+                    aof.stats.last_rewrite_ok.store(r.is_ok(), Relaxed);
+                }
                 aof.stats
                     .last_rewrite_secs
                     .store(started.elapsed().as_secs() as i64, Relaxed);
                 aof.stats.rewrites.fetch_add(1, Relaxed);
                 aof.rewriting.store(false, Relaxed);
-                // CONFIG SET appendonly yes while this one ran: enable now
-                // (not after a failure, which would only fail again).
-                if r.is_ok() && server.config.read(|c| c.appendonly) && !aof.log.is_on() {
+                // CONFIG SET appendonly yes while this one ran (or after it
+                // was stopped by `no`): enable now (not after a failure,
+                // which would only fail again).
+                if (r.is_ok() || stopped)
+                    && server.config.read(|c| c.appendonly)
+                    && !aof.log.is_on()
+                {
                     aof.spawn_rewrite(&server, true);
                 }
             });
@@ -191,6 +211,12 @@ impl Aof {
             }
         } else if !new.appendonly && old.appendonly {
             self.log.set_on(false);
+            if self.rewriting.load(Relaxed) {
+                // Redis kills its rewrite child here; ours is a thread,
+                // which stops at its next key.
+                tracing::info!("Killing running AOF rewrite child (the rewrite thread stops)");
+                self.cancel.store(true, Relaxed);
+            }
         }
     }
 
@@ -312,37 +338,10 @@ pub fn startup(server: &Arc<Server>) -> io::Result<()> {
             format!("{e}: {}", mpath.display()),
         )
     })?;
-    let truncated_ok = server.config.read(|c| c.aof_load_truncated);
     let started = std::time::Instant::now();
-    let mut keys_loaded = 0u64;
-    {
-        let mut r = load::Replayer::new(server);
-        let nfiles = m.base.iter().count() + m.incrs.len();
-        let mut i = 0;
-        if let Some(b) = &m.base {
-            i += 1;
-            let p = dir.join(&b.name);
-            let skip = if is_rdb(&p)? {
-                load_rdb_base(server, &p)?
-            } else {
-                0
-            };
-            if skip == 0 || file_size(&p) > skip {
-                let l = load::load_file(&mut r, &p, skip, i == nfiles, truncated_ok)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-                keys_loaded += l.commands;
-            }
-        }
-        for inc in &m.incrs {
-            i += 1;
-            let p = dir.join(&inc.name);
-            let l = load::load_file(&mut r, &p, 0, i == nfiles, truncated_ok)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            keys_loaded += l.commands;
-        }
-    }
+    let commands = load_files(server, &dir, &m)?;
     tracing::info!(
-        "DB loaded from append only file: {:.3} seconds ({keys_loaded} commands)",
+        "DB loaded from append only file: {:.3} seconds ({commands} commands)",
         started.elapsed().as_secs_f64()
     );
     // History files and files no manifest names are leftovers of an
@@ -381,6 +380,138 @@ pub fn startup(server: &Arc<Server>) -> io::Result<()> {
     aof.log.switch_at(aof.log.next_seq(), Some(file));
     aof.log.wait_switched(aof.log.next_seq());
     Ok(())
+}
+
+/// Replay the files `m` names into the keyspace: the base (its RDB part,
+/// then any commands after it), then each incr file. Returns how many
+/// commands ran.
+fn load_files(server: &Server, dir: &std::path::Path, m: &Manifest) -> io::Result<u64> {
+    let truncated_ok = server.config.read(|c| c.aof_load_truncated);
+    let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+    let mut commands = 0u64;
+    let mut r = load::Replayer::new(server);
+    let nfiles = m.base.iter().count() + m.incrs.len();
+    let mut i = 0;
+    if let Some(b) = &m.base {
+        i += 1;
+        let p = dir.join(&b.name);
+        let skip = if is_rdb(&p)? {
+            load_rdb_base(server, &p)?
+        } else {
+            0
+        };
+        if skip == 0 || file_size(&p) > skip {
+            let l =
+                load::load_file(&mut r, &p, skip, i == nfiles, truncated_ok).map_err(invalid)?;
+            commands += l.commands;
+        }
+    }
+    for inc in &m.incrs {
+        i += 1;
+        let p = dir.join(&inc.name);
+        let l = load::load_file(&mut r, &p, 0, i == nfiles, truncated_ok).map_err(invalid)?;
+        commands += l.commands;
+    }
+    Ok(commands)
+}
+
+/// DEBUG LOADAOF: empty the keyspace (and the FUNCTION libraries) and load
+/// the AOF on disk back into it, as Redis does: the manifest is read again
+/// from disk, its history files are deleted, and the load changes nothing
+/// in the AOF itself (the replay is not logged) nor counts as changes since
+/// the last save.
+///
+/// Called without this thread's gate (dispatch lets DEBUG LOADAOF take every
+/// gate itself, as EXEC does). A running rewrite finishes first; then every
+/// write acknowledged so far is waited for in the file, and the load runs
+/// with every gate held, so no other command runs in between. Inside a
+/// transaction (the gates held already) neither wait happens: a rewrite
+/// running then is an error, and records other threads have not handed to
+/// the writer yet are not in the file.
+pub fn reload(server: &Server) -> io::Result<()> {
+    let aof = &server.aof;
+    let nested = server.gates.held_here();
+    let _one = if nested {
+        aof.rewrite_lock
+            .try_lock()
+            .ok_or_else(|| io::Error::other("a background AOF rewrite is in progress"))?
+    } else {
+        aof.rewrite_lock.lock()
+    };
+    aof.log.flush_outbox();
+    let _gates = if nested {
+        server.gates.exclusive()
+    } else {
+        written_and_held(server)
+    };
+    let (dir, fname) = paths(server);
+    let mname = manifest::manifest_name(&fname);
+    let mpath = dir.join(&mname);
+    // As Redis: the data goes even when there is nothing to load.
+    empty_all(server);
+    let text = std::fs::read_to_string(&mpath)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", mpath.display())))?;
+    let mut m = Manifest::parse(&text).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{e}: {}", mpath.display()),
+        )
+    })?;
+    if !m.history.is_empty() {
+        for h in std::mem::take(&mut m.history) {
+            let _ = std::fs::remove_file(dir.join(&h.name));
+        }
+        manifest::persist(&dir, &mname, &m)?;
+    }
+    if m.base.is_none() && m.incrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} names no AOF file", mpath.display()),
+        ));
+    }
+    // INFO says loading:1, and other clients' commands answer LOADING.
+    server.persist.loading.store(true, Relaxed);
+    let commands = load_files(server, &dir, &m);
+    server.persist.loading.store(false, Relaxed);
+    let commands = commands?;
+    aof.manifest.lock().history.clear();
+    server.persist.mark_saved(&server.keyspace);
+    tracing::info!("Append Only File loaded by DEBUG LOADAOF ({commands} commands)");
+    Ok(())
+}
+
+/// Every gate, taken once every write applied before is in the AOF file
+/// (written, not necessarily fsynced). A write that slips in between the
+/// wait and the gates makes it wait again (a few times at most: under a
+/// constant write load it goes on with what the file has).
+fn written_and_held(server: &Server) -> crate::server::gate::Exclusive<'_> {
+    let log = &server.aof.log;
+    for _ in 0..10 {
+        let upto = log.next_seq().saturating_sub(1);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while log.synced() < upto && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let gates = server.gates.exclusive();
+        if log.next_seq().saturating_sub(1) == upto {
+            return gates;
+        }
+    }
+    server.gates.exclusive()
+}
+
+/// Every database of every shard emptied, and the FUNCTION libraries.
+fn empty_all(server: &Server) {
+    let now = crate::util::now_ms();
+    let mut all = server.keyspace.lock_all();
+    for shard in all.shards() {
+        for db in 0..server.keyspace.ndbs() {
+            shard.db_flushing(db, now);
+            drop(shard.db(db).take());
+        }
+    }
+    drop(all);
+    server.scripts.clear_functions();
 }
 
 /// A single-file AOF from Redis before 7.0 (`dir`/`appendfilename`, no
@@ -522,7 +653,9 @@ fn rewrite(server: &Server, enable: bool) -> io::Result<()> {
     let mut cut_err: Option<io::Error> = None;
     let kind = write_base(server, &tmp, &mut || {
         cut = aof.log.next_seq();
-        if !logging {
+        // Stopped before the cut (no command runs meanwhile, so not
+        // between this check and the switch): switch nothing.
+        if !logging || aof.cancel.load(Relaxed) {
             return;
         }
         let opened = create_new(&dir.join(&incr.name)).and_then(|f| {

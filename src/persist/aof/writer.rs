@@ -117,6 +117,11 @@ pub(super) fn run(aof: Arc<Aof>) {
 
         let can_write = retry_at.is_none_or(|t| Instant::now() >= t);
         if !buf.is_empty() && can_write {
+            // DEBUG AOF-FLUSH-SLEEP: a slow disk, for tests.
+            let nap = log.flush_sleep_us();
+            if nap > 0 && file.is_some() {
+                std::thread::sleep(Duration::from_micros(nap));
+            }
             if let Some(f) = file.as_mut() {
                 let good = aof.stats.incr_size.load(Relaxed);
                 match f.write_all(&buf) {

@@ -180,6 +180,9 @@ pub struct LoadLimits {
     pub set: crate::types::SetLimits,
     /// `list-max-listpack-size`, as configured.
     pub list_max_listpack_size: i64,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: CRC-64s (of RDB files and DUMP
+    /// payloads) are not checked.
+    pub skip_checksum: bool,
 }
 
 /// Redis's (and Ember's) default thresholds.
@@ -190,18 +193,24 @@ impl Default for LoadLimits {
             zset: Default::default(),
             set: Default::default(),
             list_max_listpack_size: -2,
+            skip_checksum: false,
         }
     }
 }
 
 impl LoadLimits {
     /// The live thresholds of a running server.
-    pub fn from_config(c: &crate::config::ConfigStore) -> LoadLimits {
+    pub fn of(server: &crate::server::Server) -> LoadLimits {
+        let c = &server.config;
         LoadLimits {
             hash: c.hash_limits(),
             zset: c.zset_limits(),
             set: c.set_limits(),
             list_max_listpack_size: c.list_max_size(),
+            skip_checksum: server
+                .persist
+                .skip_checksum
+                .load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
