@@ -12,8 +12,8 @@
 # https://github.com/redis/redis`. Each unit runs against a fresh Ember
 # (release build, port 7400) with `--tags -needs:debug -needs:repl`, since
 # Ember has no replication and not every DEBUG subcommand the suite uses
-# (LOADAOF, SET-SKIP-CHECKSUM-VALIDATION, QUICKLIST-PACKED-THRESHOLD,
-# PROTOCOL...; SPAWN mode below runs the needs:debug tests). Needs
+# (QUICKLIST-PACKED-THRESHOLD, LISTPACK, STRINGMATCH-LEN...; SPAWN mode
+# below runs the needs:debug tests). Needs
 # tclsh. Prints ok/err per unit and the failed tests; logs stay in
 # $OUT_DIR (default /tmp/redis-suite). A compatibility report, not a test:
 # some failures are features Ember does not have (streams, GEO, MODULE).

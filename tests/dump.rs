@@ -463,6 +463,37 @@ fn restore_follows_the_live_thresholds() {
     }
 }
 
+/// DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: a payload with a wrong CRC-64 is
+/// decoded anyway (and a corrupt one is still refused as bad data, never
+/// trusted); 0 checks again.
+#[test]
+fn skip_checksum_validation_lets_bad_crcs_through() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    populate(&mut c);
+    let mut p = dump(&mut c, "l_small").unwrap();
+    let n = p.len();
+    p[n - 1] ^= 0xff;
+    let wrong = "ERR DUMP payload version or checksum are wrong";
+    assert_eq!(restore_err(&mut c, "k", "0", &p, &[]), wrong);
+    q::<()>(&mut c, &["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1"]);
+    assert_eq!(restore(&mut c, "k", "0", &p, &[]).unwrap(), "OK");
+    assert_eq!(contents(&mut c, "k"), contents(&mut c, "l_small"));
+    // The body still has to make sense: a length past the end is refused.
+    let mut bad = p.clone();
+    bad[1] = 0x7f;
+    assert_eq!(
+        restore_err(&mut c, "k2", "0", &bad, &[]),
+        "ERR Bad data format"
+    );
+    // The version is still checked.
+    let mut newer = p.clone();
+    newer[n - 10] = 0xff;
+    assert_eq!(restore_err(&mut c, "k3", "0", &newer, &[]), wrong);
+    q::<()>(&mut c, &["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0"]);
+    assert_eq!(restore_err(&mut c, "k4", "0", &p, &[]), wrong);
+}
+
 fn start_redis() -> (common::RealRedis, u16) {
     let r = common::RealRedis::start(&[]);
     let port = r.port;
