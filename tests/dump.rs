@@ -494,6 +494,28 @@ fn skip_checksum_validation_lets_bad_crcs_through() {
     assert_eq!(restore_err(&mut c, "k4", "0", &p, &[]), wrong);
 }
 
+/// A quicklist node of zero bytes is corrupt (Redis refuses it too), plain
+/// or packed; the server goes on.
+#[test]
+fn zero_length_quicklist_node_is_bad_data() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    // LIST_QUICKLIST_2, one node, plain container, length 0; RDB 10, CRC.
+    let plain0 = b"\x12\x01\x01\x00\x0a\x00\x8f\xc6\xc0\x57\x1c\x0a\xb3\x3c";
+    assert_eq!(
+        restore_err(&mut c, "l", "0", plain0, &["REPLACE"]),
+        "ERR Bad data format"
+    );
+    q::<()>(&mut c, &["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1"]);
+    // The same with a packed container (and a CRC nobody checks now).
+    let packed0 = b"\x12\x01\x02\x00\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+    assert_eq!(
+        restore_err(&mut c, "l", "0", packed0, &["REPLACE"]),
+        "ERR Bad data format"
+    );
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+}
+
 fn start_redis() -> (common::RealRedis, u16) {
     let r = common::RealRedis::start(&[]);
     let port = r.port;

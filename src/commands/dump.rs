@@ -93,7 +93,11 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let value = rdb::verify_dump(&args[3], limits.skip_checksum)
         .map_err(|_| CmdError::err("DUMP payload version or checksum are wrong"))
         .and_then(|body| {
-            rdb::decode_dump_value(body, &limits).map_err(|_| CmdError::err("Bad data format"))
+            rdb::decode_dump_value(body, &limits).map_err(|e| {
+                // As Redis: what was wrong goes to the log at verbose level.
+                tracing::debug!("RESTORE: bad payload: {}", e.0);
+                CmdError::err("Bad data format")
+            })
         });
     let mut shard = ctx.server.keyspace.lock(key);
     if !replace && shard.exists(db, key, now) {

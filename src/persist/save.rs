@@ -458,10 +458,14 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
             );
             Ok(())
         }
-        Err(e) => Err(format!(
-            "Fatal error loading the DB ({}): {e}. Exiting.",
-            path.display()
-        )),
+        Err(e) => {
+            // Redis's line, then what was wrong.
+            tracing::warn!("Terminating server after rdb file reading failure.");
+            Err(format!(
+                "Fatal error loading the DB ({}): {e}. Exiting.",
+                path.display()
+            ))
+        }
     }
 }
 
@@ -516,6 +520,15 @@ pub fn load_into(
             .scripts
             .restore_libraries(&info.functions)
             .map_err(|e| rdb::RdbError(format!("loading functions: {}", e.message())))?;
+    }
+    // Redis's summary line (startup, DEBUG RELOAD, an AOF's RDB preamble).
+    if info.empty_skipped > 0 {
+        tracing::info!(
+            "Done loading RDB, keys loaded: {keys}, keys expired: {expired}, empty keys skipped: {}.",
+            info.empty_skipped
+        );
+    } else {
+        tracing::info!("Done loading RDB, keys loaded: {keys}, keys expired: {expired}.");
     }
     let p = &server.persist;
     p.loaded_keys.store(keys, Relaxed);

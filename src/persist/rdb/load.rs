@@ -364,6 +364,21 @@ fn read_value(r: &mut Reader<'_>, ty: u8, lim: &LoadLimits) -> Result<Option<Val
             }
         };
     }
+    // A packed blob that does not parse: Redis's words for which one
+    // ("Hash ziplist integrity check failed."), then what was wrong.
+    macro_rules! intact {
+        ($what:literal, $e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(why) => {
+                    return r.err(format_args!(
+                        concat!($what, " integrity check failed ({})"),
+                        why
+                    ))
+                }
+            }
+        };
+    }
     Ok(match ty {
         types::STRING => {
             let s = r.string()?;
@@ -428,9 +443,10 @@ fn read_value(r: &mut Reader<'_>, ty: u8, lim: &LoadLimits) -> Result<Option<Val
         }
         types::HASH_ZIPMAP => {
             let blob = r.string()?;
-            let pairs = check!(legacy::zipmap(&blob));
+            let pairs = intact!("Zipmap", legacy::zipmap(&blob));
+            // Redis's zipmap check refuses an empty one (not an empty key).
             if pairs.is_empty() {
-                return Ok(None);
+                return r.err("Zipmap integrity check failed (no entries)");
             }
             let mut h = b.hash_for(pairs.len() as u64);
             for (f, v) in pairs {
@@ -440,43 +456,47 @@ fn read_value(r: &mut Reader<'_>, ty: u8, lim: &LoadLimits) -> Result<Option<Val
         }
         types::LIST_ZIPLIST => {
             let blob = r.string()?;
-            let e = check!(legacy::ziplist(&blob));
+            let e = intact!("List ziplist", legacy::ziplist(&blob));
             let items: Vec<Vec<u8>> = e.iter().map(|x| x.to_vec()).collect();
             b.list(&items)
         }
         types::SET_INTSET => {
             let blob = r.string()?;
-            let ints = check!(intset::parse(&blob));
+            let ints = intact!("Intset", intset::parse(&blob));
             let e: Vec<Elem<'_>> = ints.iter().map(|&v| Elem::Int(v)).collect();
-            check!(b.set_from_elems(&e))
+            intact!("Intset", b.set_from_elems(&e))
         }
         types::SET_LISTPACK => {
             let blob = r.string()?;
-            let e = check!(listpack::parse(&blob));
+            let e = intact!("Set listpack", listpack::parse(&blob));
             if e.is_empty() {
                 return r.err("empty listpack");
             }
-            check!(b.set_from_elems(&e))
+            intact!("Set listpack", b.set_from_elems(&e))
         }
         types::ZSET_ZIPLIST => {
             let blob = r.string()?;
-            let e = check!(legacy::ziplist(&blob));
-            check!(b.zset_from_elems(&e))
+            let e = intact!("Zset ziplist", legacy::ziplist(&blob));
+            // Duplicates fail the check too, as in Redis.
+            intact!("Zset ziplist", b.zset_from_elems(&e))
         }
         types::HASH_ZIPLIST => {
             let blob = r.string()?;
-            let e = check!(legacy::ziplist(&blob));
-            check!(b.hash_from_elems(&e))
+            let e = intact!("Hash ziplist", legacy::ziplist(&blob));
+            // Duplicates fail the check too, as in Redis.
+            intact!("Hash ziplist", b.hash_from_elems(&e))
         }
         types::HASH_LISTPACK => {
             let blob = r.string()?;
-            let e = check!(listpack::parse(&blob));
-            check!(b.hash_from_elems(&e))
+            let e = intact!("Hash listpack", listpack::parse(&blob));
+            // Duplicates fail the check too, as in Redis.
+            intact!("Hash listpack", b.hash_from_elems(&e))
         }
         types::ZSET_LISTPACK => {
             let blob = r.string()?;
-            let e = check!(listpack::parse(&blob));
-            check!(b.zset_from_elems(&e))
+            let e = intact!("Zset listpack", listpack::parse(&blob));
+            // Duplicates fail the check too, as in Redis.
+            intact!("Zset listpack", b.zset_from_elems(&e))
         }
         types::LIST_QUICKLIST | types::LIST_QUICKLIST_2 => {
             let nodes = r.len()?;
@@ -487,19 +507,27 @@ fn read_value(r: &mut Reader<'_>, ty: u8, lim: &LoadLimits) -> Result<Option<Val
                 } else {
                     CONTAINER_PACKED
                 };
+                if container != CONTAINER_PLAIN && container != CONTAINER_PACKED {
+                    return r.err(format_args!(
+                        "Quicklist integrity check failed (node container {container})"
+                    ));
+                }
                 let blob = r.string()?;
+                // As Redis: no node, plain or packed, is zero bytes.
+                if blob.is_empty() {
+                    return r.err("quicklist node of length 0");
+                }
                 match container {
                     CONTAINER_PLAIN => items.push(blob),
-                    CONTAINER_PACKED => {
+                    _ => {
                         let e = if ty == types::LIST_QUICKLIST {
-                            check!(legacy::ziplist(&blob))
+                            intact!("Ziplist", legacy::ziplist(&blob))
                         } else {
-                            check!(listpack::parse(&blob))
+                            intact!("Listpack", listpack::parse(&blob))
                         };
                         // Redis skips empty nodes.
                         items.extend(e.iter().map(|x| x.to_vec()));
                     }
-                    c => return r.err(format_args!("invalid quicklist node container {c}")),
                 }
             }
             b.list(&items)
@@ -623,6 +651,15 @@ pub fn load(
                         freq,
                     })
                     .map_err(|e| RdbError(format!("{} (key at offset {at})", e.0)))?;
+                } else {
+                    // As Redis: skipped, not an error; the first ten logged.
+                    info.empty_skipped += 1;
+                    if info.empty_skipped <= 10 {
+                        tracing::info!(
+                            "rdbLoadObject skipping empty key: {}",
+                            String::from_utf8_lossy(&key)
+                        );
+                    }
                 }
                 (expire_ms, idle, freq) = (0, None, None);
             }

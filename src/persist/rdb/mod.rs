@@ -163,6 +163,8 @@ pub struct LoadInfo {
     pub version: u32,
     /// Keys passed to the sink.
     pub keys: u64,
+    /// Empty collections skipped (an old Redis bug could save them).
+    pub empty_skipped: u64,
     /// AUX fields in file order.
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
     /// FUNCTION libraries (`FUNCTION2` records: each library's code).
