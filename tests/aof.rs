@@ -1010,6 +1010,41 @@ fn other_clients_get_loading_during_debug_loadaof() {
     p.shutdown();
 }
 
+/// BGREWRITEAOF during a BGSAVE is scheduled, as in Redis: it answers
+/// "scheduled" (again when asked again), INFO says aof_rewrite_scheduled:1
+/// and not in progress, and it runs once the save is done. Lowering
+/// rdb-key-save-delay to 0 lets the running save finish at once.
+#[test]
+fn bgrewriteaof_during_bgsave_is_scheduled() {
+    let dir = Dir::new("scheduled");
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["SET", "k", "v"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "10000000"]);
+    let _: Value = q(&mut c, &["BGSAVE"]);
+    let done: u64 = info_field(&mut c, "aof_rewrites")
+        .parse()
+        .expect("aof_rewrites");
+    for _ in 0..2 {
+        let r: String = q(&mut c, &["BGREWRITEAOF"]);
+        assert_eq!(r, "Background append only file rewriting scheduled");
+    }
+    assert_eq!(info_field(&mut c, "aof_rewrite_scheduled"), "1");
+    assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "0");
+    let _: () = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    wait_rewrite(&mut c, done + 1);
+    assert_eq!(info_field(&mut c, "aof_rewrite_scheduled"), "0");
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "0");
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert!(
+        dir.manifest().contains("appendonly.aof.2.base.rdb"),
+        "{}",
+        dir.manifest()
+    );
+    drop(c);
+    p.shutdown();
+}
+
 /// A restart after DEBUG LOADAOF loads each write once.
 #[test]
 fn restart_after_debug_loadaof_sees_each_write_once() {

@@ -159,6 +159,10 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     server
         .acl
         .set_pubsub_default(next.acl_pubsub_default == "allchannels");
+    crate::persist::save::KEY_DELAY_US.store(
+        next.rdb_key_save_delay,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let old = ctx.server.config.update(|c| std::mem::replace(c, next));
     ctx.server
         .aof

@@ -17,7 +17,9 @@ use super::snapshot::{Snapshot, SnapshotStats};
 use crate::keyspace::Keyspace;
 use crate::server::Server;
 
-/// `rdb-key-save-delay`, read by the saver (set when a save starts).
+/// `rdb-key-save-delay`, read by the saver (set when a save starts, and by
+/// CONFIG SET: lowering it to 0 lets a running save finish at once, where
+/// Redis's tests kill the saving child).
 pub static KEY_DELAY_US: AtomicU64 = AtomicU64::new(0);
 
 /// Redis retries a failed background save from a save point only after this.
@@ -169,11 +171,11 @@ pub fn cancelled() -> io::Error {
 }
 
 /// Sleep `us` microseconds (`rdb-key-save-delay`), in short naps that end
-/// early once `cancel` is set.
+/// early once `cancel` is set or the delay is set to 0.
 pub fn key_delay(us: u64, cancel: Option<&AtomicBool>) {
     let until = std::time::Instant::now() + std::time::Duration::from_micros(us);
     loop {
-        if cancel.is_some_and(|c| c.load(Relaxed)) {
+        if cancel.is_some_and(|c| c.load(Relaxed)) || KEY_DELAY_US.load(Relaxed) == 0 {
             return;
         }
         let left = until.saturating_duration_since(std::time::Instant::now());

@@ -61,6 +61,7 @@ pub fn write_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io:
         server.config.read(|c| c.rdb_key_save_delay),
         &server.aof.cancel,
     );
+    crate::persist::save::KEY_DELAY_US.store(delay, std::sync::atomic::Ordering::Relaxed);
     let file = std::fs::File::create(path)?;
     let mut w = BufWriter::with_capacity(1 << 16, file);
     let mut buf = Vec::with_capacity(1 << 16);
@@ -108,10 +109,9 @@ pub fn write_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io:
 /// The default base (`aof-use-rdb-preamble yes`): an RDB file of the
 /// point-in-time snapshot (src/persist/snapshot.rs), taken at the cut with
 /// every gate held for only the instant the snapshot begins; clients keep
-/// running while it is written. One snapshot runs at a time, so a BGSAVE in
-/// progress is waited for first (Redis schedules the rewrite after it).
+/// running while it is written. The caller holds the snapshot turn (one
+/// snapshot at a time: a BGSAVE in progress was waited for first).
 fn write_rdb_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io::Result<BaseKind> {
-    let _turn = crate::persist::save::SnapshotTurn::wait(server);
     crate::persist::save::KEY_DELAY_US.store(
         server.config.read(|c| c.rdb_key_save_delay),
         std::sync::atomic::Ordering::Relaxed,

@@ -16,12 +16,21 @@ pub const COMMANDS: &[Command] = &[Command::new("bgrewriteaof", 1, bgrewriteaof)
     )];
 
 fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    if !ctx.server.aof.start_rewrite(false) {
-        return Err(CmdError::err(
-            "Background append only file rewriting already in progress",
-        ));
+    match ctx.server.aof.start_rewrite(false) {
+        super::Start::Started => ctx
+            .out
+            .simple("Background append only file rewriting started"),
+        super::Start::Scheduled => ctx
+            .out
+            .simple("Background append only file rewriting scheduled"),
+        super::Start::InProgress => {
+            return Err(CmdError::err(
+                "Background append only file rewriting already in progress",
+            ))
+        }
+        super::Start::Failed => return Err(CmdError::err(
+            "Can't execute an AOF background rewriting. Please check the server logs for more information.",
+        )),
     }
-    ctx.out
-        .simple("Background append only file rewriting started");
     Ok(())
 }

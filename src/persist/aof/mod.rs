@@ -56,6 +56,18 @@ pub struct Stats {
     pub rewrite_started_ms: AtomicU64,
 }
 
+/// What asking for a rewrite did (BGREWRITEAOF's reply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Started,
+    /// It waits for a running BGSAVE (INFO `aof_rewrite_scheduled:1`).
+    Scheduled,
+    /// One is being written already.
+    InProgress,
+    /// No thread could be started.
+    Failed,
+}
+
 /// The AOF of one server.
 pub struct Aof {
     pub log: Arc<Log>,
@@ -66,6 +78,8 @@ pub struct Aof {
     /// One rewrite (or enabling) at a time.
     rewrite_lock: Mutex<()>,
     pub rewriting: AtomicBool,
+    /// The rewrite waits for its turn (a BGSAVE runs); `rewriting` is set too.
+    scheduled: AtomicBool,
     /// Set to stop the running rewrite (`CONFIG SET appendonly no`, as
     /// Redis kills its rewrite child); cleared when one is spawned.
     pub(crate) cancel: AtomicBool,
@@ -93,6 +107,7 @@ impl Aof {
             manifest: Mutex::new(Manifest::default()),
             rewrite_lock: Mutex::new(()),
             rewriting: AtomicBool::new(false),
+            scheduled: AtomicBool::new(false),
             cancel: AtomicBool::new(false),
             writer: Mutex::new(None),
         }
@@ -138,18 +153,21 @@ impl Aof {
         }
     }
 
-    /// Start a rewrite in the background (BGREWRITEAOF); false if one
-    /// already runs.
-    pub fn spawn_rewrite(&self, server: &Arc<Server>, enable: bool) -> bool {
+    /// Start a rewrite in the background (BGREWRITEAOF): at once, or
+    /// scheduled after a running BGSAVE (one snapshot at a time, as Redis
+    /// runs one child), or not at all when one is in progress already.
+    pub fn spawn_rewrite(&self, server: &Arc<Server>, enable: bool) -> Start {
         if self.rewriting.load(Relaxed) {
-            return false;
+            return self.already();
         }
         // Cleared before the rewrite is visible as running, so a stop
         // asked for from then on is not lost.
         self.cancel.store(false, Relaxed);
         if self.rewriting.swap(true, Relaxed) {
-            return false;
+            return self.already();
         }
+        let scheduled = server.persist.busy();
+        self.scheduled.store(scheduled, Relaxed);
         self.stats
             .rewrite_started_ms
             .store(crate::util::now_ms(), Relaxed);
@@ -187,16 +205,31 @@ impl Aof {
                 }
             });
         if spawned.is_err() {
+            self.scheduled.store(false, Relaxed);
             self.rewriting.store(false, Relaxed);
-            return false;
+            return Start::Failed;
         }
-        true
+        if scheduled {
+            Start::Scheduled
+        } else {
+            Start::Started
+        }
+    }
+
+    /// A rewrite is asked for while one exists: waiting for its turn (asking
+    /// again keeps it scheduled, as in Redis), or running.
+    fn already(&self) -> Start {
+        if self.scheduled.load(Relaxed) {
+            Start::Scheduled
+        } else {
+            Start::InProgress
+        }
     }
 
     /// Start a rewrite from a handler (which only has `&Server`).
-    pub fn start_rewrite(&self, enable: bool) -> bool {
+    pub fn start_rewrite(&self, enable: bool) -> Start {
         self.server()
-            .is_some_and(|server| self.spawn_rewrite(&server, enable))
+            .map_or(Start::Failed, |server| self.spawn_rewrite(&server, enable))
     }
 
     /// CONFIG SET changed the configuration from `old`.
@@ -206,7 +239,7 @@ impl Aof {
         if new.appendonly && !old.appendonly {
             // As Redis: the base is written in the background, writes are
             // logged from the cut on.
-            if !self.start_rewrite(true) {
+            if self.start_rewrite(true) == Start::InProgress {
                 tracing::warn!("AOF rewrite already running; appendonly will be enabled by it");
             }
         } else if !new.appendonly && old.appendonly {
@@ -223,10 +256,11 @@ impl Aof {
     /// INFO persistence fields.
     pub fn info(&self, w: &mut dyn FnMut(&str, String)) {
         let on = self.log.is_on();
-        let rewriting = self.rewriting.load(Relaxed);
+        let scheduled = self.scheduled.load(Relaxed);
+        let rewriting = self.rewriting.load(Relaxed) && !scheduled;
         w("aof_enabled", (on as u8).to_string());
         w("aof_rewrite_in_progress", (rewriting as u8).to_string());
-        w("aof_rewrite_scheduled", "0".into());
+        w("aof_rewrite_scheduled", (scheduled as u8).to_string());
         w(
             "aof_last_rewrite_time_sec",
             self.stats.last_rewrite_secs.load(Relaxed).to_string(),
@@ -629,7 +663,18 @@ fn load_rdb_base(server: &Server, p: &std::path::Path) -> io::Result<u64> {
 /// first start).
 fn rewrite(server: &Server, enable: bool) -> io::Result<()> {
     let aof = &server.aof;
+    // One snapshot at a time: a BGSAVE running first (the rewrite is
+    // "scheduled" meanwhile, and DEBUG LOADAOF does not wait for it).
+    let _turn = crate::persist::save::SnapshotTurn::wait(server);
+    if aof.scheduled.swap(false, Relaxed) {
+        aof.stats
+            .rewrite_started_ms
+            .store(crate::util::now_ms(), Relaxed);
+    }
     let _one = aof.rewrite_lock.lock();
+    if aof.cancel.load(Relaxed) {
+        return Err(crate::persist::save::cancelled());
+    }
     let (dir, fname) = paths(server);
     std::fs::create_dir_all(&dir)?;
     let mname = manifest::manifest_name(&fname);
