@@ -818,6 +818,73 @@ fn debug_reload_round_trips_in_place() {
     );
 }
 
+/// FLUSHALL with save points saves the empty data set at once (so
+/// rdb_changes_since_last_save is 0 and a restart is empty), and stops a
+/// running BGSAVE of the data just flushed (which is not a failure), as
+/// Redis does; without save points nothing is saved.
+#[test]
+fn flushall_saves_the_empty_set_and_stops_a_bgsave() {
+    let dir = temp_dir("flushall");
+    let p = start(&dir, &["--save", "3600 1"]);
+    let mut c = p.conn();
+    for i in 0..5 {
+        let _: () = q(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    let _: () = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "10000000"]);
+    let _: String = q(&mut c, &["BGSAVE"]);
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "1");
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    // 50 s of delay left: stopping is what ends it now.
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "0");
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    let _: () = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    // Without save points: nothing saved, the change counts.
+    let _: () = q(&mut c, &["SET", "late", "v"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "save", ""]);
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    assert_ne!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    drop(c);
+    assert!(p.term().success());
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
+}
+
+/// DEBUG RELOAD NOFLUSH loads over what is there: a key or FUNCTION library
+/// the file also has fails the load unless MERGE lets the file's replace it
+/// (Redis's RDBFLAGS_ALLOW_DUP); the default flush empties the libraries
+/// too, and the file brings them back.
+#[test]
+fn debug_reload_noflush_needs_merge_for_duplicates() {
+    let dir = temp_dir("reload-merge");
+    let p = start(&dir, &["--save", "", "--enable-debug-command", "yes"]);
+    let mut c = p.conn();
+    let lib = "#!lua name=lib\nredis.register_function('one', function() return 1 end)";
+    let _: String = q(&mut c, &["FUNCTION", "LOAD", lib]);
+    let _: () = q(&mut c, &["SET", "k", "saved"]);
+    let _: () = q(&mut c, &["SAVE"]);
+    let _: () = q(&mut c, &["SET", "k", "changed"]);
+    let _: () = q(&mut c, &["SET", "other", "kept"]);
+    let load_err = "ERR Error trying to load the RDB dump, check server logs.";
+    assert_eq!(
+        err(&mut c, &["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH"]),
+        load_err
+    );
+    let _: () = q(&mut c, &["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "saved");
+    assert_eq!(q::<String>(&mut c, &["GET", "other"]), "kept");
+    assert_eq!(q::<i64>(&mut c, &["FCALL", "one", "0"]), 1);
+    // A library only in memory goes with the default flush.
+    let _: () = q(&mut c, &["FUNCTION", "FLUSH"]);
+    let two = "#!lua name=two\nredis.register_function('two', function() return 2 end)";
+    let _: String = q(&mut c, &["FUNCTION", "LOAD", two]);
+    let _: () = q(&mut c, &["DEBUG", "RELOAD", "NOSAVE"]);
+    assert_eq!(q::<i64>(&mut c, &["FCALL", "one", "0"]), 1);
+    assert!(err(&mut c, &["FCALL", "two", "0"]).contains("Function not found"));
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "other"]), 0);
+}
+
 /// FUNCTION libraries persist: in dump.rdb (FUNCTION2 records) across SAVE
 /// and restart, and through the AOF (FUNCTION LOAD logged, and in the RDB
 /// base after BGREWRITEAOF).

@@ -12,15 +12,20 @@ use crate::protocol::Args;
 use crate::types::{Str, Value};
 use crate::util::eq_ic;
 
-/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load the file back.
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty (keys and FUNCTION
+/// libraries), load the file back. Without MERGE a key or library that is
+/// already there fails the load (Redis panics on the key; we answer the
+/// error), with MERGE the file's replaces it.
 fn debug_reload(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let (mut save, mut flush) = (true, true);
+    let (mut save, mut flush, mut merge) = (true, true, false);
     for a in args.iter().skip(2) {
         if eq_ic(a, b"nosave") {
             save = false;
         } else if eq_ic(a, b"noflush") {
             flush = false;
-        } else if !eq_ic(a, b"merge") {
+        } else if eq_ic(a, b"merge") {
+            merge = true;
+        } else {
             return Err(CmdError::err(
                 "DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
             ));
@@ -28,24 +33,20 @@ fn debug_reload(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     let server = ctx.server;
     if save && !matches!(crate::persist::save::save(server), Ok(Ok(()))) {
-        return Err(CmdError::coded("ERR"));
+        return Err(CmdError::err(
+            "Error trying to save the RDB dump, check server logs.",
+        ));
     }
     if flush {
-        let mut all = server.keyspace.lock_all();
-        for shard in all.shards() {
-            for db in 0..server.keyspace.ndbs() {
-                shard.db_flushing(db, ctx.now);
-                drop(shard.db(db).take());
-            }
-        }
+        crate::persist::save::empty_data(server);
     }
     let path = crate::persist::save::rdb_path(server);
     let loaded = std::fs::File::open(&path)
         .map_err(|e| e.to_string())
         .and_then(|f| {
             let input = &mut std::io::BufReader::new(f);
-            crate::persist::save::load_into(server, input, crate::persist::save::RdbRole::Snapshot)
-                .map_err(|e| e.to_string())
+            let role = crate::persist::save::RdbRole::Snapshot;
+            crate::persist::save::load_into(server, input, role, merge).map_err(|e| e.to_string())
         });
     if let Err(e) = loaded {
         tracing::warn!("DEBUG RELOAD: {e}");
@@ -53,6 +54,7 @@ fn debug_reload(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             "Error trying to load the RDB dump, check server logs.",
         ));
     }
+    tracing::info!("DB reloaded by DEBUG RELOAD");
     ctx.out.ok();
     Ok(())
 }

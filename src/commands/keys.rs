@@ -526,6 +526,7 @@ fn flushall(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let asynchronous = flush_mode(args)?;
     let n = ctx.server.keyspace.ndbs();
     flush(ctx, 0..n, asynchronous);
+    crate::persist::save::after_flushall(ctx.server);
     Ok(())
 }
 

@@ -41,6 +41,8 @@ pub struct Persist {
     dirty_saved: AtomicU64,
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION (see `rdb::LoadLimits`).
     pub skip_checksum: AtomicBool,
+    /// Set to stop the running BGSAVE (FLUSHALL, as Redis kills its child).
+    cancel: AtomicBool,
     pub last_cow_size: AtomicU64,
     pub loading: AtomicBool,
     pub loaded_keys: AtomicU64,
@@ -62,6 +64,7 @@ impl Persist {
             saves: AtomicU64::new(0),
             dirty_saved: AtomicU64::new(0),
             skip_checksum: AtomicBool::new(false),
+            cancel: AtomicBool::new(false),
             last_cow_size: AtomicU64::new(0),
             loading: AtomicBool::new(false),
             loaded_keys: AtomicU64::new(0),
@@ -148,13 +151,14 @@ pub fn write_file(
     path: &Path,
     checksum: bool,
     aof_base: bool,
+    cancel: Option<&AtomicBool>,
 ) -> io::Result<SnapshotStats> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let result = write_rdb(ks, snap, &tmp, checksum, aof_base, None).and_then(|stats| {
+    let result = write_rdb(ks, snap, &tmp, checksum, aof_base, cancel).and_then(|stats| {
         fs::rename(&tmp, path)?;
         File::open(dir)?.sync_all()?;
         Ok(stats)
@@ -286,6 +290,11 @@ fn finish(
                 tracing::info!("DB saved on disk");
             }
         }
+        // Stopped on purpose (FLUSHALL): not a failure, as Redis's child
+        // killed with SIGUSR1.
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+            tracing::warn!("Background saving stopped");
+        }
         Err(e) => {
             p.last_bgsave_ok.store(false, Relaxed);
             tracing::warn!("Failed saving the DB: {e}");
@@ -319,7 +328,7 @@ pub fn save(server: &Server) -> Result<io::Result<()>, Refused> {
     let (compress, checksum) = server.config.read(|c| (c.rdbcompression, c.rdbchecksum));
     let snap = begin(server, compress, now);
     let dirty = snap.dirty_at_start;
-    let result = write_file(&server.keyspace, snap, &rdb_path(server), checksum, false);
+    let result = write_dump(server, snap, checksum, None);
     // A foreground save's failure does not set MISCONF in Redis (only
     // background ones do); its status is reported by the reply.
     let ok = server.persist.last_bgsave_ok.load(Relaxed);
@@ -340,6 +349,7 @@ pub fn bgsave(server: &Server) -> Result<(), Refused> {
     }
     let p = &server.persist;
     let now = crate::util::now_ms();
+    p.cancel.store(false, Relaxed);
     p.bgsave_in_progress.store(true, Relaxed);
     p.bgsave_started_ms.store(now, Relaxed);
     p.last_bgsave_try_ms.store(now, Relaxed);
@@ -361,7 +371,7 @@ pub fn bgsave(server: &Server) -> Result<(), Refused> {
         tracing::warn!("Can't start the background save thread, saving in the foreground: {e}");
         if let Some(snap) = slot.lock().take() {
             let dirty = snap.dirty_at_start;
-            let result = write_file(&server.keyspace, snap, &rdb_path(server), checksum, false);
+            let result = write_dump(server, snap, checksum, Some(&server.persist.cancel));
             finish(server, dirty, now, &result, true);
         }
     }
@@ -370,8 +380,25 @@ pub fn bgsave(server: &Server) -> Result<(), Refused> {
 
 fn run_bgsave(server: Arc<Server>, snap: Snapshot, checksum: bool) {
     let (dirty, started) = (snap.dirty_at_start, snap.started_ms);
-    let result = write_file(&server.keyspace, snap, &rdb_path(&server), checksum, false);
+    let result = write_dump(&server, snap, checksum, Some(&server.persist.cancel));
     finish(&server, dirty, started, &result, true);
+}
+
+/// Write `snap` as `dir/dbfilename` (SAVE, BGSAVE).
+fn write_dump(
+    server: &Server,
+    snap: Snapshot,
+    checksum: bool,
+    cancel: Option<&AtomicBool>,
+) -> io::Result<SnapshotStats> {
+    write_file(
+        &server.keyspace,
+        snap,
+        &rdb_path(server),
+        checksum,
+        false,
+        cancel,
+    )
 }
 
 /// Save points and scheduled saves, from the cron thread.
@@ -450,6 +477,7 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
         server,
         &mut io::BufReader::with_capacity(1 << 20, file),
         RdbRole::Snapshot,
+        false,
     );
     p.loading.store(false, Relaxed);
     match r {
@@ -471,6 +499,51 @@ pub fn load_at_startup(server: &Server) -> Result<(), String> {
     }
 }
 
+/// After FLUSHALL, as Redis's flushAllDataAndResetRDB: a running BGSAVE
+/// (of the data just flushed) is stopped, and with save points configured
+/// the empty data set is saved at once, so that neither an old snapshot nor
+/// a restart brings the keys back.
+pub fn after_flushall(server: &Server) {
+    let p = &server.persist;
+    if p.bgsave_in_progress.load(Relaxed) {
+        tracing::info!("Killing running BGSAVE (the save thread stops): FLUSHALL");
+        p.cancel.store(true, Relaxed);
+    }
+    if server.config.read(|c| c.save.trim().is_empty()) {
+        return;
+    }
+    // The stopped save ends within moments (its walk needs no gate). An
+    // AOF rewrite holding the turn is not waited for: its cut needs this
+    // thread's gate. The save points then save the empty set later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while p.bgsave_in_progress.load(Relaxed) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    match save(server) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("FLUSHALL: saving the empty data set failed: {e}"),
+        Err(Refused::InProgress) => {
+            tracing::warn!("FLUSHALL: a snapshot is running; the save points will save later")
+        }
+    }
+}
+
+/// Every database of every shard emptied, and the FUNCTION libraries
+/// (Redis's `emptyData(-1, EMPTYDB_NO_FLAGS)`, before DEBUG RELOAD and
+/// DEBUG LOADAOF load).
+pub fn empty_data(server: &Server) {
+    let now = crate::util::now_ms();
+    let mut all = server.keyspace.lock_all();
+    for shard in all.shards() {
+        for db in 0..server.keyspace.ndbs() {
+            shard.db_flushing(db, now);
+            drop(shard.db(db).take());
+        }
+    }
+    drop(all);
+    server.scripts.clear_functions();
+}
+
 /// Why an RDB stream is loaded.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum RdbRole {
@@ -488,6 +561,7 @@ pub fn load_into(
     server: &Server,
     input: &mut dyn io::Read,
     role: RdbRole,
+    allow_dup: bool,
 ) -> Result<(u64, u64, u64), rdb::RdbError> {
     let limits = rdb::LoadLimits::of(server);
     let now = crate::util::now_ms();
@@ -505,7 +579,16 @@ pub fn load_into(
         }
         let mut shard = server.keyspace.lock(&l.key);
         let t = shard.db(l.db);
-        t.insert(&l.key, l.value, l.expire_ms, now);
+        // A key loaded over an existing one: only DEBUG RELOAD MERGE allows
+        // it (Redis's RDBFLAGS_ALLOW_DUP; without it Redis panics, we fail
+        // the load).
+        if t.insert(&l.key, l.value, l.expire_ms, now).is_some() && !allow_dup {
+            return Err(rdb::RdbError(format!(
+                "RDB has duplicated key '{}' in DB {}",
+                String::from_utf8_lossy(&l.key),
+                l.db
+            )));
+        }
         if l.idle.is_some() || l.freq.is_some() {
             if let crate::keyspace::Lookup::Found(e) = t.lookup(&l.key, now) {
                 e.lru = crate::keyspace::access::loaded(l.idle, l.freq, now);
@@ -520,7 +603,7 @@ pub fn load_into(
     if !info.functions.is_empty() {
         server
             .scripts
-            .restore_libraries(&info.functions)
+            .restore_libraries(&info.functions, allow_dup)
             .map_err(|e| rdb::RdbError(format!("loading functions: {}", e.message())))?;
     }
     // Redis's summary line (startup, DEBUG RELOAD, an AOF's RDB preamble).

@@ -930,14 +930,15 @@ impl Scripts {
         }
     }
 
-    /// Load libraries read from a snapshot (replacing same-named ones).
-    pub fn restore_libraries(&self, codes: &[Vec<u8>]) -> Result<(), CmdError> {
+    /// Load libraries read from a snapshot; a same-named one is replaced
+    /// only with `replace` (DEBUG RELOAD MERGE), else it is an error.
+    pub fn restore_libraries(&self, codes: &[Vec<u8>], replace: bool) -> Result<(), CmdError> {
         let mut guard = self.engine()?;
         let Some(e) = guard.as_mut() else {
             return Err(CmdError::err("Lua engine not available"));
         };
         for code in codes {
-            e.load_library(code, true)?;
+            e.load_library(code, replace)?;
         }
         self.update_stats(e);
         Ok(())

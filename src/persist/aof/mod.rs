@@ -482,7 +482,7 @@ pub fn reload(server: &Server) -> io::Result<()> {
     let mname = manifest::manifest_name(&fname);
     let mpath = dir.join(&mname);
     // As Redis: the data goes even when there is nothing to load.
-    empty_all(server);
+    crate::persist::save::empty_data(server);
     let text = std::fs::read_to_string(&mpath)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", mpath.display())))?;
     let mut m = Manifest::parse(&text).map_err(|e| {
@@ -532,20 +532,6 @@ fn written_and_held(server: &Server) -> crate::server::gate::Exclusive<'_> {
         }
     }
     server.gates.exclusive()
-}
-
-/// Every database of every shard emptied, and the FUNCTION libraries.
-fn empty_all(server: &Server) {
-    let now = crate::util::now_ms();
-    let mut all = server.keyspace.lock_all();
-    for shard in all.shards() {
-        for db in 0..server.keyspace.ndbs() {
-            shard.db_flushing(db, now);
-            drop(shard.db(db).take());
-        }
-    }
-    drop(all);
-    server.scripts.clear_functions();
 }
 
 /// A single-file AOF from Redis before 7.0 (`dir`/`appendfilename`, no
@@ -653,7 +639,7 @@ fn is_rdb(p: &std::path::Path) -> io::Result<bool> {
 fn load_rdb_base(server: &Server, p: &std::path::Path) -> io::Result<u64> {
     let f = std::fs::File::open(p)?;
     let input = &mut io::BufReader::with_capacity(1 << 20, f);
-    crate::persist::save::load_into(server, input, crate::persist::save::RdbRole::AofBase)
+    crate::persist::save::load_into(server, input, crate::persist::save::RdbRole::AofBase, false)
         .map(|(_, _, end)| end)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", p.display())))
 }
