@@ -851,6 +851,31 @@ fn flushall_saves_the_empty_set_and_stops_a_bgsave() {
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
 }
 
+/// A save that cannot even create its file still ends its snapshot: the
+/// next save has every key (a snapshot left mid-walk made the next one skip
+/// the keys it had marked).
+#[test]
+fn failed_save_leaves_the_next_one_complete() {
+    let dir = temp_dir("save-fail-next");
+    let p = start(&dir, &["--save", ""]);
+    let mut c = p.conn();
+    for i in 0..50 {
+        let _: () = q(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    let sub = dir.join("gone");
+    std::fs::create_dir_all(&sub).unwrap();
+    let _: () = q(&mut c, &["CONFIG", "SET", "dir", sub.to_str().unwrap()]);
+    std::fs::remove_dir_all(&sub).unwrap();
+    assert!(err(&mut c, &["SAVE"]).starts_with("ERR"));
+    std::fs::create_dir_all(&sub).unwrap();
+    let _: () = q(&mut c, &["SAVE"]);
+    drop(c);
+    assert!(p.term().success());
+    let p = start(&sub, &[]);
+    let mut c = p.conn();
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 50);
+}
+
 /// DEBUG RELOAD NOFLUSH loads over what is there: a key or FUNCTION library
 /// the file also has fails the load unless MERGE lets the file's replace it
 /// (Redis's RDBFLAGS_ALLOW_DUP); the default flush empties the libraries

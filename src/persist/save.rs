@@ -237,10 +237,15 @@ pub fn write_rdb(
     for code in std::mem::take(&mut snap.functions) {
         rdb::write_function(&mut scratch, &code);
     }
-    put(&scratch, &mut crc)?;
+    // Whatever fails, the walk must run to its end (it ends the snapshot:
+    // a table left mid-walk would make the next snapshot skip its keys).
+    let header = put(&scratch, &mut crc);
     let mut current_db = None;
     let delay = crate::persist::save::KEY_DELAY_US.load(Relaxed);
     let stats = snap.write_slowly(ks, delay, cancel, &mut |db, bytes| {
+        if header.is_err() {
+            return Err(io::Error::other("the header was not written"));
+        }
         if current_db != Some(db) {
             let mut sel = Vec::with_capacity(8);
             rdb::write_select_db(&mut sel, db);
@@ -252,6 +257,7 @@ pub fn write_rdb(
     if let Some(e) = open_error {
         return Err(e);
     }
+    header?;
     let stats = stats?;
     if cancel.is_some_and(|c| c.load(Relaxed)) {
         return Err(cancelled());
