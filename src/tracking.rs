@@ -175,6 +175,19 @@ impl Tracking {
     /// already set).
     pub fn enable(&self, id: u64, mode: Mode) {
         let mut g = self.inner.lock();
+        if mode.redirect != 0 {
+            if let Some(target) = g.conns.get(&mode.redirect).and_then(Weak::upgrade) {
+                // Have the target's task (maybe waiting for input only)
+                // wait for the pushes too: it wakes once and re-waits.
+                let info = &target.info;
+                if !info.redirect_target.swap(true, Relaxed) {
+                    info.trim_asked.store(true, Relaxed);
+                    if let Some(w) = info.kill_waker.lock().as_ref() {
+                        w.wake_by_ref();
+                    }
+                }
+            }
+        }
         match g.clients.get_mut(&id) {
             Some(t) => {
                 let mut prefixes = std::mem::take(&mut t.mode.prefixes);

@@ -624,3 +624,32 @@ fn lowering_tracking_table_max_keys_invalidates_without_new_reads() {
         "{got:?}"
     );
 }
+
+/// A RESP3 redirect target that subscribes to nothing and sends nothing
+/// gets the invalidations at once (Redis pushes them), also under CLIENT
+/// REPLY OFF.
+#[test]
+fn idle_resp3_redirect_target_gets_pushes() {
+    let srv = TestServer::start();
+    let port = srv.addr.port();
+    for reply_off in [false, true] {
+        let mut target = Raw::connect(port);
+        target.cmd(&["HELLO", "3"]);
+        let rid = target.id();
+        if reply_off {
+            assert_eq!(s(target.cmd(&["CLIENT", "REPLY", "OFF"])), "");
+        }
+        let mut reader = Raw::connect(port);
+        let on = reader.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", &rid]);
+        assert_eq!(s(on), "+OK\r\n");
+        reader.cmd(&["GET", "redir-key"]);
+        let mut writer = Raw::connect(port);
+        writer.cmd(&["SET", "redir-key", "v"]);
+        // Nothing sent by the target: the push comes on its own.
+        assert_eq!(
+            s(target.cmd(&[])),
+            inv("redir-key"),
+            "reply off: {reply_off}"
+        );
+    }
+}

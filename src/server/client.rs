@@ -209,6 +209,10 @@ pub struct ClientInfo {
     pub trim_at: AtomicU64,
     /// Set by the cron when it wakes the connection for that.
     pub trim_asked: AtomicBool,
+    /// A tracking client redirects its invalidations here (CLIENT TRACKING
+    /// ON REDIRECT <this id>): the connection waits for them even when it
+    /// subscribes to nothing (a RESP3 target). Sticky, as cheap as it is.
+    pub redirect_target: AtomicBool,
     /// The reply buffer's size and recent peak (CLIENT LIST `rbs`, `rbp`).
     pub rbuf: AtomicUsize,
     pub rbp: AtomicUsize,
@@ -283,6 +287,7 @@ impl ClientRegistry {
             waiter: Mutex::new(None),
             trim_at: AtomicU64::new(u64::MAX),
             trim_asked: AtomicBool::new(false),
+            redirect_target: AtomicBool::new(false),
             rbuf: AtomicUsize::new(REPLY_BUF),
             rbp: AtomicUsize::new(0),
             multi: AtomicI64::new(-1),

@@ -136,15 +136,25 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         } else {
             // Only a client still subscribed waits for messages (and is
             // exempt from `timeout`, as in Redis).
+            // A RESP3 client that tracking clients redirect to waits for
+            // their pushes too (it may still time out, as in Redis).
+            let listening =
+                client.pubsub.active() || client.pubsub.tracking.on || client.monitor.is_some();
             let sub = client
                 .pubsub
                 .subscriber()
-                .filter(|_| {
-                    client.pubsub.active() || client.pubsub.tracking.on || client.monitor.is_some()
-                })
+                .filter(|_| listening || info.redirect_target.load(Relaxed))
                 .cloned();
             slot.park(client, inbuf.is_empty());
-            let ctx = (&*server, &*info, &*tstats, killed, sub.as_deref(), &slot);
+            let ctx = (
+                &*server,
+                &*info,
+                &*tstats,
+                killed,
+                sub.as_deref(),
+                &slot,
+                listening,
+            );
             let mut woke = if bufs.trimmed {
                 // The buffer given back while idle stays so until input
                 // comes (server::trim).
@@ -521,13 +531,15 @@ type ReadCtx<'a> = (
     Killed<'a>,
     Option<&'a crate::pubsub::Subscriber>,
     &'a super::busy::Slot,
+    // Exempt from `timeout` (subscribed, tracking or monitoring).
+    bool,
 );
 
 /// Wait for `read` (more request bytes), or for Pub/Sub messages to pass
 /// on, or for what a busy script's hook left this connection
 /// (server::busy).
 async fn read_more(
-    (server, info, tstats, killed, sub, slot): ReadCtx<'_>,
+    (server, info, tstats, killed, sub, slot, exempt): ReadCtx<'_>,
     read: impl std::future::Future<Output = std::io::Result<usize>>,
 ) -> Woke {
     let idle = server.config.timeout();
@@ -551,7 +563,7 @@ async fn read_more(
     // `timeout`: an idle client is closed, silently, as Redis does (Redis
     // never times out a Pub/Sub client).
     let idle_timer = async {
-        if idle == 0 || sub.is_some() {
+        if idle == 0 || exempt {
             std::future::pending::<()>().await
         } else {
             tokio::time::sleep(std::time::Duration::from_secs(idle)).await;
