@@ -630,7 +630,11 @@ fn jedis_double_arguments_in_java_notation() {
     r.roundtrip(&cmd(&["BLPOP", "l", "0.1"]), b"*-1\r\n");
     // Each waited its 100 ms, give or take the millisecond clock the
     // deadline is taken from (cached per batch, as Redis's mstime).
-    assert!(t.elapsed() >= Duration::from_millis(190), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(190),
+        "{:?}",
+        t.elapsed()
+    );
     hello(&mut r, &cmd(&["HELLO", "3"]), 3);
     r.roundtrip(&cmd(&["ZSCORE", "z", "m"]), b",10000000000\r\n");
     r.roundtrip(&cmd(&["ZINCRBY", "z", "2.5E-1", "n"]), b",0.2485\r\n");
