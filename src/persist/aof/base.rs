@@ -48,6 +48,9 @@ const ITEMS_PER_CMD: usize = 64;
 /// Write a base of the whole keyspace to `path` (fsynced). See the module
 /// comment for `at_cut`.
 pub fn write_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io::Result<BaseKind> {
+    // `rdb-key-save-delay`, per key in both formats (as Redis).
+    let delay = server.config.read(|c| c.rdb_key_save_delay);
+    crate::persist::save::KEY_DELAY_US.store(delay, std::sync::atomic::Ordering::Relaxed);
     if server.config.read(|c| c.aof_use_rdb_preamble) {
         return write_rdb_base(server, path, at_cut);
     }
@@ -57,11 +60,7 @@ pub fn write_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io:
         at_cut();
         (server.scripts.library_codes(), clone_keyspace(server, now))
     };
-    let (delay, cancel) = (
-        server.config.read(|c| c.rdb_key_save_delay),
-        &server.aof.cancel,
-    );
-    crate::persist::save::KEY_DELAY_US.store(delay, std::sync::atomic::Ordering::Relaxed);
+    let cancel = &server.aof.cancel;
     let file = std::fs::File::create(path)?;
     let mut w = BufWriter::with_capacity(1 << 16, file);
     let mut buf = Vec::with_capacity(1 << 16);
@@ -112,10 +111,6 @@ pub fn write_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io:
 /// running while it is written. The caller holds the snapshot turn (one
 /// snapshot at a time: a BGSAVE in progress was waited for first).
 fn write_rdb_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io::Result<BaseKind> {
-    crate::persist::save::KEY_DELAY_US.store(
-        server.config.read(|c| c.rdb_key_save_delay),
-        std::sync::atomic::Ordering::Relaxed,
-    );
     let now = crate::util::now_ms();
     let (compress, checksum) = server.config.read(|c| (c.rdbcompression, c.rdbchecksum));
     let snap = {
