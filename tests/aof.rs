@@ -200,7 +200,8 @@ fn state(c: &mut redis::Connection) -> State {
         for k in keys {
             let ty: String = q(c, &["TYPE", &k]);
             let content = match ty.as_str() {
-                "string" => q::<String>(c, &["GET", &k]),
+                // Bytes: HyperLogLog sketches are not UTF-8.
+                "string" => q::<Vec<u8>>(c, &["GET", &k]).escape_ascii().to_string(),
                 "list" => q::<Vec<String>>(c, &["LRANGE", &k, "0", "-1"]).join(","),
                 "hash" => {
                     let mut v: Vec<(String, String)> = q(c, &["HGETALL", &k]);
@@ -278,6 +279,9 @@ fn fill(c: &mut redis::Connection) {
         "SELECT 0",
         "COPY s1 s1copy",
         "RENAME n1 n1renamed",
+        "PFADD hll a b c",
+        "PFCOUNT hll",
+        "PFADD hll d",
     ] {
         let parts: Vec<&str> = cmd.split(' ').collect();
         let _: Value = q(c, &parts);
@@ -289,6 +293,12 @@ fn fill(c: &mut redis::Connection) {
         let _: Value = q(c, &["HSET", "bighash", &format!("f{i}"), &i]);
         let _: Value = q(c, &["SADD", "bigset", &format!("m{i}")]);
         let _: Value = q(c, &["ZADD", "bigzset", &i, &format!("m{i}")]);
+        let _: Value = q(c, &["PFADD", "bighll", &format!("m{i}")]);
+    }
+    // PFCOUNT stores its estimate in the sketch: logged, replayed.
+    for cmd in ["PFMERGE hll2 hll bighll", "PFCOUNT hll2", "PFCOUNT bighll"] {
+        let parts: Vec<&str> = cmd.split(' ').collect();
+        let _: Value = q(c, &parts);
     }
 }
 

@@ -652,6 +652,7 @@ const DOCS_EXCLUDED: &[(&str, &str)] = &[
     ("bitcount", "7.2 argument tree: BYTE|BIT tokens"),
     ("bitfield", "7.2 argument tree: renamed blocks"),
     ("bitfield_ro", "7.2 argument tree: GET block"),
+    ("pfmerge", "7.2 argument tree: sourcekey optional"),
     ("bitop", "7.2 argument tree: operation oneof"),
     ("bitpos", "7.2 argument tree: BYTE|BIT tokens"),
     ("client", "subcommand trees changed in 7.2 (see below)"),

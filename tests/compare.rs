@@ -2607,3 +2607,99 @@ fn cluster_and_role_commands_match_real_redis_byte_for_byte() {
     let compared = compare_with_redis(runs, |_| true, |_| {});
     assert_eq!(compared, 40);
 }
+
+/// HyperLogLog requests under `hll-sparse-max-bytes` = `sparse_max`.
+/// Elements come from pools small enough that keys stay sparse for a while
+/// and large enough (the `{h}big` key) that they turn dense, so both
+/// encodings, the sparse splits and merges of adjacent registers, the
+/// promotion and PFMERGE of mixed encodings all run. GET returns the sketches' bytes, and DEBUG DIGEST at the end
+/// compares every key.
+fn hll_corpus(seed: u64, n: usize, sparse_max: &str) -> Vec<Vec<String>> {
+    let mut r = Rng(seed);
+    let keys = [
+        "{h}a",
+        "{h}b",
+        "{h}c",
+        "{h}big",
+        "{h}a",
+        "{h}b",
+        "{h}str",
+        "{h}hash",
+        "{h}missing",
+    ];
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut out = vec![
+        s(&["FLUSHALL"]),
+        s(&["SET", "{h}str", "not a sketch"]),
+        s(&["HSET", "{h}hash", "f", "v"]),
+        s(&["CONFIG", "SET", "hll-sparse-max-bytes", sparse_max]),
+    ];
+    while out.len() < n {
+        let key = r.pick(&keys).to_string();
+        let roll = r.next() % 100;
+        let mut req = Vec::new();
+        if roll < 55 {
+            req.push("PFADD".to_string());
+            req.push(key.clone());
+            let (count, pool) = if key == "{h}big" {
+                (40, 1_000_000)
+            } else {
+                (6, 3000)
+            };
+            for _ in 0..r.next() % count {
+                req.push(format!("e{}", r.next() % pool));
+            }
+        } else if roll < 70 {
+            req.push("PFCOUNT".to_string());
+            for _ in 0..1 + r.next() % 3 {
+                req.push(r.pick(&keys).to_string());
+            }
+        } else if roll < 80 {
+            req.push("PFMERGE".to_string());
+            for _ in 0..1 + r.next() % 3 {
+                req.push(r.pick(&keys).to_string());
+            }
+        } else if roll < 88 {
+            req.push("GET".to_string());
+            req.push(key);
+        } else if roll < 96 {
+            let sub = r.pick(&["ENCODING", "DECODE", "TODENSE", "GETREG", "NOSUCH"]);
+            // TODENSE and GETREG make a sketch dense: only `{h}c`, so the
+            // others grow sparse until they pass the size limit.
+            if (sub == "TODENSE" || sub == "GETREG") && !matches!(key.as_str(), "{h}c" | "{h}str") {
+                continue;
+            }
+            req = s(&["PFDEBUG", sub, &key]);
+        } else {
+            req = s(&["OBJECT", "ENCODING", &key]);
+        }
+        out.push(req);
+    }
+    out
+}
+
+#[test]
+fn hyperloglogs_match_real_redis_byte_for_byte() {
+    if !have_tool("redis-server") {
+        return;
+    }
+    let (mut dense, mut sparse, mut sketches) = (0, 0, 0);
+    let runs = vec![
+        ("2", hll_corpus(0x411, 1200, "3000")),
+        ("3", hll_corpus(0x422, 800, "300")),
+    ];
+    let compared = compare_with_redis(
+        runs,
+        |_| true,
+        |want| {
+            dense += want.ends_with(b"dense\r\n") as usize;
+            sparse += want.ends_with(b"sparse\r\n") as usize;
+            sketches += want.windows(4).take(12).any(|w| w == b"HYLL") as usize;
+        },
+    );
+    assert!(compared >= 1900, "only {compared} requests compared");
+    assert!(
+        dense > 10 && sparse > 10 && sketches > 50,
+        "weak corpus: dense {dense}, sparse {sparse}, sketches {sketches}"
+    );
+}

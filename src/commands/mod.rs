@@ -21,6 +21,7 @@ pub mod digest;
 pub mod dump;
 pub mod expire;
 pub mod hash;
+pub mod hll;
 pub mod info;
 pub mod keys;
 pub mod keyspecs;
@@ -86,6 +87,7 @@ pub fn families() -> Vec<&'static [Command]> {
         connection::COMMANDS,
         string::COMMANDS,
         bits::COMMANDS,
+        hll::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,

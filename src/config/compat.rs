@@ -133,7 +133,6 @@ pub const PARAMS: &[Param] = &[
     compat!("disable-thp", &[], Kind::Bool, "yes", false, None),
     compat!("dynamic-hz", &[], Kind::Bool, "yes", true, None),
     compat!("enable-module-command", &[], Kind::Enum(&["no", "yes", "local"]), "no", false, None),
-    compat!("hll-sparse-max-bytes", &[], Kind::Mem, "3000", true, None),
     compat!("key-load-delay", &[], Kind::Int(i32::MIN as i64, IMAX), "0", true, None),
     compat!("ignore-warnings", &[], Kind::Str, "", true, None),
     compat!("io-threads", &[], Kind::Int(1, 128), "1", false, None),

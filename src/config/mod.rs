@@ -104,6 +104,8 @@ pub struct Config {
     pub set_max_listpack_value: u64,
     pub zset_max_listpack_entries: u64,
     pub zset_max_listpack_value: u64,
+    /// Largest sparse HyperLogLog, header included (types::hll).
+    pub hll_sparse_max_bytes: u64,
     pub list_max_listpack_size: i64,
     pub list_compress_depth: u64,
     /// `notify-keyspace-events` as class bits (src/notify.rs).
@@ -225,6 +227,7 @@ impl Default for Config {
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            hll_sparse_max_bytes: 3000,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
             notify_keyspace_events: 0,
@@ -620,6 +623,7 @@ pub const PARAMS: &[Param] = &[
         true
     ),
     p_mem!("proto-max-bulk-len", proto_max_bulk_len, true),
+    p_mem!("hll-sparse-max-bytes", hll_sparse_max_bytes, true),
     p_mem!("client-query-buffer-limit", client_query_buffer_limit, true),
     Param {
         name: "hz",
@@ -1368,6 +1372,7 @@ pub struct ConfigStore {
     auth_required: AtomicBool,
     zset_max_entries: AtomicU64,
     zset_max_value: AtomicU64,
+    hll_sparse_max: AtomicU64,
     hash_max_entries: AtomicU64,
     hash_max_value: AtomicU64,
     set_max_intset: AtomicU64,
@@ -1399,6 +1404,7 @@ impl ConfigStore {
             auth_required: AtomicBool::new(false),
             zset_max_entries: AtomicU64::new(0),
             zset_max_value: AtomicU64::new(0),
+            hll_sparse_max: AtomicU64::new(0),
             hash_max_entries: AtomicU64::new(0),
             hash_max_value: AtomicU64::new(0),
             set_max_intset: AtomicU64::new(0),
@@ -1450,6 +1456,7 @@ impl ConfigStore {
             .store(c.zset_max_listpack_entries, Relaxed);
         self.zset_max_value
             .store(c.zset_max_listpack_value, Relaxed);
+        self.hll_sparse_max.store(c.hll_sparse_max_bytes, Relaxed);
         self.hash_max_entries
             .store(c.hash_max_listpack_entries, Relaxed);
         self.hash_max_value
@@ -1529,6 +1536,11 @@ impl ConfigStore {
     #[inline]
     pub fn eviction_tenacity(&self) -> u32 {
         self.tenacity.load(Relaxed)
+    }
+
+    /// `hll-sparse-max-bytes`.
+    pub fn hll_sparse_max(&self) -> usize {
+        self.hll_sparse_max.load(Relaxed) as usize
     }
 
     #[inline]

@@ -2,6 +2,7 @@
 //! [`Value`] enum is what an entry holds.
 
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod string;
