@@ -203,7 +203,8 @@ fn pfdebug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             ctx.out.int(hll::dense_get(&v[hll::HDR..], i) as i64);
         }
         if converted {
-            shard.modified(db, key);
+            // Logged (Redis forces propagation), but no key event.
+            shard.dirtied();
         }
     } else if is(b"decode") {
         if !hll::is_sparse(v) {
@@ -216,7 +217,8 @@ fn pfdebug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     } else if is(b"todense") {
         let converted = hll::to_dense(v).map_err(corrupt)?;
         if converted {
-            shard.modified(db, key);
+            // Logged (Redis forces propagation), but no key event.
+            shard.dirtied();
         }
         ctx.out.int(converted as i64);
     } else {

@@ -344,6 +344,14 @@ impl Shard {
     /// per key it changes: it counts toward save points and is the single hook
     /// where WATCH invalidation and blocked-client wake-ups attach.
     #[inline]
+    /// A change that is counted and logged but that watchers, trackers and
+    /// blocked clients do not see: Redis's bare `server.dirty++` (PFDEBUG's
+    /// encoding conversions).
+    pub fn dirtied(&mut self) {
+        self.stats.dirty += 1;
+        crate::persist::aof::log::touched(&self.log);
+    }
+
     pub fn modified(&mut self, db: usize, key: &[u8]) {
         self.stats.dirty += 1;
         crate::persist::aof::log::touched(&self.log);

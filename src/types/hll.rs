@@ -266,6 +266,12 @@ pub fn set(v: &mut Vec<u8>, index: usize, count: u8, sparse_max: usize) -> Resul
         if seq.len() > oplen && v.len() + seq.len() - oplen > sparse_max {
             return promote(v, index, count);
         }
+        if p + oplen > v.len() {
+            // A two-byte opcode cut short by the end, whose second byte
+            // read as 0: Redis's string has that 0 (its terminator), so the
+            // new opcodes replace both bytes there too.
+            v.push(0);
+        }
         v.splice(p..p + oplen, seq);
     }
     merge_vals(v, prev.unwrap_or(HDR));
@@ -362,7 +368,8 @@ pub fn count(v: &[u8]) -> Result<u64, Corrupt> {
         // opcodes left after the last register make PFCOUNT of this one
         // key fail, where its decoders (PFMERGE, several keys) stop there.
         sparse_runs(v, false, |_, run, value| {
-            histo[value as usize] += run as u32
+            let h = &mut histo[value as usize];
+            *h = h.saturating_add(run as u32);
         })?;
     }
     Ok(estimate(&histo))
@@ -512,6 +519,26 @@ mod tests {
         v.push(0x80);
         assert_eq!(merge_into(&mut max, &v), Ok(()));
         assert_eq!(count(&v), Err(Corrupt));
+    }
+
+    #[test]
+    fn a_cut_short_two_byte_opcode_is_replaced_whole() {
+        // XZERO 255, then an XZERO whose second byte is missing (16129).
+        let mut v = new_sparse();
+        v.truncate(HDR);
+        v.extend_from_slice(&[0x40, 0xfe, 0x7f]);
+        assert_eq!(count(&v), Ok(0));
+        for e in 0..200u32 {
+            add(&mut v, &e.to_le_bytes(), 3000).unwrap();
+        }
+        let mut max = vec![0u8; REGISTERS];
+        merge_into(&mut max, &v).unwrap();
+        // Many zero runs past the end do not overflow the histogram.
+        let mut w = new_sparse();
+        for _ in 0..300_000 {
+            w.extend_from_slice(&[0x7f, 0xff]);
+        }
+        assert_eq!(count(&w), Err(Corrupt));
     }
 
     #[test]
