@@ -37,17 +37,10 @@ static int parse_ld(const char *s, size_t len, long double *out) {
     return 1;
 }
 
-/* cur + inc, formatted into out (capacity cap). Returns the length written,
- * -1 if either operand is not a valid float, -2 if the result is NaN or
- * infinite, -3 if the text does not fit. */
-long ember_ld_add(const char *cur, size_t cur_len, const char *inc, size_t inc_len,
-                  char *out, size_t cap) {
-    long double a, b, r;
-    int n;
-    if (!parse_ld(cur, cur_len, &a) || !parse_ld(inc, inc_len, &b)) return -1;
-    r = a + b;
-    if (isnan(r) || isinf(r)) return -2;
-    n = snprintf(out, cap, "%.17Lf", r);
+/* "%.17Lf" with the trailing zeros (and a bare '.') removed, "-0" as "0":
+ * Redis's ld2string in LD_STR_HUMAN mode. */
+static long human(long double r, char *out, size_t cap) {
+    int n = snprintf(out, cap, "%.17Lf", r);
     if (n < 0 || (size_t)n >= cap) return -3;
     if (strchr(out, '.') != NULL) {
         while (n > 0 && out[n - 1] == '0') n--;
@@ -58,6 +51,36 @@ long ember_ld_add(const char *cur, size_t cur_len, const char *inc, size_t inc_l
         n = 1;
     }
     return n;
+}
+
+/* cur + inc, formatted into out (capacity cap). Returns the length written,
+ * -1 if either operand is not a valid float, -2 if the result is NaN or
+ * infinite, -3 if the text does not fit. */
+long ember_ld_add(const char *cur, size_t cur_len, const char *inc, size_t inc_len,
+                  char *out, size_t cap) {
+    long double a, b, r;
+    if (!parse_ld(cur, cur_len, &a) || !parse_ld(inc, inc_len, &b)) return -1;
+    r = a + b;
+    if (isnan(r) || isinf(r)) return -2;
+    return human(r, out, cap);
+}
+
+/* A double printed as Redis's addReplyHumanLongDouble prints it (GEOPOS,
+ * WITHCOORD): "%.17Lf" without trailing zeros. Returns the length, or -3. */
+long ember_ld_human(double v, char *out, size_t cap) {
+    if (isinf(v)) {
+        const char *t = v > 0 ? "inf" : "-inf";
+        size_t n = strlen(t);
+        if (n >= cap) return -3;
+        memcpy(out, t, n + 1);
+        return (long)n;
+    }
+    if (isnan(v)) {
+        if (cap < 4) return -3;
+        memcpy(out, "nan", 4);
+        return 3;
+    }
+    return human((long double)v, out, cap);
 }
 
 /*

@@ -8,6 +8,15 @@ extern "C" {
     fn ember_strtod(s: *const u8, len: usize, out: *mut f64, range_err: *mut c_int) -> c_long;
     fn ember_parse_timeout(s: *const u8, len: usize, ms: *mut c_longlong) -> c_int;
     fn ember_fmt_g17(v: f64, out: *mut u8, cap: usize) -> c_int;
+    fn ember_ld_human(v: f64, out: *mut u8, cap: usize) -> c_long;
+}
+
+/// `v` as Redis's human long-double form (`%.17Lf`, trailing zeros
+/// dropped): GEOPOS and WITHCOORD coordinates.
+pub fn fmt_human(v: f64, buf: &mut [u8; 400]) -> &[u8] {
+    // SAFETY: `buf` is 400 writable bytes; the C side writes at most `cap`.
+    let n = unsafe { ember_ld_human(v, buf.as_mut_ptr(), buf.len()) };
+    &buf[..n.max(0) as usize]
 }
 
 /// `v` printed with C's `%.17Lg` (Redis's `ld2string` in `LD_STR_AUTO` mode).

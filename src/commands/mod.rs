@@ -20,6 +20,7 @@ pub mod debug;
 pub mod digest;
 pub mod dump;
 pub mod expire;
+pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod info;
@@ -88,6 +89,7 @@ pub fn families() -> Vec<&'static [Command]> {
         string::COMMANDS,
         bits::COMMANDS,
         hll::COMMANDS,
+        geo::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,

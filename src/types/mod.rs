@@ -1,6 +1,7 @@
 //! Value types stored in the keyspace. Each data type has its own module; the
 //! [`Value`] enum is what an entry holds.
 
+pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod list;

@@ -168,12 +168,12 @@ fn score_arg(arg: &[u8]) -> Result<f64, CmdError> {
 
 /// ZADD's options.
 #[derive(Default, Clone, Copy)]
-struct AddFlags {
-    nx: bool,
-    xx: bool,
-    gt: bool,
-    lt: bool,
-    incr: bool,
+pub(crate) struct AddFlags {
+    pub nx: bool,
+    pub xx: bool,
+    pub gt: bool,
+    pub lt: bool,
+    pub incr: bool,
 }
 
 /// What adding one member did.
@@ -285,7 +285,9 @@ fn zincrby(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     add_generic(ctx, &args[1], &[score], |_| args.get(3), f, false)
 }
 
-fn add_generic<'a>(
+/// Add `scores[i]` for `member(i)` to the set at `key` (ZADD, ZINCRBY,
+/// GEOADD), replying as ZADD does.
+pub(crate) fn add_generic<'a>(
     ctx: &mut Ctx<'_>,
     key: &[u8],
     scores: &[f64],
