@@ -330,3 +330,83 @@ fn geoadd_options_and_events() {
         .collect();
     assert_eq!(events, ["zadd", "geosearchstore", "georadiusstore"]);
 }
+
+#[test]
+fn georadius_needs_only_read_access_to_its_source() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    sicily(&mut c);
+    let _: () = q(
+        &mut c,
+        &[
+            "ACL",
+            "SETUSER",
+            "u",
+            "on",
+            ">pw",
+            "%R~Sicily",
+            "%W~out*",
+            "+@all",
+        ],
+    );
+    let mut u = s.conn();
+    let _: () = q(&mut u, &["AUTH", "u", "pw"]);
+    let r: Vec<String> = q(&mut u, &["GEORADIUS", "Sicily", "15", "37", "100", "km"]);
+    assert_eq!(r, ["Catania"]);
+    let r: Vec<String> = q(
+        &mut u,
+        &["GEORADIUSBYMEMBER", "Sicily", "Catania", "1", "km"],
+    );
+    assert_eq!(r, ["Catania"]);
+    let n: i64 = q(
+        &mut u,
+        &[
+            "GEORADIUS",
+            "Sicily",
+            "15",
+            "37",
+            "100",
+            "km",
+            "STORE",
+            "out1",
+        ],
+    );
+    assert_eq!(n, 1);
+    assert!(err(
+        &mut u,
+        &[
+            "GEORADIUS",
+            "Sicily",
+            "15",
+            "37",
+            "100",
+            "km",
+            "STORE",
+            "Sicily"
+        ]
+    )
+    .starts_with("NOPERM"));
+    assert!(err(&mut u, &["GEOADD", "Sicily", "1", "1", "x"]).starts_with("NOPERM"));
+}
+
+#[test]
+fn scores_no_geoadd_wrote_still_decode() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: i64 = q(
+        &mut c,
+        &["ZADD", "k", "-1", "neg", "1e300", "huge", "0", "zero"],
+    );
+    // As redis-server on x86-64 answers: -1 is all ones, 1e300 wraps to 0.
+    let pos: Vec<Vec<String>> = q(&mut c, &["GEOPOS", "k", "neg", "huge", "zero"]);
+    assert_eq!(pos[1], pos[2]);
+    assert_eq!(pos[0], ["180", "85.0511287799999991"]);
+    assert_eq!(pos[1], ["-179.99999731779098511", "-85.05112751263942528"]);
+    let r: Vec<String> = q(
+        &mut c,
+        &["GEOSEARCH", "k", "FROMMEMBER", "neg", "BYRADIUS", "1", "km"],
+    );
+    // Its decoded position's cells do not hold its score: none found, as
+    // in Redis.
+    assert!(r.is_empty(), "{r:?}");
+}

@@ -116,7 +116,10 @@ pub fn key_access(cmd: &Command, args: Args<'_>, nth: usize, pos: usize) -> u8 {
             let get = args.iter().skip(3).any(|a| eq_ic(a, b"get"));
             return if get { RW } else { W };
         }
-        "sort" | "sort_ro" => return if pos == 1 { R } else { W },
+        // The source is read; only a STORE/STOREDIST destination is written.
+        "sort" | "sort_ro" | "georadius" | "georadiusbymember" => {
+            return if pos == 1 { R } else { W }
+        }
         // BITFIELD only reads when all it does is GET (and OVERFLOW), as
         // Redis's bitfieldGetKeys decides; anything else (or a syntax
         // error) counts as a write.

@@ -120,12 +120,25 @@ fn decode(h: Hash) -> Area {
     decode_in(h, (LONG_MIN, LONG_MAX), (LAT_MIN, LAT_MAX))
 }
 
+/// A score's bits as Redis's `(uint64_t)score` gives them on x86-64, for
+/// scores no GEOADD wrote (ZADD can put any): a negative score wraps as a
+/// signed integer, one of 2^64 or more gives 0.
+fn score_bits(score: f64) -> u64 {
+    if score < 0.0 {
+        (score as i64) as u64
+    } else if score >= 18_446_744_073_709_551_616.0 {
+        0
+    } else {
+        score as u64
+    }
+}
+
 /// The position (longitude, latitude) a stored score stands for: the centre
 /// of its cell. None for a score that is no geohash (Redis decodes any
 /// score; only 0 with step 0 fails, which a stored score never is).
 pub fn position(score: f64) -> (f64, f64) {
     let a = decode(Hash {
-        bits: score as u64,
+        bits: score_bits(score),
         step: STEP_MAX,
     });
     let long = ((a.long.0 + a.long.1) / 2.0).clamp(LONG_MIN, LONG_MAX);
