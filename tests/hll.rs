@@ -107,6 +107,19 @@ fn estimates_stay_close_and_sketches_turn_dense() {
 }
 
 #[test]
+fn pfadd_counts_changes_as_redis_does() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let dirty = |c: &mut redis::Connection| common::info_u64(c, "rdb_changes_since_last_save");
+    let before = dirty(&mut c);
+    // A new key (1) and three raised registers (3).
+    assert_eq!(q::<i64>(&mut c, &["PFADD", "h", "a", "b", "c"]), 1);
+    assert_eq!(dirty(&mut c), before + 4);
+    assert_eq!(q::<i64>(&mut c, &["PFADD", "h", "a", "b", "c"]), 0);
+    assert_eq!(dirty(&mut c), before + 4);
+}
+
+#[test]
 fn merge_and_union_count() {
     let s = TestServer::start();
     let mut c = s.conn();

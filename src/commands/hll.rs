@@ -74,39 +74,42 @@ fn pfadd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let (db, now, key) = (ctx.db(), ctx.now, &args[1]);
     let sparse_max = ctx.server.config.hll_sparse_max();
     let mut shard = ctx.server.keyspace.lock(key);
-    let mut updated = false;
+    // Changes, as Redis counts them toward save points: one per register
+    // raised, one more for a new key.
+    let mut updated = 0u64;
     match shard.write(db, key, now) {
         Some(e) => {
             let v = sketch_mut(&mut e.value)?;
             for ele in args.slice(2).iter() {
                 match hll::add(v, ele, sparse_max) {
-                    Ok(changed) => updated |= changed,
+                    Ok(changed) => updated += changed as u64,
                     // Redis answers the error; what was added stays.
                     Err(c) => return Err(corrupt(c)),
                 }
             }
-            if updated {
+            if updated > 0 {
                 hll::invalidate(v);
             }
         }
         None => {
             let mut v = hll::new_sparse();
+            updated = 1;
             for ele in args.slice(2).iter() {
                 // A fresh sketch is well formed: adding cannot fail.
-                let _ = hll::add(&mut v, ele, sparse_max);
+                updated += hll::add(&mut v, ele, sparse_max).unwrap_or(false) as u64;
             }
             hll::invalidate(&mut v);
             shard
                 .db(db)
                 .insert(key, Value::Str(Str::Raw(v)), NO_EXPIRE, now);
-            updated = true;
         }
     }
-    if updated {
+    if updated > 0 {
         shard.modified(db, key);
+        shard.stats.dirty += updated - 1;
         ctx.notify(STRING, "pfadd", key);
     }
-    ctx.out.int(updated as i64);
+    ctx.out.int((updated > 0) as i64);
     Ok(())
 }
 
