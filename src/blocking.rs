@@ -79,6 +79,8 @@ pub enum BlockOp {
     ListPop { end: End, count: Option<usize> },
     /// BLMOVE/BRPOPLPUSH: pop from the ready key, push onto `dst`.
     ListMove { from: End, to: End, dst: Box<[u8]> },
+    /// XREAD/XREADGROUP with BLOCK.
+    Stream(Box<crate::commands::stream::StreamRead>),
     /// WAIT for replicas: there are none to acknowledge, so it waits on no
     /// key and ends by timeout (answering 0 replicas) or CLIENT UNBLOCK.
     Replicas,
@@ -120,8 +122,28 @@ impl BlockOp {
             BlockOp::ListMove { from, to, dst } => crate::commands::list::serve_blocked_move(
                 server, acc, db, key, dst, now, *from, *to, out,
             ),
+            BlockOp::Stream(op) => crate::commands::stream::serve_blocked_read(
+                acc.shard_for(key),
+                db,
+                key,
+                now,
+                op,
+                out,
+            ),
             BlockOp::Replicas => false,
         }
+    }
+
+    /// Whether the waiter must hear about its key going away or changing
+    /// type (XREADGROUP: its group is gone), not only about new data.
+    fn unblock_on_nokey(&self) -> bool {
+        matches!(self, BlockOp::Stream(op) if op.group.is_some())
+    }
+
+    /// Whether a waiter that could not be served stays out of the way of
+    /// those behind it (reads consume nothing, so each is tried).
+    fn passes(&self) -> bool {
+        matches!(self, BlockOp::Stream(_))
     }
 
     /// Whether a key whose value has type `ty` (TYPE's name) can serve this
@@ -130,6 +152,7 @@ impl BlockOp {
         match self {
             BlockOp::ZPop { .. } => ty == "zset",
             BlockOp::ListPop { .. } | BlockOp::ListMove { .. } => ty == "list",
+            BlockOp::Stream(_) => ty == "stream",
             BlockOp::Replicas => false,
         }
     }
@@ -146,7 +169,7 @@ impl BlockOp {
     /// The reply of a wait that timed out.
     pub fn timeout_reply(&self, out: &mut Reply) {
         match self {
-            BlockOp::ZPop { .. } | BlockOp::ListPop { .. } => out.null_array(),
+            BlockOp::ZPop { .. } | BlockOp::ListPop { .. } | BlockOp::Stream(_) => out.null_array(),
             BlockOp::ListMove { .. } => out.null(),
             BlockOp::Replicas => out.int(0),
         }
@@ -249,6 +272,18 @@ impl Queues {
         self.table.len()
     }
 
+    /// Keys with a waiter that also wakes when the key goes away (INFO
+    /// `total_blocking_keys_on_nokey`).
+    pub fn keys_on_nokey(&self) -> usize {
+        self.table
+            .iter()
+            .filter(|e| {
+                e.2.iter()
+                    .any(|w| w.is_waiting() && w.op.unblock_on_nokey())
+            })
+            .count()
+    }
+
     fn add(&mut self, db: usize, key: &[u8], w: Arc<Waiter>) {
         let h = hash(db, key);
         match self.table.find_mut(h, |e| e.0 == db && &*e.1 == key) {
@@ -278,7 +313,13 @@ impl Queues {
     /// order. Waiters for other types stay queued behind it (as in Redis,
     /// a BZPOPMIN client does not hold up BLPOP clients on a list); ended
     /// waiters met at the front are dropped.
-    fn first_for(&mut self, db: usize, key: &[u8], ty: &str) -> Option<Arc<Waiter>> {
+    fn first_for(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        ty: Option<&str>,
+        tried: &[Arc<Waiter>],
+    ) -> Option<Arc<Waiter>> {
         let mut e = self
             .table
             .find_entry(hash(db, key), |e| e.0 == db && &*e.1 == key)
@@ -293,7 +334,13 @@ impl Queues {
         e.get()
             .2
             .iter()
-            .find(|w| w.op.wants(ty) && w.is_waiting())
+            .find(|w| {
+                let wanted = match ty {
+                    Some(ty) => w.op.wants(ty) || (ty != "stream" && w.op.unblock_on_nokey()),
+                    None => w.op.unblock_on_nokey(),
+                };
+                wanted && w.is_waiting() && !tried.iter().any(|t| Arc::ptr_eq(t, w))
+            })
             .cloned()
     }
 
@@ -486,8 +533,10 @@ pub fn serve_pending(server: &Server, now: u64) {
         let ready = std::mem::take(&mut shard.waiters.ready);
         for (db, key) in ready {
             shard.waiters.unmark(db, &key);
-            while let Some(ty) = shard.write(db, &key, now).map(|e| e.value.type_name()) {
-                let Some(w) = shard.waiters.first_for(db, &key, ty) else {
+            let mut tried: Vec<Arc<Waiter>> = Vec::new();
+            loop {
+                let ty = shard.write(db, &key, now).map(|e| e.value.type_name());
+                let Some(w) = shard.waiters.first_for(db, &key, ty, &tried) else {
                     break;
                 };
                 if let Some(dst) = w.op.second_key() {
@@ -514,6 +563,11 @@ pub fn serve_pending(server: &Server, now: u64) {
                 let served = w.op.serve(server, &mut *shard, db, &key, now, &mut out);
                 scope.end(db, None);
                 if !served {
+                    if w.op.passes() {
+                        drop(st);
+                        tried.push(w);
+                        continue;
+                    }
                     break;
                 }
                 *st = State::Ended(Outcome::Served(out.buf));
@@ -540,7 +594,7 @@ fn serve_across(
     let Some(ty) = shard.write(db, key, now).map(|e| e.value.type_name()) else {
         return false;
     };
-    match shard.waiters.first_for(db, key, ty) {
+    match shard.waiters.first_for(db, key, Some(ty), &[]) {
         Some(first) if Arc::ptr_eq(&first, w) => {}
         Some(_) => return true,
         None => return false,

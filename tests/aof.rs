@@ -218,6 +218,37 @@ fn state(c: &mut redis::Connection) -> State {
                     "{:?}",
                     q::<Vec<(String, f64)>>(c, &["ZRANGE", &k, "0", "-1", "WITHSCORES"])
                 ),
+                // Entries, counters and groups (no clocks: idle times).
+                "stream" => {
+                    let entries: Value = q(c, &["XRANGE", &k, "-", "+"]);
+                    let groups: Value = q(c, &["XINFO", "GROUPS", &k]);
+                    let info: Vec<Value> = q(c, &["XINFO", "STREAM", &k]);
+                    let mut pending = Vec::new();
+                    if let Value::Array(gs) = &groups {
+                        for g in gs {
+                            let name = match g {
+                                Value::Map(m) => m.first().map(|(_, v)| v.clone()),
+                                Value::Array(a) => a.get(1).cloned(),
+                                _ => None,
+                            };
+                            if let Some(Value::BulkString(n)) = name {
+                                let n = String::from_utf8_lossy(&n).to_string();
+                                let p: Value = q(c, &["XPENDING", &k, &n]);
+                                pending.push(p);
+                            }
+                        }
+                    }
+                    // length, node count, last id, max deleted, added, first
+                    // id (not radix-tree-nodes: Redis's tree internals).
+                    let head: Vec<&Value> = info
+                        .iter()
+                        .take(14)
+                        .enumerate()
+                        .filter(|(i, _)| !matches!(i, 4 | 5))
+                        .map(|(_, v)| v)
+                        .collect();
+                    format!("{entries:?} {groups:?} {pending:?} {head:?}")
+                }
                 other => panic!("type {other}"),
             };
             let at: i64 = q(c, &["PEXPIRETIME", &k]);
@@ -282,6 +313,21 @@ fn fill(c: &mut redis::Connection) {
         "PFADD hll a b c",
         "PFCOUNT hll",
         "PFADD hll d",
+        "XADD x1 1-1 f v g w",
+        "XADD x1 1-2 f v2 g w2",
+        "XADD x1 5-* other 1",
+        "XADD x1 * f v3 g w3",
+        "XDEL x1 1-2",
+        "XGROUP CREATE x1 g1 0",
+        "XGROUP CREATE x1 g2 $",
+        "XREADGROUP GROUP g1 alice COUNT 2 STREAMS x1 >",
+        "XREADGROUP GROUP g1 bob NOACK COUNT 1 STREAMS x1 >",
+        "XACK x1 g1 1-1",
+        "XGROUP CREATECONSUMER x1 g2 idle",
+        "XCLAIM x1 g1 carol 0 5-0 JUSTID",
+        "XGROUP CREATE x2 g1 $ MKSTREAM",
+        "XADD x3 MAXLEN 0 1-1 a b",
+        "XSETID x3 7-7 ENTRIESADDED 10 MAXDELETEDID 3-0",
     ] {
         let parts: Vec<&str> = cmd.split(' ').collect();
         let _: Value = q(c, &parts);
@@ -294,6 +340,10 @@ fn fill(c: &mut redis::Connection) {
         let _: Value = q(c, &["SADD", "bigset", &format!("m{i}")]);
         let _: Value = q(c, &["ZADD", "bigzset", &i, &format!("m{i}")]);
         let _: Value = q(c, &["PFADD", "bighll", &format!("m{i}")]);
+        let _: Value = q(
+            c,
+            &["XADD", "bigstream", "MAXLEN", "~", "250", "*", "i", &i],
+        );
     }
     // PFCOUNT stores its estimate in the sketch: logged, replayed.
     for cmd in ["PFMERGE hll2 hll bighll", "PFCOUNT hll2", "PFCOUNT bighll"] {

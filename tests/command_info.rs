@@ -640,6 +640,22 @@ const DOCS_NORMALIZED: &[&str] = &["summary", "display_text"];
 /// Commands whose COMMAND DOCS differ between 7.0.15 and 7.2.4 beyond
 /// `DOCS_NORMALIZED`, with the reason.
 const DOCS_EXCLUDED: &[(&str, &str)] = &[
+    ("xack", "7.2 argument name: id"),
+    ("xadd", "7.2 argument tree: id-selector"),
+    ("xclaim", "7.2 argument name: id"),
+    ("xdel", "7.2 argument name: id"),
+    ("xgroup", "7.2 subcommand argument trees (group, id-selector)"),
+    ("xgroup|create", "7.2 argument names: group, id-selector"),
+    ("xgroup|createconsumer", "7.2 argument names: group, consumer"),
+    ("xgroup|delconsumer", "7.2 argument names: group, consumer"),
+    ("xgroup|destroy", "7.2 argument name: group"),
+    ("xgroup|setid", "7.2 argument names: group, id-selector"),
+    ("xinfo", "7.2 subcommand argument trees"),
+    ("xinfo|consumers", "7.2 argument name: group"),
+    ("xinfo|stream", "7.2 argument tree: full-block"),
+    ("xread", "7.2 argument names"),
+    ("xreadgroup", "7.2 argument names: group-block"),
+    ("xsetid", "7.2 argument names: last-id, max-deleted-id"),
     ("cluster", "7.2 added CLUSTER MYSHARDID; subcommand trees changed"),
     ("cluster|addslotsrange", "7.2 argument tree: range block renamed"),
     ("cluster|delslotsrange", "7.2 argument tree: range block renamed"),

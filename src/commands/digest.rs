@@ -40,6 +40,7 @@ fn type_number(v: &Value) -> u32 {
         Value::Set(_) => 2,
         Value::ZSet(_) => 3,
         Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
     }
 }
 
@@ -61,6 +62,21 @@ pub fn add_value(d: &mut Digest, entry: &Entry) {
                     crate::protocol::reply::format_double(score, &mut tmp),
                 );
                 xor(d, &e);
+            });
+        }
+        Value::Stream(s) => {
+            use crate::types::stream::StreamId;
+            let mut a = itoa::Buffer::new();
+            s.range(StreamId::MIN, StreamId::MAX, false, |e| {
+                let mut id = a.format(e.id.ms).as_bytes().to_vec();
+                id.push(b'.');
+                id.extend_from_slice(a.format(e.id.seq).as_bytes());
+                mix(d, &id);
+                e.for_each(|f, v| {
+                    f.with_bytes(|b| mix(d, b));
+                    v.with_bytes(|b| mix(d, b));
+                });
+                true
             });
         }
         Value::Hash(h) => {

@@ -35,10 +35,11 @@ pub const COMMANDS: &[Command] = &[
 fn dump(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let (db, now, key) = (ctx.db(), ctx.now, &args[1]);
     let payload = {
+        // Compressed under `rdbcompression yes` (the default), as Redis does.
+        let compress = ctx.server.config.read(|c| c.rdbcompression);
         let mut shard = ctx.server.keyspace.lock(key);
         match shard.read(db, key, now) {
-            // Compressed as Redis does under its default `rdbcompression yes`.
-            Some(e) => rdb::dump_payload(&e.value, true),
+            Some(e) => rdb::dump_payload(&e.value, compress),
             None => {
                 ctx.out.null();
                 return Ok(());

@@ -170,12 +170,15 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 "clients_in_timeout_table",
                 &server.stats.blocked_with_timeout.load(Relaxed),
             );
-            let blocking_keys: usize = (0..crate::keyspace::NSHARDS)
-                .map(|i| server.keyspace.lock_shard(i).waiters.keys())
-                .sum();
+            let (mut blocking_keys, mut on_nokey) = (0usize, 0usize);
+            for i in 0..crate::keyspace::NSHARDS {
+                let shard = server.keyspace.lock_shard(i);
+                blocking_keys += shard.waiters.keys();
+                on_nokey += shard.waiters.keys_on_nokey();
+            }
             w(t, "total_blocking_keys", &blocking_keys);
-            // Only stream consumers block "on no key"; Ember has no streams.
-            w(t, "total_blocking_keys_on_nokey", &0);
+            // Keys with an XREADGROUP waiting: it wakes when they go away.
+            w(t, "total_blocking_keys_on_nokey", &on_nokey);
         }
         "memory" => {
             let rss = crate::alloc::rss() as u64;

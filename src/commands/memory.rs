@@ -122,6 +122,7 @@ pub fn value_size(v: &Value, samples: usize) -> usize {
             let sizes = (0..n).map(|r| z.get(r).0.len() + extra);
             std::mem::size_of_val(&**z) + scaled(n, samples, sizes)
         }
+        Value::Stream(s) => std::mem::size_of_val(&**s) + s.heap_bytes(),
     }
 }
 

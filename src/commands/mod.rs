@@ -37,6 +37,7 @@ pub mod script;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -90,6 +91,7 @@ pub fn families() -> Vec<&'static [Command]> {
         bits::COMMANDS,
         hll::COMMANDS,
         geo::COMMANDS,
+        stream::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,

@@ -176,8 +176,6 @@ pub const PARAMS: &[Param] = &[
     compat!("set-proc-title", &[], Kind::Bool, "yes", false, None),
     compat!("shutdown-timeout", &[], Kind::Int(0, IMAX), "10", true, None),
     compat!("socket-mark-id", &[], Kind::Int(0, u32::MAX as i64), "0", false, None),
-    compat!("stream-node-max-bytes", &[], Kind::Mem, "4096", true, None),
-    compat!("stream-node-max-entries", &[], Kind::Int(0, MAX), "100", true, None),
     compat!("supervised", &[], Kind::Enum(&["no", "upstart", "systemd", "auto"]), "no", false, None),
     compat!("syslog-enabled", &[], Kind::Bool, "no", false, Some("Ember does not log to syslog (see logfile)")),
     compat!("syslog-facility", &[], Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0", false, None),

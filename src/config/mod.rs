@@ -106,6 +106,9 @@ pub struct Config {
     pub zset_max_listpack_value: u64,
     /// Largest sparse HyperLogLog, header included (types::hll).
     pub hll_sparse_max_bytes: u64,
+    /// Most bytes / entries of a stream node (types::stream); 0: no limit.
+    pub stream_node_max_bytes: u64,
+    pub stream_node_max_entries: u64,
     pub list_max_listpack_size: i64,
     pub list_compress_depth: u64,
     /// `notify-keyspace-events` as class bits (src/notify.rs).
@@ -228,6 +231,8 @@ impl Default for Config {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
             notify_keyspace_events: 0,
@@ -624,6 +629,16 @@ pub const PARAMS: &[Param] = &[
     ),
     p_mem!("proto-max-bulk-len", proto_max_bulk_len, true),
     p_mem!("hll-sparse-max-bytes", hll_sparse_max_bytes, true),
+    p_mem!("stream-node-max-bytes", stream_node_max_bytes, true),
+    p_int!(
+        "stream-node-max-entries",
+        &[],
+        stream_node_max_entries,
+        u64,
+        0,
+        IMAX,
+        true
+    ),
     p_mem!("client-query-buffer-limit", client_query_buffer_limit, true),
     Param {
         name: "hz",
@@ -1373,6 +1388,8 @@ pub struct ConfigStore {
     zset_max_entries: AtomicU64,
     zset_max_value: AtomicU64,
     hll_sparse_max: AtomicU64,
+    stream_node_bytes: AtomicU64,
+    stream_node_entries: AtomicU64,
     hash_max_entries: AtomicU64,
     hash_max_value: AtomicU64,
     set_max_intset: AtomicU64,
@@ -1405,6 +1422,8 @@ impl ConfigStore {
             zset_max_entries: AtomicU64::new(0),
             zset_max_value: AtomicU64::new(0),
             hll_sparse_max: AtomicU64::new(0),
+            stream_node_bytes: AtomicU64::new(0),
+            stream_node_entries: AtomicU64::new(0),
             hash_max_entries: AtomicU64::new(0),
             hash_max_value: AtomicU64::new(0),
             set_max_intset: AtomicU64::new(0),
@@ -1457,6 +1476,10 @@ impl ConfigStore {
         self.zset_max_value
             .store(c.zset_max_listpack_value, Relaxed);
         self.hll_sparse_max.store(c.hll_sparse_max_bytes, Relaxed);
+        self.stream_node_bytes
+            .store(c.stream_node_max_bytes, Relaxed);
+        self.stream_node_entries
+            .store(c.stream_node_max_entries, Relaxed);
         self.hash_max_entries
             .store(c.hash_max_listpack_entries, Relaxed);
         self.hash_max_value
@@ -1536,6 +1559,14 @@ impl ConfigStore {
     #[inline]
     pub fn eviction_tenacity(&self) -> u32 {
         self.tenacity.load(Relaxed)
+    }
+
+    /// `stream-node-max-bytes` and `stream-node-max-entries`.
+    pub fn stream_node_limits(&self) -> crate::types::stream::NodeLimits {
+        crate::types::stream::NodeLimits {
+            max_bytes: self.stream_node_bytes.load(Relaxed) as usize,
+            max_entries: self.stream_node_entries.load(Relaxed) as usize,
+        }
     }
 
     /// `hll-sparse-max-bytes`.

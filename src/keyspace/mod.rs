@@ -352,6 +352,16 @@ impl Shard {
         crate::persist::aof::log::touched(&self.log);
     }
 
+    /// A change that blocked clients hear about but watchers and trackers
+    /// do not: Redis's `signalKeyAsReady` plus `server.dirty++` without
+    /// `signalModifiedKey` (XGROUP DESTROY).
+    pub fn wake(&mut self, db: usize, key: &[u8]) {
+        self.dirtied();
+        if !self.waiters.is_empty() {
+            self.waiters.touch(db, key, self.index);
+        }
+    }
+
     pub fn modified(&mut self, db: usize, key: &[u8]) {
         self.stats.dirty += 1;
         crate::persist::aof::log::touched(&self.log);
@@ -378,6 +388,10 @@ impl Shard {
     /// hold a live value are modified (a stale or missing one is not, as in
     /// Redis).
     pub fn db_flushing(&mut self, db: usize, now: u64) {
+        if !self.waiters.is_empty() {
+            // XREADGROUP waiters learn that their group is gone.
+            self.waiters.touch_db(db, self.index);
+        }
         if !self.watches.is_empty() {
             let t = &self.dbs[db];
             self.watches.touch_db(db, |k| live_in(t, k, now));

@@ -371,7 +371,18 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                     // Served by another client's write: durable first.
                     durable(&server).await;
                     out.raw(&reply);
-                    Unblocked::Ok
+                    // An error answer (an XREADGROUP whose group went away)
+                    // counts as a failed call, under its code.
+                    match reply.strip_prefix(b"-") {
+                        Some(line) => {
+                            let end = line.iter().position(|&c| c == b'\r').unwrap_or(line.len());
+                            server
+                                .stats
+                                .count_error(&String::from_utf8_lossy(&line[..end]));
+                            Unblocked::Failed
+                        }
+                        None => Unblocked::Ok,
+                    }
                 }
                 Some(Outcome::Unblocked) => {
                     out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");

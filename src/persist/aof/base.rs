@@ -198,6 +198,90 @@ fn write_value(buf: &mut Vec<u8>, key: &[u8], value: &Value) {
                 start = end;
             }
         }
+        Value::Stream(s) => write_stream(buf, key, s),
+    }
+}
+
+/// A stream as Redis rewrites one: its entries as XADDs (an empty stream
+/// as an XADD trimmed to nothing), XSETID for its counters, then each
+/// group, its pending entries as forced XCLAIMs and its idle consumers.
+fn write_stream(buf: &mut Vec<u8>, key: &[u8], s: &crate::types::Stream) {
+    use crate::types::stream::StreamId;
+    let id_text = |id: StreamId| id.to_vec();
+    if s.is_empty() {
+        let id = id_text(StreamId::new(0, 1));
+        encode(buf, [&b"XADD"[..], key, b"MAXLEN", b"0", &id, b"x", b"y"]);
+    } else {
+        s.range(StreamId::MIN, StreamId::MAX, false, |e| {
+            let id = id_text(e.id);
+            let mut fields: Vec<Vec<u8>> = Vec::with_capacity(e.len() * 2);
+            e.for_each(|f, v| {
+                fields.push(f.to_vec());
+                fields.push(v.to_vec());
+            });
+            encode(
+                buf,
+                [&b"XADD"[..], key, &id]
+                    .into_iter()
+                    .chain(fields.iter().map(|f| f.as_slice())),
+            );
+            true
+        });
+    }
+    let mut n = itoa::Buffer::new();
+    encode(
+        buf,
+        [
+            &b"XSETID"[..],
+            key,
+            &id_text(s.last_id),
+            b"ENTRIESADDED",
+            n.format(s.entries_added).as_bytes(),
+            b"MAXDELETEDID",
+            &id_text(s.max_deleted),
+        ],
+    );
+    for (name, g) in &s.groups {
+        encode(
+            buf,
+            [
+                &b"XGROUP"[..],
+                b"CREATE",
+                key,
+                name,
+                &id_text(g.last_id),
+                b"ENTRIESREAD",
+                n.format(g.entries_read).as_bytes(),
+            ],
+        );
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                encode(buf, [&b"XGROUP"[..], b"CREATECONSUMER", key, name, cname]);
+                continue;
+            }
+            for id in &c.pel {
+                let Some(nack) = g.pel.get(id) else { continue };
+                let mut t = itoa::Buffer::new();
+                let mut rc = itoa::Buffer::new();
+                encode(
+                    buf,
+                    [
+                        &b"XCLAIM"[..],
+                        key,
+                        name,
+                        cname,
+                        b"0",
+                        &id_text(*id),
+                        b"TIME",
+                        t.format(nack.delivery_time).as_bytes(),
+                        b"RETRYCOUNT",
+                        rc.format(nack.delivery_count).as_bytes(),
+                        b"JUSTID",
+                        b"FORCE",
+                    ],
+                );
+            }
+        }
     }
 }
 

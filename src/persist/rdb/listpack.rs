@@ -168,6 +168,51 @@ fn sext(u: u64, bits: u32) -> i64 {
     ((u << shift) as i64) >> shift
 }
 
+/// The element starting at `p` (before `end`, the terminator's offset) and
+/// its size without the backlen.
+fn decode(lp: &[u8], p: usize, end: usize) -> Result<(Elem<'_>, usize), &'static str> {
+    let need = |n: usize| -> Result<&[u8], &'static str> {
+        lp.get(p + 1..p + 1 + n)
+            .filter(|_| p + 1 + n <= end)
+            .ok_or("listpack entry out of bounds")
+    };
+    let b = lp[p];
+    Ok(if b & 0x80 == 0 {
+        (Elem::Int((b & 0x7f) as i64), 1)
+    } else if b & 0xC0 == 0x80 {
+        let n = (b & 0x3f) as usize;
+        (Elem::Str(need(n)?), 1 + n)
+    } else if b & 0xE0 == 0xC0 {
+        let lo = need(1)?[0];
+        let u = ((b & 0x1f) as u64) << 8 | lo as u64;
+        (Elem::Int(sext(u, 13)), 2)
+    } else if b & 0xF0 == 0xE0 {
+        let lo = need(1)?[0] as usize;
+        let n = ((b & 0x0f) as usize) << 8 | lo;
+        let s = lp
+            .get(p + 2..p + 2 + n)
+            .filter(|_| p + 2 + n <= end)
+            .ok_or("listpack entry out of bounds")?;
+        (Elem::Str(s), 2 + n)
+    } else {
+        match b {
+            0xF0 => {
+                let n = le(need(4)?) as usize;
+                let s = lp
+                    .get(p + 5..p.saturating_add(5).saturating_add(n))
+                    .filter(|_| p + 5 + n <= end)
+                    .ok_or("listpack entry out of bounds")?;
+                (Elem::Str(s), 5 + n)
+            }
+            0xF1 => (Elem::Int(sext(le(need(2)?), 16)), 3),
+            0xF2 => (Elem::Int(sext(le(need(3)?), 24)), 4),
+            0xF3 => (Elem::Int(sext(le(need(4)?), 32)), 5),
+            0xF4 => (Elem::Int(le(need(8)?) as i64), 9),
+            _ => return Err("listpack invalid entry encoding"),
+        }
+    })
+}
+
 /// Every element of a listpack, validated.
 pub fn parse(lp: &[u8]) -> Result<Vec<Elem<'_>>, &'static str> {
     if lp.len() < HEADER + 1 {
@@ -184,46 +229,7 @@ pub fn parse(lp: &[u8]) -> Result<Vec<Elem<'_>>, &'static str> {
     let mut out = Vec::with_capacity(numele.min(end / 2));
     let mut p = HEADER;
     while p < end {
-        let b = lp[p];
-        let need = |n: usize| -> Result<&[u8], &'static str> {
-            lp.get(p + 1..p + 1 + n)
-                .filter(|_| p + 1 + n <= end)
-                .ok_or("listpack entry out of bounds")
-        };
-        let (elem, size) = if b & 0x80 == 0 {
-            (Elem::Int((b & 0x7f) as i64), 1)
-        } else if b & 0xC0 == 0x80 {
-            let n = (b & 0x3f) as usize;
-            (Elem::Str(need(n)?), 1 + n)
-        } else if b & 0xE0 == 0xC0 {
-            let lo = need(1)?[0];
-            let u = ((b & 0x1f) as u64) << 8 | lo as u64;
-            (Elem::Int(sext(u, 13)), 2)
-        } else if b & 0xF0 == 0xE0 {
-            let lo = need(1)?[0] as usize;
-            let n = ((b & 0x0f) as usize) << 8 | lo;
-            let s = lp
-                .get(p + 2..p + 2 + n)
-                .filter(|_| p + 2 + n <= end)
-                .ok_or("listpack entry out of bounds")?;
-            (Elem::Str(s), 2 + n)
-        } else {
-            match b {
-                0xF0 => {
-                    let n = le(need(4)?) as usize;
-                    let s = lp
-                        .get(p + 5..p.saturating_add(5).saturating_add(n))
-                        .filter(|_| p + 5 + n <= end)
-                        .ok_or("listpack entry out of bounds")?;
-                    (Elem::Str(s), 5 + n)
-                }
-                0xF1 => (Elem::Int(sext(le(need(2)?), 16)), 3),
-                0xF2 => (Elem::Int(sext(le(need(3)?), 24)), 4),
-                0xF3 => (Elem::Int(sext(le(need(4)?), 32)), 5),
-                0xF4 => (Elem::Int(le(need(8)?) as i64), 9),
-                _ => return Err("listpack invalid entry encoding"),
-            }
-        };
+        let (elem, size) = decode(lp, p, end)?;
         let bl = backlen_size(size);
         let at = p + size;
         if at + bl > end {
@@ -241,6 +247,67 @@ pub fn parse(lp: &[u8]) -> Result<Vec<Elem<'_>>, &'static str> {
         return Err("listpack element count mismatch");
     }
     Ok(out)
+}
+
+/// The element at offset `p` of a well-formed listpack (one this process
+/// built, or one [`parse`] accepted) and the offset of the next element;
+/// None at the terminator or on a malformed element.
+pub fn elem_at(lp: &[u8], p: usize) -> Option<(Elem<'_>, usize)> {
+    let end = lp.len().checked_sub(1)?;
+    if p < HEADER || p >= end {
+        return None;
+    }
+    let (e, size) = decode(lp, p, end).ok()?;
+    let next = p + size + backlen_size(size);
+    (next <= end).then_some((e, next))
+}
+
+/// The element at `p` read as an integer (0 if it is not one).
+pub fn int_at(lp: &[u8], p: usize) -> i64 {
+    match elem_at(lp, p) {
+        Some((Elem::Int(v), _)) => v,
+        Some((Elem::Str(s), _)) => parse_i64(s).unwrap_or(0),
+        None => 0,
+    }
+}
+
+/// Offset of the first element.
+pub const FIRST: usize = HEADER;
+
+/// Replace the element at `p` with the integer `v` (as `lpReplaceInteger`),
+/// fixing the header's byte total. Answers the change in size.
+pub fn replace_int(lp: &mut Vec<u8>, p: usize, v: i64) -> isize {
+    let Some((_, next)) = elem_at(lp, p) else {
+        return 0;
+    };
+    let mut w = Writer::new();
+    w.push_int(v);
+    let new = &w.buf[HEADER..];
+    let delta = new.len() as isize - (next - p) as isize;
+    lp.splice(p..next, new.iter().copied());
+    let total = lp.len() as u32;
+    lp[0..4].copy_from_slice(&total.to_le_bytes());
+    delta
+}
+
+impl Writer {
+    /// Go on appending to a finished listpack.
+    pub fn resume(mut lp: Vec<u8>) -> Writer {
+        if lp.len() < HEADER + 1 {
+            return Writer::new();
+        }
+        let mut count = le(&lp[4..6]) as usize;
+        if count == NUMELE_UNKNOWN {
+            count = 0;
+            let mut p = HEADER;
+            while let Some((_, next)) = elem_at(&lp, p) {
+                count += 1;
+                p = next;
+            }
+        }
+        lp.pop();
+        Writer { buf: lp, count }
+    }
 }
 
 #[cfg(test)]

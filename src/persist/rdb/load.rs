@@ -39,6 +39,8 @@ struct Reader<'a> {
 
 type Result<T> = std::result::Result<T, RdbError>;
 
+mod stream;
+
 impl<'a> Reader<'a> {
     /// A reader with a `cap`-byte buffer (at least one byte).
     fn new(inner: &'a mut dyn Read, cap: usize) -> Self {
@@ -540,7 +542,7 @@ fn read_value(r: &mut Reader<'_>, ty: u8, lim: &LoadLimits) -> Result<Option<Val
             ));
         }
         types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 | types::STREAM_LISTPACKS_3 => {
-            return r.err("stream values are not supported");
+            Some(stream::read(r, ty)?)
         }
         t => return r.err(format_args!("unknown value type {t}")),
     })

@@ -49,6 +49,7 @@ pub mod legacy;
 pub mod listpack;
 mod load;
 pub mod lzf;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -369,6 +370,7 @@ fn type_of(v: &Value) -> u8 {
             ZSet::Packed(_) => types::ZSET_LISTPACK,
             ZSet::Big(_) => types::ZSET_2,
         },
+        Value::Stream(_) => types::STREAM_LISTPACKS_2,
     }
 }
 
@@ -442,6 +444,7 @@ fn write_payload(out: &mut Vec<u8>, value: &Value, compress: bool) {
                 });
             }
         },
+        Value::Stream(s) => stream::write(out, s, compress),
     }
 }
 
