@@ -1299,3 +1299,36 @@ fn blocked_command_is_rechecked_when_served() {
     assert_eq!(text(&m["username"]), "bl");
     b.roundtrip(b"PING\r\n", b"+PONG\r\n");
 }
+
+#[test]
+fn a_relative_aclfile_is_found_under_dir() {
+    let dir = std::env::temp_dir().join(format!("ember-acl-rel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("users.acl"),
+        "user carol on >cpw ~* +@all\nuser default on nopass ~* &* +@all\n",
+    )
+    .unwrap();
+    let d = dir.to_string_lossy().into_owned();
+    let s = TestServer::with_config(|c| {
+        c.dir = d.clone();
+        c.aclfile = "users.acl".into();
+    });
+    let mut c = s.conn();
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ACL", "USERS"]),
+        ["carol", "default"]
+    );
+    q::<()>(&mut c, &["ACL", "SETUSER", "dave", "on"]);
+    assert_eq!(q::<String>(&mut c, &["ACL", "SAVE"]), "OK");
+    let saved = std::fs::read_to_string(dir.join("users.acl")).unwrap();
+    assert!(saved.contains("user dave on"), "{saved}");
+    // Messages name the file as configured, as Redis's do.
+    std::fs::write(dir.join("users.acl"), "foo\n").unwrap();
+    let e = err(&mut c, &["ACL", "LOAD"]);
+    assert!(
+        e.starts_with("ERR users.acl:1 should start with user keyword"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -2925,7 +2925,7 @@ fn stream_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
         // Groups live on `{s}b` only: a payload with consumers carries
         // their clocks, so DUMP is taken of `{s}a` only.
         let g = if k == "{s}a" { "{s}b" } else { k };
-        let req = match r.next() % 22 {
+        let req = match r.next() % 23 {
             0..=5 => {
                 ms += r.next() % 3;
                 let mut req = s(&["XADD", k]);
@@ -3017,12 +3017,11 @@ fn stream_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
                 r.pick(&["MKSTREAM", "MKSTREAM", "ENTRIESREAD"]),
             ]),
             12 | 13 => {
-                let mut req = s(&[
-                    "XREADGROUP",
-                    "GROUP",
-                    r.pick(&["g1", "g2", "nog"]),
-                    r.pick(&["alice", "bob"]),
-                ]);
+                // Redis 7.0 creates the reading consumer only when it is
+                // served, 7.2 always: create it first.
+                let (grp, who) = (r.pick(&["g1", "g2", "nog"]), r.pick(&["alice", "bob"]));
+                out.push(s(&["XGROUP", "CREATECONSUMER", g, grp, who]));
+                let mut req = s(&["XREADGROUP", "GROUP", grp, who]);
                 if r.next().is_multiple_of(2) {
                     req.extend(s(&["COUNT", &(1 + r.next() % 5).to_string()]));
                 }
@@ -3077,11 +3076,35 @@ fn stream_corpus(seed: u64, n: usize) -> Vec<Vec<String>> {
                 "0",
             ]),
             20 => s(&["XSETID", k, &format!("{}-0", ms + r.next() % 3)]),
+            21 if k != "{s}b" => s(&["XINFO", "STREAM", k]),
             _ => s(&["DUMP", if k == "{s}b" { "{s}a" } else { k }]),
         };
         out.push(req);
     }
     out.push(s(&["DUMP", "{s}a"]));
+    out.push(s(&["XINFO", "STREAM", "{s}a"]));
+    // Many nodes, some emptied by XDEL: node keys and the radix tree's size.
+    let mut at = 0u64;
+    let mut ids = Vec::new();
+    for i in 0..1500u64 {
+        at += 1 + r.next() % 3000;
+        let id = format!("{at}-{}", r.next() % 3);
+        ids.push(id.clone());
+        out.push(s(&["XADD", "{s}big", &id, "f", &i.to_string()]));
+    }
+    for _ in 0..12 {
+        // Runs of consecutive entries: some nodes lose every entry.
+        let from = (r.next() % 1400) as usize;
+        let n = 1 + (r.next() % 150) as usize;
+        let mut req = s(&["XDEL", "{s}big"]);
+        req.extend(ids[from..(from + n).min(ids.len())].iter().cloned());
+        out.push(req);
+        out.push(s(&["XINFO", "STREAM", "{s}big"]));
+    }
+    out.push(s(&["XRANGE", "{s}big", "-", "+", "COUNT", "50"]));
+    out.push(s(&["XTRIM", "{s}big", "MAXLEN", "~", "700"]));
+    out.push(s(&["XINFO", "STREAM", "{s}big"]));
+    out.push(s(&["DUMP", "{s}big"]));
     out.push(s(&["XINFO", "GROUPS", "{s}b"]));
     out.push(s(&["XPENDING", "{s}b", "g1"]));
     out

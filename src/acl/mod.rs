@@ -263,7 +263,7 @@ impl Acl {
         }
         acl.refresh();
         if !c.aclfile.is_empty() {
-            acl.load_file(table, &c.aclfile)
+            acl.load_file(table, &c.aclfile, &c.dir)
                 .map(|_| ())
                 .map_err(|e| format!("Aborting Redis startup because of ACL errors: {e}"))?;
         }
@@ -446,8 +446,16 @@ impl Acl {
     /// wording). On success the users that were replaced are returned, so
     /// the caller disconnects their clients (the default user is updated in
     /// place and keeps its clients).
-    pub fn load_file(&self, table: &CommandTable, path: &str) -> Result<Vec<Arc<User>>, String> {
-        let text = std::fs::read(path).map_err(|e| {
+    /// Load users from `file` (found under `dir` when relative, as Redis
+    /// finds it after its chdir; messages name it as configured).
+    pub fn load_file(
+        &self,
+        table: &CommandTable,
+        file: &str,
+        dir: &str,
+    ) -> Result<Vec<Arc<User>>, String> {
+        let path = file;
+        let text = std::fs::read(crate::config::in_dir(dir, file)).map_err(|e| {
             format!(
                 "Error loading ACLs, opening file '{path}': {}",
                 strerror(&e)

@@ -420,20 +420,24 @@ fn whoami(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 
 const NO_FILE: &str = "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
 
-fn aclfile(ctx: &Ctx<'_>) -> Result<String, CmdError> {
-    let f = ctx.server.config.read(|c| c.aclfile.clone());
+/// The `aclfile` as configured, and `dir` (relative names are under it).
+fn aclfile(ctx: &Ctx<'_>) -> Result<(String, String), CmdError> {
+    let (f, dir) = ctx
+        .server
+        .config
+        .read(|c| (c.aclfile.clone(), c.dir.clone()));
     if f.is_empty() {
         return Err(CmdError::err(NO_FILE));
     }
-    Ok(f)
+    Ok((f, dir))
 }
 
 fn load(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    let path = aclfile(ctx)?;
+    let (file, dir) = aclfile(ctx)?;
     let removed = ctx
         .server
         .acl
-        .load_file(&ctx.server.commands, &path)
+        .load_file(&ctx.server.commands, &file, &dir)
         .map_err(CmdError::err)?;
     disconnect(ctx, &removed);
     for user in ctx.server.acl.users() {
@@ -444,8 +448,12 @@ fn load(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 }
 
 fn save(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    let path = aclfile(ctx)?;
-    if let Err(e) = ctx.server.acl.save_file(&path) {
+    let (file, dir) = aclfile(ctx)?;
+    if let Err(e) = ctx
+        .server
+        .acl
+        .save_file(&crate::config::in_dir(&dir, &file))
+    {
         tracing::warn!("Writing ACL file for ACL SAVE: {e}");
         return Err(CmdError::err(
             "There was an error trying to save the ACLs. Please check the server logs for more information",

@@ -166,6 +166,20 @@ pub struct Config {
     pub compat: std::collections::BTreeMap<&'static str, String>,
 }
 
+/// A file named by a parameter (`aclfile`), as Redis finds it after its
+/// chdir() into `dir`: relative names are under `dir`.
+pub fn in_dir(dir: &str, name: &str) -> String {
+    let p = std::path::Path::new(name);
+    if p.is_absolute() || dir.is_empty() {
+        name.to_string()
+    } else {
+        std::path::Path::new(dir)
+            .join(p)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {

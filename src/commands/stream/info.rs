@@ -186,10 +186,10 @@ fn stream(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     out.int(s.len() as i64);
     key(out, "radix-tree-keys");
     out.int(s.node_count() as i64);
-    // Ember keeps nodes in an ordered map, not a radix tree: this counts
-    // a radix tree's root plus one node per key, as a close estimate.
+    // Ember keeps nodes in an ordered map: this is the size of the radix
+    // tree Redis would build over the same keys.
     key(out, "radix-tree-nodes");
-    out.int(s.node_count() as i64 + 1);
+    out.int(s.radix_nodes() as i64);
     key(out, "last-generated-id");
     bulk_id(out, s.last_id);
     key(out, "max-deleted-entry-id");

@@ -75,15 +75,37 @@ fn invalid_id() -> CmdError {
     CmdError::err("Invalid stream ID specified as stream command argument")
 }
 
-/// An unsigned number as Redis's `string2ull` takes it.
+/// An unsigned number as Redis's `string2ull` takes it: a canonical
+/// non-negative integer, else what C's `strtoull` accepts in full (leading
+/// blanks, a sign, digits; a `-` negates modulo 2^64; overflow is refused).
 fn ull(b: &[u8]) -> Option<u64> {
     if let Some(v) = parse_i64(b) {
         return u64::try_from(v).ok();
     }
-    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+    let mut i = b
+        .iter()
+        .take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+        .count();
+    let neg = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let digits = &b[i..];
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    std::str::from_utf8(b).ok()?.parse().ok()
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 /// An ID argument: `ms-seq`, or `ms` (the sequence is `missing_seq`);

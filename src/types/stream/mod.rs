@@ -316,6 +316,18 @@ impl Stream {
         self.nodes.len()
     }
 
+    /// How many nodes Redis's radix tree holding these node keys has
+    /// (XINFO STREAM `radix-tree-nodes`): the root, one node per run of
+    /// bytes the keys share (a compressed node), one per branch, one leaf
+    /// per key, as a fully compressed rax of 16-byte keys is built.
+    pub fn radix_nodes(&self) -> usize {
+        let keys: Vec<[u8; 16]> = self.nodes.keys().map(|k| k.to_be()).collect();
+        if keys.is_empty() {
+            return 1;
+        }
+        rax_nodes(&keys, 0)
+    }
+
     /// Restore a node read from a snapshot (already validated); `length`
     /// and the IDs are set by the loader.
     pub fn push_node(&mut self, master: StreamId, lp: Vec<u8>) {
@@ -620,6 +632,32 @@ impl Stream {
             .sum();
         nodes + groups
     }
+}
+
+/// Nodes of a compressed radix tree over `keys` (sorted, distinct, all 16
+/// bytes) below the common prefix of length `depth`, that node included.
+fn rax_nodes(keys: &[[u8; 16]], depth: usize) -> usize {
+    if depth == 16 {
+        return 1;
+    }
+    let (first, last) = (&keys[0], &keys[keys.len() - 1]);
+    if first[depth] == last[depth] {
+        // One way on: a compressed node up to where the keys part (or end).
+        let mut d = depth;
+        while d < 16 && first[d] == last[d] {
+            d += 1;
+        }
+        return 1 + rax_nodes(keys, d);
+    }
+    let mut n = 1;
+    let mut start = 0;
+    for i in 1..=keys.len() {
+        if i == keys.len() || keys[i][depth] != keys[start][depth] {
+            n += rax_nodes(&keys[start..i], depth + 1);
+            start = i;
+        }
+    }
+    n
 }
 
 /// Check a node read from a snapshot, as Redis's deep integrity check of
