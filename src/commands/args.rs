@@ -210,21 +210,24 @@ pub fn subcommand_syntax(args: crate::protocol::Args<'_>) -> CmdError {
     ))
 }
 
+/// Where the digits of a number C's `strto*`/`atoi` read start (past
+/// leading blanks, `isspace`'s six, and one sign), and whether it is negative.
+pub fn c_sign(b: &[u8]) -> (usize, bool) {
+    let i = b
+        .iter()
+        .take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+        .count();
+    match b.get(i) {
+        Some(b'-') => (i + 1, true),
+        Some(b'+') => (i + 1, false),
+        _ => (i, false),
+    }
+}
+
 /// C's `atoi`: leading blanks, a sign, then digits up to the first other
 /// byte; 0 when there are none.
 pub fn atoi(b: &[u8]) -> i64 {
-    let mut i = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let (i, neg) = c_sign(b);
     let mut n: i64 = 0;
     for &c in b[i.min(b.len())..]
         .iter()

@@ -82,21 +82,7 @@ fn ull(b: &[u8]) -> Option<u64> {
     if let Some(v) = parse_i64(b) {
         return u64::try_from(v).ok();
     }
-    let mut i = b
-        .iter()
-        .take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
-        .count();
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let (i, neg) = crate::commands::args::c_sign(b);
     let digits = &b[i..];
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
