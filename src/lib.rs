@@ -17,6 +17,7 @@ pub mod evict;
 pub mod fuzzing;
 pub mod glob;
 pub mod keyspace;
+pub mod lazyfree;
 pub mod monitor;
 pub mod notify;
 pub mod num;

@@ -187,7 +187,7 @@ fn resetstat(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         .store(0, std::sync::atomic::Ordering::Relaxed);
     ctx.server.acl.reset_stats();
     crate::keyspace::expire::reset_stats();
-    super::keys::reset_lazyfree_stats();
+    crate::lazyfree::reset_stats();
     ctx.out.ok();
     Ok(())
 }

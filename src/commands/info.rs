@@ -265,7 +265,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "mem_cluster_links", &0);
             w(t, "mem_allocator", &crate::alloc::ALLOCATOR_NAME);
             w(t, "active_defrag_running", &0);
-            let (pending, freed) = super::keys::lazyfree_stats();
+            let (pending, freed) = crate::lazyfree::stats();
             w(t, "lazyfree_pending_objects", &pending);
             w(t, "lazyfreed_objects", &freed);
         }

@@ -10,7 +10,6 @@ use crate::notify::{notify, GENERIC};
 use crate::protocol::{parse_i64, Args};
 use crate::types::{Str, Value};
 use crate::util::rand_below;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 pub const COMMANDS: &[Command] = &[
     Command::new("del", -2, del)
@@ -18,7 +17,7 @@ pub const COMMANDS: &[Command] = &[
         .keys(1, -1, 1)
         .acl(acl::KEYSPACE)
         .doc("1.0.0", "O(N) where N is the number of keys that will be removed.", "Deletes one or more keys.", "key [key ...]"),
-    Command::new("unlink", -2, del)
+    Command::new("unlink", -2, unlink)
         .flags(WRITE | FAST)
         .keys(1, -1, 1)
         .acl(acl::KEYSPACE)
@@ -147,13 +146,24 @@ const OBJECT: &[Command] = &[
 ];
 
 fn del(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let lazy = ctx.server.config.read(|c| c.lazyfree_lazy_user_del);
+    del_generic(ctx, args, lazy)
+}
+
+/// DEL, with big values freed in the background (see `lazyfree`).
+fn unlink(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    del_generic(ctx, args, true)
+}
+
+fn del_generic(ctx: &mut Ctx<'_>, args: Args<'_>, lazy: bool) -> CmdResult {
     let (db, now) = (ctx.db(), ctx.now);
     let mut n = 0;
+    let mut gone = Vec::new();
     if args.len() == 2 {
         let key = &args[1];
         let mut shard = ctx.server.keyspace.lock(key);
         if shard.exists(db, key, now) {
-            shard.db(db).remove(key);
+            gone.extend(shard.db(db).remove(key));
             shard.modified(db, key);
             ctx.notify(GENERIC, "del", key);
             n = 1;
@@ -163,11 +173,17 @@ fn del(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         for key in args.slice(1).iter() {
             let shard = ml.shard(key);
             if shard.exists(db, key, now) {
-                shard.db(db).remove(key);
+                gone.extend(shard.db(db).remove(key));
                 shard.modified(db, key);
                 ctx.notify(GENERIC, "del", key);
                 n += 1;
             }
+        }
+    }
+    // Freed after the locks are given back, big ones off this thread.
+    for e in gone {
+        if lazy {
+            crate::lazyfree::drop_value(e.value);
         }
     }
     ctx.out.int(n);
@@ -489,30 +505,9 @@ fn flush(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, asynchronous: bool) {
     crate::tracking::Tracking::flushed(&ctx.server.pubsub);
     if asynchronous && !old.is_empty() {
         let keys: u64 = old.iter().map(|t| t.len() as u64).sum();
-        LAZYFREE_PENDING.fetch_add(keys, Relaxed);
-        std::thread::spawn(move || {
-            drop(old);
-            LAZYFREE_PENDING.fetch_sub(keys, Relaxed);
-            LAZYFREED.fetch_add(keys, Relaxed);
-        });
+        crate::lazyfree::free_later(old, keys);
     }
     ctx.out.ok();
-}
-
-/// Keys FLUSHALL/FLUSHDB ASYNC handed to a background thread and not yet
-/// freed, and all it freed (INFO `lazyfree_pending_objects`,
-/// `lazyfreed_objects`).
-static LAZYFREE_PENDING: AtomicU64 = AtomicU64::new(0);
-static LAZYFREED: AtomicU64 = AtomicU64::new(0);
-
-/// (`lazyfree_pending_objects`, `lazyfreed_objects`).
-pub fn lazyfree_stats() -> (u64, u64) {
-    (LAZYFREE_PENDING.load(Relaxed), LAZYFREED.load(Relaxed))
-}
-
-/// CONFIG RESETSTAT (the pending count is a state, not a statistic).
-pub fn reset_lazyfree_stats() {
-    LAZYFREED.store(0, Relaxed);
 }
 
 fn flushdb(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {

@@ -51,6 +51,8 @@ pub struct Config {
     /// RDB snapshots: LZF-compress strings, append a CRC-64, refuse writes
     /// while the last background save failed.
     pub rdbcompression: bool,
+    /// DEL frees big values in the background, as UNLINK does.
+    pub lazyfree_lazy_user_del: bool,
     pub rdbchecksum: bool,
     pub stop_writes_on_bgsave_error: bool,
     /// Testing aid (as Redis): sleep this many µs per key saved.
@@ -204,6 +206,7 @@ impl Default for Config {
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
             rdbcompression: true,
+            lazyfree_lazy_user_del: false,
             rdbchecksum: true,
             stop_writes_on_bgsave_error: true,
             rdb_key_save_delay: 0,
@@ -714,6 +717,7 @@ pub const PARAMS: &[Param] = &[
     },
     p_str!("dbfilename", dbfilename, true),
     p_bool!("rdbcompression", rdbcompression, true),
+    p_bool!("lazyfree-lazy-user-del", lazyfree_lazy_user_del, true),
     p_bool!("rdbchecksum", rdbchecksum, false),
     p_bool!(
         "stop-writes-on-bgsave-error",
@@ -1719,14 +1723,14 @@ mod tests {
     fn redis_conf_parameters_ember_does_not_use() {
         let mut c = Config::default();
         let text = "repl-diskless-sync yes\nreplica-read-only yes\nactiverehashing yes\n\
-                    always-show-logo yes\ncluster-enabled no\nlazyfree-lazy-user-del yes\n\
+                    always-show-logo yes\ncluster-enabled no\nlazyfree-lazy-server-del yes\n\
                     oom-score-adj-values 0 200 800\nslave-serve-stale-data yes\n\
                     stream-node-max-bytes 4kb\nshutdown-on-sigterm force nosave\n";
         c.apply_text(text, " redis.conf", 0).unwrap();
         assert_eq!(c.shutdown_on_sigterm, "nosave force");
         // Kept only where not at Redis's default.
         let kept: Vec<&str> = c.compat.keys().copied().collect();
-        assert_eq!(kept, vec!["always-show-logo", "lazyfree-lazy-user-del"]);
+        assert_eq!(kept, vec!["always-show-logo", "lazyfree-lazy-server-del"]);
         for (line, why) in [
             ("cluster-enabled yes", "Ember has no cluster mode"),
             ("replicaof 10.0.0.1 6379", "Ember has no replication"),

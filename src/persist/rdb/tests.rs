@@ -534,14 +534,17 @@ fn legacy_and_rdb11_encodings() {
             write_len(&mut body, n);
         }
         let e = decode_dump(&payload(types::STREAM_LISTPACKS_2, &body), &lim).unwrap_err();
-        assert!(e.0.contains("Stream integrity"), "{e}");
+        assert!(
+            e.0.contains("Stream listpack integrity check failed"),
+            "{e}"
+        );
     }
     // A stream whose declared length its nodes do not hold.
     let mut body = Vec::new();
     write_len(&mut body, 0);
     write_len(&mut body, 3);
     let e = decode_dump(&payload(types::STREAM_LISTPACKS_3, &body), &lim).unwrap_err();
-    assert!(e.0.contains("Stream length"), "{e}");
+    assert!(e.0.contains("Stream length inconsistent"), "{e}");
     // Empty collections are errors in a payload.
     assert!(decode_dump(&payload(types::SET, &[0]), &lim).is_err());
 }

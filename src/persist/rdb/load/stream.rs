@@ -35,7 +35,11 @@ pub(super) fn read(r: &mut Reader<'_>, ty: u8) -> Result<Value> {
         }
         let live = match stream::validate_node(&lp, master) {
             Ok(v) => v,
-            Err(why) => return r.err(format_args!("Stream integrity check failed ({why})")),
+            Err(why) => {
+                return r.err(format_args!(
+                    "Stream listpack integrity check failed ({why})"
+                ))
+            }
         };
         last_seen = Some(master);
         counted += live;
@@ -43,7 +47,7 @@ pub(super) fn read(r: &mut Reader<'_>, ty: u8) -> Result<Value> {
     }
     let length = r.len()?;
     if length != counted {
-        return r.err("Stream length does not match its nodes");
+        return r.err("Stream length inconsistent with rax entries");
     }
     s.set_len(length);
     s.last_id = r.id_pair()?;
@@ -111,14 +115,18 @@ pub(super) fn read(r: &mut Reader<'_>, ty: u8) -> Result<Value> {
                 c.pel.insert(id);
             }
             if g.consumers.insert(cname.into(), c).is_some() {
-                return r.err("Duplicated consumer name loading a stream consumer group");
+                return r.err("Duplicate stream consumer detected.");
             }
         }
         if !unowned.is_empty() {
-            return r.err("Stream group PEL entry without a consumer");
+            return r.err("Stream CG PEL entry without consumer");
         }
+        let dup = name.clone();
         if s.groups.insert(name.into(), g).is_some() {
-            return r.err("Duplicated consumer group name loading a stream");
+            return r.err(format_args!(
+                "Duplicated consumer group name {}",
+                String::from_utf8_lossy(&dup)
+            ));
         }
     }
     Ok(Value::Stream(Box::new(s)))
