@@ -100,6 +100,15 @@ impl Policy {
         matches!(self, Policy::AllKeysLfu | Policy::VolatileLfu)
     }
 
+    /// Whether keys carry their own access data (an LRU or LFU policy), so
+    /// values cannot be shared between keys.
+    pub fn tracks_access(self) -> bool {
+        matches!(
+            self,
+            Policy::AllKeysLru | Policy::VolatileLru | Policy::AllKeysLfu | Policy::VolatileLfu
+        )
+    }
+
     /// Whether only keys with a TTL may be evicted.
     pub fn volatile_only(self) -> bool {
         matches!(

@@ -180,6 +180,35 @@ fn object_subcommands() {
     );
     assert_eq!(q::<i64>(&mut c, &["OBJECT", "REFCOUNT", "i"]), 2147483647);
     assert_eq!(q::<i64>(&mut c, &["OBJECT", "REFCOUNT", "e"]), 1);
+    // Under maxmemory with an LRU/LFU policy Redis shares no integers.
+    let _: () = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            "1gb",
+            "maxmemory-policy",
+            "allkeys-random",
+        ],
+    );
+    assert_eq!(q::<i64>(&mut c, &["OBJECT", "REFCOUNT", "i"]), 2147483647);
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "maxmemory-policy", "volatile-lru"],
+    );
+    assert_eq!(q::<i64>(&mut c, &["OBJECT", "REFCOUNT", "i"]), 1);
+    let _: () = q(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            "0",
+            "maxmemory-policy",
+            "noeviction",
+        ],
+    );
     assert!(q::<i64>(&mut c, &["OBJECT", "IDLETIME", "e"]) <= 1);
     assert!(
         err(&mut c, &["OBJECT", "FREQ", "e"]).contains("An LFU maxmemory policy is not selected")

@@ -247,7 +247,7 @@ fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
         let mut line = format!(
             "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
             &e.value,
-            super::keys::refcount(&e.value),
+            super::keys::refcount(ctx.server, &e.value),
             e.value.encoding(),
             rdb.len().saturating_sub(1),
             lru,

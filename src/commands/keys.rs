@@ -609,16 +609,21 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 /// OBJECT REFCOUNT's answer: Redis shares the integers 0..10000 between
-/// keys (refcount INT_MAX); every other value has a single owner.
-pub fn refcount(value: &Value) -> i64 {
+/// keys (refcount INT_MAX) unless maxmemory is set with an LRU/LFU policy
+/// (each key then needs its own access data); every other value has a
+/// single owner. (Redis decides when the value is stored; this answers by
+/// the settings in force.)
+pub fn refcount(server: &crate::server::Server, value: &Value) -> i64 {
+    let shared = server.config.maxmemory() == 0 || !server.config.policy().tracks_access();
     match value {
-        Value::Str(Str::Int(n)) if (0..10000).contains(n) => i32::MAX as i64,
+        Value::Str(Str::Int(n)) if shared && (0..10000).contains(n) => i32::MAX as i64,
         _ => 1,
     }
 }
 
 fn object_refcount(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    match object_lookup(ctx, &args[2], |e| refcount(&e.value)) {
+    let server = ctx.server;
+    match object_lookup(ctx, &args[2], |e| refcount(server, &e.value)) {
         Some(n) => ctx.out.int(n),
         None => ctx.out.null(),
     }
