@@ -244,19 +244,25 @@ impl<'a> Iterator for NodeIter<'a> {
     fn next(&mut self) -> Option<Entry<'a>> {
         let lp = self.lp;
         let flags_at = self.p;
-        let (_, p) = elem_at(lp, flags_at)?;
-        let flags = int_at(lp, flags_at);
-        let ms = int_at(lp, p);
-        let p = skip(lp, p, 1);
-        let seq = int_at(lp, p);
-        let mut p = skip(lp, p, 1);
+        // Each element decoded once: its integer and where the next starts.
+        let int = |p: usize| -> Option<(i64, usize)> {
+            let (e, next) = elem_at(lp, p)?;
+            let v = match e {
+                Elem::Int(v) => v,
+                Elem::Str(s) => crate::protocol::parse_i64(s).unwrap_or(0),
+            };
+            Some((v, next))
+        };
+        let (flags, p) = int(flags_at)?;
+        let (ms, p) = int(p)?;
+        let (seq, mut p) = int(p)?;
         let same = flags & FLAG_SAMEFIELDS != 0;
         let nfields = if same {
             self.m.nfields
         } else {
-            let n = int_at(lp, p).max(0) as usize;
-            p = skip(lp, p, 1);
-            n
+            let (n, next) = int(p)?;
+            p = next;
+            n.max(0) as usize
         };
         let data = p;
         let end = skip(lp, data, if same { nfields } else { 2 * nfields } + 1);
