@@ -262,6 +262,29 @@ pub fn elem_at(lp: &[u8], p: usize) -> Option<(Elem<'_>, usize)> {
     (next <= end).then_some((e, next))
 }
 
+/// The offset of the element that ends where `p` starts (`p` is an element
+/// or the terminator), read from its backlen; None before the first.
+pub fn elem_before(lp: &[u8], p: usize) -> Option<usize> {
+    if p <= HEADER || p >= lp.len() {
+        return None;
+    }
+    let (mut at, mut len, mut shift) = (p - 1, 0usize, 0u32);
+    loop {
+        let b = *lp.get(at)?;
+        len |= ((b & 0x7f) as usize).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+        if shift > 28 || at <= HEADER {
+            return None;
+        }
+        at -= 1;
+    }
+    let start = at.checked_sub(len)?;
+    (start >= HEADER).then_some(start)
+}
+
 /// The element at `p` read as an integer (0 if it is not one).
 pub fn int_at(lp: &[u8], p: usize) -> i64 {
     match elem_at(lp, p) {

@@ -242,8 +242,17 @@ impl<'a> Iterator for NodeIter<'a> {
     type Item = Entry<'a>;
 
     fn next(&mut self) -> Option<Entry<'a>> {
+        let e = self.entry_at(self.p)?;
+        self.p = e.1;
+        Some(e.0)
+    }
+}
+
+impl<'a> NodeIter<'a> {
+    /// The entry whose flags element is at `flags_at`, and the offset
+    /// after it.
+    fn entry_at(&self, flags_at: usize) -> Option<(Entry<'a>, usize)> {
         let lp = self.lp;
-        let flags_at = self.p;
         // Each element decoded once: its integer and where the next starts.
         let int = |p: usize| -> Option<(i64, usize)> {
             let (e, next) = elem_at(lp, p)?;
@@ -266,8 +275,7 @@ impl<'a> Iterator for NodeIter<'a> {
         };
         let data = p;
         let end = skip(lp, data, if same { nfields } else { 2 * nfields } + 1);
-        self.p = end;
-        Some(Entry {
+        let e = Entry {
             id: StreamId::new(
                 self.master_id.ms.wrapping_add(ms as u64),
                 self.master_id.seq.wrapping_add(seq as u64),
@@ -279,6 +287,29 @@ impl<'a> Iterator for NodeIter<'a> {
             master_fields: self.m.fields,
             nfields,
             data,
+        };
+        Some((e, end))
+    }
+
+    /// The entries from the last back to the first, found through each
+    /// entry's lp-count as Redis walks a node backwards.
+    pub fn rev(self) -> impl Iterator<Item = Entry<'a>> {
+        let mut end = self.lp.len().saturating_sub(1);
+        std::iter::from_fn(move || {
+            if end <= self.m.first {
+                return None;
+            }
+            let count_at = listpack::elem_before(self.lp, end)?;
+            let n = int_at(self.lp, count_at).max(0) as usize;
+            let mut p = count_at;
+            for _ in 0..n {
+                p = listpack::elem_before(self.lp, p)?;
+            }
+            if p < self.m.first {
+                return None;
+            }
+            end = p;
+            self.entry_at(p).map(|(e, _)| e)
         })
     }
 }
@@ -462,14 +493,12 @@ impl Stream {
                 }
             }
         } else {
-            let mut buf: Vec<Entry<'_>> = Vec::new();
             for (mid, lp) in self.nodes.range(..=end).rev() {
-                buf.clear();
-                buf.extend(
-                    NodeIter::new(lp, *mid).filter(|e| !e.deleted && e.id >= start && e.id <= end),
-                );
-                for e in buf.iter().rev() {
-                    if !f(e) {
+                for e in NodeIter::new(lp, *mid).rev() {
+                    if e.deleted || e.id > end || e.id < start {
+                        continue;
+                    }
+                    if !f(&e) {
                         return;
                     }
                 }
@@ -733,4 +762,85 @@ pub fn validate_node(lp: &[u8], master_id: StreamId) -> Result<u64, &'static str
         return Err("stream node: counters do not match the entries");
     }
     Ok(live as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(s: &Stream, a: StreamId, b: StreamId, rev: bool) -> Vec<StreamId> {
+        let mut v = Vec::new();
+        s.range(a, b, rev, |e| {
+            v.push(e.id);
+            true
+        });
+        v
+    }
+
+    #[test]
+    fn backward_walk_matches_forward() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for limits in [
+            NodeLimits::default(),
+            NodeLimits {
+                max_bytes: 300,
+                max_entries: 7,
+            },
+        ] {
+            let mut s = Stream::new();
+            let mut all = Vec::new();
+            for i in 0..2000u64 {
+                let id = StreamId::new(10 + i / 3, i % 3);
+                let big = "z".repeat((rnd() % 200) as usize);
+                let v = i.to_string();
+                let pairs: Vec<&[u8]> = match rnd() % 3 {
+                    0 => vec![b"a", v.as_bytes(), b"b", b"x"],
+                    1 => vec![b"other", big.as_bytes()],
+                    _ => vec![b"a", b"-5", b"c", v.as_bytes(), b"d", b"1"],
+                };
+                s.append(id, &pairs, limits);
+                all.push(id);
+            }
+            for _ in 0..300 {
+                let id = all[(rnd() % all.len() as u64) as usize];
+                s.delete(id);
+            }
+            for _ in 0..200 {
+                let a = all[(rnd() % all.len() as u64) as usize];
+                let b = all[(rnd() % all.len() as u64) as usize];
+                let (a, b) = (a.min(b), a.max(b));
+                let mut fwd = ids(&s, a, b, false);
+                fwd.reverse();
+                assert_eq!(ids(&s, a, b, true), fwd);
+            }
+            let mut fwd = ids(&s, StreamId::MIN, StreamId::MAX, false);
+            assert_eq!(fwd.len() as u64, s.len());
+            fwd.reverse();
+            assert_eq!(ids(&s, StreamId::MIN, StreamId::MAX, true), fwd);
+            // Fields read the same both ways.
+            let mut f1 = Vec::new();
+            s.range(StreamId::MIN, StreamId::MAX, false, |e| {
+                e.for_each(|f, v| f1.push((f.to_vec(), v.to_vec())));
+                true
+            });
+            let mut f2 = Vec::new();
+            let mut per: Vec<Vec<(Vec<u8>, Vec<u8>)>> = Vec::new();
+            s.range(StreamId::MIN, StreamId::MAX, true, |e| {
+                let mut one = Vec::new();
+                e.for_each(|f, v| one.push((f.to_vec(), v.to_vec())));
+                per.push(one);
+                true
+            });
+            for one in per.into_iter().rev() {
+                f2.extend(one);
+            }
+            assert_eq!(f1, f2);
+        }
+    }
 }
