@@ -153,6 +153,14 @@ fn append_strlen_ranges() {
         err(&mut c, &["SETRANGE", "sr", "-1", "x"]),
         "ERR offset is out of range"
     );
+    // A new key gets exactly its size (Redis's sdsnewlen), not a doubled
+    // buffer: 100 KB of string, not 200.
+    assert_eq!(
+        q::<i64>(&mut c, &["SETRANGE", "wide", "100000", "x"]),
+        100001
+    );
+    let usage: i64 = q(&mut c, &["MEMORY", "USAGE", "wide"]);
+    assert!((100001..110000).contains(&usage), "{usage}");
     assert_eq!(q::<i64>(&mut c, &["SETRANGE", "nope", "0", ""]), 0);
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "nope"]), 0);
     // Past 512 MB: refused before anything is allocated.

@@ -576,7 +576,9 @@ fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 return Ok(());
             }
             check_size(ctx, offset + value.len() as u64)?;
-            let mut bytes = vec![0u8; offset as usize];
+            // Exactly the size it needs, as Redis's sdsnewlen.
+            let mut bytes = Vec::with_capacity(offset as usize + value.len());
+            bytes.resize(offset as usize, 0);
             bytes.extend_from_slice(value);
             let n = bytes.len();
             shard
