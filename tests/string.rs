@@ -161,6 +161,14 @@ fn append_strlen_ranges() {
     );
     let usage: i64 = q(&mut c, &["MEMORY", "USAGE", "wide"]);
     assert!((100001..110000).contains(&usage), "{usage}");
+    // Growing past 1 MB reserves 1 MB more at a time, as Redis's sds does,
+    // not as much again as the string holds.
+    let chunk = "y".repeat(100_000);
+    for _ in 0..25 {
+        let _: i64 = q(&mut c, &["APPEND", "grown", &chunk]);
+    }
+    let usage: i64 = q(&mut c, &["MEMORY", "USAGE", "grown"]);
+    assert!((2_500_000..3_600_000).contains(&usage), "{usage}");
     assert_eq!(q::<i64>(&mut c, &["SETRANGE", "nope", "0", ""]), 0);
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "nope"]), 0);
     // Past 512 MB: refused before anything is allocated.

@@ -85,6 +85,7 @@ fn setbit(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             let bytes = s.make_raw();
             let grows = bytes.len() <= byte;
             if grows {
+                crate::types::Str::reserve_like_sds(bytes, byte + 1);
                 bytes.resize(byte + 1, 0);
             }
             let old = bytes[byte] & mask != 0;

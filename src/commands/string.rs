@@ -503,6 +503,7 @@ fn append(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             };
             check_size(ctx, (s.len() + tail.len()) as u64)?;
             let bytes = s.make_raw();
+            Str::reserve_like_sds(bytes, bytes.len() + tail.len());
             bytes.extend_from_slice(tail);
             bytes.len()
         }
@@ -598,6 +599,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             let bytes = s.make_raw();
             let end = offset as usize + value.len();
             if bytes.len() < end {
+                Str::reserve_like_sds(bytes, end);
                 bytes.resize(end, 0);
             }
             bytes[offset as usize..end].copy_from_slice(value);

@@ -76,6 +76,22 @@ impl Str {
         }
     }
 
+    /// Make room for the value to reach `newlen` bytes as Redis's
+    /// `sdsMakeRoomFor` does: double while under 1 MB, then 1 MB more at a
+    /// time (a growing string does not reserve as much again as it holds).
+    pub fn reserve_like_sds(bytes: &mut Vec<u8>, newlen: usize) {
+        const MAX_PREALLOC: usize = 1024 * 1024;
+        if bytes.capacity() >= newlen {
+            return;
+        }
+        let target = if newlen < MAX_PREALLOC {
+            newlen * 2
+        } else {
+            newlen + MAX_PREALLOC
+        };
+        bytes.reserve_exact(target - bytes.len());
+    }
+
     /// Mutable bytes for in-place edits (APPEND, SETRANGE, SETBIT); turns the
     /// value into the `raw` form.
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
