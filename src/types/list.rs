@@ -187,6 +187,17 @@ impl Node {
 
     /// Insert an entry at byte offset `pos`, opening the gap in place (no
     /// temporary buffer: pushes are the hot path).
+    /// Room for `size` more bytes, growing as a vector does but never past
+    /// the node limit: a full node then holds no slack (Vec's doubling
+    /// alone would leave an 8 KB node in a 13 KB buffer).
+    fn reserve(&mut self, size: usize, lim: NodeLimit) {
+        let need = self.buf.len() + size;
+        if need > self.buf.capacity() {
+            let target = (self.buf.capacity() * 2).max(need).min(lim.bytes.max(need));
+            self.buf.reserve_exact(target - self.buf.len());
+        }
+    }
+
     fn insert_at(&mut self, pos: usize, data: &[u8]) {
         let size = entry_size(data.len());
         if pos == self.buf.len() {
@@ -308,7 +319,10 @@ impl List {
         let fits = |n: &Node| !lim.exceeded(n.buf.len() + size, n.count + 1);
         match end {
             End::Left => match self.nodes.front_mut() {
-                Some(n) if fits(n) => n.insert_at(0, data),
+                Some(n) if fits(n) => {
+                    n.reserve(size, lim);
+                    n.insert_at(0, data)
+                }
                 _ => {
                     let mut n = Node::default();
                     n.insert_at(0, data);
@@ -317,6 +331,7 @@ impl List {
             },
             End::Right => match self.nodes.back_mut() {
                 Some(n) if fits(n) => {
+                    n.reserve(size, lim);
                     let at = n.buf.len();
                     n.insert_at(at, data)
                 }
@@ -636,6 +651,25 @@ mod tests {
         }
         rev.reverse();
         assert_eq!(rev, want);
+    }
+
+    #[test]
+    fn pushed_nodes_hold_no_slack_past_the_limit() {
+        let lim = NodeLimit::from_fill(-2);
+        let mut l = List::default();
+        for i in 0..50_000 {
+            let end = if i % 2 == 0 { End::Right } else { End::Left };
+            l.push(end, format!("item-{i}").as_bytes(), lim);
+        }
+        assert!(l.nodes.len() > 10);
+        for n in &l.nodes {
+            assert!(
+                n.buf.capacity() <= lim.bytes,
+                "{} > {}",
+                n.buf.capacity(),
+                lim.bytes
+            );
+        }
     }
 
     #[test]
