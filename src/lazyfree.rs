@@ -4,7 +4,10 @@
 //! goes to one background thread; smaller ones are freed at once, where
 //! handing them over would cost more than freeing them.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Mutex, OnceLock};
 
@@ -29,8 +32,10 @@ fn worker() -> Option<Sender<Job>> {
             .spawn(move || {
                 for (garbage, objects) in rx {
                     drop(garbage);
-                    PENDING.fetch_sub(objects, Relaxed);
+                    // Counted as freed before it stops being pending: a
+                    // reader that sees nothing pending sees it freed.
                     FREED.fetch_add(objects, Relaxed);
+                    PENDING.fetch_sub(objects, Release);
                 }
             });
         if spawned.is_err() {
@@ -76,6 +81,8 @@ pub fn effort(v: &Value) -> usize {
             ZSet::Packed(_) => 1,
             ZSet::Big(_) => z.len(),
         },
+        // A radix tree has more nodes than keys: this many keys is enough.
+        Value::Stream(s) if s.node_count() > THRESHOLD => s.node_count(),
         Value::Stream(s) => {
             let groups = s.groups.len();
             let first_pel = s.groups.values().next().map_or(0, |g| g.pel.len());
@@ -94,7 +101,8 @@ pub fn drop_value(v: Value) {
 
 /// (`lazyfree_pending_objects`, `lazyfreed_objects`).
 pub fn stats() -> (u64, u64) {
-    (PENDING.load(Relaxed), FREED.load(Relaxed))
+    let pending = PENDING.load(Acquire);
+    (pending, FREED.load(Relaxed))
 }
 
 /// CONFIG RESETSTAT (the pending count is a state, not a statistic).

@@ -75,4 +75,21 @@ fn big_values_are_freed_in_the_background() {
     assert_eq!(q::<i64>(&mut c, &["DEL", "big"]), 1);
     assert_eq!(freed(&mut c), 3);
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "big"]), 0);
+    // FLUSHALL without SYNC/ASYNC follows lazyfree-lazy-user-flush; the
+    // background counts each key it frees.
+    for i in 0..10 {
+        let _: () = q(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    assert_eq!(freed(&mut c), 3);
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "lazyfree-lazy-user-flush", "yes"],
+    );
+    for i in 0..10 {
+        let _: () = q(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    assert_eq!(freed(&mut c), 13);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
 }

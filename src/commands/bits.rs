@@ -563,6 +563,9 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: Args<'_>, read_only: bool) -> CmdRe
         // key was created or grew, or the field's value differs.
         let grew = created || b.len() < needed;
         if b.len() < needed {
+            if !created {
+                crate::types::Str::reserve_like_sds(b, needed);
+            }
             b.resize(needed, 0);
         }
         let mut changes = 0u64;

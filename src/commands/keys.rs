@@ -471,9 +471,10 @@ fn dbsize(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 }
 
 /// `[ASYNC | SYNC]` of FLUSHDB/FLUSHALL: true for ASYNC.
-fn flush_mode(args: Args<'_>) -> Result<bool, CmdError> {
+fn flush_mode(ctx: &Ctx<'_>, args: Args<'_>) -> Result<bool, CmdError> {
     match args.len() {
-        1 => Ok(false),
+        // Neither: `lazyfree-lazy-user-flush` decides, as in Redis.
+        1 => Ok(ctx.server.config.read(|c| c.lazyfree_lazy_user_flush)),
         2 if is(&args[1], "async") => Ok(true),
         2 if is(&args[1], "sync") => Ok(false),
         _ => Err(CmdError::Syntax),
@@ -511,14 +512,14 @@ fn flush(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, asynchronous: bool) {
 }
 
 fn flushdb(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let asynchronous = flush_mode(args)?;
+    let asynchronous = flush_mode(ctx, args)?;
     let db = ctx.db();
     flush(ctx, db..db + 1, asynchronous);
     Ok(())
 }
 
 fn flushall(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let asynchronous = flush_mode(args)?;
+    let asynchronous = flush_mode(ctx, args)?;
     let n = ctx.server.keyspace.ndbs();
     flush(ctx, 0..n, asynchronous);
     crate::persist::save::after_flushall(ctx.server);

@@ -141,7 +141,6 @@ pub const PARAMS: &[Param] = &[
     compat!("lazyfree-lazy-eviction", &[], Kind::Bool, "no", true, None),
     compat!("lazyfree-lazy-expire", &[], Kind::Bool, "no", true, None),
     compat!("lazyfree-lazy-server-del", &[], Kind::Bool, "no", true, None),
-    compat!("lazyfree-lazy-user-flush", &[], Kind::Bool, "no", true, None),
     compat!("loading-process-events-interval-bytes", &[], Kind::Int(1024, IMAX), "2097152", true, None),
     compat!("locale-collate", &[], Kind::Str, "", true, None),
     compat!("masterauth", &[], Kind::Str, "", true, None),

@@ -53,6 +53,8 @@ pub struct Config {
     pub rdbcompression: bool,
     /// DEL frees big values in the background, as UNLINK does.
     pub lazyfree_lazy_user_del: bool,
+    /// FLUSHALL/FLUSHDB without SYNC or ASYNC run as ASYNC.
+    pub lazyfree_lazy_user_flush: bool,
     pub rdbchecksum: bool,
     pub stop_writes_on_bgsave_error: bool,
     /// Testing aid (as Redis): sleep this many µs per key saved.
@@ -207,6 +209,7 @@ impl Default for Config {
             dbfilename: "dump.rdb".into(),
             rdbcompression: true,
             lazyfree_lazy_user_del: false,
+            lazyfree_lazy_user_flush: false,
             rdbchecksum: true,
             stop_writes_on_bgsave_error: true,
             rdb_key_save_delay: 0,
@@ -718,6 +721,7 @@ pub const PARAMS: &[Param] = &[
     p_str!("dbfilename", dbfilename, true),
     p_bool!("rdbcompression", rdbcompression, true),
     p_bool!("lazyfree-lazy-user-del", lazyfree_lazy_user_del, true),
+    p_bool!("lazyfree-lazy-user-flush", lazyfree_lazy_user_flush, true),
     p_bool!("rdbchecksum", rdbchecksum, false),
     p_bool!(
         "stop-writes-on-bgsave-error",

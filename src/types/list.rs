@@ -185,8 +185,6 @@ impl Node {
         }
     }
 
-    /// Insert an entry at byte offset `pos`, opening the gap in place (no
-    /// temporary buffer: pushes are the hot path).
     /// Room for `size` more bytes, growing as a vector does but never past
     /// the node limit: a full node then holds no slack (Vec's doubling
     /// alone would leave an 8 KB node in a 13 KB buffer).
@@ -198,6 +196,8 @@ impl Node {
         }
     }
 
+    /// Insert an entry at byte offset `pos`, opening the gap in place (no
+    /// temporary buffer: pushes are the hot path).
     fn insert_at(&mut self, pos: usize, data: &[u8]) {
         let size = entry_size(data.len());
         if pos == self.buf.len() {
