@@ -51,8 +51,13 @@ fn main() {
         }
     };
     init_logging(&config);
-    // Written before loading and listening, removed at exit (as Redis).
-    let pidfile = config.pidfile.clone();
+    // Written before loading and listening, removed at exit (as Redis); a
+    // relative name is under `dir`, where Redis's chdir puts it.
+    let pidfile = if config.pidfile.is_empty() {
+        String::new()
+    } else {
+        ember::config::in_dir(&config.dir, &config.pidfile)
+    };
     if !pidfile.is_empty() {
         if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
             tracing::warn!("Failed to write PID file {pidfile}: {e}");
@@ -108,10 +113,11 @@ fn init_logging(config: &Config) {
         let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
         builder.with_ansi(tty).init();
     } else {
+        // A relative name is under `dir`, as in Redis (which chdir()s there).
         match std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&config.logfile)
+            .open(ember::config::in_dir(&config.dir, &config.logfile))
         {
             Ok(file) => builder
                 .with_ansi(false)

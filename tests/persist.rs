@@ -798,6 +798,26 @@ fn pidfile_written_and_removed() {
     assert!(!pidfile.exists());
 }
 
+/// Relative pidfile and logfile names are under `dir`, as Redis (after its
+/// chdir) finds them.
+#[test]
+fn relative_pidfile_and_logfile_live_under_dir() {
+    let dir = temp_dir("rel-files");
+    let p = start(
+        &dir,
+        &["--save", "", "--pidfile", "rel.pid", "--logfile", "rel.log"],
+    );
+    let pid: u32 = std::fs::read_to_string(dir.join("rel.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(pid, p.child.id());
+    assert!(dir.join("rel.log").exists());
+    assert!(p.term().success());
+    assert!(!dir.join("rel.pid").exists());
+}
+
 /// DEBUG RELOAD saves, empties and loads back: everything is as before.
 #[test]
 fn debug_reload_round_trips_in_place() {
