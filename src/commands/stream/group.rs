@@ -471,6 +471,27 @@ pub(super) fn claim_argv(
     ]
 }
 
+/// The XGROUP SETID that replays a group's position and read counter.
+pub(super) fn setid_argv(key: &[u8], gname: &[u8], g: &Group) -> Vec<Vec<u8>> {
+    vec![
+        b"XGROUP".to_vec(),
+        b"SETID".to_vec(),
+        key.to_vec(),
+        gname.to_vec(),
+        g.last_id.to_vec(),
+        b"ENTRIESREAD".to_vec(),
+        g.entries_read.to_string().into_bytes(),
+    ]
+}
+
+/// The XGROUP CREATECONSUMER that replays a consumer's creation.
+pub(super) fn createconsumer_argv(key: &[u8], gname: &[u8], cname: &[u8]) -> Vec<Vec<u8>> {
+    [&b"XGROUP"[..], b"CREATECONSUMER", key, gname, cname]
+        .iter()
+        .map(|a| a.to_vec())
+        .collect()
+}
+
 fn log_all(argvs: &[Vec<Vec<u8>>]) {
     crate::persist::aof::log::propagate_nothing();
     for a in argvs {
@@ -608,27 +629,10 @@ fn xclaim(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         changed = true;
     }
     if propagate_last {
-        argvs.push(vec![
-            b"XGROUP".to_vec(),
-            b"SETID".to_vec(),
-            key.to_vec(),
-            gname.to_vec(),
-            g.last_id.to_vec(),
-            b"ENTRIESREAD".to_vec(),
-            g.entries_read.to_string().into_bytes(),
-        ]);
+        argvs.push(setid_argv(key, gname, &g));
     }
     if created {
-        argvs.insert(
-            0,
-            vec![
-                b"XGROUP".to_vec(),
-                b"CREATECONSUMER".to_vec(),
-                key.to_vec(),
-                gname.to_vec(),
-                cname.to_vec(),
-            ],
-        );
+        argvs.insert(0, createconsumer_argv(key, gname, cname));
     }
     s.groups.insert(Box::from(gname), g);
     out.end_array(at, n);
@@ -681,13 +685,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let mut left = count;
     let mut argvs: Vec<Vec<Vec<u8>>> = Vec::new();
     if created {
-        argvs.push(vec![
-            b"XGROUP".to_vec(),
-            b"CREATECONSUMER".to_vec(),
-            key.to_vec(),
-            gname.to_vec(),
-            cname.to_vec(),
-        ]);
+        argvs.push(createconsumer_argv(key, gname, cname));
     }
     let mut deleted = Vec::new();
     let mut body = crate::protocol::Reply::new(ctx.out.resp3);

@@ -394,8 +394,10 @@ fn xadd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     }
     shard.modified(db, key);
     drop(shard);
-    let idtext = id.to_vec();
-    ctx.out.bulk(&idtext);
+    // The ID text on the stack: the reply and (when logged) the argument.
+    let mut idbuf = [0u8; 48];
+    let idtext = id.format(&mut idbuf);
+    ctx.out.bulk(idtext);
     ctx.notify(STREAM, "xadd", key);
     if trimmed > 0 {
         ctx.notify(STREAM, "xtrim", key);
@@ -416,7 +418,7 @@ fn xadd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 }
             }
         }
-        argv.push(&idtext);
+        argv.push(idtext);
         argv.extend(pairs.iter().copied());
         ctx.propagate_instead(&argv);
     }

@@ -133,15 +133,7 @@ fn group_read(
             }
         }
         if n > 0 {
-            argvs.push(vec![
-                b"XGROUP".to_vec(),
-                b"SETID".to_vec(),
-                key.to_vec(),
-                gname.to_vec(),
-                g.last_id.to_vec(),
-                b"ENTRIESREAD".to_vec(),
-                g.entries_read.to_string().into_bytes(),
-            ]);
+            argvs.push(super::group::setid_argv(key, gname, &g));
         }
     }
     s.groups.insert(gname.into(), g);
