@@ -146,7 +146,7 @@ pub fn feed(server: &Server, client: &Client, name: &str, args: Args<'_>) {
     let hard = if hard == 0 { FALLBACK_HARD_LIMIT } else { hard };
     let list = server.monitors.list.read();
     for m in list.iter() {
-        if !m.push_limited(&line, (hard, soft, secs)) {
+        if !m.push_limited(&line, (hard, soft, secs), &server.pubsub.shared) {
             server
                 .pubsub
                 .limit_disconnections

@@ -64,6 +64,9 @@ pub struct Shared {
     pub normal: [AtomicU64; 3],
     /// `maxmemory-clients` in bytes (0: off), see server::client_evict.
     pub client_mem_limit: AtomicU64,
+    /// Some client's outbox grew by another 16 KB while that limit is on:
+    /// the next command checks the clients (server::client_evict::due).
+    pub clients_grew: AtomicBool,
 }
 
 /// Subscribers of one name, by client id.
@@ -234,6 +237,7 @@ impl Edit<'_> {
             .insert(sub.info.id, sub.clone());
         self.hub.active.fetch_add(1, Relaxed);
         sub.info_count(kind, self.subs.sets[kind.index()].len());
+        sub.info.sub_mem.store(self.subs.memory(), Relaxed);
         true
     }
 
@@ -254,6 +258,7 @@ impl Edit<'_> {
         self.hub.active.fetch_sub(1, Relaxed);
         if let Some(sub) = &self.subs.sub {
             sub.info_count(kind, self.subs.sets[kind.index()].len());
+            sub.info.sub_mem.store(self.subs.memory(), Relaxed);
         }
         true
     }
@@ -271,9 +276,22 @@ struct OrderedSet {
     seq: u64,
     by_name: HashMap<Box<[u8]>, u64>,
     order: BTreeMap<u64, Box<[u8]>>,
+    /// What the names cost this client ([`OrderedSet::cost`]).
+    bytes: usize,
 }
 
 impl OrderedSet {
+    /// What one name costs its client, for `tot-mem` and maxmemory-clients:
+    /// its two copies and index entries here, and the client's entry among
+    /// the name's subscribers in the registry. The registry's entry for the
+    /// name itself is shared by its subscribers and not counted, as Redis
+    /// counts only each client's own dictionary entries.
+    fn cost(name: &[u8]) -> usize {
+        2 * (name.len() + std::mem::size_of::<(Box<[u8]>, u64)>() + 1)
+            + std::mem::size_of::<(u64, Arc<Subscriber>)>()
+            + 1
+    }
+
     fn insert(&mut self, name: &[u8]) -> bool {
         if self.by_name.contains_key(name) {
             return false;
@@ -281,6 +299,7 @@ impl OrderedSet {
         self.seq += 1;
         self.by_name.insert(name.into(), self.seq);
         self.order.insert(self.seq, name.into());
+        self.bytes += Self::cost(name);
         true
     }
 
@@ -288,6 +307,7 @@ impl OrderedSet {
         match self.by_name.remove(name) {
             Some(seq) => {
                 self.order.remove(&seq);
+                self.bytes -= Self::cost(name);
                 true
             }
             None => false,
@@ -362,6 +382,11 @@ impl ClientSubs {
         self.sets[2].len()
     }
 
+    /// What the client's subscriptions cost it ([`OrderedSet::cost`]).
+    pub fn memory(&self) -> usize {
+        self.sets.iter().map(|s| s.bytes).sum()
+    }
+
     /// Whether the client is in Pub/Sub mode (any subscription).
     pub fn active(&self) -> bool {
         self.count() + self.shard_count() > 0
@@ -404,8 +429,6 @@ impl Drop for ClientSubs {
 #[derive(Default)]
 struct Outbox {
     buf: Vec<u8>,
-    /// Unix ms since when the buffer has been over the soft limit (0: not).
-    soft_since_ms: u64,
     /// Closed for exceeding the limit: nothing more is queued.
     dead: bool,
 }
@@ -455,7 +478,7 @@ impl Subscriber {
             hub.shared.soft_limit.load(Relaxed),
             hub.shared.soft_seconds.load(Relaxed),
         );
-        if !self.append_limited(encode, limits) {
+        if !self.append_limited(encode, limits, &hub.shared) {
             hub.limit_disconnections.fetch_add(1, Relaxed);
         }
     }
@@ -463,55 +486,62 @@ impl Subscriber {
     /// Append pre-encoded bytes (a MONITOR line) under the given
     /// (hard, soft, soft seconds) limit; false once the client is closed
     /// for exceeding it.
-    pub fn push_limited(&self, bytes: &[u8], limits: (u64, u64, u64)) -> bool {
-        self.append_limited(|buf| buf.extend_from_slice(bytes), limits)
+    pub fn push_limited(&self, bytes: &[u8], limits: (u64, u64, u64), shared: &Shared) -> bool {
+        self.append_limited(|buf| buf.extend_from_slice(bytes), limits, shared)
     }
 
     /// Append under an output-buffer limit (0: none): a client over the
     /// hard limit, or over the soft one for longer than its seconds, has its
     /// outbox dropped and is closed (false; already closed: true, nothing
-    /// appended).
+    /// appended). What counts is all its pending output: the outbox and
+    /// what the connection has not written yet ([`ClientInfo::output`]).
     fn append_limited(
         &self,
         encode: impl FnOnce(&mut Vec<u8>),
         (hard, soft, secs): (u64, u64, u64),
+        shared: &Shared,
     ) -> bool {
         let mut ob = self.outbox.lock();
         if ob.dead {
             return true;
         }
         let was_empty = ob.buf.is_empty();
+        let before = ob.buf.len();
         encode(&mut ob.buf);
-        let len = ob.buf.len() as u64;
-        self.info.obuf.store(len as usize, Relaxed);
-        let mut over = hard != 0 && len >= hard;
-        if !over && soft != 0 && len >= soft {
+        let info = &*self.info;
+        info.obuf.store(ob.buf.len(), Relaxed);
+        // maxmemory-clients: checked before the next command, as Redis
+        // checks before each one, once per 16 KB an outbox grows.
+        if ob.buf.len() >> 14 != before >> 14 && shared.client_mem_limit.load(Relaxed) != 0 {
+            shared.clients_grew.store(true, Relaxed);
+        }
+        let used = info.output() as u64;
+        let mut over = hard != 0 && used >= hard;
+        if !over && soft != 0 && used >= soft {
             let now = crate::util::now_ms();
-            if ob.soft_since_ms == 0 {
-                ob.soft_since_ms = now;
+            let deadline = info.obuf_soft_deadline_ms.load(Relaxed);
+            if deadline == 0 {
+                info.obuf_soft_limit.store(soft, Relaxed);
+                info.obuf_soft_deadline_ms
+                    .store(crate::server::obuf::soft_deadline(now, secs), Relaxed);
             } else {
-                over = now.saturating_sub(ob.soft_since_ms) / 1000 > secs;
+                over = now >= deadline;
             }
         } else if !over {
-            ob.soft_since_ms = 0;
+            info.obuf_soft_deadline_ms.store(0, Relaxed);
         }
-        let deadline = match ob.soft_since_ms {
-            _ if over => 0,
-            0 => 0,
-            since => since + (secs + 1) * 1000,
-        };
-        self.info.obuf_soft_deadline_ms.store(deadline, Relaxed);
         if over {
             ob.dead = true;
             ob.buf = Vec::new();
-            self.info.obuf.store(0, Relaxed);
+            info.obuf.store(0, Relaxed);
+            info.obuf_soft_deadline_ms.store(0, Relaxed);
             drop(ob);
             tracing::warn!(
                 "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                self.info.id,
-                self.info.addr
+                info.id,
+                info.addr
             );
-            self.info.request_kill();
+            info.request_kill();
             return false;
         }
         drop(ob);
@@ -521,7 +551,10 @@ impl Subscriber {
         true
     }
 
-    /// Move pending messages to the end of `out`.
+    /// Move pending messages to the end of `out`, which the connection
+    /// writes next: they count as its unsent output until it does (the
+    /// soft-limit timer runs on, as Redis's does until the socket takes
+    /// the bytes).
     pub fn drain_into(&self, out: &mut Vec<u8>) {
         // `obuf` is the outbox length, stored under the lock by every append:
         // this thread's own appends are always seen, and one from another
@@ -534,20 +567,22 @@ impl Subscriber {
         if ob.buf.is_empty() {
             return;
         }
+        let moved = ob.buf.len();
         if out.is_empty() {
             std::mem::swap(out, &mut ob.buf);
         } else {
             out.extend_from_slice(&ob.buf);
             ob.buf.clear();
         }
-        ob.soft_since_ms = 0;
-        self.info.obuf_soft_deadline_ms.store(0, Relaxed);
         if ob.buf.capacity() > 64 * 1024 {
             ob.buf = Vec::new();
         }
         // Under the lock: an append from another thread right after the
         // unlock must leave its own length there, or this connection would
         // skip the outbox it was just woken for and never be woken again.
+        // And the bytes are counted unsent before they leave the outbox, so
+        // an append never sees them in neither.
+        self.info.unsent.fetch_add(moved, Relaxed);
         self.info.obuf.store(0, Relaxed);
         drop(ob);
     }

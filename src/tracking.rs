@@ -18,7 +18,7 @@
 //! one relaxed atomic load.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 
@@ -73,9 +73,39 @@ pub struct Mode {
 }
 
 struct Tracked {
+    /// Its mode, without prefixes (they are in `prefixes`).
     mode: Mode,
+    /// Its BCAST prefixes, sorted (so an overlap check is a few lookups).
+    prefixes: BTreeSet<Box<[u8]>>,
+    /// What they cost the client ([`prefix_cost`]).
+    bytes: usize,
     /// The redirect client was gone when an invalidation was due.
     broken: bool,
+}
+
+/// The registered prefixes `key` starts with: one lookup per length of
+/// `key` when there are more prefixes than that, a scan otherwise (Redis
+/// scans them all).
+fn matching<'a, V>(prefixes: &'a BTreeMap<Box<[u8]>, V>, key: &[u8]) -> Vec<&'a [u8]> {
+    if prefixes.len() > key.len() + 1 {
+        (0..=key.len())
+            .filter_map(|n| prefixes.get_key_value(&key[..n]).map(|(p, _)| &**p))
+            .collect()
+    } else {
+        prefixes
+            .keys()
+            .map(|p| &**p)
+            .filter(|p| key.starts_with(p))
+            .collect()
+    }
+}
+
+/// What one BCAST prefix costs its client, for `tot-mem` and
+/// maxmemory-clients: its copy and entry in the client's set, and its id
+/// in the shared prefix table (whose entry for the prefix is shared and
+/// not counted, as Redis counts only the client's own prefix tree).
+fn prefix_cost(p: &[u8]) -> usize {
+    p.len() + std::mem::size_of::<Box<[u8]>>() + std::mem::size_of::<u64>()
 }
 
 /// BCAST keys modified under one prefix → who modified each last.
@@ -100,17 +130,45 @@ struct Inner {
 }
 
 impl Inner {
-    /// Rebuild `prefixes` after `clients` changed (enable, disable, a
-    /// connection closing: rare next to writes).
-    fn recount(&mut self) {
-        self.prefixes.clear();
-        for (&id, t) in self.clients.iter().filter(|(_, t)| t.mode.bcast) {
-            for p in &t.mode.prefixes {
-                self.prefixes.entry(p.clone()).or_default().push(id);
+    /// Client `id` (tracking) registers BCAST prefix `p`, once.
+    fn add_prefix(&mut self, id: u64, p: &[u8]) {
+        let Some(t) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if !t.prefixes.insert(p.into()) {
+            return;
+        }
+        t.bytes += prefix_cost(p);
+        let ids = match self.prefixes.get_mut(p) {
+            Some(ids) => ids,
+            None => self.prefixes.entry(p.into()).or_default(),
+        };
+        if let Err(at) = ids.binary_search(&id) {
+            ids.insert(at, id);
+        }
+    }
+
+    /// Client `id` stops tracking: forget it and its prefixes.
+    fn drop_client(&mut self, id: u64) -> bool {
+        let Some(t) = self.clients.remove(&id) else {
+            return false;
+        };
+        for p in &t.prefixes {
+            if let Some(ids) = self.prefixes.get_mut(p) {
+                ids.retain(|&i| i != id);
+                if ids.is_empty() {
+                    self.prefixes.remove(p);
+                }
             }
         }
-        for ids in self.prefixes.values_mut() {
-            ids.sort_unstable();
+        self.set_memory(id, 0);
+        true
+    }
+
+    /// Tell the client's registry entry what its prefixes cost it.
+    fn set_memory(&self, id: u64, bytes: usize) {
+        if let Some(s) = self.conns.get(&id).and_then(Weak::upgrade) {
+            s.info.tracking_mem.store(bytes, Relaxed);
         }
     }
 }
@@ -159,11 +217,10 @@ impl Tracking {
     /// A connection ended: forget its outbox and its tracking.
     pub fn unregister(&self, id: u64) {
         let mut g = self.inner.lock();
-        g.conns.remove(&id);
-        if g.clients.remove(&id).is_some() {
+        if g.drop_client(id) {
             self.active.fetch_sub(1, Relaxed);
-            g.recount();
         }
+        g.conns.remove(&id);
     }
 
     /// Whether client `id` is connected (REDIRECT's check).
@@ -188,48 +245,87 @@ impl Tracking {
                 }
             }
         }
+        let Mode { prefixes, .. } = &mode;
+        let settings = Mode {
+            prefixes: Vec::new(),
+            ..mode.clone()
+        };
+        let bcast = settings.bcast;
         match g.clients.get_mut(&id) {
             Some(t) => {
-                let mut prefixes = std::mem::take(&mut t.mode.prefixes);
-                for p in mode.prefixes.iter() {
-                    if !prefixes.contains(p) {
-                        prefixes.push(p.clone());
-                    }
-                }
-                t.mode = Mode { prefixes, ..mode };
+                t.mode = settings;
                 t.broken = false;
             }
             None => {
                 g.clients.insert(
                     id,
                     Tracked {
-                        mode,
+                        mode: settings,
+                        prefixes: BTreeSet::new(),
+                        bytes: 0,
                         broken: false,
                     },
                 );
                 self.active.fetch_add(1, Relaxed);
             }
         }
-        if let Some(t) = g.clients.get_mut(&id) {
-            if t.mode.bcast && t.mode.prefixes.is_empty() {
-                t.mode.prefixes.push(Box::default());
+        if bcast {
+            // Prefixes add to those already set; none at all: every key.
+            for p in prefixes {
+                g.add_prefix(id, p);
+            }
+            if g.clients.get(&id).is_some_and(|t| t.prefixes.is_empty()) {
+                g.add_prefix(id, b"");
             }
         }
-        g.recount();
+        let bytes = g.clients.get(&id).map_or(0, |t| t.bytes);
+        g.set_memory(id, bytes);
+    }
+
+    /// A BCAST prefix of client `id` that `p` overlaps (one starts with the
+    /// other), the smallest, as Redis reports it.
+    pub fn overlapping(&self, id: u64, p: &[u8]) -> Option<Box<[u8]>> {
+        let g = self.inner.lock();
+        let set = &g.clients.get(&id)?.prefixes;
+        // At most one of p's own prefixes is there (they would overlap),
+        // and it sorts before any prefix that starts with p.
+        if let Some(e) = (0..=p.len()).find_map(|n| set.get(&p[..n])) {
+            return Some(e.clone());
+        }
+        set.range::<[u8], _>((std::ops::Bound::Included(p), std::ops::Bound::Unbounded))
+            .next()
+            .filter(|e| e.starts_with(p))
+            .cloned()
     }
 
     /// CLIENT TRACKING OFF (keys it read stay in the table until touched,
     /// as in Redis; they are skipped then).
     pub fn disable(&self, id: u64) {
         let mut g = self.inner.lock();
-        if g.clients.remove(&id).is_some() {
+        if g.drop_client(id) {
             self.active.fetch_sub(1, Relaxed);
-            g.recount();
         }
     }
 
-    /// The client's mode and whether its redirect is broken.
+    /// The client's mode, with its prefixes sorted, and whether its
+    /// redirect is broken.
     pub fn mode(&self, id: u64) -> Option<(Mode, bool)> {
+        let g = self.inner.lock();
+        g.clients.get(&id).map(|t| {
+            let prefixes = t.prefixes.iter().cloned().collect();
+            (
+                Mode {
+                    prefixes,
+                    ..t.mode.clone()
+                },
+                t.broken,
+            )
+        })
+    }
+
+    /// The client's mode without its prefixes (CLIENT LIST, GETREDIR), and
+    /// whether its redirect is broken.
+    pub fn settings(&self, id: u64) -> Option<(Mode, bool)> {
         let g = self.inner.lock();
         g.clients.get(&id).map(|t| (t.mode.clone(), t.broken))
     }
@@ -283,10 +379,10 @@ impl Tracking {
         // BCAST: collected under each matching prefix, sent by flush_bcast.
         let g = &mut *g;
         let mut queued = false;
-        for p in g.prefixes.keys().filter(|p| key.starts_with(p)) {
+        for p in matching(&g.prefixes, key) {
             let keys = match g.pending.get_mut(p) {
                 Some(keys) => keys,
-                None => g.pending.entry(p.clone()).or_default(),
+                None => g.pending.entry(p.into()).or_default(),
             };
             match keys.get_mut(key) {
                 Some(w) => *w = writer(expiry),
@@ -357,13 +453,7 @@ impl Tracking {
     /// tracking_total_prefixes).
     pub fn info(&self) -> (usize, usize, usize, usize) {
         let g = self.inner.lock();
-        let mut prefixes: HashSet<&[u8]> = HashSet::new();
-        for t in g.clients.values() {
-            if t.mode.bcast {
-                prefixes.extend(t.mode.prefixes.iter().map(|p| &**p));
-            }
-        }
-        (g.clients.len(), g.table.len(), g.items, prefixes.len())
+        (g.clients.len(), g.table.len(), g.items, g.prefixes.len())
     }
 }
 

@@ -1,10 +1,12 @@
 //! `maxmemory-clients` (client eviction, Redis 7): the largest clients are
 //! closed while all clients together use the limit or more; CLIENT NO-EVICT
-//! exempts a client.
+//! exempts a client. A client's memory includes the reply bytes its
+//! socket has not taken yet (CLIENT LIST `omem`), as in Redis.
 
 mod common;
 
-use std::time::Duration;
+use std::io::Read;
+use std::time::{Duration, Instant};
 
 use common::{config_set, err, info_u64, q, wait_until, Raw, TestServer};
 
@@ -159,4 +161,167 @@ fn a_growing_multi_queue_is_evicted() {
     assert!(m.is_closed());
     assert_eq!(info_u64(&mut c, "evicted_clients"), 1);
     let _: () = q(&mut c, &["PING"]);
+}
+
+/// A field of `name`'s CLIENT LIST line; None once it is gone.
+fn client_field(c: &mut redis::Connection, name: &str, field: &str) -> Option<u64> {
+    let list: String = q(c, &["CLIENT", "LIST"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!(" name={name} ")))?;
+    line.split(' ')
+        .find_map(|f| f.strip_prefix(field)?.strip_prefix('='))
+        .and_then(|v| v.parse().ok())
+}
+
+/// A raw client named `reader` that has asked for a `big`-byte value and
+/// reads none of it.
+fn stalled_reader(s: &TestServer, c: &mut redis::Connection, big: usize) -> Raw {
+    let _: () = q(c, &["SET", "big", &"x".repeat(big)]);
+    let mut raw = s.raw();
+    raw.send(b"CLIENT SETNAME reader\r\n");
+    assert_eq!(raw.read_n(5, Duration::from_secs(5)), b"+OK\r\n");
+    raw.send(b"GET big\r\n");
+    raw
+}
+
+#[test]
+fn a_reply_the_socket_has_not_taken_counts_as_output() {
+    // As Redis counts its reply list until the socket takes it: CLIENT
+    // LIST omem and tot-mem, INFO's recent output peak, maxmemory-clients.
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let big = 48 << 20;
+    let _raw = stalled_reader(&s, &mut c, big);
+    // Loopback buffers take a few MB at most; the rest waits in Ember.
+    let until = Instant::now() + Duration::from_secs(10);
+    let omem = loop {
+        let omem = client_field(&mut c, "reader", "omem").expect("connected");
+        if omem > 16 << 20 {
+            break omem;
+        }
+        assert!(Instant::now() < until, "omem stayed at {omem}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(omem <= big as u64 + 64, "omem {omem}");
+    let tot = client_field(&mut c, "reader", "tot-mem").expect("connected");
+    assert!(tot >= omem, "tot-mem {tot} < omem {omem}");
+    // The cron samples it once a second.
+    let until = Instant::now() + Duration::from_secs(5);
+    while info_u64(&mut c, "client_recent_max_output_buffer") < 16 << 20 {
+        assert!(Instant::now() < until, "no output peak in INFO");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(info_u64(&mut c, "client_recent_max_input_buffer") > 0);
+    // The largest client goes first when clients pass maxmemory-clients.
+    config_set(&mut c, "maxmemory-clients", "8mb");
+    let until = Instant::now() + Duration::from_secs(5);
+    while client_field(&mut c, "reader", "omem").is_some() {
+        assert!(Instant::now() < until, "the reader was not evicted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    config_set(&mut c, "maxmemory-clients", "0");
+    assert_eq!(info_u64(&mut c, "evicted_clients"), 1);
+}
+
+#[test]
+fn output_goes_back_to_zero_once_the_socket_takes_it() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let big = 24 << 20;
+    let mut raw = stalled_reader(&s, &mut c, big);
+    let until = Instant::now() + Duration::from_secs(10);
+    while client_field(&mut c, "reader", "omem").expect("connected") == 0 {
+        assert!(Instant::now() < until, "omem stayed 0");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut got = 0;
+    let header = format!("${big}\r\n").len();
+    let mut buf = vec![0u8; 1 << 20];
+    raw.0.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    while got < header + big + 2 {
+        let n = raw.0.read(&mut buf).expect("reply");
+        assert!(n > 0, "closed after {got} bytes");
+        got += n;
+    }
+    assert_eq!(client_field(&mut c, "reader", "omem"), Some(0));
+}
+
+#[test]
+fn watched_keys_and_subscriptions_count_toward_a_client() {
+    // As Redis's getClientMemoryUsage: the watched-key list and the
+    // client's subscription entries are part of `tot-mem`.
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let mut w = s.conn();
+    let _: () = q(&mut w, &["CLIENT", "SETNAME", "watcher"]);
+    let base = client_field(&mut c, "watcher", "tot-mem").unwrap();
+    let keys: Vec<String> = (0..1000).map(|i| format!("key:{i}")).collect();
+    let mut watch = vec!["WATCH"];
+    watch.extend(keys.iter().map(String::as_str));
+    let _: () = q(&mut w, &watch);
+    let watching = client_field(&mut c, "watcher", "tot-mem").unwrap();
+    assert!(watching >= base + 1000 * 8, "{base} -> {watching}");
+    let _: () = q(&mut w, &["UNWATCH"]);
+    assert_eq!(client_field(&mut c, "watcher", "tot-mem"), Some(base));
+
+    let mut sub = s.raw();
+    sub.send(b"CLIENT SETNAME subscriber\r\n");
+    assert_eq!(sub.read_n(5, Duration::from_secs(5)), b"+OK\r\n");
+    let base = client_field(&mut c, "subscriber", "tot-mem").unwrap();
+    for kind in ["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"] {
+        let mut req = kind.to_string();
+        for i in 0..200 {
+            req.push_str(&format!(" {kind}:{i}"));
+        }
+        req.push_str("\r\n");
+        sub.send(req.as_bytes());
+    }
+    let until = Instant::now() + Duration::from_secs(5);
+    let subscribed = loop {
+        let m = client_field(&mut c, "subscriber", "tot-mem").unwrap();
+        if client_field(&mut c, "subscriber", "ssub") == Some(200) {
+            break m;
+        }
+        assert!(Instant::now() < until, "not subscribed");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(subscribed >= base + 600 * 16, "{base} -> {subscribed}");
+
+    // BCAST prefixes too, until tracking is off; INFO counts the distinct
+    // ones.
+    let base = client_field(&mut c, "watcher", "tot-mem").unwrap();
+    let prefixes: Vec<String> = (0..500).map(|i| format!("p{i:05}:")).collect();
+    let mut on = vec!["CLIENT", "TRACKING", "ON", "BCAST"];
+    for p in &prefixes {
+        on.extend(["PREFIX", p.as_str()]);
+    }
+    let _: () = q(&mut w, &on);
+    let tracking = client_field(&mut c, "watcher", "tot-mem").unwrap();
+    assert!(tracking >= base + 500 * 8, "{base} -> {tracking}");
+    assert_eq!(info_u64(&mut c, "tracking_total_prefixes"), 500);
+    let e = err(
+        &mut w,
+        &["CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "p00007"],
+    );
+    assert!(
+        e.contains("overlaps with an existing prefix 'p00007:'"),
+        "{e}"
+    );
+    let _: () = q(&mut w, &["CLIENT", "TRACKING", "OFF"]);
+    assert_eq!(client_field(&mut c, "watcher", "tot-mem"), Some(base));
+    assert_eq!(info_u64(&mut c, "tracking_total_prefixes"), 0);
+
+    // A client that keeps watching keys is evicted once it passes the limit.
+    config_set(&mut c, "maxmemory-clients", "200000");
+    let mut rr = s.conn();
+    let mut evicted = false;
+    for j in 0..200_000 {
+        if redis::cmd("WATCH").arg(j).query::<()>(&mut rr).is_err() {
+            evicted = true;
+            break;
+        }
+    }
+    assert!(evicted, "never evicted");
+    config_set(&mut c, "maxmemory-clients", "0");
 }

@@ -254,3 +254,65 @@ fn unauthenticated_clients_are_limited() {
     req.extend_from_slice(b"STRLEN k\r\n");
     r.roundtrip(&req, b"+OK\r\n+OK\r\n:20000\r\n");
 }
+
+/// A client that sends a whole pipeline before it reads any reply (as the
+/// pipelines of redis-py, Jedis and the `redis` crate do) gets every reply,
+/// however far they outgrow the socket buffers: Ember reads the requests
+/// while the replies before them wait for the socket, where a server that
+/// stopped reading would leave both sides blocked in their sends.
+#[test]
+fn a_pipeline_sent_whole_before_reading_gets_all_replies() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let value = "v".repeat(200);
+    let _: () = common::q(&mut c, &["SET", "k", &value]);
+    // Blocked sends fail the test instead of hanging it.
+    c.set_write_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    // 300,000 replies: 62 MB, many times what loopback buffers hold.
+    let n = 300_000;
+    let mut p = redis::pipe();
+    for _ in 0..n {
+        p.cmd("GET").arg("k");
+    }
+    let got: Vec<String> = p.query(&mut c).expect("the whole pipeline answered");
+    assert_eq!(got.len(), n);
+    assert!(got.iter().all(|v| *v == value));
+    // The connection carries on.
+    let pong: String = common::q(&mut c, &["PING"]);
+    assert_eq!(pong, "PONG");
+}
+
+/// What a client sends while its replies wait for the socket is still
+/// bounded by `client-query-buffer-limit`.
+#[test]
+fn requests_read_while_replies_wait_are_bounded_by_the_query_buffer_limit() {
+    let s = TestServer::with_config(|c| c.client_query_buffer_limit = 1 << 20);
+    let mut c = s.conn();
+    let _: () = common::q(&mut c, &["SET", "k", &"v".repeat(4096)]);
+    let mut r = s.raw();
+    r.0.set_write_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    // 64 MB of GETs, never reading: 37 GB of replies.
+    let chunk = b"GET k\r\n".repeat(10_000);
+    let mut refused = None;
+    for _ in 0..1000 {
+        if let Err(e) = std::io::Write::write_all(&mut r.0, &chunk) {
+            refused = Some(e.kind());
+            break;
+        }
+    }
+    // Closed (reset, broken pipe), not left blocked (a timed-out send).
+    let kind = refused.expect("all requests taken");
+    assert!(
+        !matches!(
+            kind,
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{kind:?}"
+    );
+    let pong: String = common::q(&mut c, &["PING"]);
+    assert_eq!(pong, "PONG");
+}

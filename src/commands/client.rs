@@ -220,7 +220,7 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         .map_or("NULL", |e| e.cmd.name);
     let qbuf = c.qbuf.load(Relaxed);
     let qbuf_cap = c.qbuf_cap.load(Relaxed).max(qbuf);
-    let tracking = server.pubsub.tracking.mode(c.id);
+    let tracking = server.pubsub.tracking.settings(c.id);
     let redir = tracking.as_ref().map_or(-1, |(m, _)| m.redirect as i64);
     let _ = writeln!(
         out,
@@ -243,7 +243,7 @@ pub(crate) fn client_line(server: &Server, c: &ClientInfo, out: &mut String) {
         c.multi_mem.load(Relaxed),
         crate::server::trim::reported_rbs(c.rbuf.load(Relaxed)),
         c.rbp.load(Relaxed),
-        c.obuf.load(Relaxed),
+        c.output(),
         c.memory(),
         cmd,
         String::from_utf8_lossy(&c.user.lock()),
@@ -579,21 +579,13 @@ fn tracking(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         return Err(CmdError::err("You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode."));
     }
     if mode.bcast {
-        let existing = if cur.on {
-            hub.tracking
-                .mode(me)
-                .map(|(m, _)| m.prefixes)
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
         let overlaps = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
         for (n, p) in mode.prefixes.iter().enumerate() {
-            if let Some(e) = existing.iter().find(|e| overlaps(e, p)) {
+            if let Some(e) = hub.tracking.overlapping(me, p).filter(|_| cur.on) {
                 return Err(CmdError::err(format!(
                     "Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
                     String::from_utf8_lossy(p),
-                    String::from_utf8_lossy(e)
+                    String::from_utf8_lossy(&e)
                 )));
             }
             if let Some(q) = mode.prefixes[n + 1..].iter().find(|q| overlaps(p, q)) {
@@ -644,7 +636,7 @@ fn caching(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn getredir(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    let r = match ctx.server.pubsub.tracking.mode(ctx.client.info.id) {
+    let r = match ctx.server.pubsub.tracking.settings(ctx.client.info.id) {
         Some((m, _)) if ctx.client.pubsub.tracking.on => m.redirect as i64,
         _ => -1,
     };

@@ -157,8 +157,9 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             w(t, "connected_clients", &server.clients.count());
             w(t, "cluster_connections", &0);
             w(t, "maxclients", &config.maxclients);
-            w(t, "client_recent_max_input_buffer", &0);
-            w(t, "client_recent_max_output_buffer", &0);
+            let (input, output) = server.stats.client_peaks.max();
+            w(t, "client_recent_max_input_buffer", &input);
+            w(t, "client_recent_max_output_buffer", &output);
             w(
                 t,
                 "blocked_clients",

@@ -164,9 +164,20 @@ fn watch(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         let live = shard.is_live(db, key, ctx.now);
         drop(shard);
         watched.push((db, key.into(), live));
+        info.watch_mem.fetch_add(watch_cost(key), Relaxed);
     }
     ctx.out.ok();
     Ok(())
+}
+
+/// What watching `key` costs the client, for `tot-mem` and
+/// maxmemory-clients (as Redis counts each watched key's list node and
+/// entry): its entry and copy of the key, and its watcher entry in the
+/// shard's table.
+fn watch_cost(key: &[u8]) -> usize {
+    std::mem::size_of::<crate::server::client::WatchedKey>()
+        + key.len()
+        + crate::keyspace::watch::WATCHER_BYTES
 }
 
 fn unwatch(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
@@ -191,6 +202,7 @@ fn watched_changed(server: &Server, info: &ClientInfo, now: u64) -> bool {
 /// disconnect).
 pub fn unwatch_all(server: &Server, info: &ClientInfo) {
     let keys = std::mem::take(&mut *info.watched.lock());
+    info.watch_mem.store(0, Relaxed);
     for (db, key, _) in &keys {
         server.keyspace.lock(key).watches.remove(*db, key, info.id);
     }

@@ -13,6 +13,10 @@ use std::sync::Arc;
 /// One client's watch on a key: database, client id, its dirty flag.
 type Watcher = (usize, u64, Arc<AtomicBool>);
 
+/// What one watcher entry takes in a shard's table (the key's own entry
+/// is shared by its watchers).
+pub const WATCHER_BYTES: usize = std::mem::size_of::<Watcher>();
+
 /// The watched keys of one shard.
 #[derive(Default)]
 pub struct Watches {

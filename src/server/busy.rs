@@ -566,6 +566,8 @@ fn serve_one(server: &Server, tstats: &ThreadStats, parser: &mut Parser, conn: &
     }
     left.output.extend_from_slice(&out.buf);
     write_some(fd, &mut left.output, tstats);
+    // What the socket did not take waits for the connection's own write.
+    client.info.unsent.store(left.output.len(), Relaxed);
 }
 
 /// Write as much of `buf` as the socket takes now; the rest stays in `buf`.

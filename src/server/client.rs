@@ -177,15 +177,24 @@ pub struct ClientInfo {
     pub qbuf: AtomicUsize,
     /// The query buffer's allocated size (`qbuf-free` is what is left of it).
     pub qbuf_cap: AtomicUsize,
+    /// Bytes waiting in the Pub/Sub (or MONITOR, tracking) outbox.
     pub obuf: AtomicUsize,
+    /// Reply bytes the connection holds that the socket has not taken yet:
+    /// messages moved out of the outbox for the next write, and what is
+    /// left of a write the socket is slow to take. With `obuf`, what Redis
+    /// counts as the client's pending output ([`ClientInfo::output`]).
+    pub unsent: AtomicUsize,
     /// Bytes of the commands queued in MULTI (CLIENT LIST `multi-mem`).
     pub multi_mem: AtomicUsize,
     /// `CLIENT NO-EVICT on`: exempt from `maxmemory-clients` (flag `e`).
     pub no_evict: AtomicBool,
     /// When (Unix ms) the Pub/Sub or MONITOR outbox, over its soft
     /// output-buffer limit, will have been so for too long; 0 if not over.
-    /// Kept by the outbox, read by the cron (server::obuf).
+    /// Kept by the outbox, read by the cron (server::obuf), which clears
+    /// it once the output is back under `obuf_soft_limit`, the soft limit
+    /// it was set for.
     pub obuf_soft_deadline_ms: AtomicU64,
+    pub obuf_soft_limit: AtomicU64,
     /// Set by CLIENT KILL; the connection closes at its next wake-up.
     pub killed: AtomicBool,
     /// The connection task's waker, which a kill wakes (server::connection).
@@ -196,6 +205,12 @@ pub struct ClientInfo {
     pub multi: AtomicI64,
     /// Watched keys: database, key, whether it was live when watched.
     pub watched: Mutex<Vec<WatchedKey>>,
+    /// What the watched keys cost this client (commands::multi::watch_cost).
+    pub watch_mem: AtomicUsize,
+    /// What its subscriptions cost it (crate::pubsub::ClientSubs::memory).
+    pub sub_mem: AtomicUsize,
+    /// What its CLIENT TRACKING BCAST prefixes cost it (crate::tracking).
+    pub tracking_mem: AtomicUsize,
     /// Set when a watched key is modified (CLIENT LIST flag `d`).
     pub watch_dirty: Arc<AtomicBool>,
     /// In MONITOR mode (CLIENT LIST flag `O`).
@@ -224,11 +239,28 @@ pub const REPLY_BUF: usize = 16 * 1024;
 
 impl ClientInfo {
     /// The client's memory, CLIENT LIST `tot-mem`: query buffer allocation,
-    /// reply buffer, Pub/Sub outbox and MULTI queue.
+    /// reply buffer, pending output, MULTI queue, watched keys,
+    /// subscriptions and tracking prefixes, as Redis's getClientMemoryUsage adds them up.
     pub fn memory(&self) -> usize {
-        let qbuf = self.qbuf_cap.load(Relaxed).max(self.qbuf.load(Relaxed));
         let rbuf = super::trim::reported_rbs(self.rbuf.load(Relaxed));
-        rbuf + qbuf + self.obuf.load(Relaxed) + self.multi_mem.load(Relaxed)
+        rbuf + self.input()
+            + self.output()
+            + self.multi_mem.load(Relaxed)
+            + self.watch_mem.load(Relaxed)
+            + self.sub_mem.load(Relaxed)
+            + self.tracking_mem.load(Relaxed)
+    }
+
+    /// The query buffer's allocation (or its length, if read first).
+    pub fn input(&self) -> usize {
+        self.qbuf_cap.load(Relaxed).max(self.qbuf.load(Relaxed))
+    }
+
+    /// Output not yet taken by the socket (CLIENT LIST `omem`): what waits
+    /// in the outbox and what the connection holds unsent, as Redis counts
+    /// its reply list until the socket takes it.
+    pub fn output(&self) -> usize {
+        self.obuf.load(Relaxed) + self.unsent.load(Relaxed)
     }
 
     /// Ask the connection to close (CLIENT KILL, SHUTDOWN).
@@ -279,9 +311,11 @@ impl ClientRegistry {
             qbuf: AtomicUsize::new(0),
             qbuf_cap: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
+            unsent: AtomicUsize::new(0),
             multi_mem: AtomicUsize::new(0),
             no_evict: AtomicBool::new(false),
             obuf_soft_deadline_ms: AtomicU64::new(0),
+            obuf_soft_limit: AtomicU64::new(0),
             killed: AtomicBool::new(false),
             kill_waker: Mutex::new(None),
             waiter: Mutex::new(None),
@@ -292,6 +326,9 @@ impl ClientRegistry {
             rbp: AtomicUsize::new(0),
             multi: AtomicI64::new(-1),
             watched: Mutex::new(Vec::new()),
+            watch_mem: AtomicUsize::new(0),
+            sub_mem: AtomicUsize::new(0),
+            tracking_mem: AtomicUsize::new(0),
             watch_dirty: Arc::new(AtomicBool::new(false)),
             monitoring: AtomicBool::new(false),
             postponed: AtomicBool::new(false),

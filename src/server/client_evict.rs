@@ -36,6 +36,28 @@ pub fn limit(maxmemory_clients: i64, maxmemory: u64) -> u64 {
     v.max(MIN_LIMIT)
 }
 
+/// A client's memory may grow this much before its own commands check.
+const GROWTH: usize = 16 * 1024;
+
+/// Before each command, as Redis runs its client eviction before each one:
+/// whether to check the clients now. So while the limit is on: when some
+/// outbox grew by another 16 KB (a publisher, tracking pushes), or this
+/// client's own memory grew by 16 KB since its last check (`checked_at`:
+/// WATCH, SUBSCRIBE, tracking prefixes). One relaxed load while it is off.
+#[inline]
+pub fn due(server: &Server, info: &ClientInfo, checked_at: &mut usize) -> bool {
+    if server.pubsub.shared.client_mem_limit.load(Relaxed) == 0 {
+        return false;
+    }
+    let grew = &server.pubsub.shared.clients_grew;
+    let mem = info.memory();
+    let own = mem >= *checked_at + GROWTH;
+    if own || mem < *checked_at {
+        *checked_at = mem;
+    }
+    (grew.load(Relaxed) && grew.swap(false, Relaxed)) || own
+}
+
 /// Evict clients while all clients together use the limit or more.
 /// Returns whether any was evicted.
 pub fn check(server: &Server) -> bool {

@@ -123,17 +123,18 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
     let now = crate::util::now_ms();
     let mut bufs = super::trim::Buffers::new(&server.trim, &info, &inbuf, &mut out, now);
 
-    let killed = Killed(&info.killed);
+    let killed = Killed(&info);
 
     // After a blocking command returns, requests pipelined behind it are
     // already in `inbuf`: run them before reading again.
     let mut run_buffered = false;
     // The query buffer size at the last client-eviction check.
     let mut evict_checked_at = 0;
+    // This client's memory then (server::client_evict::due).
+    let mut mem_checked_at = 0;
     loop {
-        if run_buffered {
-            run_buffered = false;
-        } else {
+        // (Every batch sets `run_buffered` again once its replies are out.)
+        if !run_buffered {
             // Only a client still subscribed waits for messages (and is
             // exempt from `timeout`, as in Redis).
             // A RESP3 client that tracking clients redirect to waits for
@@ -186,7 +187,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                     inbuf = input;
                 }
                 if left.close {
-                    let _ = write_out(&mut stream, &mut out, &tstats, killed).await;
+                    let _ = write_out(&mut stream, &mut out, &tstats, killed, None).await;
                     return;
                 }
                 if matches!(woke, Woke::Messages | Woke::Trim) {
@@ -205,12 +206,19 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 Woke::Messages => {
                     // Pub/Sub messages arrived: pass them on, keep reading.
                     let sub = client.pubsub.subscriber().map(|s| &**s);
-                    if send_with_messages(&mut stream, &mut out, sub, &tstats, killed)
+                    let before = inbuf.len();
+                    let input = Input {
+                        buf: &mut inbuf,
+                        limit: server.config.query_buffer_limit(),
+                    };
+                    if send_with_messages(&mut stream, &mut out, sub, &tstats, killed, Some(input))
                         .await
                         .is_err()
                     {
                         return;
                     }
+                    // Requests read meanwhile run before the next wait.
+                    run_buffered = inbuf.len() > before;
                     continue;
                 }
             }
@@ -270,13 +278,22 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             if server.pause.holds(&server, &client, args, now) {
                 // CLIENT PAUSE: send what is ready, then wait.
                 if !out.is_empty()
-                    && write_out(&mut stream, &mut out, &tstats, killed)
+                    && write_out(&mut stream, &mut out, &tstats, killed, None)
                         .await
                         .is_err()
                 {
                     return;
                 }
                 super::pause::wait(&server, &client, args).await;
+            }
+            // maxmemory-clients, before the command as in Redis: a client
+            // that evicts itself goes without running it.
+            if super::client_evict::due(&server, &info, &mut mem_checked_at)
+                && super::client_evict::check(&server)
+                && info.killed.load(Relaxed)
+            {
+                fatal = true;
+                break;
             }
             run_one(&server, &mut client, &mut out, &tstats, now, args);
             ran += 1;
@@ -309,7 +326,11 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             if out.len() >= FLUSH_AT && !super::obuf::hard_limit_set(&server) {
                 server.aof.log.flush_outbox();
                 durable(&server).await;
-                if write_out(&mut stream, &mut out, &tstats, killed)
+                let input = Input {
+                    buf: &mut inbuf,
+                    limit: server.config.query_buffer_limit(),
+                };
+                if write_out(&mut stream, &mut out, &tstats, killed, Some(input))
                     .await
                     .is_err()
                 {
@@ -317,9 +338,11 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 }
             }
         }
-        // Keep only the unparsed tail.
+        // Keep only the unparsed tail, which CLIENT LIST shows from now on
+        // (before the replies go out, as Redis trims its buffer first).
         if pos > 0 {
             inbuf.drain(..pos);
+            info.qbuf.store(inbuf.len(), Relaxed);
         }
         drop(aof_batch);
         durable(&server).await;
@@ -341,12 +364,20 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             fatal |= close;
         }
         let sub = client.pubsub.subscriber().map(|s| &**s);
-        if send_with_messages(&mut stream, &mut out, sub, &tstats, killed)
+        let before = inbuf.len();
+        // Closing: nothing more is read.
+        let input = (!fatal).then(|| Input {
+            buf: &mut inbuf,
+            limit: server.config.query_buffer_limit(),
+        });
+        if send_with_messages(&mut stream, &mut out, sub, &tstats, killed, input)
             .await
             .is_err()
         {
             return;
         }
+        // Requests read while the replies were written run next.
+        run_buffered = inbuf.len() > before;
         if fatal {
             let _ = stream.shutdown().await;
             return;
@@ -402,8 +433,12 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             if client.reply_mode == ReplyMode::Off {
                 out.buf.clear();
             }
+            let input = Input {
+                buf: &mut inbuf,
+                limit: server.config.query_buffer_limit(),
+            };
             if !out.is_empty()
-                && write_out(&mut stream, &mut out, &tstats, killed)
+                && write_out(&mut stream, &mut out, &tstats, killed, Some(input))
                     .await
                     .is_err()
             {
@@ -485,12 +520,12 @@ fn pushed_reply(args: crate::protocol::Args<'_>, output: &[u8]) -> bool {
 /// the waker the connection registered at the start, so a wait that includes
 /// it costs one load per poll (no waiter list to join, as a `Notify` has).
 #[derive(Clone, Copy)]
-struct Killed<'a>(&'a std::sync::atomic::AtomicBool);
+struct Killed<'a>(&'a ClientInfo);
 
 impl<'a> Killed<'a> {
     #[inline]
     fn is_set(self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::Acquire)
+        self.0.killed.load(std::sync::atomic::Ordering::Acquire)
     }
 
     fn wait(self) -> impl std::future::Future<Output = ()> + 'a {
@@ -656,7 +691,11 @@ async fn wait_blocked(
                 return true;
             }
             _ = messages => {
-                if send_with_messages(stream, out, sub, tstats, killed).await.is_err() {
+                let input = Input {
+                    buf: &mut *inbuf,
+                    limit: server.config.query_buffer_limit(),
+                };
+                if send_with_messages(stream, out, sub, tstats, killed, Some(input)).await.is_err() {
                     return false;
                 }
             }
@@ -673,9 +712,6 @@ async fn wait_blocked(
     }
 }
 
-/// Write the output buffer. A client that stops reading cannot hold its
-/// connection here forever: CLIENT KILL, or the output buffer limit of a
-/// Pub/Sub client, ends the write.
 /// Append the connection's pending Pub/Sub messages (and tracking or
 /// MONITOR pushes) to the output, then write whatever there is.
 async fn send_with_messages(
@@ -684,6 +720,7 @@ async fn send_with_messages(
     sub: Option<&crate::pubsub::Subscriber>,
     tstats: &ThreadStats,
     killed: Killed<'_>,
+    input: Option<Input<'_>>,
 ) -> std::io::Result<()> {
     if let Some(s) = sub {
         s.drain_into(&mut out.buf);
@@ -691,7 +728,7 @@ async fn send_with_messages(
     if out.is_empty() {
         return Ok(());
     }
-    write_out(stream, out, tstats, killed).await
+    write_out(stream, out, tstats, killed, input).await
 }
 
 thread_local! {
@@ -726,11 +763,16 @@ fn served_another() -> bool {
     })
 }
 
+/// Write the output buffer; while the socket does not take it, request
+/// bytes are read into `input` ([`next_io`]). A client that stops reading
+/// cannot hold its connection here forever: CLIENT KILL, maxmemory-clients,
+/// or the output buffer limit of a Pub/Sub client, ends the write.
 async fn write_out(
     stream: &mut Stream,
     out: &mut Reply,
     tstats: &ThreadStats,
     killed: Killed<'_>,
+    mut input: Option<Input<'_>>,
 ) -> std::io::Result<()> {
     tstats.net_out(out.len());
     // Mostly the socket takes it all at once: try that without the future
@@ -749,18 +791,120 @@ async fn write_out(
     let r = if sent == out.buf.len() {
         Ok(())
     } else {
-        tokio::select! {
-            biased;
-            r = stream.write_all(&out.buf[sent..]) => r,
-            _ = killed.wait() => Err(std::io::Error::other("client killed")),
+        // The socket is slow: what it has not taken counts as the client's
+        // output (omem, tot-mem, the output-buffer limits, maxmemory-clients)
+        // until it does, as Redis counts its reply list.
+        let unsent = &killed.0.unsent;
+        let mut r = Ok(());
+        while sent < out.buf.len() {
+            unsent.store(out.buf.len() - sent, Relaxed);
+            let rest = &out.buf[sent..];
+            match next_io(stream, rest, input.as_mut(), killed).await {
+                Io::Wrote(n) => sent += n,
+                Io::Read(n) => {
+                    tstats.net_in(n);
+                    if let Some(i) = &input {
+                        i.seen(killed.0);
+                        if i.buf.len() as u64 > i.limit {
+                            tracing::warn!(
+                                "closing client that reached max query buffer length: {}",
+                                killed.0.addr
+                            );
+                            r = Err(std::io::Error::other("query buffer limit"));
+                        }
+                    }
+                }
+                Io::Failed(e) => r = Err(e),
+            }
+            if r.is_err() {
+                break;
+            }
         }
+        r
     };
+    killed.0.unsent.store(0, Relaxed);
     out.peak = out.peak.max(out.buf.len());
     out.buf.clear();
     if out.buf.capacity() > KEEP_CAPACITY * 16 {
         out.buf.shrink_to(KEEP_CAPACITY);
     }
     r
+}
+
+/// The query buffer a slow write keeps filling, and its limit
+/// (`client-query-buffer-limit`).
+struct Input<'a> {
+    buf: &'a mut Vec<u8>,
+    limit: u64,
+}
+
+impl Input<'_> {
+    /// CLIENT LIST and maxmemory-clients see the buffer as it grows.
+    fn seen(&self, info: &ClientInfo) {
+        info.qbuf.store(self.buf.len(), Relaxed);
+        info.qbuf_cap.store(self.buf.capacity(), Relaxed);
+    }
+}
+
+/// What a slow write's wait ended with.
+enum Io {
+    Wrote(usize),
+    Read(usize),
+    Failed(std::io::Error),
+}
+
+/// Wait until the socket takes some of `rest`, or, while it does not,
+/// until request bytes arrive for `input`. Redis reads a client whose
+/// replies wait for the socket (they pile up in its reply list); Ember
+/// reads the requests but runs them only once the replies before them
+/// are written, so a client that pipelines a large batch before it reads
+/// any reply (redis-py's and Jedis's pipelines do) is never left blocked
+/// in its send while Ember is blocked in its own, and what waits is the
+/// client's own requests, bounded by `client-query-buffer-limit`. EOF
+/// closes the connection, as in Redis.
+async fn next_io(
+    stream: &mut Stream,
+    rest: &[u8],
+    mut input: Option<&mut Input<'_>>,
+    killed: Killed<'_>,
+) -> Io {
+    use std::pin::Pin;
+    use std::task::Poll;
+    use tokio::io::{AsyncRead, AsyncWrite};
+    std::future::poll_fn(|cx| {
+        if killed.is_set() {
+            return Poll::Ready(Io::Failed(std::io::Error::other("client killed")));
+        }
+        match Pin::new(&mut *stream).poll_write(cx, rest) {
+            Poll::Ready(Ok(0)) => {
+                return Poll::Ready(Io::Failed(std::io::ErrorKind::WriteZero.into()))
+            }
+            Poll::Ready(Ok(n)) => return Poll::Ready(Io::Wrote(n)),
+            Poll::Ready(Err(e)) => return Poll::Ready(Io::Failed(e)),
+            Poll::Pending => {}
+        }
+        let Some(i) = input.as_deref_mut() else {
+            return Poll::Pending;
+        };
+        if i.buf.capacity() - i.buf.len() < READ_CHUNK / 4 {
+            i.buf.reserve(READ_CHUNK);
+        }
+        let mut rb = tokio::io::ReadBuf::uninit(i.buf.spare_capacity_mut());
+        match Pin::new(&mut *stream).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => {
+                let n = rb.filled().len();
+                if n == 0 {
+                    return Poll::Ready(Io::Failed(std::io::ErrorKind::UnexpectedEof.into()));
+                }
+                // SAFETY: poll_read initialized the first `n` spare bytes.
+                unsafe { i.buf.set_len(i.buf.len() + n) };
+                Poll::Ready(Io::Read(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Io::Failed(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// Under `appendfsync always`, wait until the AOF holds (fsynced) every

@@ -76,6 +76,15 @@ pub fn must_close(
     close
 }
 
+/// When a client first over its soft limit at `since_ms` (Unix ms) has been
+/// over it for too long: more than `secs` whole seconds, counted as Redis
+/// counts them, in Unix seconds (`now - since > secs`, both truncated). The
+/// once-a-second cron runs just after each second starts, so a client left
+/// over the limit is closed between `secs` and `secs + 1` seconds after.
+pub fn soft_deadline(since_ms: u64, secs: u64) -> u64 {
+    (since_ms / 1000 + secs + 1) * 1000
+}
+
 /// `client-output-buffer-limit normal`: whether `pending` reply bytes put
 /// this client over its hard limit, or over the soft one for longer than
 /// allowed (`soft_since_ms`: since when it has been over, 0 if not). Two
@@ -93,7 +102,7 @@ fn over_limit(server: &Server, pending: usize, soft_since_ms: &mut u64) -> bool 
         if *soft_since_ms == 0 {
             *soft_since_ms = now;
         } else {
-            over = now.saturating_sub(*soft_since_ms) / 1000 > l[2].load(Relaxed);
+            over = now >= soft_deadline(*soft_since_ms, l[2].load(Relaxed));
         }
     } else if !over {
         *soft_since_ms = 0;
@@ -101,17 +110,32 @@ fn over_limit(server: &Server, pending: usize, soft_since_ms: &mut u64) -> bool 
     over
 }
 
-/// Once a second: close subscribers (and monitors) whose outbox has stayed
-/// over its soft limit for longer than allowed with no message since.
+/// Once a second, as Redis's clientsCron: close subscribers (and monitors)
+/// whose output has stayed over its soft limit for longer than allowed
+/// with no message since; forget the soft-limit timer of those back under
+/// it; note the largest input and output buffers for INFO.
 pub fn cron(server: &Server) {
     let now = crate::util::now_ms();
     let mut late = Vec::new();
+    let (mut input, mut output) = (0, 0);
     server.clients.for_each(|c| {
+        input = input.max(c.input());
+        output = output.max(c.output());
         let deadline = c.obuf_soft_deadline_ms.load(Relaxed);
-        if deadline != 0 && now >= deadline && !c.killed.load(Relaxed) {
+        if deadline == 0 || c.killed.load(Relaxed) {
+            return;
+        }
+        if (c.output() as u64) < c.obuf_soft_limit.load(Relaxed) {
+            // Written out meanwhile: the timer starts again next time. An
+            // append that set a new deadline since keeps it.
+            let _ = c
+                .obuf_soft_deadline_ms
+                .compare_exchange(deadline, 0, Relaxed, Relaxed);
+        } else if now >= deadline {
             late.push(c.clone());
         }
     });
+    server.stats.client_peaks.record(now / 1000, input, output);
     for c in late {
         // Drained since it was listed (the outbox resets the deadline)?
         let deadline = c.obuf_soft_deadline_ms.load(Relaxed);
@@ -128,6 +152,35 @@ pub fn cron(server: &Server) {
     }
 }
 
+/// Seconds of history for INFO's `client_recent_max_*_buffer`.
+const PEAK_SLOTS: usize = 8;
+
+/// The largest client query buffer and pending output seen in each of the
+/// last seconds, as Redis's ClientsPeakMemInput/Output: one slot per Unix
+/// second (modulo [`PEAK_SLOTS`]), the next one cleared as each fills, so
+/// INFO reports the peak of the last several seconds without a scan.
+#[derive(Default)]
+pub struct RecentPeaks(parking_lot::Mutex<[(usize, usize); PEAK_SLOTS]>);
+
+impl RecentPeaks {
+    /// The cron's sample for Unix second `second`.
+    pub fn record(&self, second: u64, input: usize, output: usize) {
+        let idx = (second % PEAK_SLOTS as u64) as usize;
+        let mut slots = self.0.lock();
+        slots[(idx + 1) % PEAK_SLOTS] = (0, 0);
+        let slot = &mut slots[idx];
+        *slot = (slot.0.max(input), slot.1.max(output));
+    }
+
+    /// (input, output): the largest of the recent slots.
+    pub fn max(&self) -> (usize, usize) {
+        self.0
+            .lock()
+            .iter()
+            .fold((0, 0), |(i, o), s| (i.max(s.0), o.max(s.1)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::counted;
@@ -141,6 +194,30 @@ mod tests {
         assert_eq!(counted(16 * 1024 + 20465), 2 * 20504);
         // 1000 KEYS replies of ~112 bytes: over a 100000-byte limit, as in Redis.
         assert!(counted(112_000) >= 100_000);
+    }
+
+    #[test]
+    fn soft_deadline_counts_whole_unix_seconds() {
+        // First over at 10.999 s with 2 seconds allowed: over once the Unix
+        // second passes 12, at 13.000 (Redis: 13 - 10 > 2).
+        assert_eq!(super::soft_deadline(10_999, 2), 13_000);
+        assert_eq!(super::soft_deadline(10_000, 2), 13_000);
+        assert_eq!(super::soft_deadline(10_000, 0), 11_000);
+    }
+
+    #[test]
+    fn recent_peaks_keep_the_last_seconds() {
+        let p = super::RecentPeaks::default();
+        p.record(100, 10, 0);
+        p.record(101, 5, 7);
+        assert_eq!(p.max(), (10, 7));
+        // Six seconds on, 100's slot is still there; at 107 it is cleared.
+        p.record(106, 1, 1);
+        assert_eq!(p.max(), (10, 7));
+        p.record(107, 1, 1);
+        assert_eq!(p.max(), (5, 7));
+        p.record(108, 0, 0);
+        assert_eq!(p.max(), (1, 1));
     }
 
     #[test]

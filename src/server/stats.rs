@@ -161,6 +161,8 @@ pub struct ServerStats {
     pub rejected_connections: AtomicU64,
     /// Clients closed by `maxmemory-clients` (INFO `evicted_clients`).
     pub evicted_clients: AtomicU64,
+    /// INFO `client_recent_max_input_buffer`/`_output_buffer` (server::obuf).
+    pub client_peaks: super::obuf::RecentPeaks,
     pub total_error_replies: AtomicU64,
     /// Clients waiting in a blocking command (INFO `blocked_clients`).
     pub blocked_clients: AtomicU64,
