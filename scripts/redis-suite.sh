@@ -10,8 +10,9 @@
 #
 # The Redis tree is only read; get one with `git clone -b 7.2.4
 # https://github.com/redis/redis`. Each unit runs against a fresh Ember
-# (release build, port 7400) with `--tags -needs:debug -needs:repl`, since
-# Ember has no replication and not every DEBUG subcommand the suite uses
+# (release build, port 7400) with `--tags -needs:debug -needs:repl` (REPL=1
+# keeps the needs:repl tests, which read the replication stream with
+# SYNC), since not every DEBUG subcommand the suite uses
 # (QUICKLIST-PACKED-THRESHOLD, LISTPACK, STRINGMATCH-LEN...; SPAWN mode
 # below runs the needs:debug tests). Needs
 # tclsh. Prints ok/err per unit and the failed tests; logs stay in
@@ -29,6 +30,9 @@ cd "$(dirname "$0")/.."
 REDIS=${1:?usage: scripts/redis-suite.sh /path/to/redis [unit ...]}
 shift
 UNITS=("$@")
+# The needs:repl tests (they read the replication stream with SYNC) run
+# with REPL=1.
+if [ "${REPL:-0}" = 1 ]; then NOREPL=(); else NOREPL=(--tags -needs:repl); fi
 [ ${#UNITS[@]} -gt 0 ] || UNITS=(type/incr type/string keyspace expire type/zset type/list type/hash
   type/set scan sort bitops bitfield protocol multi pubsub tracking scripting functions dump
   info-command latency-monitor)
@@ -69,7 +73,7 @@ WRAP
   for unit in "${UNITS[@]}"; do
     log="$OUT_DIR/$(echo "$unit" | tr / _).log"
     (cd "$TREE" && timeout 900 ./runtest --single "$(test_path "$unit")" --clients 1 \
-      --tags "-needs:repl" ${EXTRA[@]+"${EXTRA[@]}"}) 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$log" || true
+      ${NOREPL[@]+"${NOREPL[@]}"} ${EXTRA[@]+"${EXTRA[@]}"}) 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$log" || true
     printf '%-18s ok=%-4s err=%-3s exception=%s\n' "$unit" "$(grep -c '^\[ok\]' "$log" || true)" \
       "$(grep -c '^\[err\]' "$log" || true)" "$(grep -c '^\[exception\]' "$log" || true)"
     grep '^\[err\]\|^\[exception\]' "$log" | sed 's/^/    /' || true
@@ -90,7 +94,7 @@ for unit in "${UNITS[@]}"; do
   for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
   log="$OUT_DIR/$(echo "$unit" | tr / _).log"
   (cd "$REDIS" && timeout 600 ./runtest --host 127.0.0.1 --port "$PORT" --single "$(test_path "$unit")" \
-    --clients 1 --tags "-needs:debug -needs:repl" --durable ${EXTRA[@]+"${EXTRA[@]}"}) 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$log" || true
+    --clients 1 --tags "-needs:debug${NOREPL[0]:+ -needs:repl}" --durable ${EXTRA[@]+"${EXTRA[@]}"}) 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$log" || true
   printf '%-18s ok=%-4s err=%-3s exception=%s\n' "$unit" "$(grep -c '^\[ok\]' "$log" || true)" \
     "$(grep -c '^\[err\]' "$log" || true)" "$(grep -c '^\[exception\]' "$log" || true)"
   grep '^\[err\]\|^\[exception\]' "$log" | sed 's/^/    /' || true

@@ -78,12 +78,18 @@ pub enum BlockOp {
     /// BLPOP/BRPOP (`count: None`) and BLMPOP (`count: Some`).
     ListPop { end: End, count: Option<usize> },
     /// BLMOVE/BRPOPLPUSH: pop from the ready key, push onto `dst`.
-    ListMove { from: End, to: End, dst: Box<[u8]> },
+    ListMove {
+        from: End,
+        to: End,
+        dst: Box<[u8]>,
+        /// BRPOPLPUSH (propagated as RPOPLPUSH, BLMOVE as LMOVE).
+        rpoplpush: bool,
+    },
     /// XREAD/XREADGROUP with BLOCK.
     Stream(Box<crate::commands::stream::StreamRead>),
-    /// WAIT for replicas: there are none to acknowledge, so it waits on no
-    /// key and ends by timeout (answering 0 replicas) or CLIENT UNBLOCK.
-    Replicas,
+    /// WAIT for replicas: on no key; answered when enough replicas
+    /// acknowledged (src/replication), or by timeout with how many did.
+    Replicas(std::sync::Arc<crate::replication::WaitAck>),
 }
 
 impl BlockOp {
@@ -119,8 +125,20 @@ impl BlockOp {
                 *count,
                 out,
             ),
-            BlockOp::ListMove { from, to, dst } => crate::commands::list::serve_blocked_move(
-                server, acc, db, key, dst, now, *from, *to, out,
+            BlockOp::ListMove {
+                from,
+                to,
+                dst,
+                rpoplpush,
+            } => crate::commands::list::serve_blocked_move(
+                server,
+                acc,
+                db,
+                key,
+                dst,
+                now,
+                (*from, *to, *rpoplpush),
+                out,
             ),
             BlockOp::Stream(op) => crate::commands::stream::serve_blocked_read(
                 acc.shard_for(key),
@@ -130,7 +148,7 @@ impl BlockOp {
                 op,
                 out,
             ),
-            BlockOp::Replicas => false,
+            BlockOp::Replicas(_) => false,
         }
     }
 
@@ -153,7 +171,7 @@ impl BlockOp {
             BlockOp::ZPop { .. } => ty == "zset",
             BlockOp::ListPop { .. } | BlockOp::ListMove { .. } => ty == "list",
             BlockOp::Stream(_) => ty == "stream",
-            BlockOp::Replicas => false,
+            BlockOp::Replicas(_) => false,
         }
     }
 
@@ -167,11 +185,14 @@ impl BlockOp {
     }
 
     /// The reply of a wait that timed out.
-    pub fn timeout_reply(&self, out: &mut Reply) {
+    pub fn timeout_reply(&self, server: &Server, out: &mut Reply) {
         match self {
             BlockOp::ZPop { .. } | BlockOp::ListPop { .. } | BlockOp::Stream(_) => out.null_array(),
             BlockOp::ListMove { .. } => out.null(),
-            BlockOp::Replicas => out.int(0),
+            BlockOp::Replicas(ack) => {
+                let offset = ack.offset.load(std::sync::atomic::Ordering::Relaxed);
+                out.int(server.repl.acked(offset) as i64)
+            }
         }
     }
 }
@@ -411,7 +432,7 @@ fn block_on(
     timeout_ms: u64,
 ) {
     if ctx.client.deny_blocking {
-        op.timeout_reply(ctx.out);
+        op.timeout_reply(ctx.server, ctx.out);
         return;
     }
     let deadline_ms = if timeout_ms == 0 {

@@ -24,6 +24,7 @@ pub mod num;
 pub mod persist;
 pub mod protocol;
 pub mod pubsub;
+pub mod replication;
 pub mod script;
 pub mod server;
 pub mod tracking;

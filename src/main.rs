@@ -63,8 +63,14 @@ fn main() {
             tracing::warn!("Failed to write PID file {pidfile}: {e}");
         }
     }
-    if !config.compat.is_empty() {
-        let names: Vec<&str> = config.compat.keys().copied().collect();
+    // (`replicaof` is read by src/replication.)
+    let names: Vec<&str> = config
+        .compat
+        .keys()
+        .copied()
+        .filter(|&n| n != "replicaof")
+        .collect();
+    if !names.is_empty() {
         tracing::warn!(
             "Accepted for redis.conf compatibility, without effect in Ember: {}",
             names.join(", ")

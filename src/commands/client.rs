@@ -169,12 +169,50 @@ fn is_pubsub(c: &ClientInfo) -> bool {
     c.subs.0.iter().any(|n| n.load(Relaxed) > 0)
 }
 
+/// Redis's client types (CLIENT LIST/KILL TYPE, getClientType).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Replica,
+    PubSub,
+    Master,
+}
+
+impl ClientType {
+    fn parse(lower: &[u8]) -> Option<ClientType> {
+        Some(match lower {
+            b"normal" => ClientType::Normal,
+            b"replica" | b"slave" => ClientType::Replica,
+            b"pubsub" => ClientType::PubSub,
+            b"master" => ClientType::Master,
+            _ => return None,
+        })
+    }
+
+    fn of(c: &ClientInfo) -> ClientType {
+        if c.master.load(Relaxed) {
+            ClientType::Master
+        } else if c.replica.load(Relaxed) && !c.monitoring.load(Relaxed) {
+            ClientType::Replica
+        } else if is_pubsub(c) {
+            ClientType::PubSub
+        } else {
+            ClientType::Normal
+        }
+    }
+}
+
 /// The `flags=` field: Redis's letters, in Redis's order.
 fn client_flags(c: &ClientInfo, tracking: &Option<(crate::tracking::Mode, bool)>) -> String {
     // Redis's order (networking.c getClientPeerId's flags).
     let mut f = String::new();
     if c.monitoring.load(Relaxed) {
         f.push('O');
+    } else if c.replica.load(Relaxed) {
+        f.push('S');
+    }
+    if c.master.load(Relaxed) {
+        f.push('M');
     }
     if is_pubsub(c) {
         f.push('P');
@@ -261,22 +299,13 @@ fn list(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let mut text = String::new();
     if args.len() == 4 && eq_ic(&args[2], b"type") {
         let t = args.get(3).to_ascii_lowercase();
-        // TYPE pubsub / normal: whether the client is subscribed.
-        let pubsub = match t.as_slice() {
-            b"normal" => Some(false),
-            b"pubsub" => Some(true),
-            // Ember has no replicas or masters yet.
-            b"master" | b"replica" | b"slave" => None,
-            _ => {
-                let t = String::from_utf8_lossy(&args[3]);
-                return Err(CmdError::err(format!("Unknown client type '{t}'")));
-            }
+        let Some(kind) = ClientType::parse(&t) else {
+            let t = String::from_utf8_lossy(&args[3]);
+            return Err(CmdError::err(format!("Unknown client type '{t}'")));
         };
-        if let Some(p) = pubsub {
-            for c in ctx.server.clients.all() {
-                if p == is_pubsub(&c) {
-                    client_line(ctx.server, &c, &mut text);
-                }
+        for c in ctx.server.clients.all() {
+            if ClientType::of(&c) == kind {
+                client_line(ctx.server, &c, &mut text);
             }
         }
     } else if args.len() > 3 && eq_ic(&args[2], b"id") {
@@ -341,8 +370,7 @@ fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let mut user: Option<Vec<u8>> = None;
     let mut maxage: Option<u64> = None;
     let mut skipme = true;
-    let mut none_of_type = false;
-    let mut pubsub: Option<bool> = None;
+    let mut kind: Option<ClientType> = None;
     let mut i = 2;
     while i < args.len() {
         if i + 1 >= args.len() {
@@ -355,11 +383,9 @@ fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 _ => return Err(CmdError::err("client-id should be greater than 0")),
             }
         } else if eq_ic(opt, b"type") {
-            match val.to_ascii_lowercase().as_slice() {
-                b"normal" => pubsub = Some(false),
-                b"pubsub" => pubsub = Some(true),
-                b"master" | b"replica" | b"slave" => none_of_type = true,
-                _ => {
+            match ClientType::parse(&val.to_ascii_lowercase()) {
+                Some(k) => kind = Some(k),
+                None => {
                     let t = String::from_utf8_lossy(val);
                     return Err(CmdError::err(format!("Unknown client type '{t}'")));
                 }
@@ -395,8 +421,7 @@ fn kill(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let now = now_ms();
     let mut killed = 0;
     for c in ctx.server.clients.all() {
-        let matches = !none_of_type
-            && pubsub.is_none_or(|p| p == is_pubsub(&c))
+        let matches = kind.is_none_or(|k| k == ClientType::of(&c))
             && id.is_none_or(|v| v == c.id)
             && addr.as_ref().is_none_or(|a| *a == c.addr.to_string())
             && laddr.as_ref().is_none_or(|a| *a == c.laddr.to_string())

@@ -167,6 +167,11 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     ctx.server
         .aof
         .config_changed(&old, &ctx.server.config.snapshot());
+    ctx.server.repl.refresh_good(ctx.server);
+    let backlog_size = ctx.server.config.read(|c| c.repl_backlog_size);
+    if backlog_size != old.repl_backlog_size {
+        ctx.server.aof.log.backlog.set_size(backlog_size as usize);
+    }
     // A lowered maxmemory-clients (or maxmemory under a percentage) evicts
     // at once, as Redis does before its next command.
     crate::server::client_evict::check(ctx.server);

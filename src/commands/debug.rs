@@ -141,6 +141,13 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         crate::persist::aof::log::discard();
         ctx.out.ok();
         Ok(())
+    } else if eq_ic(sub, b"replicate") && args.len() >= 3 {
+        // The arguments go to the replicas' stream as a command, as is.
+        let mut cmd = Vec::new();
+        crate::persist::aof::log::encode(&mut cmd, args.slice(2).iter());
+        ctx.server.aof.log.submit_alone(cmd);
+        ctx.out.ok();
+        Ok(())
     } else if eq_ic(sub, b"digest") && args.len() == 2 {
         digest(ctx)
     } else if eq_ic(sub, b"digest-value") {

@@ -252,11 +252,12 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             };
             w(t, "mem_fragmentation_ratio", &format!("{frag:.2}"));
             w(t, "mem_fragmentation_bytes", &(rss as i64 - used as i64));
-            // Eviction counts all memory; there are no replicas, replication
-            // buffers or cluster links.
+            // Eviction counts all memory (the replication backlog too);
+            // there are no cluster links.
+            let backlog = server.aof.log.backlog.info().memory;
             w(t, "mem_not_counted_for_evict", &0);
-            w(t, "mem_replication_backlog", &0);
-            w(t, "mem_total_replication_buffers", &0);
+            w(t, "mem_replication_backlog", &backlog);
+            w(t, "mem_total_replication_buffers", &backlog);
             w(t, "mem_clients_slaves", &0);
             w(
                 t,
@@ -355,9 +356,10 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 "rejected_connections",
                 &server.stats.rejected_connections.load(Relaxed),
             );
-            w(t, "sync_full", &0);
-            w(t, "sync_partial_ok", &0);
-            w(t, "sync_partial_err", &0);
+            let repl = &server.repl;
+            w(t, "sync_full", &repl.sync_full.load(Relaxed));
+            w(t, "sync_partial_ok", &repl.sync_partial_ok.load(Relaxed));
+            w(t, "sync_partial_err", &repl.sync_partial_err.load(Relaxed));
             w(t, "expired_keys", &ks.expired_keys);
             let (stale, capped, cycle_ms) = crate::keyspace::expire::stats();
             w(t, "expired_stale_perc", &format!("{:.2}", stale * 100.0));
@@ -439,13 +441,7 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
         }
         "replication" => {
             t.push_str("# Replication\r\n");
-            w(t, "role", &"master");
-            w(t, "connected_slaves", &0);
-            if server.config.no_good_replicas() {
-                w(t, "min_slaves_good_slaves", &0);
-            }
-            w(t, "master_replid", &server.run_id);
-            w(t, "master_repl_offset", &0);
+            server.repl.info(server, &mut |k, v| w(t, k, v));
         }
         "cpu" => {
             let (user, sys) = cpu_times();

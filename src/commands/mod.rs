@@ -537,20 +537,27 @@ pub fn dispatch(
     }
     // min-replicas-to-write set: no replica can acknowledge a write (EXEC
     // counts as one when it has a write queued).
-    if server.config.no_good_replicas()
-        && !client.replaying
+    // A read-only replica takes writes from its master only.
+    let writes = !client.replaying
         && (cmd.has(flags::WRITE)
             || (entry.id == server.commands.exec_id
-                && client.multi.as_ref().is_some_and(|m| m.writes)))
-    {
+                && client.multi.as_ref().is_some_and(|m| m.writes)));
+    let refusal = if writes && server.config.no_good_replicas() {
+        Some(NOREPLICAS)
+    } else if writes && server.repl.read_only(server) {
+        Some(READONLY_REPLICA)
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
         tstats.rejected(entry.id);
         if entry.id == server.commands.exec_id {
             multi::abort_exec(server, client);
-            let text = format!("EXECABORT Transaction discarded because of: {NOREPLICAS}");
+            let text = format!("EXECABORT Transaction discarded because of: {why}");
             reply_error(server, out, &CmdError::coded(text));
         } else {
             flag_transaction(client);
-            reply_error(server, out, &CmdError::coded(NOREPLICAS));
+            reply_error(server, out, &CmdError::coded(why));
         }
         return;
     }
@@ -677,6 +684,8 @@ fn debug_allowed(server: &Server, client: &Client) -> bool {
 
 /// The error for a DENYOOM command while over `maxmemory`.
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+/// A write to a read-only replica (Redis's `roslaveerr`).
+pub const READONLY_REPLICA: &str = "READONLY You can't write against a read only replica.";
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /// A command was rejected while queueing: the transaction will abort.
@@ -734,6 +743,12 @@ pub fn execute(
     let result = handler(&mut ctx, args);
     if tracking {
         crate::tracking::set_current(0, false);
+    }
+    // A writable replica expires the keys its own clients gave a TTL.
+    if cmd.has(flags::WRITE) && !ctx.client.replaying && server.repl.is_replica() {
+        server
+            .repl
+            .remember_written(server, ctx.client.db, cmd, args);
     }
     if ctx.client.pubsub.tracking.on {
         crate::commands::client::tracking_after(&mut ctx, args);

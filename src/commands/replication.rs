@@ -1,10 +1,9 @@
-//! Replication and cluster commands a client may send while connecting to a
-//! standalone server: ROLE (Lettuce's and redis-py's topology discovery),
-//! READONLY and READWRITE (sent by cluster-aware clients, e.g. Jedis with
-//! read-from-replicas, on every connection). Ember has no replication and
-//! no cluster mode, so it answers as a Redis 7.2 master without replicas and
-//! with cluster support disabled: ASKING and every CLUSTER subcommand answer
-//! so, as standalone Redis does (cluster clients such as redis-py's
+//! Replication and cluster commands. The master side of replication:
+//! REPLCONF, PSYNC and SYNC (a replica's handshake; src/replication serves
+//! the link), ROLE and WAIT. READONLY and READWRITE (sent by cluster-aware
+//! clients, e.g. Jedis with read-from-replicas, on every connection),
+//! ASKING and every CLUSTER subcommand answer that cluster support is
+//! disabled, as standalone Redis does (cluster clients such as redis-py's
 //! RedisCluster recognise that text).
 
 use super::{acl, flags::*, Command, Ctx};
@@ -13,6 +12,51 @@ use crate::protocol::parse::parse_i64;
 use crate::protocol::Args;
 
 pub const COMMANDS: &[Command] = &[
+    Command::new("replconf", -1, replconf)
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY)
+        .acl(acl::ADMIN | acl::DANGEROUS)
+        .group("server")
+        .doc(
+            "3.0.0",
+            "O(1)",
+            "An internal command for configuring the replication stream.",
+            "",
+        ),
+    Command::new("psync", -3, psync)
+        .flags(NO_ASYNC_LOADING | ADMIN | NOSCRIPT | NO_MULTI)
+        .acl(acl::ADMIN | acl::DANGEROUS)
+        .group("server")
+        .doc(
+            "2.8.0",
+            "",
+            "An internal command used in replication.",
+            "replicationid offset",
+        ),
+    Command::new("sync", 1, psync)
+        .flags(NO_ASYNC_LOADING | ADMIN | NOSCRIPT | NO_MULTI)
+        .acl(acl::ADMIN | acl::DANGEROUS)
+        .group("server")
+        .doc("1.0.0", "", "An internal command used in replication.", ""),
+    Command::new("replicaof", 3, replicaof)
+        .flags(NO_ASYNC_LOADING | ADMIN | NOSCRIPT | STALE)
+        .acl(acl::ADMIN | acl::DANGEROUS)
+        .group("server")
+        .doc(
+            "5.0.0",
+            "O(1)",
+            "Configures a server as replica of another, or promotes it to a master.",
+            "host port | NO ONE",
+        ),
+    Command::new("slaveof", 3, replicaof)
+        .flags(NO_ASYNC_LOADING | ADMIN | NOSCRIPT | STALE)
+        .acl(acl::ADMIN | acl::DANGEROUS)
+        .group("server")
+        .doc(
+            "1.0.0",
+            "O(1)",
+            "Sets a Redis server as a replica of another, or promotes it to being a master.",
+            "host port | NO ONE",
+        ),
     Command::new("role", 1, role)
         .flags(NOSCRIPT | LOADING | STALE | FAST)
         .acl(acl::ADMIN | acl::DANGEROUS)
@@ -65,20 +109,178 @@ pub const COMMANDS: &[Command] = &[
     ),
 ];
 
-/// WAIT numreplicas timeout: the number of replicas that acknowledged the
-/// connection's writes, which is 0 without replication. Asking for none
-/// answers at once; asking for more waits out the timeout (0: until
-/// unblocked), as a Redis master without replicas does, except inside
-/// MULTI or a script, which never block.
+/// WAIT numreplicas timeout: the number of replicas that acknowledged
+/// every write made so far (the connection's included). It answers once
+/// `numreplicas` did, or at the timeout (0: until unblocked) with how many
+/// did; asking for none, or inside MULTI or a script, answers at once.
+/// The replicas are asked for an ACK (`REPLCONF GETACK *` in the stream).
 fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let numreplicas = parse_i64(&args[1])
         .ok_or_else(|| CmdError::err("value is not an integer or out of range"))?;
     let timeout = super::args::timeout_int_ms(&args[2])?;
+    let log = &ctx.server.aof.log;
+    let repl = &ctx.server.repl;
+    if repl.is_replica() {
+        return Err(CmdError::err("WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
+    }
     if numreplicas <= 0 || ctx.client.deny_blocking {
-        ctx.out.int(0);
+        ctx.out.int(repl.acked(log.backlog.end()) as i64);
         return Ok(());
     }
-    crate::blocking::block_keyless(ctx, crate::blocking::BlockOp::Replicas, timeout);
+    // The offset to wait for is where the stream stands once every record
+    // numbered so far is in it (this connection's are submitted first).
+    log.flush_outbox();
+    let at = log.next_seq();
+    let ack = crate::replication::WaitAck::new(numreplicas as u64);
+    crate::blocking::block_keyless(
+        ctx,
+        crate::blocking::BlockOp::Replicas(ack.clone()),
+        timeout,
+    );
+    let Some(waiter) = ctx.client.blocked.clone() else {
+        return Ok(());
+    };
+    repl.add_wait(waiter, ack.clone());
+    if let Some(server) = ctx.server.arc() {
+        log.at_point(
+            at,
+            Box::new(move |offset| {
+                ack.offset
+                    .store(offset, std::sync::atomic::Ordering::Relaxed);
+                server.repl.check_waits();
+            }),
+        );
+    }
+    if repl.connected() > 0 {
+        let mut getack = Vec::with_capacity(40);
+        crate::persist::aof::log::encode(&mut getack, [&b"REPLCONF"[..], b"GETACK", b"*"]);
+        log.submit_alone(getack);
+    }
+    Ok(())
+}
+
+/// REPLCONF <option> <value> ...: what a replica tells its master before
+/// PSYNC (listening-port, ip-address, capa). `ACK` is only meaningful on
+/// a replica's link (src/replication/master.rs reads it there) and, like
+/// `GETACK` on a master, gets no reply.
+fn replconf(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if args.len().is_multiple_of(2) {
+        return Err(CmdError::err("syntax error"));
+    }
+    let mut i = 1;
+    while i < args.len() {
+        let (opt, val) = (&args[i], &args[i + 1]);
+        let hello = ctx.client.repl.get_or_insert_with(Default::default);
+        if opt.eq_ignore_ascii_case(b"listening-port") {
+            let port = parse_i64(val)
+                .ok_or_else(|| CmdError::err("value is not an integer or out of range"))?;
+            hello.listening_port = port.clamp(0, u16::MAX as i64) as u16;
+        } else if opt.eq_ignore_ascii_case(b"ip-address") {
+            // As Redis, a bounded length (and no line breaks: INFO shows it).
+            if val.len() >= 256 {
+                return Err(CmdError::err(format!(
+                    "REPLCONF ip-address provided by replica instance is too long: {} bytes",
+                    val.len()
+                )));
+            }
+            if val.iter().any(|&b| b == b'\r' || b == b'\n' || b == b',') {
+                return Err(CmdError::err("Invalid REPLCONF ip-address"));
+            }
+            hello.ip = Some(String::from_utf8_lossy(val).into_owned());
+        } else if opt.eq_ignore_ascii_case(b"capa") {
+            if val.eq_ignore_ascii_case(b"eof") {
+                hello.capa_eof = true;
+            } else if val.eq_ignore_ascii_case(b"psync2") {
+                hello.capa_psync2 = true;
+            }
+        } else if opt.eq_ignore_ascii_case(b"ack") || opt.eq_ignore_ascii_case(b"getack") {
+            return Ok(());
+        } else if opt.eq_ignore_ascii_case(b"rdb-only")
+            || opt.eq_ignore_ascii_case(b"rdb-filter-only")
+        {
+            // Accepted as Redis accepts them (for redis-cli --rdb).
+        } else {
+            return Err(CmdError::err(format!(
+                "Unrecognized REPLCONF option: {}",
+                String::from_utf8_lossy(opt)
+            )));
+        }
+        i += 2;
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// REPLICAOF host port | NO ONE (and the deprecated SLAVEOF): follow a
+/// master (src/replication/replica.rs), or stop following and take writes.
+fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let repl = &ctx.server.repl;
+    if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
+        repl.set_no_master(ctx.server);
+        ctx.out.ok();
+        return Ok(());
+    }
+    if ctx
+        .client
+        .info
+        .replica
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return Err(CmdError::err(
+            "Command is not valid when client is a replica.",
+        ));
+    }
+    let port = parse_i64(&args[2])
+        .filter(|p| (0..=65535).contains(p))
+        .ok_or_else(|| CmdError::err("Invalid master port"))?;
+    let host = String::from_utf8_lossy(&args[1]).into_owned();
+    let Some(server) = ctx.server.arc() else {
+        return Err(CmdError::err("the server is shutting down"));
+    };
+    if !repl.set_master(&server, &host, port as u16) {
+        ctx.out
+            .raw(b"+OK Already connected to specified master\r\n");
+        return Ok(());
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// PSYNC replicationid offset / SYNC: the connection becomes a replica's
+/// link once the replies before it are written (the connection loop hands
+/// it to src/replication/master.rs, which answers).
+fn psync(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if ctx
+        .client
+        .info
+        .replica
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return Ok(());
+    }
+    if ctx.server.repl.upstream().is_some_and(|u| {
+        u.state.load(std::sync::atomic::Ordering::Relaxed) != crate::replication::replica::CONNECTED
+    }) {
+        return Err(CmdError::coded(
+            "NOMASTERLINK Can't SYNC while not connected with my master",
+        ));
+    }
+    let psync = if args.len() == 1 {
+        crate::replication::Psync {
+            replid: Vec::new(),
+            offset: -1,
+            legacy: true,
+        }
+    } else {
+        let offset = parse_i64(&args[2])
+            .ok_or_else(|| CmdError::err("value is not an integer or out of range"))?;
+        crate::replication::Psync {
+            replid: args[1].to_vec(),
+            offset,
+            legacy: false,
+        }
+    };
+    ctx.client.repl.get_or_insert_with(Default::default).psync = Some(psync);
     Ok(())
 }
 
@@ -203,10 +405,7 @@ const CLUSTER: &[Command] = &[
 /// `master`, the replication offset (INFO's `master_repl_offset`, always 0
 /// here) and the (empty) list of replicas.
 fn role(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    ctx.out.array(3);
-    ctx.out.bulk(b"master");
-    ctx.out.int(0);
-    ctx.out.array(0);
+    ctx.server.repl.role(ctx.server, ctx.out);
     Ok(())
 }
 

@@ -302,6 +302,14 @@ fn prepare(ctx: &Ctx<'_>, flags: u32, ro: bool) -> Result<(bool, bool), CmdError
     if flags & sflags::NO_WRITES == 0 && ctx.server.config.no_good_replicas() {
         return Err(CmdError::coded(super::NOREPLICAS));
     }
+    if flags & sflags::NO_WRITES == 0
+        && !ctx.client.replaying
+        && ctx.server.repl.read_only(ctx.server)
+    {
+        return Err(CmdError::coded(
+            "READONLY Can not run script with write flag on readonly replica",
+        ));
+    }
     let allow_oom = flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) != 0;
     if !allow_oom && crate::evict::over_limit_fast(&ctx.server.config) {
         return Err(CmdError::coded(

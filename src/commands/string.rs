@@ -325,6 +325,8 @@ fn psetex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn getset(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    // Propagated as the SET it is, as Redis rewrites it.
+    ctx.propagate_instead(&[b"SET", &args[1], &args[2]]);
     set_generic(
         ctx,
         &args[1],

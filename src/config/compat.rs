@@ -1,14 +1,16 @@
-//! Redis parameters for what Ember does not have (replication, cluster,
-//! active defragmentation, process titles...), so that an existing
-//! redis.conf loads and tools that CONFIG GET or SET them work.
+//! Redis parameters for what Ember does not have (cluster, parts of
+//! replication such as diskless options, active defragmentation, process
+//! titles...), so that an existing redis.conf loads and tools that CONFIG
+//! GET or SET them work.
 //!
 //! Each value is checked as Redis checks it, kept, reported by CONFIG GET
-//! and written by CONFIG REWRITE, and changes nothing else. Where a value
-//! would promise a feature Ember lacks (`cluster-enabled yes`, a
-//! `replicaof` master, `activedefrag yes`, a Unix
-//! socket, syslog), only Redis's default is accepted and anything else is
-//! refused with the reason, in the file as in CONFIG SET. The startup log
-//! names the parameters a config file set that have no effect.
+//! and written by CONFIG REWRITE, and changes nothing else, with one
+//! exception: `replicaof`, which src/replication reads at startup. Where a
+//! value would promise a feature Ember lacks (`cluster-enabled yes`,
+//! `activedefrag yes`, a Unix socket, syslog), only Redis's default is
+//! accepted and anything else is refused with the reason, in the file as in
+//! CONFIG SET. The startup log names the parameters a config file set that
+//! have no effect.
 
 use super::{one, parse_bool, parse_int, parse_memory, yes_no, Param};
 
@@ -29,7 +31,6 @@ pub enum Kind {
 const MAX: i64 = i64::MAX;
 const IMAX: i64 = i32::MAX as i64;
 const NO_CLUSTER: &str = "Ember has no cluster mode";
-const NO_REPL: &str = "Ember has no replication";
 
 /// The value `v` as it is kept and reported, or why it is refused.
 pub fn check(kind: Kind, v: &[String]) -> Result<String, String> {
@@ -143,22 +144,16 @@ pub const PARAMS: &[Param] = &[
     compat!("lazyfree-lazy-server-del", &[], Kind::Bool, "no", true, None),
     compat!("loading-process-events-interval-bytes", &[], Kind::Int(1024, IMAX), "2097152", true, None),
     compat!("locale-collate", &[], Kind::Str, "", true, None),
-    compat!("masterauth", &[], Kind::Str, "", true, None),
-    compat!("masteruser", &[], Kind::Str, "", true, None),
     compat!("proc-title-template", &[], Kind::Str, "{title} {listen-addr} {server-mode}", true, None),
     compat!("propagation-error-behavior", &[], Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore", true, None),
     compat!("rdb-del-sync-files", &[], Kind::Bool, "no", true, None),
     compat!("rdb-save-incremental-fsync", &[], Kind::Bool, "yes", true, None),
     compat!("rdb-key-save-delay", &[], Kind::Int(i32::MIN as i64, IMAX), "0", true, None),
-    compat!("repl-backlog-size", &[], Kind::Mem, "1048576", true, None),
-    compat!("repl-backlog-ttl", &[], Kind::Int(0, MAX), "3600", true, None),
     compat!("repl-disable-tcp-nodelay", &[], Kind::Bool, "no", true, None),
     compat!("repl-diskless-load", &[], Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled", true, None),
     compat!("repl-diskless-sync", &[], Kind::Bool, "yes", true, None),
     compat!("repl-diskless-sync-delay", &[], Kind::Int(0, IMAX), "5", true, None),
     compat!("repl-diskless-sync-max-replicas", &[], Kind::Int(0, IMAX), "0", true, None),
-    compat!("repl-ping-replica-period", &["repl-ping-slave-period"], Kind::Int(1, IMAX), "10", true, None),
-    compat!("repl-timeout", &[], Kind::Int(1, IMAX), "60", true, None),
     compat!("replica-announce-ip", &["slave-announce-ip"], Kind::Str, "", true, None),
     compat!("replica-announce-port", &["slave-announce-port"], Kind::Int(0, 65535), "0", true, None),
     compat!("replica-announced", &[], Kind::Bool, "yes", true, None),
@@ -166,9 +161,10 @@ pub const PARAMS: &[Param] = &[
     compat!("replica-ignore-maxmemory", &["slave-ignore-maxmemory"], Kind::Bool, "yes", true, None),
     compat!("replica-lazy-flush", &["slave-lazy-flush"], Kind::Bool, "no", true, None),
     compat!("replica-priority", &["slave-priority"], Kind::Int(0, IMAX), "100", true, None),
-    compat!("replica-read-only", &["slave-read-only"], Kind::Bool, "yes", true, None),
     compat!("replica-serve-stale-data", &["slave-serve-stale-data"], Kind::Bool, "yes", true, None),
-    compat!("replicaof", &["slaveof"], Kind::Master, "", false, Some(NO_REPL)),
+    // Read at startup by src/replication (the replica's master); REPLICAOF
+    // changes the master at runtime.
+    compat!("replicaof", &["slaveof"], Kind::Master, "", false, None),
     compat!("req-res-logfile", &[], Kind::Str, "", false, None),
     compat!("sanitize-dump-payload", &[], Kind::Enum(&["no", "yes", "clients"]), "no", true, None),
     compat!("set-proc-title", &[], Kind::Bool, "yes", false, None),

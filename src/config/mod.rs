@@ -112,6 +112,20 @@ pub struct Config {
     pub hll_sparse_max_bytes: u64,
     /// Most bytes / entries of a stream node (types::stream); 0: no limit.
     pub stream_node_max_bytes: u64,
+    /// `repl-backlog-size`: stream bytes kept for replicas to continue from.
+    pub repl_backlog_size: u64,
+    /// `repl-ping-replica-period`: seconds between the master's PINGs.
+    pub repl_ping_replica_period: u64,
+    /// `repl-timeout`: seconds without an ACK before a replica is dropped.
+    pub repl_timeout: u64,
+    /// `repl-backlog-ttl`: seconds without replicas before the backlog is
+    /// freed (0: never).
+    pub repl_backlog_ttl: u64,
+    /// `replica-read-only`: as a replica, refuse other clients' writes.
+    pub replica_read_only: bool,
+    /// `masterauth` / `masteruser`: what a replica AUTHs to its master with.
+    pub masterauth: String,
+    pub masteruser: String,
     pub stream_node_max_entries: u64,
     pub list_max_listpack_size: i64,
     pub list_compress_depth: u64,
@@ -252,6 +266,13 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
             stream_node_max_bytes: 4096,
+            repl_backlog_size: 1 << 20,
+            repl_ping_replica_period: 10,
+            repl_timeout: 60,
+            repl_backlog_ttl: 3600,
+            replica_read_only: true,
+            masterauth: String::new(),
+            masteruser: String::new(),
             stream_node_max_entries: 100,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
@@ -650,6 +671,38 @@ pub const PARAMS: &[Param] = &[
     p_mem!("proto-max-bulk-len", proto_max_bulk_len, true),
     p_mem!("hll-sparse-max-bytes", hll_sparse_max_bytes, true),
     p_mem!("stream-node-max-bytes", stream_node_max_bytes, true),
+    p_mem!("repl-backlog-size", repl_backlog_size, true),
+    p_int!(
+        "repl-ping-replica-period",
+        &["repl-ping-slave-period"],
+        repl_ping_replica_period,
+        u64,
+        1,
+        IMAX,
+        true
+    ),
+    p_int!("repl-timeout", &[], repl_timeout, u64, 1, IMAX, true),
+    p_int!(
+        "repl-backlog-ttl",
+        &[],
+        repl_backlog_ttl,
+        u64,
+        0,
+        i64::MAX,
+        true
+    ),
+    Param {
+        name: "replica-read-only",
+        aliases: &["slave-read-only"],
+        mutable: true,
+        get: |c| yes_no(c.replica_read_only),
+        set: |c, v| {
+            c.replica_read_only = parse_bool(v)?;
+            Ok(())
+        },
+    },
+    p_str!("masterauth", masterauth, true),
+    p_str!("masteruser", masteruser, true),
     p_int!(
         "stream-node-max-entries",
         &[],
@@ -1429,7 +1482,10 @@ pub struct ConfigStore {
     slowlog_slower_than: std::sync::atomic::AtomicI64,
     latency_threshold: AtomicU64,
     latency_tracking: AtomicBool,
-    no_good_replicas: AtomicBool,
+    /// min-replicas-to-write when the check is on (with a max lag), else 0.
+    min_replicas: AtomicU64,
+    /// Online replicas within min-replicas-max-lag (src/replication).
+    good_replicas: AtomicU64,
 }
 
 impl ConfigStore {
@@ -1460,7 +1516,8 @@ impl ConfigStore {
             slowlog_slower_than: std::sync::atomic::AtomicI64::new(-1),
             latency_threshold: AtomicU64::new(0),
             latency_tracking: AtomicBool::new(false),
-            no_good_replicas: AtomicBool::new(false),
+            min_replicas: AtomicU64::new(0),
+            good_replicas: AtomicU64::new(0),
             inner: RwLock::new(c),
         };
         store.refresh_hot();
@@ -1516,8 +1573,12 @@ impl ConfigStore {
         self.latency_threshold
             .store(c.latency_monitor_threshold, Relaxed);
         self.latency_tracking.store(c.latency_tracking, Relaxed);
-        self.no_good_replicas.store(
-            c.min_replicas_to_write > 0 && c.min_replicas_max_lag > 0,
+        self.min_replicas.store(
+            if c.min_replicas_max_lag > 0 {
+                c.min_replicas_to_write
+            } else {
+                0
+            },
             Relaxed,
         );
         let policy = crate::evict::Policy::from_name(&c.maxmemory_policy);
@@ -1555,11 +1616,22 @@ impl ConfigStore {
     }
 
     /// Writes are refused for want of good replicas (Redis's
-    /// `checkGoodReplicasStatus` failing: min-replicas-to-write is set and
-    /// Ember has none).
+    /// `checkGoodReplicasStatus` failing: fewer than min-replicas-to-write
+    /// online replicas acknowledged within min-replicas-max-lag seconds).
     #[inline]
     pub fn no_good_replicas(&self) -> bool {
-        self.no_good_replicas.load(Relaxed)
+        let min = self.min_replicas.load(Relaxed);
+        min > 0 && self.good_replicas.load(Relaxed) < min
+    }
+
+    /// INFO `min_slaves_good_slaves`, when the check is on.
+    pub fn good_replicas(&self) -> Option<u64> {
+        (self.min_replicas.load(Relaxed) > 0).then(|| self.good_replicas.load(Relaxed))
+    }
+
+    /// The replication cron's count of good replicas.
+    pub fn set_good_replicas(&self, n: u64) {
+        self.good_replicas.store(n, Relaxed);
     }
 
     /// `maxmemory` in bytes (0: no limit).
@@ -1737,7 +1809,6 @@ mod tests {
         assert_eq!(kept, vec!["always-show-logo", "lazyfree-lazy-server-del"]);
         for (line, why) in [
             ("cluster-enabled yes", "Ember has no cluster mode"),
-            ("replicaof 10.0.0.1 6379", "Ember has no replication"),
             (
                 "unixsocket /run/redis.sock",
                 "Ember does not listen on Unix sockets",
@@ -1892,15 +1963,16 @@ mod tests {
                 &["--replicaof", "--127.0.0.1", "--abc"],
                 "wrong number of arguments",
             ),
-            (
-                &["--replicaof", "10.0.0.1", "6379"],
-                "Ember has no replication",
-            ),
         ] {
             let e = run(args).map(|_| ()).unwrap_err();
             assert!(e.contains(want), "{args:?}: {e}");
         }
         run(&["--replicaof", "no", "one"]).unwrap();
+        let c = run(&["--replicaof", "10.0.0.1", "6379"]).unwrap();
+        assert_eq!(
+            c.compat.get("replicaof").map(String::as_str),
+            Some("10.0.0.1 6379")
+        );
     }
 
     #[test]

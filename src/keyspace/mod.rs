@@ -435,6 +435,10 @@ pub struct Keyspace {
     ndbs: usize,
     log: Arc<crate::persist::aof::Log>,
     held_until: Arc<AtomicU64>,
+    /// What CLIENT PAUSE asked for ([`Keyspace::hold`]).
+    pause_until: AtomicU64,
+    /// A replica: expiry and eviction are held for as long as it is one.
+    replica: std::sync::atomic::AtomicBool,
     /// DEBUG SET-ACTIVE-EXPIRE: whether the background expiry cycle runs
     /// (tests turn it off to observe lazy expiry alone).
     pub active_expire: std::sync::atomic::AtomicBool,
@@ -460,6 +464,8 @@ impl Keyspace {
             ndbs,
             log,
             held_until,
+            pause_until: AtomicU64::new(0),
+            replica: std::sync::atomic::AtomicBool::new(false),
             active_expire: std::sync::atomic::AtomicBool::new(true),
         }
     }
@@ -469,7 +475,27 @@ impl Keyspace {
     /// Reads still see an expired key as missing; it is deleted (and
     /// counted) once the hold ends.
     pub fn hold(&self, until_ms: u64) {
-        self.held_until.store(until_ms, Relaxed);
+        self.pause_until.store(until_ms, Relaxed);
+        self.apply_hold();
+    }
+
+    /// A replica holds expiry and eviction the same way, as Redis's
+    /// replicas leave both to their master (its DELs come in the stream):
+    /// reads see an expired key as missing, the master's commands see it
+    /// (they run under `expire::Loading`), and nothing is evicted
+    /// (`replica-ignore-maxmemory yes`).
+    pub fn hold_as_replica(&self, on: bool) {
+        self.replica.store(on, Relaxed);
+        self.apply_hold();
+    }
+
+    fn apply_hold(&self) {
+        let until = if self.replica.load(Relaxed) {
+            u64::MAX
+        } else {
+            self.pause_until.load(Relaxed)
+        };
+        self.held_until.store(until, Relaxed);
     }
 
     /// Whether expiry and eviction are held at `now`.

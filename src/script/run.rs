@@ -153,6 +153,8 @@ pub fn run(
     client.db = caller.db;
     client.deny_blocking = true;
     client.in_script = true;
+    // The AOF loader's or the master's script obeys like them.
+    client.replaying = caller.replaying;
     // The keys its commands read are tracked for the caller (Redis's call()
     // remembers them for server.current_client).
     client.pubsub.tracking = caller.pubsub.tracking;
@@ -415,6 +417,9 @@ pub(super) fn call_command(
     // refused before it ran (see commands::script::prepare).
     if cmd.has(flags::WRITE) && server.config.no_good_replicas() {
         return fail(lua, &format!("-{}", crate::commands::NOREPLICAS));
+    }
+    if cmd.has(flags::WRITE) && !st.client.replaying && server.repl.read_only(server) {
+        return fail(lua, &format!("-{}", crate::commands::READONLY_REPLICA));
     }
     let scripts = &server.scripts;
     if !st.allow_oom && st.oom_at_start && !scripts.wrote.load(Relaxed) && cmd.has(flags::DENYOOM) {

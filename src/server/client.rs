@@ -62,6 +62,9 @@ pub struct Client {
     /// The AOF loader's client: as Redis's `mustObeyClient`, its writes are
     /// never refused for want of replicas or a failing save.
     pub replaying: bool,
+    /// What a replica said in REPLCONF and asked for with PSYNC/SYNC
+    /// (src/replication).
+    pub repl: Option<Box<crate::replication::Hello>>,
 }
 
 /// A transaction being queued.
@@ -135,6 +138,7 @@ impl Client {
             monitor: None,
             in_script: false,
             replaying: false,
+            repl: None,
         }
     }
 
@@ -215,6 +219,10 @@ pub struct ClientInfo {
     pub watch_dirty: Arc<AtomicBool>,
     /// In MONITOR mode (CLIENT LIST flag `O`).
     pub monitoring: AtomicBool,
+    /// A replica's link (PSYNC/SYNC took the connection over).
+    pub replica: AtomicBool,
+    /// The master's link, on a replica (src/replication/replica.rs).
+    pub master: AtomicBool,
     /// Held by CLIENT PAUSE (CLIENT LIST flag `b`).
     pub postponed: AtomicBool,
     /// Subscription counts (CLIENT LIST `sub=`/`psub=`/`ssub=`, flag `P`).
@@ -331,6 +339,8 @@ impl ClientRegistry {
             tracking_mem: AtomicUsize::new(0),
             watch_dirty: Arc::new(AtomicBool::new(false)),
             monitoring: AtomicBool::new(false),
+            replica: AtomicBool::new(false),
+            master: AtomicBool::new(false),
             postponed: AtomicBool::new(false),
             subs: Default::default(),
         });

@@ -258,6 +258,8 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         let aof_batch = crate::persist::aof::log::Batch::begin(&server.aof.log);
         // Commands run in this batch.
         let mut ran = 0u32;
+        // PSYNC/SYNC ran: the connection becomes a replica's link.
+        let mut handoff = false;
         loop {
             let (skipped, parsed) = match parser.next_request(&inbuf[pos..], &limits) {
                 Ok(p) => p,
@@ -303,6 +305,10 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
             // before anything else runs on this connection.
             blocking::serve_pending(&server, now);
             pos += consumed;
+            if client.repl.as_ref().is_some_and(|h| h.psync.is_some()) {
+                handoff = true;
+                break;
+            }
             if super::obuf::must_close(&server, &client, out.len(), &mut soft_since_ms) {
                 // Closed without the replies, as Redis frees the client.
                 out.buf.clear();
@@ -378,6 +384,13 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
         }
         // Requests read while the replies were written run next.
         run_buffered = inbuf.len() > before;
+        if handoff && !fatal {
+            if let Some(hello) = client.repl.take() {
+                let inbuf = std::mem::take(&mut inbuf);
+                crate::replication::master::serve(&server, &mut stream, inbuf, *hello, &info).await;
+            }
+            return;
+        }
         if fatal {
             let _ = stream.shutdown().await;
             return;
@@ -422,7 +435,7 @@ pub async fn serve(server: Arc<Server>, tcp: TcpStream, tstats: Arc<ThreadStats>
                 }
                 Some(Outcome::Denied(d)) => Unblocked::Denied(d),
                 Some(Outcome::Timeout) | None => {
-                    guard.waiter.op.timeout_reply(&mut out);
+                    guard.waiter.op.timeout_reply(&server, &mut out);
                     Unblocked::Ok
                 }
             };

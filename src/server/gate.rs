@@ -44,6 +44,12 @@ impl Gates {
         }
     }
 
+    /// The cron thread's gate (the last), which the replica link's thread
+    /// shares for reading.
+    pub fn cron_gate(&self) -> usize {
+        self.gates.len() - 1
+    }
+
     /// Make gate `i` the calling thread's own.
     pub fn adopt(&self, i: usize) {
         MINE.with(|m| m.set(i));

@@ -83,6 +83,8 @@ pub struct Server {
     this: std::sync::Weak<Server>,
     /// The append-only file (persist::aof).
     pub aof: Arc<crate::persist::aof::Aof>,
+    /// Connected replicas and WAITs (src/replication).
+    pub repl: crate::replication::Repl,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -170,6 +172,10 @@ impl ServerHandle {
                 }
             }
         });
+        // The master link's thread ends too (it holds the server).
+        if let Some(up) = self.server.repl.upstream() {
+            up.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         for t in self.threads {
             let _ = t.join();
         }
@@ -184,7 +190,7 @@ impl ServerHandle {
     }
 }
 
-fn random_hex(n: usize) -> String {
+pub(crate) fn random_hex(n: usize) -> String {
     (0..n)
         .map(|_| char::from_digit((crate::util::rand_u64() % 16) as u32, 16).unwrap_or('0'))
         .collect()
@@ -336,8 +342,10 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         pause: Default::default(),
         trim: Default::default(),
         this: this.clone(),
+        repl: Default::default(),
         shutdown_tx,
     });
+    server.repl.set_replid(&server.run_id);
     tracing::info!("Server initialized");
     // Load the data before any client can connect: with appendonly yes the
     // AOF alone (as Redis, even when it does not exist yet), else dump.rdb.
@@ -387,6 +395,13 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
                 .name("ember-cron".into())
                 .spawn(move || cron(server, nworkers))?,
         );
+    }
+    // `replicaof` in the config file: follow that master from the start.
+    let master = server.config.read(|c| c.compat.get("replicaof").cloned());
+    if let Some((host, port)) = master.as_deref().and_then(|m| m.split_once(' ')) {
+        if let Ok(port) = port.parse::<u16>() {
+            server.repl.set_master(&server, host, port);
+        }
     }
     crate::alloc::mark_startup();
     Ok(ServerHandle {
@@ -504,6 +519,7 @@ fn cron(server: Arc<Server>, gate: usize) {
         if now / 1000 != last_second {
             last_second = now / 1000;
             obuf::cron(&server);
+            crate::replication::cron(&server);
         }
         let (cmds, net_in, net_out, _, _) = server.traffic_totals();
         server

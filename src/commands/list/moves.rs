@@ -110,14 +110,6 @@ pub(crate) fn move_one(
     let Some(v) = l.pop(from) else {
         return Ok(None);
     };
-    // BLMOVE/BRPOPLPUSH (served or not) are logged as their effect.
-    let side = |e: End| -> &'static [u8] {
-        match e {
-            End::Left => b"LEFT",
-            End::Right => b"RIGHT",
-        }
-    };
-    crate::persist::aof::propagate_instead([&b"LMOVE"[..], src, dst, side(from), side(to)]);
     if src == dst {
         l.grow_check(1, entry_size(v.len()), lim);
         l.push(to, &v, lim);
@@ -172,6 +164,22 @@ fn rpoplpush(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     lmove_generic(ctx, args, (End::Right, End::Left))
 }
 
+/// BLMOVE and BRPOPLPUSH (served at once or later) are propagated as the
+/// LMOVE and RPOPLPUSH they did, as Redis rewrites them.
+fn propagate_move(rpoplpush: bool, src: &[u8], dst: &[u8], (from, to): (End, End)) {
+    let side = |e: End| -> &'static [u8] {
+        match e {
+            End::Left => b"LEFT",
+            End::Right => b"RIGHT",
+        }
+    };
+    if rpoplpush {
+        crate::persist::aof::propagate_instead([&b"RPOPLPUSH"[..], src, dst]);
+    } else {
+        crate::persist::aof::propagate_instead([&b"LMOVE"[..], src, dst, side(from), side(to)]);
+    }
+}
+
 /// BLMOVE/BRPOPLPUSH: move now if the source has elements, else block.
 fn blmove_generic(ctx: &mut Ctx<'_>, args: Args<'_>, ends: (End, End), t: u64) -> CmdResult {
     let (db, now) = (ctx.db(), ctx.now);
@@ -179,7 +187,9 @@ fn blmove_generic(ctx: &mut Ctx<'_>, args: Args<'_>, ends: (End, End), t: u64) -
     let lim = limit(ctx.server);
     let server = ctx.server;
     let mut ml = server.keyspace.lock_keys([src, dst]);
+    let rpoplpush = ctx.cmd.name == "brpoplpush";
     if let Some(v) = move_one(&mut ml, db, src, dst, ends, now, lim)? {
+        propagate_move(rpoplpush, src, dst, ends);
         ctx.out.bulk(&v);
         return Ok(());
     }
@@ -187,6 +197,7 @@ fn blmove_generic(ctx: &mut Ctx<'_>, args: Args<'_>, ends: (End, End), t: u64) -
         from: ends.0,
         to: ends.1,
         dst: dst.into(),
+        rpoplpush,
     };
     blocking::block(ctx, &mut ml, &[src], op, t);
     Ok(())
@@ -340,15 +351,17 @@ pub fn serve_blocked_move(
     src: &[u8],
     dst: &[u8],
     now: u64,
-    from: End,
-    to: End,
+    (from, to, rpoplpush): (End, End, bool),
     out: &mut Reply,
 ) -> bool {
     if !matches!(write(acc.shard_for(src), db, src, now), Ok(Some(_))) {
         return false;
     }
     match move_one(acc, db, src, dst, (from, to), now, limit(server)) {
-        Ok(Some(v)) => out.bulk(&v),
+        Ok(Some(v)) => {
+            propagate_move(rpoplpush, src, dst, (from, to));
+            out.bulk(&v)
+        }
         Ok(None) => return false,
         Err(e) => out.error(&e.message()),
     }

@@ -145,11 +145,14 @@ fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         *s = kept;
     }
     if logging {
-        crate::persist::aof::propagate_instead(
-            [&b"SREM"[..], key]
-                .into_iter()
-                .chain(popped.iter().map(|m| m.as_slice())),
-        );
+        // SREMs of at most 1024 members each, as Redis propagates them.
+        for batch in popped.chunks(1024) {
+            crate::persist::aof::propagate_instead(
+                [&b"SREM"[..], key]
+                    .into_iter()
+                    .chain(batch.iter().map(|m| m.as_slice())),
+            );
+        }
     }
     after_removal(&mut shard, db, key, false, "spop");
     Ok(())

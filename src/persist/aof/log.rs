@@ -69,6 +69,16 @@ pub struct Record {
     pub end_db: u32,
     /// RESP commands; empty for a number that logs nothing.
     pub buf: Vec<u8>,
+    /// For replicas only, not the AOF (a master's PING and GETACK).
+    pub repl_only: bool,
+}
+
+/// Something to run in the writer once every record below `at` was
+/// written and none from `at` on: the replication offset there is the
+/// point a replica's snapshot, or a WAIT, stands for.
+pub struct SyncPoint {
+    pub at: u64,
+    pub then: Box<dyn FnOnce(u64) + Send>,
 }
 
 /// Where the writer sends records from a given sequence number on.
@@ -88,12 +98,21 @@ pub struct Queue {
     pub switch: Option<Switch>,
     /// Sequence number from which the last switch applied (for waiters).
     pub switched_at: u64,
+    /// Waiting for the writer to reach their number (replication).
+    pub points: Vec<SyncPoint>,
     pub stop: bool,
 }
 
 /// The propagation log of one server, shared by every shard.
 pub struct Log {
+    /// Records are taken: the AOF or replication needs them.
     on: AtomicBool,
+    /// The AOF is on (records go to a file).
+    aof: AtomicBool,
+    /// Replication is on (records go to the backlog).
+    repl: AtomicBool,
+    /// The replication stream (src/replication/backlog.rs).
+    pub backlog: crate::replication::backlog::Backlog,
     seq: AtomicU64,
     pub(crate) q: Mutex<Queue>,
     pub(crate) cv: Condvar,
@@ -115,6 +134,9 @@ impl Default for Log {
     fn default() -> Self {
         Log {
             on: AtomicBool::new(false),
+            aof: AtomicBool::new(false),
+            repl: AtomicBool::new(false),
+            backlog: Default::default(),
             seq: AtomicU64::new(1),
             q: Mutex::new(Queue {
                 next: 1,
@@ -131,16 +153,57 @@ impl Default for Log {
 }
 
 impl Log {
-    /// Whether writes are being logged.
+    /// Whether writes are being logged (for the AOF, replicas or both).
     #[inline]
     pub fn is_on(&self) -> bool {
         self.on.load(Ordering::Acquire)
     }
 
-    /// Start or stop taking sequence numbers. Turning it on must happen at a
+    /// Whether the AOF is on.
+    #[inline]
+    pub fn aof_on(&self) -> bool {
+        self.aof.load(Ordering::Acquire)
+    }
+
+    /// Start or stop logging to the AOF. Turning it on must happen at a
     /// cut (every gate held), together with a [`Log::switch_at`].
     pub fn set_on(&self, on: bool) {
-        self.on.store(on, Ordering::Release);
+        self.aof.store(on, Ordering::Release);
+        self.on
+            .store(on || self.repl.load(Ordering::Acquire), Ordering::Release);
+    }
+
+    /// Start feeding the replication backlog (at a cut, every gate held);
+    /// it stays on for the server's life, as Redis keeps its backlog.
+    pub fn set_repl_on(&self) {
+        self.repl.store(true, Ordering::Release);
+        self.on.store(true, Ordering::Release);
+    }
+
+    /// Run `then` with the replication offset once the writer has written
+    /// every record numbered below `at` and none from `at` on.
+    pub fn at_point(&self, at: u64, then: Box<dyn FnOnce(u64) + Send>) {
+        let mut q = self.q.lock();
+        q.points.push(SyncPoint { at, then });
+        drop(q);
+        self.cv.notify_one();
+    }
+
+    /// Submit `cmd` (RESP, not bound to a database) to the replication
+    /// stream alone, not the AOF: the PINGs and GETACKs a master sends its
+    /// replicas, DEBUG REPLICATE. Nothing while nothing is logged.
+    pub fn submit_alone(&self, cmd: Vec<u8>) {
+        if !self.is_on() {
+            return;
+        }
+        let seq = self.take_seq();
+        self.submit_all(std::iter::once(Record {
+            seq,
+            start_db: NO_DB,
+            end_db: NO_DB,
+            buf: cmd,
+            repl_only: true,
+        }));
     }
 
     /// The next sequence number that will be handed out.
@@ -179,7 +242,7 @@ impl Log {
     /// Whether replies must wait for their records to be fsynced.
     #[inline]
     pub fn always(&self) -> bool {
-        self.is_on() && self.policy() == FSYNC_ALWAYS
+        self.aof_on() && self.policy() == FSYNC_ALWAYS
     }
 
     /// Hand a record to the writer: at once, or, on a connection's thread
@@ -326,6 +389,7 @@ impl Cur {
             start_db: if self.cmds == 0 { NO_DB } else { self.start_db },
             end_db: if self.cmds == 0 { NO_DB } else { self.end_db },
             buf,
+            repl_only: false,
         };
         self.cmds = 0;
         self.multi = false;
@@ -398,6 +462,7 @@ pub fn deleted(log: &Log, db: usize, key: &[u8]) {
             start_db: db as u32,
             end_db: db as u32,
             buf: cmd,
+            repl_only: false,
         });
     }
 }

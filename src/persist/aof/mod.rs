@@ -134,7 +134,7 @@ impl Aof {
     /// Auto-rewrite (`auto-aof-rewrite-percentage` / `-min-size`), checked
     /// by the writer after each write.
     fn maybe_auto_rewrite(&self) {
-        if !self.log.is_on() || self.rewriting.load(Relaxed) {
+        if !self.log.aof_on() || self.rewriting.load(Relaxed) {
             return;
         }
         let Some(server) = self.server() else { return };
@@ -199,7 +199,7 @@ impl Aof {
                 // which would only fail again).
                 if (r.is_ok() || stopped)
                     && server.config.read(|c| c.appendonly)
-                    && !aof.log.is_on()
+                    && !aof.log.aof_on()
                 {
                     aof.spawn_rewrite(&server, true);
                 }
@@ -255,7 +255,7 @@ impl Aof {
 
     /// INFO persistence fields.
     pub fn info(&self, w: &mut dyn FnMut(&str, String)) {
-        let on = self.log.is_on();
+        let on = self.log.aof_on();
         let scheduled = self.scheduled.load(Relaxed);
         let rewriting = self.rewriting.load(Relaxed) && !scheduled;
         w("aof_enabled", (on as u8).to_string());
@@ -672,7 +672,7 @@ fn rewrite(server: &Server, enable: bool) -> io::Result<()> {
             old = Manifest::parse(&text).unwrap_or_default();
         }
     }
-    let logging = enable || aof.log.is_on();
+    let logging = enable || aof.log.aof_on();
     let incr_seq = old.last_incr_seq() + 1;
     let base_seq = old.base_seq() + 1;
     let incr = FileInfo {
@@ -690,7 +690,7 @@ fn rewrite(server: &Server, enable: bool) -> io::Result<()> {
             return;
         }
         let opened = create_new(&dir.join(&incr.name)).and_then(|f| {
-            if aof.log.is_on() {
+            if aof.log.aof_on() {
                 // Writes from here on are only in the new incr file: name
                 // it in the manifest before anyone is acknowledged.
                 let mut interim = old.clone();

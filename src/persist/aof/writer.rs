@@ -57,10 +57,14 @@ pub(super) fn run(aof: Arc<Aof>) {
             let limit = q.switch.as_ref().map_or(u64::MAX, |s| s.at);
             while q.next < limit {
                 let next = q.next;
+                reach_points(&mut q.points, next, log);
                 let Some(r) = q.pending.remove(&next) else {
                     break;
                 };
-                if file.is_some() && !r.buf.is_empty() {
+                if !r.buf.is_empty() {
+                    log.backlog.feed(r.start_db, r.end_db, &r.buf);
+                }
+                if file.is_some() && !r.buf.is_empty() && !r.repl_only {
                     if log.timestamps() {
                         let now = crate::util::now_ms() / 1000;
                         if now > stamped {
@@ -79,6 +83,8 @@ pub(super) fn run(aof: Arc<Aof>) {
                 upto = next;
                 q.next += 1;
             }
+            let next = q.next;
+            reach_points(&mut q.points, next, log);
             // Bytes not written yet belong to the old file: switch after.
             if q.switch.is_some() && q.next >= limit && buf.is_empty() {
                 switch = q.switch.take();
@@ -183,5 +189,23 @@ pub(super) fn run(aof: Arc<Aof>) {
             return;
         }
         aof.maybe_auto_rewrite();
+    }
+}
+
+/// Run the sync points whose number the writer reached: every record below
+/// `next` is in the replication stream, none from `next` on.
+fn reach_points(points: &mut Vec<super::log::SyncPoint>, next: u64, log: &Log) {
+    if points.is_empty() {
+        return;
+    }
+    let offset = log.backlog.end();
+    let mut i = 0;
+    while i < points.len() {
+        if points[i].at <= next {
+            let p = points.swap_remove(i);
+            (p.then)(offset);
+        } else {
+            i += 1;
+        }
     }
 }
