@@ -449,3 +449,71 @@ fn a_freed_backlog_means_a_new_replication_id() {
         String::from_utf8_lossy(&got)
     );
 }
+
+/// The commands in `buf` (a replication stream), lower-cased names.
+fn commands(buf: &[u8]) -> Vec<Vec<String>> {
+    let text = String::from_utf8_lossy(buf).to_string();
+    let mut lines = text.split("\r\n");
+    let mut out = Vec::new();
+    while let Some(l) = lines.next() {
+        let Some(n) = l.strip_prefix('*') else {
+            continue;
+        };
+        let n: usize = n.parse().unwrap();
+        let mut cmd = Vec::new();
+        for i in 0..n {
+            lines.next();
+            let a = lines.next().unwrap().to_string();
+            cmd.push(if i == 0 { a.to_lowercase() } else { a });
+        }
+        out.push(cmd);
+    }
+    out
+}
+
+#[test]
+fn writes_reach_replicas_in_the_shape_redis_gives_them() {
+    let m = TestServer::start();
+    let mut mc = m.conn();
+    let mut s = TcpStream::connect(m.addr).unwrap();
+    s.write_all(b"SYNC\r\n").unwrap();
+    let mut got = Vec::new();
+    read_until(&mut s, &mut got, |g| find(g, b"REDIS0").is_some());
+    wait_until("the replica online", 10, || {
+        info_field(&mut mc, "slave0").contains("state=online")
+    });
+    got.clear();
+    let mut c5 = m.conn();
+    let _: () = q(&mut c5, &["SELECT", "5"]);
+    let _: Vec<String> = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("a")
+        .arg("1")
+        .cmd("SET")
+        .arg("b")
+        .arg("2")
+        .query(&mut c5)
+        .unwrap();
+    let _: i64 = q(&mut c5, &["PUBLISH", "ch", "hello"]);
+    let _: String = q(&mut c5, &["GETSET", "a", "3"]);
+    let _: String = q(&mut c5, &["GETDEL", "b"]);
+    let _: () = q(&mut c5, &["SET", "p", "v", "pxat", "99999999999999"]);
+    let _: () = q(&mut c5, &["SET", "lastone", "x"]);
+    read_until(&mut s, &mut got, |g| find(g, b"lastone").is_some());
+    let want: Vec<Vec<&str>> = vec![
+        vec!["multi"],
+        vec!["select", "5"],
+        vec!["set", "a", "1"],
+        vec!["set", "b", "2"],
+        vec!["exec"],
+        vec!["publish", "ch", "hello"],
+        vec!["set", "a", "3"],
+        vec!["del", "b"],
+        vec!["set", "p", "v", "pxat", "99999999999999"],
+        vec!["set", "lastone", "x"],
+    ];
+    let got = commands(&got);
+    let got: Vec<Vec<String>> = got.into_iter().filter(|c| c[0] != "ping").collect();
+    assert_eq!(got, want);
+}

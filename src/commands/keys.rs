@@ -388,14 +388,21 @@ fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let mut shard_idx = (cursor % NSHARDS as u64) as usize;
     let mut table_cursor = cursor / NSHARDS as u64;
     let mut found: Vec<Vec<u8>> = Vec::new();
+    let mut expired: Vec<Vec<u8>> = Vec::new();
+    // Expired keys passed are deleted (and propagated), as Redis's SCAN
+    // expires them; not while expiry is held (CLIENT PAUSE, a replica).
+    let reclaim = !ctx.server.keyspace.held(now);
     let mut visited = 0;
     let next = loop {
-        let shard = ctx.server.keyspace.lock_shard(shard_idx);
+        let mut shard = ctx.server.keyspace.lock_shard(shard_idx);
         table_cursor = shard
             .db_ref(db)
             .scan(table_cursor, count - visited, |k, e| {
                 visited += 1;
                 if e.is_expired(now) {
+                    if reclaim {
+                        expired.push(k.to_vec());
+                    }
                     return;
                 }
                 if let Some(p) = pattern {
@@ -410,6 +417,10 @@ fn scan(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
                 }
                 found.push(k.to_vec());
             });
+        for k in expired.drain(..) {
+            // (Through the lookup: it deletes, counts and logs the DEL.)
+            shard.exists(db, &k, now);
+        }
         drop(shard);
         if table_cursor == 0 {
             shard_idx += 1;
@@ -442,7 +453,9 @@ fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
             (start + attempt) % NSHARDS
         };
         let mut shard = ctx.server.keyspace.lock_shard(i);
-        // Skip (and reclaim) expired keys a bounded number of times.
+        // Skip (and reclaim) expired keys a bounded number of times; while
+        // expiry is held (CLIENT PAUSE, a replica) they are only skipped.
+        let reclaim = !ctx.server.keyspace.held(now);
         for _ in 0..16 {
             let Some(pos) = shard.db_ref(db).random_position() else {
                 break;
@@ -450,8 +463,11 @@ fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
             let table: &mut Table = shard.db(db);
             let expired = table.at(pos).is_some_and(|(_, e)| e.is_expired(now));
             if expired {
-                let (k, _) = table.remove_at(pos);
-                shard.expired(db, &k);
+                if reclaim {
+                    let (k, _) = table.remove_at(pos);
+                    crate::persist::aof::log::deleted(&shard.log, db, &k);
+                    shard.expired(db, &k);
+                }
                 continue;
             }
             if let Some((k, _)) = shard.db_ref(db).at(pos) {

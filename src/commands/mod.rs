@@ -549,6 +549,14 @@ pub fn dispatch(
     } else {
         None
     };
+    // A replica whose link is down, with replica-serve-stale-data no,
+    // answers only the commands flagged STALE (INFO, REPLICAOF...).
+    let refusal = refusal.or_else(|| {
+        let denystale = !cmd.has(flags::STALE)
+            || (entry.id == server.commands.exec_id
+                && client.multi.as_ref().is_some_and(|m| m.denystale));
+        (denystale && !client.replaying && server.repl.stale(server)).then_some(MASTERDOWN)
+    });
     if let Some(why) = refusal {
         tstats.rejected(entry.id);
         if entry.id == server.commands.exec_id {
@@ -588,6 +596,7 @@ pub fn dispatch(
             m.denyoom |= f & flags::DENYOOM != 0;
             m.writes |= f & flags::WRITE != 0;
             m.may_replicate |= f & (flags::WRITE | flags::MAY_REPLICATE) != 0;
+            m.denystale |= f & flags::STALE == 0;
             client
                 .info
                 .last_cmd
@@ -684,6 +693,10 @@ fn debug_allowed(server: &Server, client: &Client) -> bool {
 
 /// The error for a DENYOOM command while over `maxmemory`.
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+/// A command refused by a replica whose link is down (Redis's
+/// `masterdownerr`).
+pub const MASTERDOWN: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 /// A write to a read-only replica (Redis's `roslaveerr`).
 pub const READONLY_REPLICA: &str = "READONLY You can't write against a read only replica.";
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";

@@ -286,12 +286,15 @@ fn sunsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 fn publish(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    // Replicas' subscribers get it too (not the AOF), as in Redis.
+    crate::persist::aof::log::to_replicas_only(&ctx.server.aof.log);
     let n = ctx.server.pubsub.publish(false, &args[1], &args[2]);
     ctx.out.int(n as i64);
     Ok(())
 }
 
 fn spublish(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    crate::persist::aof::log::to_replicas_only(&ctx.server.aof.log);
     let n = ctx.server.pubsub.publish(true, &args[1], &args[2]);
     ctx.out.int(n as i64);
     Ok(())

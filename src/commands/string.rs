@@ -179,11 +179,15 @@ enum SetExpire {
     Clear,
     Keep,
     At(u64),
+    /// PXAT: the same, logged as given.
+    AtAsGiven(u64),
 }
 
 fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let (mut nx, mut xx, mut get, mut keepttl) = (false, false, false, false);
     let mut expire: Option<u64> = None;
+    // PXAT given: propagated as it came (Redis rewrites EX/PX/EXAT only).
+    let mut as_given = false;
     let mut i = 3;
     while i < args.len() {
         let a = &args[i];
@@ -199,6 +203,7 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         } else if let (Some(v), false, true) = (next, keepttl, expire.is_none()) {
             let (unit, relative) = args::expire_option(a).ok_or(CmdError::Syntax)?;
             expire = Some(args::expire_time(v, unit, relative, ctx.now, "set")?);
+            as_given = !relative && matches!(unit, args::Unit::Millis);
             i += 1;
         } else {
             return Err(CmdError::Syntax);
@@ -206,6 +211,7 @@ fn set(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         i += 1;
     }
     let how = match (expire, keepttl) {
+        (Some(at), _) if as_given => SetExpire::AtAsGiven(at),
         (Some(at), _) => SetExpire::At(at),
         (None, true) => SetExpire::Keep,
         (None, false) => SetExpire::Clear,
@@ -252,11 +258,11 @@ fn set_generic(
             None
         }
     };
-    let sets_ttl = matches!(how, SetExpire::At(_));
+    let sets_ttl = matches!(how, SetExpire::At(_) | SetExpire::AtAsGiven(_));
     let expire = match how {
         SetExpire::Clear => NO_EXPIRE,
         SetExpire::Keep => old_ttl.unwrap_or(NO_EXPIRE),
-        SetExpire::At(at) => at,
+        SetExpire::At(at) | SetExpire::AtAsGiven(at) => at,
     };
     let table = shard.db(db);
     let past = expire != NO_EXPIRE && crate::keyspace::expire::already_past(expire, now);
@@ -340,6 +346,8 @@ fn getset(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 fn getdel(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let (db, now, key) = (ctx.db(), ctx.now, &args[1]);
+    // Propagated as the DEL it is, as Redis does.
+    ctx.propagate_instead(&[b"DEL", key]);
     let mut shard = ctx.server.keyspace.lock(key);
     match shard.read(db, key, now) {
         None => ctx.out.null(),

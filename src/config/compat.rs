@@ -161,7 +161,6 @@ pub const PARAMS: &[Param] = &[
     compat!("replica-ignore-maxmemory", &["slave-ignore-maxmemory"], Kind::Bool, "yes", true, None),
     compat!("replica-lazy-flush", &["slave-lazy-flush"], Kind::Bool, "no", true, None),
     compat!("replica-priority", &["slave-priority"], Kind::Int(0, IMAX), "100", true, None),
-    compat!("replica-serve-stale-data", &["slave-serve-stale-data"], Kind::Bool, "yes", true, None),
     // Read at startup by src/replication (the replica's master); REPLICAOF
     // changes the master at runtime.
     compat!("replicaof", &["slaveof"], Kind::Master, "", false, None),

@@ -123,6 +123,8 @@ pub struct Config {
     pub repl_backlog_ttl: u64,
     /// `replica-read-only`: as a replica, refuse other clients' writes.
     pub replica_read_only: bool,
+    /// `replica-serve-stale-data`: answer from old data while the link is down.
+    pub replica_serve_stale_data: bool,
     /// `masterauth` / `masteruser`: what a replica AUTHs to its master with.
     pub masterauth: String,
     pub masteruser: String,
@@ -271,6 +273,7 @@ impl Default for Config {
             repl_timeout: 60,
             repl_backlog_ttl: 3600,
             replica_read_only: true,
+            replica_serve_stale_data: true,
             masterauth: String::new(),
             masteruser: String::new(),
             stream_node_max_entries: 100,
@@ -698,6 +701,16 @@ pub const PARAMS: &[Param] = &[
         get: |c| yes_no(c.replica_read_only),
         set: |c, v| {
             c.replica_read_only = parse_bool(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "replica-serve-stale-data",
+        aliases: &["slave-serve-stale-data"],
+        mutable: true,
+        get: |c| yes_no(c.replica_serve_stale_data),
+        set: |c, v| {
+            c.replica_serve_stale_data = parse_bool(v)?;
             Ok(())
         },
     },

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use parking_lot::Mutex;
 
-use crate::persist::aof::log::{encode_select, NO_DB};
+use crate::persist::aof::log::{append_record, Record, NO_DB};
 
 /// `repl-backlog-size` by default.
 const DEFAULT_SIZE: usize = 1 << 20;
@@ -74,21 +74,25 @@ pub enum Read {
 
 impl Backlog {
     /// Append one record of the ordered log (the AOF writer, in order).
-    pub fn feed(&self, start_db: u32, end_db: u32, cmds: &[u8]) {
+    pub fn feed(&self, r: &Record) {
         let end = {
             let mut b = self.inner.lock();
             if !b.active {
                 return;
             }
-            if start_db != NO_DB && start_db != b.db {
-                let mut sel = Vec::with_capacity(24);
-                encode_select(&mut sel, start_db);
-                b.push(&sel);
+            // The record's bytes with the SELECT it needs (if any).
+            let mut db = b.db;
+            if r.start_db != NO_DB && r.start_db != db {
+                let mut with_select = Vec::with_capacity(r.buf.len() + 24);
+                append_record(&mut with_select, &mut db, r);
+                b.push(&with_select);
+            } else {
+                b.push(&r.buf);
+                if r.end_db != NO_DB {
+                    db = r.end_db;
+                }
             }
-            b.push(cmds);
-            if end_db != NO_DB {
-                b.db = end_db;
-            }
+            b.db = db;
             b.trim();
             b.end
         };
@@ -234,26 +238,37 @@ impl Inner {
 mod tests {
     use super::*;
 
+    fn rec(start_db: u32, end_db: u32, buf: &[u8]) -> Record {
+        Record {
+            seq: 0,
+            start_db,
+            end_db,
+            buf: buf.to_vec(),
+            repl_only: false,
+            wrapped: false,
+        }
+    }
+
     #[test]
     fn offsets_start_at_one_and_a_select_precedes_a_new_database() {
         let b = Backlog::default();
-        b.feed(0, 0, b"ignored");
+        b.feed(&rec(0, 0, b"ignored"));
         assert_eq!(b.end(), 0, "nothing is kept before the first replica");
         b.start();
         b.reselect();
-        b.feed(0, 0, b"AB");
+        b.feed(&rec(0, 0, b"AB"));
         let mut out = Vec::new();
         assert_eq!(b.read(1, 1, 1 << 20, &mut out), Read::Some);
         assert_eq!(out, b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\nAB");
         let end = b.end();
-        b.feed(0, 0, b"C");
+        b.feed(&rec(0, 0, b"C"));
         out.clear();
         assert_eq!(b.read(1, end + 1, 1 << 20, &mut out), Read::Some);
         assert_eq!(out, b"C", "same database: no SELECT");
         assert_eq!(b.read(1, b.end() + 1, 10, &mut out), Read::Nothing);
         b.reselect();
-        b.feed(NO_DB, NO_DB, b"P");
-        b.feed(3, 3, b"D");
+        b.feed(&rec(NO_DB, NO_DB, b"P"));
+        b.feed(&rec(3, 3, b"D"));
         out.clear();
         assert_eq!(b.read(1, end + 2, 1 << 20, &mut out), Read::Some);
         assert_eq!(out, b"P*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\nD");
@@ -267,7 +282,7 @@ mod tests {
         b.pin(7, 1);
         let chunk = vec![b'x'; 10_000];
         for _ in 0..10 {
-            b.feed(NO_DB, NO_DB, &chunk);
+            b.feed(&rec(NO_DB, NO_DB, &chunk));
         }
         // Pinned at 1: nothing dropped.
         assert!(b.holds(1));

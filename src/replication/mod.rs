@@ -134,6 +134,16 @@ impl Repl {
         self.following.on.load(Relaxed)
     }
 
+    /// A replica whose link is down that serves no stale data
+    /// (`replica-serve-stale-data no`).
+    pub fn stale(&self, server: &Server) -> bool {
+        self.is_replica()
+            && !server.config.read(|c| c.replica_serve_stale_data)
+            && self
+                .upstream()
+                .is_some_and(|u| u.state.load(Relaxed) != replica::CONNECTED)
+    }
+
     /// Writes from ordinary clients are refused (`replica-read-only`).
     #[inline]
     pub fn read_only(&self, server: &Server) -> bool {

@@ -81,6 +81,9 @@ pub struct MultiState {
     /// A queued command is flagged WRITE or MAY_REPLICATE (CLIENT PAUSE
     /// WRITE holds the EXEC).
     pub may_replicate: bool,
+    /// A queued command lacks the STALE flag (EXEC is refused by a replica
+    /// serving no stale data).
+    pub denystale: bool,
 }
 
 /// One queued request, owning its arguments.

@@ -132,7 +132,9 @@ fn group_read(
                 }
             }
         }
-        if n > 0 {
+        // The group's new position travels in the XCLAIMs' LASTID; only
+        // NOACK reads (no XCLAIM) propagate it on its own, as Redis 7.2.
+        if n > 0 && noack {
             argvs.push(super::group::setid_argv(key, gname, &g));
         }
     }
@@ -284,7 +286,9 @@ fn read_generic(ctx: &mut Ctx<'_>, args: Args<'_>, grouped: bool) -> CmdResult {
             c.seen_time = now;
             if created {
                 changed = true;
-                log_created(key, gname, cname);
+                if p.noack {
+                    log_created(key, gname, cname);
+                }
                 created_on.push(*key);
             }
             let glast = g.last_id;
@@ -360,7 +364,8 @@ fn read_generic(ctx: &mut Ctx<'_>, args: Args<'_>, grouped: bool) -> CmdResult {
     Ok(())
 }
 
-/// Log a consumer this read created.
+/// Log a consumer this read created: only a NOACK read's, as Redis 7.2
+/// (otherwise the XCLAIMs of what it delivers create it on replay).
 fn log_created(key: &[u8], g: &[u8], c: &[u8]) {
     crate::persist::aof::propagate_instead([&b"XGROUP"[..], b"CREATECONSUMER", key, g, c]);
 }
@@ -413,7 +418,7 @@ pub fn serve_blocked_read(
         None => s.edge_id(true).is_some_and(|top| top > gt),
     };
     if created {
-        if let Some((g, c)) = &op.group {
+        if let (Some((g, c)), true) = (&op.group, op.noack) {
             log_created(key, g, c);
         }
         shard.dirtied();

@@ -71,6 +71,33 @@ pub struct Record {
     pub buf: Vec<u8>,
     /// For replicas only, not the AOF (a master's PING and GETACK).
     pub repl_only: bool,
+    /// `buf` is a transaction wrapped in MULTI/EXEC: a SELECT it needs
+    /// goes after the MULTI, as Redis 7 propagates it.
+    pub wrapped: bool,
+}
+
+/// The MULTI that starts a wrapped record.
+pub const MULTI_CMD: &[u8] = b"*1\r\n$5\r\nMULTI\r\n";
+
+/// Append a record's commands to a stream that is in database `*db`:
+/// a SELECT first where its database differs (after the MULTI of a
+/// wrapped transaction), then `*db` follows it.
+pub fn append_record(out: &mut Vec<u8>, db: &mut u32, r: &Record) {
+    if r.start_db != NO_DB && r.start_db != *db {
+        if r.wrapped && r.buf.starts_with(MULTI_CMD) {
+            out.extend_from_slice(MULTI_CMD);
+            encode_select(out, r.start_db);
+            out.extend_from_slice(&r.buf[MULTI_CMD.len()..]);
+        } else {
+            encode_select(out, r.start_db);
+            out.extend_from_slice(&r.buf);
+        }
+    } else {
+        out.extend_from_slice(&r.buf);
+    }
+    if r.end_db != NO_DB {
+        *db = r.end_db;
+    }
 }
 
 /// Something to run in the writer once every record below `at` was
@@ -203,6 +230,7 @@ impl Log {
             end_db: NO_DB,
             buf: cmd,
             repl_only: true,
+            wrapped: false,
         }));
     }
 
@@ -354,6 +382,10 @@ struct Cur {
     multi: bool,
     buf: Vec<u8>,
     cmds: usize,
+    /// Commands of `buf` the AOF gets (the others go to replicas only).
+    aof_cmds: usize,
+    /// The innermost command goes to replicas only ([`to_replicas_only`]).
+    repl_only_cmd: bool,
     start_db: u32,
     end_db: u32,
 }
@@ -373,11 +405,15 @@ impl Cur {
         }
         self.buf.extend_from_slice(cmd);
         self.cmds += n;
+        if !self.repl_only_cmd {
+            self.aof_cmds += n;
+        }
     }
 
     fn finish(&mut self, seq: u64) -> Record {
         let mut buf = std::mem::take(&mut self.buf);
-        if self.multi && self.cmds > 1 {
+        let wrapped = self.multi && self.cmds > 1;
+        if wrapped {
             let mut wrapped = Vec::with_capacity(buf.len() + 32);
             encode(&mut wrapped, [&b"MULTI"[..]]);
             wrapped.extend_from_slice(&buf);
@@ -389,8 +425,11 @@ impl Cur {
             start_db: if self.cmds == 0 { NO_DB } else { self.start_db },
             end_db: if self.cmds == 0 { NO_DB } else { self.end_db },
             buf,
-            repl_only: false,
+            // (A transaction with any AOF command goes to both, whole.)
+            repl_only: self.cmds > 0 && self.aof_cmds == 0,
+            wrapped,
         };
+        self.aof_cmds = 0;
         self.cmds = 0;
         self.multi = false;
         r
@@ -422,6 +461,13 @@ pub fn encode_select(out: &mut Vec<u8>, db: u32) {
 /// changed something, so it will be logged; take its sequence number now.
 #[inline]
 pub fn touched(log: &Log) {
+    mark(log, false);
+}
+
+/// The running command will be logged (for replicas only: `repl_only`);
+/// its sequence number is taken now.
+#[inline]
+fn mark(log: &Log, repl_only: bool) {
     if !log.is_on() {
         return;
     }
@@ -431,6 +477,7 @@ pub fn touched(log: &Log) {
             return;
         }
         c.dirty = true;
+        c.repl_only_cmd |= repl_only;
         if c.seq.is_none() {
             c.seq = Some(log.take_seq());
         }
@@ -463,8 +510,16 @@ pub fn deleted(log: &Log, db: usize, key: &[u8]) {
             end_db: db as u32,
             buf: cmd,
             repl_only: false,
+            wrapped: false,
         });
     }
+}
+
+/// The running command goes to replicas but not to the AOF (PUBLISH and
+/// SPUBLISH, as Redis forces their propagation to replicas only): it is
+/// logged as if it changed something, in a record the AOF skips.
+pub fn to_replicas_only(log: &Log) {
+    mark(log, true);
 }
 
 /// Log `argv` instead of the running command's own arguments (relative
@@ -571,6 +626,7 @@ fn close(log: &Log, db: usize, argv: Option<crate::protocol::Args<'_>>) {
             }
         }
         c.instead = None;
+        c.repl_only_cmd = false;
         if c.depth > 0 {
             return None;
         }

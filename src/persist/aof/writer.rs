@@ -27,7 +27,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::log::{encode_select, encode_timestamp, Log, FSYNC_ALWAYS, FSYNC_EVERYSEC, NO_DB};
+use super::log::{encode_timestamp, Log, FSYNC_ALWAYS, FSYNC_EVERYSEC, NO_DB};
 use super::Aof;
 
 /// How long records gather before a write under everysec/no, and the
@@ -62,7 +62,7 @@ pub(super) fn run(aof: Arc<Aof>) {
                     break;
                 };
                 if !r.buf.is_empty() {
-                    log.backlog.feed(r.start_db, r.end_db, &r.buf);
+                    log.backlog.feed(&r);
                 }
                 if file.is_some() && !r.buf.is_empty() && !r.repl_only {
                     if log.timestamps() {
@@ -72,13 +72,7 @@ pub(super) fn run(aof: Arc<Aof>) {
                             stamped = now;
                         }
                     }
-                    if r.start_db != NO_DB && r.start_db != db {
-                        encode_select(&mut buf, r.start_db);
-                    }
-                    buf.extend_from_slice(&r.buf);
-                    if r.end_db != NO_DB {
-                        db = r.end_db;
-                    }
+                    super::log::append_record(&mut buf, &mut db, &r);
                 }
                 upto = next;
                 q.next += 1;
