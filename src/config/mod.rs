@@ -442,9 +442,12 @@ const TLS_AUTH_CLIENTS: &[&str] = &["no", "yes", "optional"];
 /// A boolean parameter bound to a `Config` field.
 macro_rules! p_bool {
     ($name:expr, $field:ident, $mutable:expr) => {
+        p_bool!($name, &[], $field, $mutable)
+    };
+    ($name:expr, $aliases:expr, $field:ident, $mutable:expr) => {
         Param {
             name: $name,
-            aliases: &[],
+            aliases: $aliases,
             mutable: $mutable,
             get: |c| yes_no(c.$field),
             set: |c, v| {
@@ -694,26 +697,18 @@ pub const PARAMS: &[Param] = &[
         i64::MAX,
         true
     ),
-    Param {
-        name: "replica-read-only",
-        aliases: &["slave-read-only"],
-        mutable: true,
-        get: |c| yes_no(c.replica_read_only),
-        set: |c, v| {
-            c.replica_read_only = parse_bool(v)?;
-            Ok(())
-        },
-    },
-    Param {
-        name: "replica-serve-stale-data",
-        aliases: &["slave-serve-stale-data"],
-        mutable: true,
-        get: |c| yes_no(c.replica_serve_stale_data),
-        set: |c, v| {
-            c.replica_serve_stale_data = parse_bool(v)?;
-            Ok(())
-        },
-    },
+    p_bool!(
+        "replica-read-only",
+        &["slave-read-only"],
+        replica_read_only,
+        true
+    ),
+    p_bool!(
+        "replica-serve-stale-data",
+        &["slave-serve-stale-data"],
+        replica_serve_stale_data,
+        true
+    ),
     p_str!("masterauth", masterauth, true),
     p_str!("masteruser", masteruser, true),
     p_int!(

@@ -200,6 +200,12 @@ impl Log {
             .store(on || self.repl.load(Ordering::Acquire), Ordering::Release);
     }
 
+    /// Whether the replication backlog is fed (a replica connected once).
+    #[inline]
+    pub fn repl_on(&self) -> bool {
+        self.repl.load(Ordering::Acquire)
+    }
+
     /// Start feeding the replication backlog (at a cut, every gate held);
     /// it stays on for the server's life, as Redis keeps its backlog.
     pub fn set_repl_on(&self) {

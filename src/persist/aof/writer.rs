@@ -61,7 +61,7 @@ pub(super) fn run(aof: Arc<Aof>) {
                 let Some(r) = q.pending.remove(&next) else {
                     break;
                 };
-                if !r.buf.is_empty() {
+                if !r.buf.is_empty() && log.repl_on() {
                     log.backlog.feed(&r);
                 }
                 if file.is_some() && !r.buf.is_empty() && !r.repl_only {
