@@ -84,6 +84,9 @@ pub enum BlockOp {
         dst: Box<[u8]>,
         /// BRPOPLPUSH (propagated as RPOPLPUSH, BLMOVE as LMOVE).
         rpoplpush: bool,
+        /// BLMOVE's wherefrom and whereto as the client wrote them (the
+        /// LMOVE propagated carries them as they are, as Redis's).
+        sides: Box<[Box<[u8]>; 2]>,
     },
     /// XREAD/XREADGROUP with BLOCK.
     Stream(Box<crate::commands::stream::StreamRead>),
@@ -130,14 +133,15 @@ impl BlockOp {
                 to,
                 dst,
                 rpoplpush,
+                sides,
             } => crate::commands::list::serve_blocked_move(
                 server,
                 acc,
                 db,
-                key,
-                dst,
+                (key, dst),
                 now,
-                (*from, *to, *rpoplpush),
+                (*from, *to),
+                (*rpoplpush, [&sides[0], &sides[1]]),
                 out,
             ),
             BlockOp::Stream(op) => crate::commands::stream::serve_blocked_read(
@@ -546,6 +550,10 @@ pub fn serve_pending(server: &Server, now: u64) {
     // Like a command, serving holds this worker's gate (see server::gate):
     // after an EXEC it runs once the transaction is over.
     let _gate = server.gates.read();
+    // Keys expire against the time of serving, not the command's (a
+    // transaction that slept past a TTL it set serves no one, as Redis
+    // updates its cached time here).
+    let now = crate::util::now_ms().max(now);
     loop {
         let Some(i) = PENDING.with(|p| p.borrow_mut().pop()) else {
             return;
@@ -556,7 +564,9 @@ pub fn serve_pending(server: &Server, now: u64) {
             shard.waiters.unmark(db, &key);
             let mut tried: Vec<Arc<Waiter>> = Vec::new();
             loop {
-                let ty = shard.write(db, &key, now).map(|e| e.value.type_name());
+                // Looked at without effects: an expired key is not
+                // deleted (nor its DEL propagated) just by this check.
+                let ty = shard.live_type(db, &key, now);
                 let Some(w) = shard.waiters.first_for(db, &key, ty, &tried) else {
                     break;
                 };
@@ -612,7 +622,7 @@ fn serve_across(
     let mut ml = server.keyspace.lock_keys([key, dst]);
     // The queue (or the key) may have changed while no lock was held.
     let shard = ml.shard(key);
-    let Some(ty) = shard.write(db, key, now).map(|e| e.value.type_name()) else {
+    let Some(ty) = shard.live_type(db, key, now) else {
         return false;
     };
     match shard.waiters.first_for(db, key, Some(ty), &[]) {

@@ -1403,3 +1403,145 @@ fn a_blocked_client_whose_write_fails_is_unqueued() {
     assert_eq!(q::<i64>(&mut c, &["RPUSH", "ghost", "a", "b", "c"]), 3);
     assert_eq!(q::<i64>(&mut c, &["LLEN", "ghost"]), 3);
 }
+
+fn ql_nodes(c: &mut redis::Connection, key: &str) -> usize {
+    let d: String = q(c, &["DEBUG", "OBJECT", key]);
+    d.split_whitespace()
+        .find_map(|f| f.strip_prefix("ql_nodes:"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{d}"))
+}
+
+/// DEBUG QUICKLIST-PACKED-THRESHOLD (the Redis test suite's knob): in a
+/// quicklist an element that large is a plain node of its own, which no
+/// other element joins; every command and a reload keep the values.
+#[test]
+fn plain_nodes_under_a_low_packed_threshold() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let msg = "ERR argument must be a memory value bigger than 1 and smaller than 4gb";
+    assert_eq!(
+        err(&mut c, &["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5gb"]),
+        msg
+    );
+    assert_eq!(
+        err(&mut c, &["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "x"]),
+        msg
+    );
+    common::config_set(&mut c, "list-max-listpack-size", "4");
+    let _: () = q(&mut c, &["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "10b"]);
+    let big = "x".repeat(20);
+    let _: () = q(&mut c, &["RPUSH", "l", "aa", "bb", "cc", "dd", "ee"]);
+    assert_eq!(encoding(&mut c, "l"), "quicklist");
+    assert_eq!(ql_nodes(&mut c, "l"), 2);
+    let _: () = q(&mut c, &["RPUSH", "l", &big]);
+    let _: () = q(&mut c, &["RPUSH", "l", "ff"]);
+    // [aa bb cc dd] [ee] [big] [ff]
+    assert_eq!(ql_nodes(&mut c, "l"), 4);
+    let _: () = q(&mut c, &["LSET", "l", "2", &big]);
+    // [aa bb] [big] [dd] [ee] [big] [ff]
+    assert_eq!(ql_nodes(&mut c, "l"), 6);
+    // Next to a plain node, into the neighbour that has room.
+    let _: () = q(&mut c, &["LINSERT", "l", "AFTER", "ee", "e2"]);
+    assert_eq!(ql_nodes(&mut c, "l"), 6);
+    let _: () = q(&mut c, &["LINSERT", "l", "BEFORE", "bb", &big]);
+    // [aa] [big] [bb] [big] [dd] [ee e2] [big] [ff]
+    assert_eq!(ql_nodes(&mut c, "l"), 8);
+    let _: () = q(&mut c, &["LSET", "l", "1", "small"]);
+    let want = vec!["aa", "small", "bb", &big, "dd", "ee", "e2", &big, "ff"];
+    assert_eq!(range(&mut c, "l"), want);
+    let idx: String = q(&mut c, &["LINDEX", "l", "3"]);
+    assert_eq!(idx, big);
+    let n: i64 = q(&mut c, &["LREM", "l", "0", &big]);
+    assert_eq!(n, 2);
+    let _: () = q(&mut c, &["RPUSH", "l", &big]);
+    let _: () = q(&mut c, &["DEBUG", "RELOAD"]);
+    let want = vec!["aa", "small", "bb", "dd", "ee", "e2", "ff", &big];
+    assert_eq!(range(&mut c, "l"), want);
+    let dump: Vec<u8> = q(&mut c, &["DUMP", "l"]);
+    let _: () = redis::cmd("RESTORE")
+        .arg("l2")
+        .arg(0)
+        .arg(dump)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(range(&mut c, "l2"), want);
+    let popped: String = q(&mut c, &["RPOP", "l"]);
+    assert_eq!(popped, big);
+    // Back to 1 GB: a large-ish element joins a node again.
+    let _: () = q(&mut c, &["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0"]);
+    let before = ql_nodes(&mut c, "l");
+    let _: () = q(&mut c, &["DEL", "l3"]);
+    let _: () = q(&mut c, &["RPUSH", "l3", "a", &big, "b"]);
+    assert_eq!(encoding(&mut c, "l3"), "listpack");
+    let _: () = q(&mut c, &["LTRIM", "l", "0", "-1"]);
+    assert_eq!(ql_nodes(&mut c, "l"), before);
+}
+
+/// A blocked client is only woken by a key it can be served from, and
+/// looking (SWAPDB brings an expired list in) has no effect: the expired
+/// key is not deleted by the check (as Redis's LOOKUP_NOEFFECTS), only by
+/// a command that touches it later.
+#[test]
+fn waking_a_blocked_client_on_an_expired_key_has_no_effect() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    let _: () = q(&mut c, &["SELECT", "1"]);
+    let _: () = q(&mut c, &["RPUSH", "k", "hello"]);
+    let _: () = q(&mut c, &["PEXPIRE", "k", "50"]);
+    let mut b = s.raw();
+    b.roundtrip(b"SELECT 9\r\n", b"+OK\r\n");
+    b.send(b"BRPOP k 0\r\n");
+    wait_blocked(&mut c, 1);
+    thread::sleep(Duration::from_millis(80));
+    let _: () = q(&mut c, &["SWAPDB", "1", "9"]);
+    thread::sleep(Duration::from_millis(50));
+    assert_eq!(blocked_clients(&mut c), 1);
+    assert_eq!(common::info_u64(&mut c, "expired_keys"), 0);
+    let _: () = q(&mut c, &["SELECT", "9"]);
+    let n: i64 = q(&mut c, &["EXISTS", "k"]);
+    assert_eq!(n, 0);
+    assert_eq!(common::info_u64(&mut c, "expired_keys"), 1);
+    // Still served by a list that arrives later.
+    let _: () = q(&mut c, &["RPUSH", "k", "fresh"]);
+    b.expect(b"*2\r\n$1\r\nk\r\n$5\r\nfresh\r\n");
+}
+
+/// Blocked clients are served at the time of serving: a transaction that
+/// pushes, sets a short TTL and sleeps past it serves no one (Redis
+/// refreshes its clock before serving blocked clients).
+#[test]
+fn a_key_expired_by_the_end_of_exec_serves_no_blocked_client() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    let mut b = s.raw();
+    b.send(b"CLIENT ID\r\n");
+    let id = String::from_utf8(b.read_n(1, Duration::from_secs(5))).unwrap();
+    let mut rest = id;
+    while !rest.ends_with("\r\n") {
+        rest.push_str(&String::from_utf8(b.read_n(1, Duration::from_secs(5))).unwrap());
+    }
+    let id = rest.trim().trim_start_matches(':').to_string();
+    b.send(b"BRPOP k 0\r\n");
+    wait_blocked(&mut c, 1);
+    let (_, _, _): (i64, i64, String) = redis::pipe()
+        .atomic()
+        .cmd("RPUSH")
+        .arg("k")
+        .arg("hello")
+        .cmd("PEXPIRE")
+        .arg("k")
+        .arg(50)
+        .cmd("DEBUG")
+        .arg("SLEEP")
+        .arg("0.1")
+        .query(&mut c)
+        .unwrap();
+    thread::sleep(Duration::from_millis(30));
+    assert_eq!(blocked_clients(&mut c), 1);
+    let n: i64 = q(&mut c, &["CLIENT", "UNBLOCK", &id]);
+    assert_eq!(n, 1);
+    b.expect(b"*-1\r\n");
+}

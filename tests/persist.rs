@@ -162,6 +162,20 @@ fn info_field(c: &mut redis::Connection, name: &str) -> String {
         .to_string()
 }
 
+/// INFO stats `total_forks`: background snapshots begun (Ember does not
+/// fork; SAVE, in the foreground, is not one, as in Redis).
+fn forks(c: &mut redis::Connection) -> u64 {
+    let info: String = q(c, &["INFO", "stats"]);
+    let field = |name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in INFO"))
+    };
+    field("latest_fork_usec");
+    field("total_forks")
+}
+
 fn wait_bgsave(c: &mut redis::Connection) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while info_field(c, "rdb_bgsave_in_progress") != "0" {
@@ -200,6 +214,7 @@ fn save_and_restart() {
     assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "4");
     std::thread::sleep(Duration::from_millis(1100));
     let _: () = q(&mut c, &["SAVE"]);
+    assert_eq!(forks(&mut c), 0);
     assert!(q::<i64>(&mut c, &["LASTSAVE"]) > before);
     assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
     assert_eq!(info_field(&mut c, "rdb_saves"), "1");
@@ -229,6 +244,7 @@ fn bgsave_and_restart() {
         "Background saving started"
     );
     wait_bgsave(&mut c);
+    assert_eq!(forks(&mut c), 1);
     assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
     assert_eq!(err(&mut c, &["BGSAVE", "x"]), "ERR syntax error");
     drop(p);

@@ -150,11 +150,12 @@ fn ember_replica_follows_ember_master() {
         e.contains("READONLY You can't write against a read only replica."),
         "{e}"
     );
+    // A script that declares flags and not no-writes is a write: refused
+    // before it runs, as Redis's processCommand does.
     let e = err(&mut rc, &["EVAL", "#!lua\nreturn 1", "0"]);
-    assert_eq!(
-        e,
-        "READONLY Can not run script with write flag on readonly replica"
-    );
+    assert_eq!(e, "READONLY You can't write against a read only replica.");
+    let got: i64 = q(&mut rc, &["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]);
+    assert_eq!(got, 1);
     let e = err(&mut rc, &["WAIT", "1", "0"]);
     assert!(
         e.starts_with("ERR WAIT cannot be used with replica instances"),
@@ -450,6 +451,18 @@ fn a_freed_backlog_means_a_new_replication_id() {
     );
 }
 
+/// A replica on a raw socket (SYNC), online and past its snapshot.
+fn sync_replica(m: &TestServer, mc: &mut redis::Connection) -> TcpStream {
+    let mut s = TcpStream::connect(m.addr).unwrap();
+    s.write_all(b"SYNC\r\n").unwrap();
+    let mut got = Vec::new();
+    read_until(&mut s, &mut got, |g| find(g, b"REDIS0").is_some());
+    wait_until("the replica online", 10, || {
+        info_field(mc, "slave0").contains("state=online")
+    });
+    s
+}
+
 /// The commands in `buf` (a replication stream), lower-cased names.
 fn commands(buf: &[u8]) -> Vec<Vec<String>> {
     let text = String::from_utf8_lossy(buf).to_string();
@@ -475,14 +488,8 @@ fn commands(buf: &[u8]) -> Vec<Vec<String>> {
 fn writes_reach_replicas_in_the_shape_redis_gives_them() {
     let m = TestServer::start();
     let mut mc = m.conn();
-    let mut s = TcpStream::connect(m.addr).unwrap();
-    s.write_all(b"SYNC\r\n").unwrap();
+    let mut s = sync_replica(&m, &mut mc);
     let mut got = Vec::new();
-    read_until(&mut s, &mut got, |g| find(g, b"REDIS0").is_some());
-    wait_until("the replica online", 10, || {
-        info_field(&mut mc, "slave0").contains("state=online")
-    });
-    got.clear();
     let mut c5 = m.conn();
     let _: () = q(&mut c5, &["SELECT", "5"]);
     let _: Vec<String> = redis::pipe()
@@ -499,6 +506,16 @@ fn writes_reach_replicas_in_the_shape_redis_gives_them() {
     let _: String = q(&mut c5, &["GETSET", "a", "3"]);
     let _: String = q(&mut c5, &["GETDEL", "b"]);
     let _: () = q(&mut c5, &["SET", "p", "v", "pxat", "99999999999999"]);
+    // BLMOVE as LMOVE with its sides as written, at once or once served.
+    let _: i64 = q(&mut c5, &["RPUSH", "src", "e"]);
+    let _: String = q(&mut c5, &["BLMOVE", "src", "dst", "left", "Right", "0"]);
+    let mut b = TcpStream::connect(m.addr).unwrap();
+    b.write_all(b"SELECT 5\r\nBLMOVE src dst Right left 0\r\n")
+        .unwrap();
+    common::wait_blocked(&mut mc, 1);
+    let _: i64 = q(&mut c5, &["RPUSH", "src", "f"]);
+    let mut moved = Vec::new();
+    read_until(&mut b, &mut moved, |g| g.ends_with(b"$1\r\nf\r\n"));
     let _: () = q(&mut c5, &["SET", "lastone", "x"]);
     read_until(&mut s, &mut got, |g| find(g, b"lastone").is_some());
     let want: Vec<Vec<&str>> = vec![
@@ -511,9 +528,162 @@ fn writes_reach_replicas_in_the_shape_redis_gives_them() {
         vec!["set", "a", "3"],
         vec!["del", "b"],
         vec!["set", "p", "v", "pxat", "99999999999999"],
+        vec!["rpush", "src", "e"],
+        vec!["lmove", "src", "dst", "left", "Right"],
+        vec!["rpush", "src", "f"],
+        vec!["lmove", "src", "dst", "Right", "left"],
         vec!["set", "lastone", "x"],
     ];
     let got = commands(&got);
     let got: Vec<Vec<String>> = got.into_iter().filter(|c| c[0] != "ping").collect();
     assert_eq!(got, want);
+}
+
+/// Where commands go when the AOF and the replicas get different things:
+/// `redis.set_repl` in a script, PUBLISH in a transaction (replicas only).
+/// Both streams wrap the execution unit in MULTI/EXEC, as Redis 7.2 does.
+#[test]
+fn set_repl_and_publish_split_the_aof_from_the_replicas() {
+    let m = TestServer::with_config(|c| c.appendonly = true);
+    let mut mc = m.conn();
+    let mut s = sync_replica(&m, &mut mc);
+    let mut got = Vec::new();
+    let script = "redis.call('set','a','1'); \
+        redis.set_repl(redis.REPL_NONE); redis.call('set','b','2'); \
+        redis.set_repl(redis.REPL_AOF); redis.call('set','c','3'); \
+        redis.set_repl(redis.REPL_REPLICA); redis.call('set','e','5'); \
+        redis.set_repl(redis.REPL_ALL); redis.call('set','d','4')";
+    let _: () = q(&mut mc, &["EVAL", script, "0"]);
+    // Only one command, and it goes nowhere but the AOF: no transaction.
+    let _: () = q(
+        &mut mc,
+        &[
+            "EVAL",
+            "redis.set_repl(redis.REPL_AOF) redis.call('set','f','6')",
+            "0",
+        ],
+    );
+    let _: () = q(
+        &mut mc,
+        &[
+            "EVAL",
+            "redis.set_repl(redis.REPL_NONE) redis.call('set','g','7')",
+            "0",
+        ],
+    );
+    let _: Vec<redis::Value> = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("h")
+        .arg("8")
+        .cmd("PUBLISH")
+        .arg("ch")
+        .arg("m")
+        .query(&mut mc)
+        .unwrap();
+    let _: () = q(&mut mc, &["SET", "lastone", "x"]);
+    read_until(&mut s, &mut got, |g| find(g, b"lastone").is_some());
+    let replica: Vec<Vec<String>> = commands(&got)
+        .into_iter()
+        .filter(|c| c[0] != "ping")
+        .collect();
+    let v = |cmds: &[&[&str]]| -> Vec<Vec<String>> {
+        cmds.iter()
+            .map(|c| c.iter().map(|a| a.to_string()).collect())
+            .collect()
+    };
+    assert_eq!(
+        replica,
+        v(&[
+            &["multi"],
+            &["select", "0"],
+            &["set", "a", "1"],
+            &["set", "e", "5"],
+            &["set", "d", "4"],
+            &["exec"],
+            &["multi"],
+            &["set", "h", "8"],
+            &["publish", "ch", "m"],
+            &["exec"],
+            &["set", "lastone", "x"],
+        ])
+    );
+    let dir: Vec<String> = q(&mut mc, &["CONFIG", "GET", "dir"]);
+    let incr = std::path::Path::new(&dir[1]).join("appendonlydir/appendonly.aof.1.incr.aof");
+    wait_until("the AOF written", 10, || {
+        std::fs::read(&incr).is_ok_and(|b| find(&b, b"lastone").is_some())
+    });
+    let aof = commands(&std::fs::read(&incr).unwrap());
+    assert_eq!(
+        aof,
+        v(&[
+            &["multi"],
+            &["select", "0"],
+            &["set", "a", "1"],
+            &["set", "c", "3"],
+            &["set", "d", "4"],
+            &["exec"],
+            &["set", "f", "6"],
+            &["multi"],
+            &["set", "h", "8"],
+            &["exec"],
+            &["set", "lastone", "x"],
+        ])
+    );
+    // Nothing went nowhere on the master itself.
+    let vals: Vec<Option<String>> = q(&mut mc, &["MGET", "a", "b", "c", "d", "e", "f", "g"]);
+    assert!(vals.iter().all(|v| v.is_some()), "{vals:?}");
+}
+
+/// A replica whose link is down, with replica-serve-stale-data no, answers
+/// only STALE commands; scripts follow their flags (as Redis 7.2).
+#[test]
+fn a_stale_replica_serves_only_stale_commands_and_scripts() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "x", "v"]);
+    common::config_set(&mut c, "replica-serve-stale-data", "no");
+    // Nothing listens on port 1: the link stays down.
+    let _: () = q(&mut c, &["REPLICAOF", "127.0.0.1", "1"]);
+    let masterdown =
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+    assert_eq!(err(&mut c, &["GET", "x"]), masterdown);
+    let role: Vec<redis::Value> = q(&mut c, &["ROLE"]);
+    assert_eq!(role[0], redis::Value::BulkString(b"slave".to_vec()));
+    assert_eq!(
+        err(&mut c, &["EVAL", "return redis.call('get','x')", "1", "x"]),
+        masterdown
+    );
+    assert_eq!(
+        err(&mut c, &["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]),
+        masterdown
+    );
+    let stale_ok = "#!lua flags=allow-stale,no-writes\n";
+    let one: i64 = q(&mut c, &["EVAL", &format!("{stale_ok}return 1"), "0"]);
+    assert_eq!(one, 1);
+    let e = err(
+        &mut c,
+        &[
+            "EVAL",
+            &format!("{stale_ok}return redis.call('get','x')"),
+            "1",
+            "x",
+        ],
+    );
+    assert!(
+        e.starts_with("ERR Can not execute the command on a stale replica"),
+        "{e}"
+    );
+    let echo: String = q(
+        &mut c,
+        &[
+            "EVAL",
+            &format!("{stale_ok}return redis.call('echo','hi')"),
+            "0",
+        ],
+    );
+    assert_eq!(echo, "hi");
+    let _: () = q(&mut c, &["REPLICAOF", "NO", "ONE"]);
+    let x: String = q(&mut c, &["GET", "x"]);
+    assert_eq!(x, "v");
 }

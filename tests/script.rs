@@ -181,6 +181,15 @@ fn error_texts() {
             sha(b)
         )
     );
+    // DEBUG SET-DISABLE-DENY-SCRIPTS lets scripts run `noscript` commands
+    // (the Redis test suite's hook), until it is set back.
+    let b = "return redis.call('client', 'id')";
+    assert!(eval_err(&mut c, b, &["0"]).contains("not allowed from script"));
+    q::<()>(&mut c, &["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"]);
+    let id: i64 = q(&mut c, &["CLIENT", "ID"]);
+    assert_eq!(q::<i64>(&mut c, &["EVAL", b, "0"]), id);
+    q::<()>(&mut c, &["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0"]);
+    assert!(eval_err(&mut c, b, &["0"]).contains("not allowed from script"));
     q::<()>(&mut c, &["SET", "str", "abc"]);
     let b = "return redis.call('incr', 'str')";
     assert_eq!(
@@ -728,15 +737,17 @@ fn busy_script_kill_and_unkillable() {
     );
     assert_eq!(q::<String>(&mut b, &["PING"]), "PONG");
 
-    // A script that wrote cannot be killed.
+    // A script that wrote cannot be killed. (It sleeps in DEBUG SLEEP:
+    // time stands still inside a script, so TIME cannot pace it.)
+    q::<()>(&mut b, &["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"]);
     let mut a = s.conn();
     let mut b2 = s.conn();
     let _ = &mut b2;
     let runner = thread::spawn(move || {
         eval::<i64>(
             &mut a,
-            "redis.call('set', 'w', 1) local t = redis.call('time')[1] + 1
-             while tonumber(redis.call('time')[1]) <= tonumber(t) do end return 7",
+            "redis.call('set', 'w', 1)
+             for i = 1, 100 do redis.call('debug', 'sleep', '0.01') end return 7",
             &["0"],
         )
     });
@@ -1185,4 +1196,68 @@ fn a_killed_script_cannot_catch_the_kill() {
         );
         assert_eq!(q::<String>(&mut b, &["PING"]), "PONG");
     }
+}
+
+/// Time stands still while a script runs (TIME, as the expiry commands),
+/// and a RESP3 attribute a command sends is dropped, the reply after it
+/// kept, as Redis gives replies to scripts.
+#[test]
+fn frozen_time_and_attributes() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let script = "local a = redis.call('TIME') \
+        redis.call('DEBUG', 'SLEEP', '0.01') \
+        local b = redis.call('TIME') \
+        return {a[1], a[2], b[1], b[2]}";
+    q::<()>(&mut c, &["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"]);
+    let t: Vec<i64> = q(&mut c, &["EVAL", script, "0"]);
+    assert_eq!((t[0], t[1]), (t[2], t[3]));
+    // Outside a script it moves, in microseconds.
+    let a: Vec<i64> = q(&mut c, &["TIME"]);
+    thread::sleep(Duration::from_millis(5));
+    let b: Vec<i64> = q(&mut c, &["TIME"]);
+    assert!(b[0] * 1_000_000 + b[1] >= a[0] * 1_000_000 + a[1] + 5000);
+    let r: String = q(
+        &mut c,
+        &[
+            "EVAL",
+            "redis.setresp(3) return redis.call('debug', 'protocol', 'attrib')",
+            "0",
+        ],
+    );
+    assert_eq!(r, "Some real reply following the attribute");
+    // In a transaction the time is the same for every command too.
+    let (x, y): (Vec<i64>, Vec<i64>) = redis::pipe()
+        .atomic()
+        .cmd("TIME")
+        .cmd("TIME")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(x, y);
+}
+
+/// A script that has written cannot be failed half way by the server's
+/// state (Redis's SCRIPT_WRITE_DIRTY): here min-replicas-to-write turns on
+/// inside the script (CONFIG from a script, which DEBUG
+/// SET-DISABLE-DENY-SCRIPTS allows), after one write and before another.
+#[test]
+fn a_script_that_wrote_keeps_writing() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    q::<()>(&mut c, &["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"]);
+    let body = "redis.call('set', 'a', '1') \
+        redis.call('config', 'set', 'min-replicas-to-write', '1') \
+        redis.call('set', 'b', '2') return 1";
+    assert_eq!(q::<i64>(&mut c, &["EVAL", body, "0"]), 1);
+    assert_eq!(q::<String>(&mut c, &["GET", "b"]), "2");
+    // Before any write, the same state refuses it.
+    let e = eval_err(&mut c, "return redis.call('set', 'c', '3')", &["0"]);
+    assert!(
+        e.starts_with("NOREPLICAS Not enough good replicas to write."),
+        "{e}"
+    );
+    // A script declaring flags (and not no-writes) is refused before it runs.
+    let e = err(&mut c, &["EVAL", "#!lua\nreturn 1", "0"]);
+    assert_eq!(e, "NOREPLICAS Not enough good replicas to write.");
+    common::config_set(&mut c, "min-replicas-to-write", "0");
 }

@@ -20,11 +20,22 @@ const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write com
 const SPIN: &str = "while true do end";
 const SPIN_SHA: &str = "694a5fe1ddb97a4c6a1bf299d9537c7d3d0f84e7";
 
+/// One worker thread, BUSY after 100 ms. Scripts may call DEBUG SLEEP
+/// (DEBUG SET-DISABLE-DENY-SCRIPTS): time stands still inside a script
+/// (TIME included, as in Redis 7.2), so that is how one runs for a while.
 fn one_worker() -> TestServer {
-    TestServer::with_config(|c| {
+    let s = TestServer::with_config(|c| {
         c.worker_threads = 1;
         c.busy_reply_threshold = 100;
-    })
+    });
+    let _: () = q(&mut s.conn(), &["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"]);
+    s
+}
+
+/// Lua that runs for at least `ms` milliseconds: 1 ms sleeps, each with
+/// enough Lua instructions in between for the busy hook to run.
+fn busy_for(ms: u64) -> String {
+    format!("for i = 1, {ms} do redis.call('debug', 'sleep', '0.001') for j = 1, 5000 do end end")
 }
 
 fn resp(args: &[&str]) -> Vec<u8> {
@@ -218,11 +229,11 @@ fn script_ending_by_itself_while_others_wait() {
     let mut c = s.raw();
     let mut d = s.conn();
     // Runs about 600 ms, busy after 100.
-    let body = "local t = redis.call('time') local s = t[1] * 1000000 + t[2] \
-                while true do local n = redis.call('time') \
-                if n[1] * 1000000 + n[2] - s > 600000 then break end end \
-                redis.call('set', 'done', 'yes') return 'finished'";
-    runner.send(&resp(&["EVAL", body, "0"]));
+    let body = format!(
+        "{} redis.call('set', 'done', 'yes') return 'finished'",
+        busy_for(600)
+    );
+    runner.send(&resp(&["EVAL", &body, "0"]));
     thread::sleep(Duration::from_millis(250));
     c.roundtrip(b"PING\r\n", &line(BUSY));
     // Requests keep coming while it ends: each gets BUSY or, once it is
@@ -245,7 +256,7 @@ fn script_ending_by_itself_while_others_wait() {
     runner.expect(b"$8\r\nfinished\r\n");
     assert_eq!(q::<String>(&mut d, &["GET", "done"]), "yes");
     // A partial request sent while busy completes after the script.
-    runner.send(&resp(&["EVAL", body, "0"]));
+    runner.send(&resp(&["EVAL", &body, "0"]));
     thread::sleep(Duration::from_millis(250));
     c.send(b"*2\r\n$3\r\nGET\r\n$4\r\ndo");
     thread::sleep(Duration::from_millis(600));
@@ -261,12 +272,11 @@ fn blocked_client_is_served_after_the_script() {
     let mut runner = s.raw();
     blocked.send(b"BLPOP q 0\r\n");
     thread::sleep(Duration::from_millis(100));
-    let body = "redis.call('lpush', 'q', 'y') local t = redis.call('time') \
-                local s = t[1] * 1000000 + t[2] \
-                while true do local n = redis.call('time') \
-                if n[1] * 1000000 + n[2] - s > 400000 then break end end \
-                redis.call('lpush', 'q', 'z') return 1";
-    runner.send(&resp(&["EVAL", body, "0"]));
+    let body = format!(
+        "redis.call('lpush', 'q', 'y') {} redis.call('lpush', 'q', 'z') return 1",
+        busy_for(400)
+    );
+    runner.send(&resp(&["EVAL", &body, "0"]));
     thread::sleep(Duration::from_millis(250));
     // An ALLOW_BUSY command on the same worker does not serve the blocked
     // client mid-script (Redis's "Timedout scripts and unblocked command").
@@ -326,10 +336,7 @@ fn pipelined_replies_waiting_for_their_turn_leave_once_busy() {
         c.roundtrip(b"PING\r\n", b"+PONG\r\n");
     }
     // Runs about 1.5 s, busy after 100 ms.
-    let body = "local t = redis.call('time') local s = t[1] * 1000000 + t[2] \
-                while true do local n = redis.call('time') \
-                if n[1] * 1000000 + n[2] - s > 1500000 then break end end \
-                return 1";
+    let body = format!("{} return 1", busy_for(1500));
     // The worker sleeps while the requests arrive, so all are ready in its
     // next turn; `a`'s batch is not the turn's first, so it waits.
     sleeper.send(b"DEBUG SLEEP 0.3\r\n");
@@ -337,7 +344,7 @@ fn pipelined_replies_waiting_for_their_turn_leave_once_busy() {
     let sent = Instant::now();
     first.send(b"PING\r\n");
     a.send(b"SET k v\r\nGET k\r\n");
-    runner.send(&resp(&["EVAL", body, "0"]));
+    runner.send(&resp(&["EVAL", &body, "0"]));
     let got = a.read_n(12, Duration::from_secs(5));
     let took = sent.elapsed();
     assert_eq!(got, b"+OK\r\n$1\r\nv\r\n");

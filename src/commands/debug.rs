@@ -83,6 +83,28 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             .store(on, std::sync::atomic::Ordering::Relaxed);
         ctx.out.ok();
         Ok(())
+    } else if eq_ic(sub, b"quicklist-packed-threshold") && args.len() == 3 {
+        let sz = std::str::from_utf8(&args[2])
+            .ok()
+            .and_then(crate::config::parse_memory)
+            .and_then(crate::types::list::packed_threshold)
+            .ok_or_else(|| {
+                CmdError::err("argument must be a memory value bigger than 1 and smaller than 4gb")
+            })?;
+        ctx.server
+            .config
+            .list_packed_threshold
+            .store(sz, std::sync::atomic::Ordering::Relaxed);
+        ctx.out.ok();
+        Ok(())
+    } else if eq_ic(sub, b"set-disable-deny-scripts") && args.len() == 3 {
+        // As Redis: atoi; scripts may then call `noscript` commands.
+        ctx.server.scripts.deny_disabled.store(
+            super::args::atoi(&args[2]) != 0,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        ctx.out.ok();
+        Ok(())
     } else if eq_ic(sub, b"config-rewrite-force-all") && args.len() == 2 {
         super::config_cmd::rewrite_file(ctx.server, true)
             .map_err(|e| CmdError::err(format!("CONFIG-REWRITE-FORCE-ALL failed: {e}")))?;
@@ -204,6 +226,11 @@ pub fn debug(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
             "    default.",
+            "QUICKLIST-PACKED-THRESHOLD <size>",
+            "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+            "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+            "SET-DISABLE-DENY-SCRIPTS <0|1>",
+            "    For testing only: scripts may run commands flagged 'noscript'.",
             "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
             "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
             "SLEEP <seconds>",

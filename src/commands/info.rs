@@ -389,10 +389,14 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
                 "pubsubshard_channels",
                 &ps.count(crate::pubsub::Kind::Shard),
             );
-            // Snapshots do not fork (docs/ARCHITECTURE.md), MIGRATE is not
-            // supported, there are no replicas and no active defrag.
-            w(t, "latest_fork_usec", &0);
-            w(t, "total_forks", &0);
+            // Snapshots do not fork (docs/ARCHITECTURE.md): these count
+            // snapshots begun (BGSAVE, SAVE, rewrites, full syncs) and the
+            // time the last one held every shard to fix its instant, the
+            // pause that stands for Redis's fork. MIGRATE is not supported,
+            // there is no active defrag.
+            let (forks, fork_us) = ctx.server.keyspace.snapshot_stats();
+            w(t, "latest_fork_usec", &fork_us);
+            w(t, "total_forks", &forks);
             w(t, "migrate_cached_sockets", &0);
             w(t, "slave_expires_tracked_keys", &0);
             w(t, "active_defrag_hits", &0);

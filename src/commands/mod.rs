@@ -484,6 +484,11 @@ pub fn dispatch(
         );
         return;
     }
+    // What the command really does, for the checks below: a script's
+    // declared flags stand for EVAL's or FCALL's own (Redis's
+    // getCommandFlags), so a shebang script that may write is refused on a
+    // read-only replica as any write is.
+    let cf = script::command_flags(server, cmd, args);
     // maxmemory: evict before any command (under this worker's gate, so not
     // inside another client's EXEC), refuse growing ones if nothing could be
     // evicted. Checked before MULTI queueing, as Redis does.
@@ -516,7 +521,7 @@ pub fn dispatch(
             // Inside MULTI, queueing itself grows memory: everything but
             // EXEC, DISCARD, QUIT and RESET is refused (as Redis).
             let queueing = client.multi.is_some() && !server.commands.oom_exempt_in_multi(entry.id);
-            if cmd.has(flags::DENYOOM) || queueing {
+            if cf & flags::DENYOOM != 0 || queueing {
                 tstats.rejected(entry.id);
                 flag_transaction(client);
                 reply_error(server, out, &CmdError::coded(OOM_ERROR));
@@ -528,7 +533,7 @@ pub fn dispatch(
     // after the OOM check, as Redis orders them.
     if server.persist.writes_refused(server)
         && !client.replaying
-        && (cmd.has(flags::WRITE) || entry.id == server.commands.ping_id)
+        && (cf & flags::WRITE != 0 || entry.id == server.commands.ping_id)
     {
         tstats.rejected(entry.id);
         flag_transaction(client);
@@ -539,7 +544,7 @@ pub fn dispatch(
     // counts as one when it has a write queued).
     // A read-only replica takes writes from its master only.
     let writes = !client.replaying
-        && (cmd.has(flags::WRITE)
+        && (cf & flags::WRITE != 0
             || (entry.id == server.commands.exec_id
                 && client.multi.as_ref().is_some_and(|m| m.writes)));
     let refusal = if writes && server.config.no_good_replicas() {
@@ -552,7 +557,7 @@ pub fn dispatch(
     // A replica whose link is down, with replica-serve-stale-data no,
     // answers only the commands flagged STALE (INFO, REPLICAOF...).
     let refusal = refusal.or_else(|| {
-        let denystale = !cmd.has(flags::STALE)
+        let denystale = cf & flags::STALE == 0
             || (entry.id == server.commands.exec_id
                 && client.multi.as_ref().is_some_and(|m| m.denystale));
         (denystale && !client.replaying && server.repl.stale(server)).then_some(MASTERDOWN)
@@ -592,7 +597,7 @@ pub fn dispatch(
     }
     if let Some(m) = client.multi.as_mut() {
         if !server.commands.runs_in_multi(entry.id) {
-            let f = script::command_flags(server, cmd, args);
+            let f = cf;
             m.denyoom |= f & flags::DENYOOM != 0;
             m.writes |= f & flags::WRITE != 0;
             m.may_replicate |= f & (flags::WRITE | flags::MAY_REPLICATE) != 0;

@@ -108,6 +108,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     // The queue is logged as one MULTI … EXEC record.
     crate::persist::aof::log::transaction();
     let deny = std::mem::replace(&mut ctx.client.deny_blocking, true);
+    IN_EXEC.with(|e| e.set(true));
     for q in &m.queue {
         let args = q.args();
         match ctx.server.commands.resolve(args) {
@@ -123,9 +124,21 @@ fn exec(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
             Err(e) => super::reply_error(ctx.server, ctx.out, &e),
         }
     }
+    IN_EXEC.with(|e| e.set(false));
     ctx.client.deny_blocking = deny;
     drop(gates);
     Ok(())
+}
+
+thread_local! {
+    static IN_EXEC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is running an EXEC's queue (Redis's `in_exec`): a
+/// background rewrite asked for there is "scheduled", to start once the
+/// transaction is over.
+pub fn in_exec() -> bool {
+    IN_EXEC.with(|e| e.get())
 }
 
 /// EXEC refused before it ran (out of memory): the transaction is

@@ -292,6 +292,10 @@ pub fn command_flags(server: &crate::server::Server, cmd: &Command, args: Args<'
 /// The checks Redis makes on a script's declared flags before running it.
 fn prepare(ctx: &Ctx<'_>, flags: u32, ro: bool) -> Result<(bool, bool), CmdError> {
     if flags & sflags::COMPAT != 0 {
+        // Without flags a script may not run on a stale replica at all.
+        if !ctx.client.replaying && ctx.server.repl.stale(ctx.server) {
+            return Err(CmdError::coded(super::MASTERDOWN));
+        }
         return Ok((ro, false));
     }
     if flags & sflags::NO_WRITES == 0 && ro {

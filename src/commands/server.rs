@@ -27,7 +27,13 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 fn time(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
-    let us = crate::util::now_us();
+    // Inside a script or a transaction the time is the one the whole unit
+    // runs at (Redis caches it once per execution unit).
+    let us = if ctx.client.in_script || super::multi::in_exec() {
+        ctx.now * 1000
+    } else {
+        crate::util::now_us()
+    };
     ctx.out.array(2);
     ctx.out.bulk_int((us / 1_000_000) as i64);
     ctx.out.bulk_int((us % 1_000_000) as i64);
@@ -74,6 +80,9 @@ fn shutdown(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
     }
     ctx.server.request_shutdown();
+    ctx.server
+        .listeners
+        .wait_closed(std::time::Duration::from_secs(2));
     // Like Redis, a successful SHUTDOWN sends no reply: the connection closes.
     ctx.client.close_after_reply = true;
     Ok(())

@@ -1479,6 +1479,8 @@ pub struct ConfigStore {
     set_max_entries: AtomicU64,
     set_max_value: AtomicU64,
     list_max_size: std::sync::atomic::AtomicI64,
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD (not a parameter; 1 GB).
+    pub list_packed_threshold: AtomicU64,
     maxmemory: AtomicU64,
     /// [`crate::evict::Policy`] as its index.
     policy: AtomicU32,
@@ -1516,6 +1518,7 @@ impl ConfigStore {
             set_max_entries: AtomicU64::new(0),
             set_max_value: AtomicU64::new(0),
             list_max_size: std::sync::atomic::AtomicI64::new(0),
+            list_packed_threshold: AtomicU64::new(crate::types::list::DEFAULT_PACKED_THRESHOLD),
             maxmemory: AtomicU64::new(0),
             policy: AtomicU32::new(0),
             samples: AtomicU32::new(5),

@@ -378,6 +378,17 @@ impl Shard {
         }
     }
 
+    /// The type of the live value at `key`, with no side effect (no lazy
+    /// expiry, stats or LRU touch: Redis's LOOKUP_NOEFFECTS, as it checks
+    /// whether a blocked client can be served).
+    pub fn live_type(&self, db: usize, key: &[u8], now: u64) -> Option<&'static str> {
+        let t = &self.dbs[db];
+        t.position(key)
+            .and_then(|p| t.at(p))
+            .filter(|(_, e)| !e.is_expired(now))
+            .map(|(_, e)| e.value.type_name())
+    }
+
     /// Whether `key` holds a live (present, not expired) value; no lazy
     /// expiry, no stats.
     pub fn is_live(&self, db: usize, key: &[u8], now: u64) -> bool {
@@ -442,6 +453,11 @@ pub struct Keyspace {
     /// DEBUG SET-ACTIVE-EXPIRE: whether the background expiry cycle runs
     /// (tests turn it off to observe lazy expiry alone).
     pub active_expire: std::sync::atomic::AtomicBool,
+    /// Snapshots begun, and how long the last one held every shard to
+    /// begin (INFO `total_forks`, `latest_fork_usec`: the pause that stands
+    /// for Redis's fork).
+    snapshots: AtomicU64,
+    latest_snapshot_us: AtomicU64,
 }
 
 impl Keyspace {
@@ -467,6 +483,8 @@ impl Keyspace {
             pause_until: AtomicU64::new(0),
             replica: std::sync::atomic::AtomicBool::new(false),
             active_expire: std::sync::atomic::AtomicBool::new(true),
+            snapshots: AtomicU64::new(0),
+            latest_snapshot_us: AtomicU64::new(0),
         }
     }
 
@@ -505,6 +523,21 @@ impl Keyspace {
     }
 
     /// The AOF propagation log every shard reports to.
+    /// A background snapshot began (BGSAVE, a rewrite, a full sync: what
+    /// Redis forks for); fixing its instant held every shard `us` µs.
+    pub fn note_snapshot(&self, us: u64) {
+        self.snapshots.fetch_add(1, Relaxed);
+        self.latest_snapshot_us.store(us, Relaxed);
+    }
+
+    /// (snapshots begun, µs the last one held every shard to begin).
+    pub fn snapshot_stats(&self) -> (u64, u64) {
+        (
+            self.snapshots.load(Relaxed),
+            self.latest_snapshot_us.load(Relaxed),
+        )
+    }
+
     pub fn log(&self) -> &Arc<crate::persist::aof::Log> {
         &self.log
     }

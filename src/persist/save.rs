@@ -361,6 +361,7 @@ pub fn bgsave(server: &Server) -> Result<(), Refused> {
     p.last_bgsave_try_ms.store(now, Relaxed);
     let (compress, checksum) = server.config.read(|c| (c.rdbcompression, c.rdbchecksum));
     let snap = begin(server, compress, now);
+    server.keyspace.note_snapshot(snap.begin_us);
     tracing::info!("Background saving started");
     // The snapshot is handed over through a slot, so that if the thread
     // cannot start, the walk (which ends copy-on-write) still runs, here.

@@ -176,6 +176,8 @@ pub struct Snapshot {
     /// FUNCTION libraries' code at the instant (set by the caller, who
     /// holds the gates), written before the keys.
     pub functions: Vec<Vec<u8>>,
+    /// How long fixing the instant held every shard, in µs.
+    pub begin_us: u64,
 }
 
 impl Snapshot {
@@ -193,6 +195,7 @@ impl Snapshot {
             keys: AtomicU64::new(0),
         });
         let mut dirty = 0;
+        let started = std::time::Instant::now();
         {
             let mut all = ks.lock_all();
             for shard in all.shards() {
@@ -212,6 +215,7 @@ impl Snapshot {
             at_start();
         }
         Snapshot {
+            begin_us: started.elapsed().as_micros() as u64,
             shared,
             dirty_at_start: dirty,
             started_ms: now_ms,

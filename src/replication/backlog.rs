@@ -244,8 +244,7 @@ mod tests {
             start_db,
             end_db,
             buf: buf.to_vec(),
-            repl_only: false,
-            wrapped: false,
+            ..Record::default()
         }
     }
 

@@ -234,24 +234,28 @@ fn snapshot_to_file(
     crate::persist::save::KEY_DELAY_US.store(delay, Relaxed);
     let aof = server.aof.clone();
     let size = server.config.read(|c| c.repl_backlog_size) as usize;
-    let mut snap = {
+    let snap = {
         let _gates = server.gates.exclusive();
         let log = &server.aof.log;
-        crate::persist::snapshot::Snapshot::begin(&server.keyspace, compress, now, || {
-            log.backlog.set_size(size);
-            log.backlog.start();
-            log.set_repl_on();
-            log.at_point(
-                log.next_seq(),
-                Box::new(move |offset| {
-                    aof.log.backlog.reselect();
-                    aof.log.backlog.pin(id, offset + 1);
-                    let _ = cut.send(offset);
-                }),
-            );
-        })
+        let mut snap =
+            crate::persist::snapshot::Snapshot::begin(&server.keyspace, compress, now, || {
+                log.backlog.set_size(size);
+                log.backlog.start();
+                log.set_repl_on();
+                log.at_point(
+                    log.next_seq(),
+                    Box::new(move |offset| {
+                        aof.log.backlog.reselect();
+                        aof.log.backlog.pin(id, offset + 1);
+                        let _ = cut.send(offset);
+                    }),
+                );
+            });
+        // The libraries at the same instant, before the gates drop.
+        snap.functions = server.scripts.library_codes();
+        server.keyspace.note_snapshot(snap.begin_us);
+        snap
     };
-    snap.functions = server.scripts.library_codes();
     let path = Path::new(&dir).join(format!("temp-repl-{}-{id}.rdb", std::process::id()));
     match crate::persist::save::write_rdb(&server.keyspace, snap, &path, checksum, false, None) {
         Ok(_) => Ok(path),

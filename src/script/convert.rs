@@ -158,6 +158,14 @@ fn parse(lua: &Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<V
             }
             single("set", Value::Table(t))
         }
+        b'|' => {
+            // An attribute: not given to scripts (as Redis), the reply
+            // that follows it is.
+            for _ in 0..num(l).max(0).saturating_mul(2) {
+                parse(lua, buf, pos, depth + 1)?;
+            }
+            parse(lua, buf, pos, depth + 1)
+        }
         b'_' => Ok(Value::Nil),
         b'#' => Ok(Value::Boolean(l == b"t")),
         b',' => {

@@ -125,6 +125,8 @@ pub struct Scripts {
     pub functions_memory: AtomicUsize,
     pub libraries: AtomicUsize,
     pub functions: AtomicUsize,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call `noscript` commands.
+    pub deny_disabled: AtomicBool,
 }
 
 /// A cached EVAL script. Its compiled function lives in the Lua table
@@ -581,6 +583,8 @@ fn api_functions(lua: &Lua, hooks: &Table) -> mlua::Result<()> {
                     )?,
                 ));
             }
+            // Outside a run (FUNCTION LOAD) there is nothing to set.
+            with_run(|_| crate::persist::aof::log::set_script_target(v as u8));
             Ok(())
         })?,
     )?;

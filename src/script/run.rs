@@ -143,6 +143,7 @@ pub fn run(
     // Its writes reach the AOF as the commands it ran, wrapped in
     // MULTI/EXEC when there are several (Redis 7's effects replication).
     crate::persist::aof::log::transaction();
+    let _target = crate::persist::aof::log::ScriptTarget::begin();
     let scripts = &server.scripts;
     let mark = out.len();
     // The script client shares the caller's ClientInfo; its commands must not
@@ -390,8 +391,18 @@ pub(super) fn call_command(
         tstats.rejected(entry.id);
         fail(lua, text)
     };
-    if cmd.has(flags::NOSCRIPT) {
+    if cmd.has(flags::NOSCRIPT)
+        && !server
+            .scripts
+            .deny_disabled
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
         return fail(lua, "This Redis command is not allowed from script");
+    }
+    // On a stale replica (link down, replica-serve-stale-data no) an
+    // allow-stale script runs only the commands flagged STALE.
+    if !cmd.has(flags::STALE) && !st.client.replaying && server.repl.stale(server) {
+        return fail(lua, "Can not execute the command on a stale replica");
     }
     // The caller's ACL applies to what the script runs (Redis's
     // scriptVerifyACL), logged with context `lua`.
@@ -413,15 +424,25 @@ pub(super) fn call_command(
             "Write commands are not allowed from read-only scripts.",
         );
     }
-    // Only reachable by scripts without flags: one that may write was
-    // refused before it ran (see commands::script::prepare).
-    if cmd.has(flags::WRITE) && server.config.no_good_replicas() {
-        return fail(lua, &format!("-{}", crate::commands::NOREPLICAS));
-    }
-    if cmd.has(flags::WRITE) && !st.client.replaying && server.repl.read_only(server) {
-        return fail(lua, &format!("-{}", crate::commands::READONLY_REPLICA));
-    }
     let scripts = &server.scripts;
+    // The server's state may refuse a write, until the script has written:
+    // then it cannot be failed half way (Redis's SCRIPT_WRITE_DIRTY). The
+    // NOREPLICAS case is only reachable by scripts without flags: one that
+    // may write was refused before it ran (see commands::script::prepare).
+    if cmd.has(flags::WRITE) && !scripts.wrote.load(Relaxed) {
+        let refusal = if !st.client.replaying && server.repl.read_only(server) {
+            Some(crate::commands::READONLY_REPLICA)
+        } else if !st.client.replaying && server.persist.writes_refused(server) {
+            Some(crate::persist::save::MISCONF)
+        } else if server.config.no_good_replicas() {
+            Some(crate::commands::NOREPLICAS)
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            return fail(lua, &format!("-{why}"));
+        }
+    }
     if !st.allow_oom && st.oom_at_start && !scripts.wrote.load(Relaxed) && cmd.has(flags::DENYOOM) {
         return fail(lua, &format!("-{}", crate::commands::OOM_ERROR));
     }

@@ -25,6 +25,8 @@ pub(super) type Accepted = (std::net::TcpStream, bool);
 #[derive(Default)]
 pub struct Listeners {
     state: Mutex<Option<State>>,
+    /// The listening sockets are closed (shutdown).
+    closed: (std::sync::Mutex<bool>, std::sync::Condvar),
 }
 
 struct State {
@@ -128,6 +130,22 @@ impl Listeners {
                 t.abort();
             }
         }
+    }
+
+    /// The acceptor's runtime is gone, and the listening sockets with it.
+    pub(super) fn set_closed(&self) {
+        let (m, cv) = &self.closed;
+        *m.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+    }
+
+    /// Wait (at most `timeout`) until no new connection is accepted: SHUTDOWN
+    /// closes its client's connection only then, so a client that sees it
+    /// close cannot connect again (as Redis, whose process has exited).
+    pub fn wait_closed(&self, timeout: std::time::Duration) {
+        let (m, cv) = &self.closed;
+        let g = m.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = cv.wait_timeout_while(g, timeout, |closed| !*closed);
     }
 }
 

@@ -470,6 +470,7 @@ fn acceptor(server: Arc<Server>, rt: tokio::runtime::Runtime) {
     });
     server.listeners.stop();
     drop(rt);
+    server.listeners.set_closed();
 }
 
 /// Record a latency-monitor event if it took at least the threshold.

@@ -13,6 +13,11 @@
 //! the end node and open a new one when it is full; inserts in the middle
 //! split a node that grows past the limit.
 //!
+//! Once the list is a `quicklist`, an element of at least the packed
+//! threshold (1 GB, Redis's; DEBUG QUICKLIST-PACKED-THRESHOLD moves it) is
+//! a *plain* node of its own, as in Redis: nothing else joins that node,
+//! and it is written to RDB as a plain node.
+//!
 //! `OBJECT ENCODING` says `listpack` while the list is one node within the
 //! limit and `quicklist` once it outgrew that, and (as Redis 7.2 does) goes
 //! back to `listpack` only when it shrinks to one node under half the limit,
@@ -20,11 +25,27 @@
 
 use std::collections::VecDeque;
 
-/// Node size limits from `list-max-listpack-size`: (bytes, entries).
+/// Redis's default packed threshold: 1 GB.
+pub const DEFAULT_PACKED_THRESHOLD: u64 = 1 << 30;
+
+/// DEBUG QUICKLIST-PACKED-THRESHOLD's argument as the threshold it sets
+/// (0: back to 1 GB); None when too large (Redis's limit: 1 MB under 4 GB).
+pub fn packed_threshold(sz: u64) -> Option<u64> {
+    match sz {
+        0 => Some(DEFAULT_PACKED_THRESHOLD),
+        sz if sz > (1u64 << 32) - (1 << 20) => None,
+        sz => Some(sz),
+    }
+}
+
+/// Node size limits from `list-max-listpack-size`: (bytes, entries), and
+/// the packed threshold: an element of `plain` bytes or more is a plain
+/// node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NodeLimit {
     pub bytes: usize,
     pub count: usize,
+    pub plain: usize,
 }
 
 /// Redis's per-node byte limit for a positive (count) fill.
@@ -37,14 +58,30 @@ impl NodeLimit {
             NodeLimit {
                 bytes: SIZE_SAFETY_LIMIT,
                 count: (fill as usize).max(1),
+                plain: DEFAULT_PACKED_THRESHOLD as usize,
             }
         } else {
             let level = ((-(fill + 1)) as usize).min(4);
             NodeLimit {
                 bytes: 4096 << level,
                 count: usize::MAX,
+                plain: DEFAULT_PACKED_THRESHOLD as usize,
             }
         }
+    }
+
+    /// The same with another packed threshold.
+    pub fn with_plain(self, plain: u64) -> NodeLimit {
+        NodeLimit {
+            plain: usize::try_from(plain).unwrap_or(usize::MAX),
+            ..self
+        }
+    }
+
+    /// Whether an element of `len` bytes is a plain node (in a quicklist).
+    #[inline]
+    fn is_large(&self, len: usize) -> bool {
+        len >= self.plain
     }
 
     /// Whether a node of `bytes` and `count` entries is over the limit.
@@ -128,6 +165,8 @@ impl Writer<'_> {
 struct Node {
     buf: Vec<u8>,
     count: usize,
+    /// One large element alone (Redis's PLAIN container).
+    plain: bool,
 }
 
 impl Node {
@@ -228,6 +267,16 @@ impl Node {
         self.count -= j - i;
     }
 
+    /// A new node holding `data` alone (`plain`: as a large element).
+    fn alone(data: &[u8], plain: bool) -> Node {
+        let mut n = Node {
+            plain,
+            ..Node::default()
+        };
+        n.insert_at(0, data);
+        n
+    }
+
     /// Split off entries `i..` into a new node.
     fn split_off(&mut self, i: usize) -> Node {
         let at = self.offset(i);
@@ -235,6 +284,7 @@ impl Node {
         let n = Node {
             buf: rest,
             count: self.count - i,
+            plain: false,
         };
         self.count = i;
         n
@@ -304,7 +354,7 @@ impl List {
     /// size limit to halve in Redis (the 8 KB safety limit only caps growth),
     /// so then only the count is compared.
     pub fn shrink_check(&mut self, lim: NodeLimit) {
-        if self.quick && self.nodes.len() <= 1 {
+        if self.quick && self.nodes.len() <= 1 && !self.nodes.front().is_some_and(|n| n.plain) {
             let bytes = self.nodes.front().map_or(0, |n| n.buf.len());
             let by_count = lim.count != usize::MAX;
             if (by_count || bytes <= lim.bytes / 2) && self.len <= lim.count / 2 {
@@ -316,18 +366,15 @@ impl List {
     /// Push one element at an end (callers ran `grow_check`).
     pub fn push(&mut self, end: End, data: &[u8], lim: NodeLimit) {
         let size = entry_size(data.len());
-        let fits = |n: &Node| !lim.exceeded(n.buf.len() + size, n.count + 1);
+        let large = self.quick && lim.is_large(data.len());
+        let fits = |n: &Node| !large && !n.plain && !lim.exceeded(n.buf.len() + size, n.count + 1);
         match end {
             End::Left => match self.nodes.front_mut() {
                 Some(n) if fits(n) => {
                     n.reserve(size, lim);
                     n.insert_at(0, data)
                 }
-                _ => {
-                    let mut n = Node::default();
-                    n.insert_at(0, data);
-                    self.nodes.push_front(n);
-                }
+                _ => self.nodes.push_front(Node::alone(data, large)),
             },
             End::Right => match self.nodes.back_mut() {
                 Some(n) if fits(n) => {
@@ -335,11 +382,7 @@ impl List {
                     let at = n.buf.len();
                     n.insert_at(at, data)
                 }
-                _ => {
-                    let mut n = Node::default();
-                    n.insert_at(0, data);
-                    self.nodes.push_back(n);
-                }
+                _ => self.nodes.push_back(Node::alone(data, large)),
             },
         }
         self.len += 1;
@@ -438,11 +481,31 @@ impl List {
         // Redis 7.2 checks growth as for one more entry (it does not
         // subtract the one replaced).
         self.grow_check(1, entry_size(data.len()), lim);
+        let large = self.quick && lim.is_large(data.len());
         let (ni, ei) = self.locate(i);
         let n = &mut self.nodes[ni];
-        n.remove_range(ei, ei + 1);
-        n.insert_at(n.offset(ei), data);
-        self.split_if_needed(ni, lim);
+        if large || n.plain {
+            // A plain element in, or out of a plain node: the node is
+            // replaced, or cut around the element (as Redis's
+            // quicklistReplaceEntry).
+            if n.count == 1 {
+                *n = Node::alone(data, large);
+            } else {
+                let mut rest = n.split_off(ei);
+                rest.remove_range(0, 1);
+                self.nodes.insert(ni + 1, Node::alone(data, large));
+                if rest.count > 0 {
+                    self.nodes.insert(ni + 2, rest);
+                }
+                if self.nodes[ni].count == 0 {
+                    self.nodes.remove(ni);
+                }
+            }
+        } else {
+            n.remove_range(ei, ei + 1);
+            n.insert_at(n.offset(ei), data);
+            self.split_if_needed(ni, lim);
+        }
         self.shrink_check(lim);
         true
     }
@@ -450,12 +513,44 @@ impl List {
     /// Insert before (or after) element `i` (< len).
     pub fn insert(&mut self, i: usize, after: bool, data: &[u8], lim: NodeLimit) {
         self.grow_check(1, entry_size(data.len()), lim);
+        let large = self.quick && lim.is_large(data.len());
         let (ni, ei) = self.locate(i);
         let ei = if after { ei + 1 } else { ei };
-        let n = &mut self.nodes[ni];
-        n.insert_at(n.offset(ei), data);
         self.len += 1;
-        self.split_if_needed(ni, lim);
+        let n = &mut self.nodes[ni];
+        if !large && !n.plain {
+            n.insert_at(n.offset(ei), data);
+            self.split_if_needed(ni, lim);
+            return;
+        }
+        if !large {
+            // Next to a plain node: into the neighbour on that side if it
+            // takes one more, as Redis does, else a node of its own.
+            let size = entry_size(data.len());
+            let side = if ei == 0 {
+                ni.checked_sub(1)
+            } else {
+                Some(ni + 1).filter(|&j| j < self.nodes.len())
+            };
+            if let Some(j) = side {
+                let m = &mut self.nodes[j];
+                if !m.plain && !lim.exceeded(m.buf.len() + size, m.count + 1) {
+                    let at = if ei == 0 { m.buf.len() } else { 0 };
+                    m.insert_at(at, data);
+                    return;
+                }
+            }
+        }
+        let n = &mut self.nodes[ni];
+        if ei == 0 {
+            self.nodes.insert(ni, Node::alone(data, large));
+        } else if ei == n.count {
+            self.nodes.insert(ni + 1, Node::alone(data, large));
+        } else {
+            let rest = n.split_off(ei);
+            self.nodes.insert(ni + 1, Node::alone(data, large));
+            self.nodes.insert(ni + 2, rest);
+        }
     }
 
     /// A node that grew past the limit is cut in two halves.
@@ -597,13 +692,22 @@ impl List {
 
     /// The elements node by node (RDB writes one listpack per node).
     pub fn nodes(&self) -> impl Iterator<Item = impl Iterator<Item = &[u8]> + '_> + '_ {
+        self.nodes_with_kind().map(|(_, n)| n)
+    }
+
+    /// The elements node by node, each with whether it is a plain node.
+    pub fn nodes_with_kind(
+        &self,
+    ) -> impl Iterator<Item = (bool, impl Iterator<Item = &[u8]> + '_)> + '_ {
         self.nodes.iter().map(|n| {
-            let mut pos = 0;
-            std::iter::from_fn(move || {
-                (pos < n.buf.len()).then(|| {
-                    let (d, next) = n.at(pos);
-                    pos = next;
-                    d
+            (n.plain, {
+                let mut pos = 0;
+                std::iter::from_fn(move || {
+                    (pos < n.buf.len()).then(|| {
+                        let (d, next) = n.at(pos);
+                        pos = next;
+                        d
+                    })
                 })
             })
         })
@@ -692,7 +796,11 @@ mod tests {
             buf.extend(encode(b"x"));
             buf.extend(encode(&data));
             assert_eq!(buf.len() - 3, entry_size(n));
-            let node = Node { buf, count: 2 };
+            let node = Node {
+                buf,
+                count: 2,
+                plain: false,
+            };
             let (d, next) = node.at(3);
             assert_eq!(d, &data[..]);
             assert_eq!(next, node.buf.len());
@@ -741,8 +849,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn behaves_like_a_deque(ops in prop::collection::vec(op(), 1..300), fill in prop_oneof![Just(-1i64), Just(-2), Just(3), Just(1)]) {
-            let lim = NodeLimit::from_fill(fill);
+        fn behaves_like_a_deque(
+            ops in prop::collection::vec(op(), 1..300),
+            fill in prop_oneof![Just(-1i64), Just(-2), Just(3), Just(1)],
+            plain in prop_oneof![Just(DEFAULT_PACKED_THRESHOLD), Just(1), Just(2), Just(150)],
+        ) {
+            let lim = NodeLimit::from_fill(fill).with_plain(plain);
             let mut l = List::new();
             let mut m: VecDeque<Vec<u8>> = VecDeque::new();
             for o in ops {
@@ -788,7 +900,11 @@ mod tests {
                 model_check(&l, &m);
                 for n in &l.nodes {
                     prop_assert!(n.count == 1 || !lim.exceeded(n.buf.len(), n.count));
+                    // A plain node is one large element, alone.
+                    prop_assert!(!n.plain || (n.count == 1 && n.buf.len() > lim.plain));
                 }
+                // Only a quicklist has plain nodes, and it stays one.
+                prop_assert!(l.quick || l.nodes.iter().all(|n| !n.plain));
             }
         }
     }

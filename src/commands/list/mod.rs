@@ -110,9 +110,15 @@ pub fn commands() -> Vec<&'static [Command]> {
     vec![COMMANDS, moves::COMMANDS]
 }
 
-/// The node limit `list-max-listpack-size` gives now.
+/// The node limit `list-max-listpack-size` gives now, with the packed
+/// threshold.
 pub(crate) fn limit(server: &Server) -> NodeLimit {
-    NodeLimit::from_fill(server.config.list_max_size())
+    NodeLimit::from_fill(server.config.list_max_size()).with_plain(
+        server
+            .config
+            .list_packed_threshold
+            .load(std::sync::atomic::Ordering::Relaxed),
+    )
 }
 
 /// The list at `key` for reading: None if missing, WRONGTYPE if the key

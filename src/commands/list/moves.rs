@@ -165,18 +165,13 @@ fn rpoplpush(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 }
 
 /// BLMOVE and BRPOPLPUSH (served at once or later) are propagated as the
-/// LMOVE and RPOPLPUSH they did, as Redis rewrites them.
-fn propagate_move(rpoplpush: bool, src: &[u8], dst: &[u8], (from, to): (End, End)) {
-    let side = |e: End| -> &'static [u8] {
-        match e {
-            End::Left => b"LEFT",
-            End::Right => b"RIGHT",
-        }
-    };
+/// LMOVE and RPOPLPUSH they did, as Redis rewrites them: BLMOVE's
+/// wherefrom and whereto (`sides`) as the client wrote them.
+fn propagate_move(rpoplpush: bool, src: &[u8], dst: &[u8], sides: [&[u8]; 2]) {
     if rpoplpush {
         crate::persist::aof::propagate_instead([&b"RPOPLPUSH"[..], src, dst]);
     } else {
-        crate::persist::aof::propagate_instead([&b"LMOVE"[..], src, dst, side(from), side(to)]);
+        crate::persist::aof::propagate_instead([&b"LMOVE"[..], src, dst, sides[0], sides[1]]);
     }
 }
 
@@ -188,8 +183,13 @@ fn blmove_generic(ctx: &mut Ctx<'_>, args: Args<'_>, ends: (End, End), t: u64) -
     let server = ctx.server;
     let mut ml = server.keyspace.lock_keys([src, dst]);
     let rpoplpush = ctx.cmd.name == "brpoplpush";
+    let sides: [&[u8]; 2] = if rpoplpush {
+        [b"", b""]
+    } else {
+        [&args[3], &args[4]]
+    };
     if let Some(v) = move_one(&mut ml, db, src, dst, ends, now, lim)? {
-        propagate_move(rpoplpush, src, dst, ends);
+        propagate_move(rpoplpush, src, dst, sides);
         ctx.out.bulk(&v);
         return Ok(());
     }
@@ -198,6 +198,7 @@ fn blmove_generic(ctx: &mut Ctx<'_>, args: Args<'_>, ends: (End, End), t: u64) -
         to: ends.1,
         dst: dst.into(),
         rpoplpush,
+        sides: Box::new(sides.map(Box::from)),
     };
     blocking::block(ctx, &mut ml, &[src], op, t);
     Ok(())
@@ -348,10 +349,10 @@ pub fn serve_blocked_move(
     server: &Server,
     acc: &mut dyn Locked,
     db: usize,
-    src: &[u8],
-    dst: &[u8],
+    (src, dst): (&[u8], &[u8]),
     now: u64,
-    (from, to, rpoplpush): (End, End, bool),
+    (from, to): (End, End),
+    (rpoplpush, sides): (bool, [&[u8]; 2]),
     out: &mut Reply,
 ) -> bool {
     if !matches!(write(acc.shard_for(src), db, src, now), Ok(Some(_))) {
@@ -359,7 +360,7 @@ pub fn serve_blocked_move(
     }
     match move_one(acc, db, src, dst, (from, to), now, limit(server)) {
         Ok(Some(v)) => {
-            propagate_move(rpoplpush, src, dst, (from, to));
+            propagate_move(rpoplpush, src, dst, sides);
             out.bulk(&v)
         }
         Ok(None) => return false,

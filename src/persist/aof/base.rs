@@ -57,8 +57,13 @@ pub fn write_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io:
     let now = crate::util::now_ms();
     let (functions, snapshot) = {
         let _gates = server.gates.exclusive();
+        let started = std::time::Instant::now();
         at_cut();
-        (server.scripts.library_codes(), clone_keyspace(server, now))
+        let cut = (server.scripts.library_codes(), clone_keyspace(server, now));
+        server
+            .keyspace
+            .note_snapshot(started.elapsed().as_micros() as u64);
+        cut
     };
     let cancel = &server.aof.cancel;
     let file = std::fs::File::create(path)?;
@@ -118,6 +123,7 @@ fn write_rdb_base(server: &Server, path: &Path, at_cut: &mut dyn FnMut()) -> io:
         let mut snap =
             crate::persist::snapshot::Snapshot::begin(&server.keyspace, compress, now, at_cut);
         snap.functions = server.scripts.library_codes();
+        server.keyspace.note_snapshot(snap.begin_us);
         snap
     };
     let cancel = Some(&server.aof.cancel);

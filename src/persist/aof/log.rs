@@ -71,6 +71,10 @@ pub struct Record {
     pub buf: Vec<u8>,
     /// For replicas only, not the AOF (a master's PING and GETACK).
     pub repl_only: bool,
+    /// What the AOF gets instead of `buf`, when the two streams differ (a
+    /// script's `redis.set_repl`, a PUBLISH in a transaction): `buf` is
+    /// then the replicas' part alone, maybe empty.
+    pub aof: Option<Box<Record>>,
     /// `buf` is a transaction wrapped in MULTI/EXEC: a SELECT it needs
     /// goes after the MULTI, as Redis 7 propagates it.
     pub wrapped: bool,
@@ -236,7 +240,7 @@ impl Log {
             end_db: NO_DB,
             buf: cmd,
             repl_only: true,
-            wrapped: false,
+            ..Record::default()
         }));
     }
 
@@ -374,6 +378,57 @@ thread_local! {
     static CUR: RefCell<Cur> = RefCell::new(Cur::default());
 }
 
+/// Where a command's effects go (Redis's PROPAGATE_AOF / PROPAGATE_REPL).
+pub const TO_AOF: u8 = 1;
+pub const TO_REPLICAS: u8 = 2;
+pub const TO_ALL: u8 = TO_AOF | TO_REPLICAS;
+
+/// One stream's part of the record being built.
+#[derive(Default, Clone)]
+struct Stream {
+    buf: Vec<u8>,
+    cmds: usize,
+    start_db: u32,
+    end_db: u32,
+}
+
+impl Stream {
+    fn push(&mut self, db: u32, cmd: &[u8], n: usize) {
+        if self.cmds == 0 {
+            self.start_db = db;
+        } else if db != self.end_db && db != NO_DB {
+            encode_select(&mut self.buf, db);
+        }
+        if db != NO_DB {
+            self.end_db = db;
+        }
+        self.buf.extend_from_slice(cmd);
+        self.cmds += n;
+    }
+
+    fn record(&mut self, seq: u64, wrap: bool) -> Record {
+        let mut buf = std::mem::take(&mut self.buf);
+        let wrapped = wrap && self.cmds > 0;
+        if wrapped {
+            let mut w = Vec::with_capacity(buf.len() + 32);
+            encode(&mut w, [&b"MULTI"[..]]);
+            w.extend_from_slice(&buf);
+            encode(&mut w, [&b"EXEC"[..]]);
+            buf = w;
+        }
+        let empty = self.cmds == 0;
+        self.cmds = 0;
+        Record {
+            seq,
+            start_db: if empty { NO_DB } else { self.start_db },
+            end_db: if empty { NO_DB } else { self.end_db },
+            buf,
+            wrapped,
+            ..Record::default()
+        }
+    }
+}
+
 /// The record being built on this thread.
 #[derive(Default)]
 struct Cur {
@@ -386,59 +441,85 @@ struct Cur {
     instead: Option<(Vec<u8>, usize)>,
     /// Wrap in MULTI/EXEC if more than one command (EXEC).
     multi: bool,
-    buf: Vec<u8>,
-    cmds: usize,
-    /// Commands of `buf` the AOF gets (the others go to replicas only).
-    aof_cmds: usize,
+    /// What the replicas get, and the AOF too while `aof` is None.
+    repl: Stream,
+    /// What the AOF gets once a command went to only one of the two.
+    aof: Option<Stream>,
+    /// Commands logged to either stream.
+    ops: usize,
     /// The innermost command goes to replicas only ([`to_replicas_only`]).
     repl_only_cmd: bool,
-    start_db: u32,
-    end_db: u32,
 }
 
 impl Cur {
-    fn push(&mut self, db: u32, cmd: &[u8], n: usize) {
-        if n == 0 {
+    fn push(&mut self, db: u32, cmd: &[u8], n: usize, to: u8) {
+        if n == 0 || to == 0 {
             return;
         }
-        if self.cmds == 0 {
-            self.start_db = db;
-        } else if db != self.end_db && db != NO_DB {
-            encode_select(&mut self.buf, db);
+        self.ops += n;
+        if to == TO_ALL && self.aof.is_none() {
+            self.repl.push(db, cmd, n);
+            return;
         }
-        if db != NO_DB {
-            self.end_db = db;
+        // The streams part: the AOF's starts as a copy of what both got.
+        let aof = self.aof.get_or_insert_with(|| self.repl.clone());
+        if to & TO_AOF != 0 {
+            aof.push(db, cmd, n);
         }
-        self.buf.extend_from_slice(cmd);
-        self.cmds += n;
-        if !self.repl_only_cmd {
-            self.aof_cmds += n;
+        if to & TO_REPLICAS != 0 {
+            self.repl.push(db, cmd, n);
         }
     }
 
     fn finish(&mut self, seq: u64) -> Record {
-        let mut buf = std::mem::take(&mut self.buf);
-        let wrapped = self.multi && self.cmds > 1;
-        if wrapped {
-            let mut wrapped = Vec::with_capacity(buf.len() + 32);
-            encode(&mut wrapped, [&b"MULTI"[..]]);
-            wrapped.extend_from_slice(&buf);
-            encode(&mut wrapped, [&b"EXEC"[..]]);
-            buf = wrapped;
+        // As Redis: several commands of one execution unit are a
+        // transaction in both streams, whichever stream each went to.
+        let wrap = self.multi && self.ops > 1;
+        let mut r = self.repl.record(seq, wrap);
+        if let Some(mut a) = self.aof.take() {
+            if a.cmds == 0 {
+                r.repl_only = true;
+            } else {
+                r.aof = Some(Box::new(a.record(seq, wrap)));
+            }
         }
-        let r = Record {
-            seq,
-            start_db: if self.cmds == 0 { NO_DB } else { self.start_db },
-            end_db: if self.cmds == 0 { NO_DB } else { self.end_db },
-            buf,
-            // (A transaction with any AOF command goes to both, whole.)
-            repl_only: self.cmds > 0 && self.aof_cmds == 0,
-            wrapped,
-        };
-        self.aof_cmds = 0;
-        self.cmds = 0;
+        self.ops = 0;
         self.multi = false;
         r
+    }
+
+    fn clear(&mut self) {
+        self.repl.buf.clear();
+        self.repl.cmds = 0;
+        self.aof = None;
+        self.ops = 0;
+    }
+}
+
+thread_local! {
+    /// Where the running script sends its commands (`redis.set_repl`).
+    static SCRIPT_TARGET: Cell<u8> = const { Cell::new(TO_ALL) };
+}
+
+/// `redis.set_repl(flags)`: where the running script's next commands go.
+pub fn set_script_target(to: u8) {
+    SCRIPT_TARGET.with(|t| t.set(to & TO_ALL));
+}
+
+/// A script's run: its commands go everywhere until `redis.set_repl`
+/// says otherwise, and everything after the script does again.
+pub struct ScriptTarget(());
+
+impl ScriptTarget {
+    pub fn begin() -> ScriptTarget {
+        set_script_target(TO_ALL);
+        ScriptTarget(())
+    }
+}
+
+impl Drop for ScriptTarget {
+    fn drop(&mut self) {
+        set_script_target(TO_ALL);
     }
 }
 
@@ -505,7 +586,7 @@ pub fn deleted(log: &Log, db: usize, key: &[u8]) {
         if c.seq.is_none() {
             c.seq = Some(log.take_seq());
         }
-        c.push(db as u32, &cmd, 1);
+        c.push(db as u32, &cmd, 1, TO_ALL);
         false
     });
     if alone {
@@ -515,8 +596,7 @@ pub fn deleted(log: &Log, db: usize, key: &[u8]) {
             start_db: db as u32,
             end_db: db as u32,
             buf: cmd,
-            repl_only: false,
-            wrapped: false,
+            ..Record::default()
         });
     }
 }
@@ -569,8 +649,7 @@ pub fn transaction() {
 pub fn discard() {
     CUR.with(|c| {
         let mut c = c.borrow_mut();
-        c.buf.clear();
-        c.cmds = 0;
+        c.clear();
         c.dirty = false;
         c.instead = None;
     })
@@ -620,13 +699,17 @@ fn close(log: &Log, db: usize, argv: Option<crate::protocol::Args<'_>>) {
         let mut c = c.borrow_mut();
         c.depth = c.depth.saturating_sub(1);
         if std::mem::take(&mut c.dirty) {
+            let mut to = SCRIPT_TARGET.with(|t| t.get());
+            if c.repl_only_cmd {
+                to &= TO_REPLICAS;
+            }
             match c.instead.take() {
-                Some((buf, n)) => c.push(db as u32, &buf, n),
+                Some((buf, n)) => c.push(db as u32, &buf, n, to),
                 None => {
                     if let Some(a) = argv {
                         let mut buf = Vec::new();
                         encode(&mut buf, a.iter());
-                        c.push(db as u32, &buf, 1);
+                        c.push(db as u32, &buf, 1, to);
                     }
                 }
             }
@@ -637,8 +720,7 @@ fn close(log: &Log, db: usize, argv: Option<crate::protocol::Args<'_>>) {
             return None;
         }
         let rec = c.seq.take().map(|seq| c.finish(seq));
-        c.buf.clear();
-        c.cmds = 0;
+        c.clear();
         c.multi = false;
         rec
     });

@@ -166,7 +166,17 @@ impl Aof {
         if self.rewriting.swap(true, Relaxed) {
             return self.already();
         }
-        let scheduled = server.persist.busy();
+        // After a running BGSAVE, or after the transaction asking for it
+        // (the rewrite's snapshot waits for EXEC's gates).
+        let busy = server.persist.busy();
+        let scheduled = busy || crate::commands::multi::in_exec();
+        if scheduled && enable {
+            if busy {
+                tracing::info!("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
+            } else {
+                tracing::info!("AOF was enabled during a transaction. An AOF background was scheduled to start when possible.");
+            }
+        }
         self.scheduled.store(scheduled, Relaxed);
         self.stats
             .rewrite_started_ms

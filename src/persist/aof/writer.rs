@@ -64,7 +64,9 @@ pub(super) fn run(aof: Arc<Aof>) {
                 if !r.buf.is_empty() && log.repl_on() {
                     log.backlog.feed(&r);
                 }
-                if file.is_some() && !r.buf.is_empty() && !r.repl_only {
+                // The AOF's part, where the streams differ.
+                let a = r.aof.as_deref().unwrap_or(&r);
+                if file.is_some() && !a.buf.is_empty() && !r.repl_only {
                     if log.timestamps() {
                         let now = crate::util::now_ms() / 1000;
                         if now > stamped {
@@ -72,7 +74,7 @@ pub(super) fn run(aof: Arc<Aof>) {
                             stamped = now;
                         }
                     }
-                    super::log::append_record(&mut buf, &mut db, &r);
+                    super::log::append_record(&mut buf, &mut db, a);
                 }
                 upto = next;
                 q.next += 1;

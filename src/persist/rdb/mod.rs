@@ -448,14 +448,17 @@ fn write_payload(out: &mut Vec<u8>, value: &Value, compress: bool) {
     }
 }
 
-/// A list as `QUICKLIST_2`: one packed node per Ember node, an element of
-/// [`PLAIN_THRESHOLD`] bytes or more in a plain node of its own.
+/// A list as `QUICKLIST_2`: one packed node per Ember node, a plain node
+/// for each of Ember's (see types::list), and an element of
+/// [`PLAIN_THRESHOLD`] bytes or more in a plain node of its own whatever
+/// node holds it (the threshold may have been raised meanwhile).
 fn write_list(out: &mut Vec<u8>, l: &crate::types::List, compress: bool) {
+    let plain = |node_plain: bool, e: &[u8]| node_plain || e.len() >= PLAIN_THRESHOLD;
     let mut count = 0u64;
-    for node in l.nodes() {
+    for (p, node) in l.nodes_with_kind() {
         let mut open = false;
         for e in node {
-            if e.len() >= PLAIN_THRESHOLD {
+            if plain(p, e) {
                 count += 1 + open as u64;
                 open = false;
             } else {
@@ -465,10 +468,10 @@ fn write_list(out: &mut Vec<u8>, l: &crate::types::List, compress: bool) {
         count += open as u64;
     }
     write_len(out, count);
-    for node in l.nodes() {
+    for (p, node) in l.nodes_with_kind() {
         let mut w = listpack::Writer::new();
         for e in node {
-            if e.len() >= PLAIN_THRESHOLD {
+            if plain(p, e) {
                 if !w.is_empty() {
                     write_len(out, CONTAINER_PACKED);
                     write_string(out, &std::mem::take(&mut w).finish(), compress);
