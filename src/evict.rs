@@ -234,11 +234,23 @@ fn next_shard() -> usize {
 /// Delete the key at `pos` of `db` in `shard` as an eviction.
 fn evict_at(shard: &mut crate::keyspace::Shard, db: usize, pos: usize) {
     let (key, entry) = shard.db(db).remove_at(pos);
-    crate::persist::aof::log::deleted(&shard.log, db, &key);
+    crate::persist::aof::log::deleted(
+        &shard.log,
+        db,
+        &key,
+        crate::persist::aof::log::Deletion::Evicted,
+    );
     shard.modified(db, &key);
     shard.stats.evicted_keys += 1;
     crate::notify::notify(&shard.pubsub, crate::notify::EVICTED, "evicted", db, &key);
-    drop(entry);
+    // In the background with lazyfree-lazy-eviction (a big value): memory
+    // then comes back a little later, and eviction may take a few more
+    // keys meanwhile, as in Redis.
+    crate::keyspace::free_deleted(
+        &shard.log,
+        crate::persist::aof::log::Deletion::Evicted,
+        entry,
+    );
 }
 
 fn evict_random(ks: &Keyspace, volatile: bool) -> bool {

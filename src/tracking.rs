@@ -19,7 +19,7 @@
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
@@ -179,6 +179,9 @@ pub struct Tracking {
     active: AtomicUsize,
     /// BCAST keys wait in `Inner::pending` (the flush's quick check).
     pending: AtomicBool,
+    /// The table is known to hold at most this many keys (the limit it was
+    /// last brought under): [`Tracking::limit`]'s quick check.
+    within: AtomicU64,
     inner: Mutex<Inner>,
 }
 
@@ -187,6 +190,7 @@ impl Default for Tracking {
         Tracking {
             active: AtomicUsize::new(0),
             pending: AtomicBool::new(false),
+            within: AtomicU64::new(u64::MAX),
             inner: Mutex::default(),
         }
     }
@@ -339,20 +343,32 @@ impl Tracking {
                 g.items += 1;
             }
         }
-        let max = hub.shared.tracking_max_keys.load(Relaxed) as usize;
-        evict_over(hub, &mut g, max, usize::MAX);
+        let max = hub.shared.tracking_max_keys.load(Relaxed);
+        evict_over(hub, &mut g, max as usize, usize::MAX);
+        if max > 0 {
+            self.within.store(max, Relaxed);
+        }
     }
 
     /// Keep the table within `tracking-table-max-keys` after the limit was
-    /// lowered (CONFIG SET), as Redis's cron does: invalidate keys until it
-    /// fits, at most 1,000 per call.
-    pub fn limit(hub: &PubSub) {
+    /// lowered (CONFIG SET), as Redis does before each command and in its
+    /// cron: invalidate keys until it fits, at most 1,000 per call. Answers
+    /// whether it invalidated any (their pushes then go before the reply).
+    pub fn limit(hub: &PubSub) -> bool {
         if !hub.tracking.any() {
-            return;
+            return false;
         }
-        let max = hub.shared.tracking_max_keys.load(Relaxed) as usize;
+        let max = hub.shared.tracking_max_keys.load(Relaxed);
+        if max == 0 || hub.tracking.within.load(Relaxed) <= max {
+            return false;
+        }
         let mut g = hub.tracking.inner.lock();
-        evict_over(hub, &mut g, max, 1000);
+        let before = g.table.len();
+        evict_over(hub, &mut g, max as usize, 1000);
+        if g.table.len() <= max as usize {
+            hub.tracking.within.store(max, Relaxed);
+        }
+        g.table.len() != before
     }
 
     /// `key` was modified (written, expired, evicted).

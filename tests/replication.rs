@@ -687,3 +687,71 @@ fn a_stale_replica_serves_only_stale_commands_and_scripts() {
     let x: String = q(&mut c, &["GET", "x"]);
     assert_eq!(x, "v");
 }
+
+/// The server's own deletions reach replicas as DEL, or as UNLINK under
+/// their lazyfree-lazy-* parameter (Redis's propagateDeletion).
+#[test]
+fn server_deletions_are_unlink_when_lazy() {
+    let m = TestServer::start();
+    let mut mc = m.conn();
+    let mut s = sync_replica(&m, &mut mc);
+    let mut got = Vec::new();
+    let dump: Vec<u8> = {
+        let _: () = q(&mut mc, &["SET", "tmp", "v"]);
+        q(&mut mc, &["DUMP", "tmp"])
+    };
+    let restore_expired = |c: &mut redis::Connection, key: &str| {
+        let _: () = redis::cmd("RESTORE")
+            .arg(key)
+            .arg(1)
+            .arg(&dump)
+            .arg("REPLACE")
+            .arg("ABSTTL")
+            .query(c)
+            .unwrap();
+    };
+    for lazy in ["no", "yes"] {
+        for p in ["expire", "eviction", "server-del"] {
+            common::config_set(&mut mc, &format!("lazyfree-lazy-{p}"), lazy);
+        }
+        let k = |name: &str| format!("{name}-{lazy}");
+        // SPOP of the whole set, RESTORE of an expired value (server-del).
+        let _: i64 = q(&mut mc, &["SADD", &k("set"), "a", "b"]);
+        let _: Vec<String> = q(&mut mc, &["SPOP", &k("set"), "5"]);
+        let _: () = q(&mut mc, &["SET", &k("r"), "x"]);
+        restore_expired(&mut mc, &k("r"));
+        // EXPIRE in the past, and a key found expired (expire).
+        let _: () = q(&mut mc, &["SET", &k("e"), "x"]);
+        let _: i64 = q(&mut mc, &["EXPIRE", &k("e"), "-1"]);
+        let _: () = q(&mut mc, &["SET", &k("t"), "x", "PX", "1"]);
+        std::thread::sleep(Duration::from_millis(5));
+        let _: Option<String> = q(&mut mc, &["GET", &k("t")]);
+        // An eviction (eviction).
+        let _: () = q(&mut mc, &["SET", &k("big"), &"v".repeat(1 << 20)]);
+        common::config_set(&mut mc, "maxmemory-policy", "allkeys-random");
+        let used = common::info_u64(&mut mc, "used_memory");
+        common::config_set(&mut mc, "maxmemory", &(used - (512 << 10)).to_string());
+        let _: Option<String> = q(&mut mc, &["GET", "nothing"]);
+        common::config_set(&mut mc, "maxmemory", "0");
+        let _: () = q(&mut mc, &["SET", &k("done"), "x"]);
+        read_until(&mut s, &mut got, |g| {
+            find(g, k("done").as_bytes()).is_some()
+        });
+    }
+    let cmds = commands(&got);
+    let dels = |lazy: &str| -> Vec<String> {
+        let del = if lazy == "yes" { "unlink" } else { "del" };
+        cmds.iter()
+            .filter(|c| c[0] == del && c[1].ends_with(&format!("-{lazy}")))
+            .map(|c| c[1].trim_end_matches(&format!("-{lazy}")).to_string())
+            .collect()
+    };
+    for lazy in ["no", "yes"] {
+        let got = dels(lazy);
+        for want in ["set", "r", "e", "t"] {
+            assert!(got.contains(&want.to_string()), "{lazy}: {got:?} {cmds:?}");
+        }
+        // Eviction took at least one of this round's keys, as DEL/UNLINK.
+        assert!(got.len() > 4, "{lazy}: {got:?}");
+    }
+}

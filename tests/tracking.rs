@@ -653,3 +653,29 @@ fn idle_resp3_redirect_target_gets_pushes() {
         );
     }
 }
+
+/// With the cron paused, a lowered tracking-table-max-keys still takes
+/// effect before the next command, its invalidation ahead of that
+/// command's reply (Redis's processCommand; the suite's #11715 test,
+/// inside MULTI).
+#[test]
+fn lowered_tracking_limit_invalidates_before_the_next_command() {
+    let srv = TestServer::start();
+    let port = srv.addr.port();
+    let mut c = srv.conn();
+    let _: () = common::q(&mut c, &["CONFIG", "SET", "tracking-table-max-keys", "2"]);
+    let _: () = common::q(&mut c, &["DEBUG", "PAUSE-CRON", "1"]);
+    let mut d = Raw::connect(port);
+    d.cmd(&["HELLO", "3"]);
+    assert_eq!(s(d.cmd(&["CLIENT", "TRACKING", "on"])), "+OK\r\n");
+    assert_eq!(s(d.cmd(&["MGET", "1{t}", "2{t}"])), "*2\r\n_\r\n_\r\n");
+    assert_eq!(s(d.cmd(&["MULTI"])), "+OK\r\n");
+    let _: () = common::q(&mut c, &["CONFIG", "SET", "tracking-table-max-keys", "1"]);
+    let got = s(d.pipe(&[&["PING"], &["EXEC"]]));
+    assert!(
+        got == format!("{}+QUEUED\r\n*1\r\n+PONG\r\n", inv("1{t}"))
+            || got == format!("{}+QUEUED\r\n*1\r\n+PONG\r\n", inv("2{t}")),
+        "{got:?}"
+    );
+    let _: () = common::q(&mut c, &["DEBUG", "PAUSE-CRON", "0"]);
+}

@@ -113,11 +113,17 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     };
     if expire != NO_EXPIRE && crate::keyspace::expire::already_past(expire, now) {
         // Already expired (ABSTTL in the past): the key ends up absent.
-        if replace && shard.db(db).remove(key).is_some() {
+        if let Some(gone) = replace.then(|| shard.db(db).remove(key)).flatten() {
             shard.modified(db, key);
             shard.notify(crate::notify::GENERIC, "del", db, key);
-            // As Redis: logged as the DEL it amounts to.
-            crate::persist::aof::propagate_instead([&b"DEL"[..], key]);
+            // As Redis: logged as the DEL (or, lazyfree-lazy-server-del,
+            // UNLINK) it amounts to.
+            let log = &ctx.server.aof.log;
+            crate::persist::aof::propagate_instead([
+                log.del_name(crate::persist::aof::log::Deletion::Server),
+                key,
+            ]);
+            crate::keyspace::free_deleted(log, crate::persist::aof::log::Deletion::Server, gone);
         }
         ctx.out.ok();
         return Ok(());

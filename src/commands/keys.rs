@@ -464,8 +464,10 @@ fn randomkey(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
             let expired = table.at(pos).is_some_and(|(_, e)| e.is_expired(now));
             if expired {
                 if reclaim {
-                    let (k, _) = table.remove_at(pos);
-                    crate::persist::aof::log::deleted(&shard.log, db, &k);
+                    let (k, gone) = table.remove_at(pos);
+                    let why = crate::persist::aof::log::Deletion::Expired;
+                    crate::persist::aof::log::deleted(&shard.log, db, &k, why);
+                    crate::keyspace::free_deleted(&shard.log, why, gone);
                     shard.expired(db, &k);
                 }
                 continue;

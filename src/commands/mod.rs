@@ -529,6 +529,14 @@ pub fn dispatch(
             }
         }
     }
+    // Keys over a lowered tracking-table-max-keys are invalidated before
+    // the command (after the OOM check, as Redis orders them); their pushes
+    // go before its reply.
+    if crate::tracking::Tracking::limit(&server.pubsub) {
+        if let Some(s) = client.pubsub.subscriber() {
+            s.drain_into(&mut out.buf);
+        }
+    }
     // A failing background save refuses writes (and PING) with MISCONF,
     // after the OOM check, as Redis orders them.
     if server.persist.writes_refused(server)

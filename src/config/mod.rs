@@ -55,6 +55,12 @@ pub struct Config {
     pub lazyfree_lazy_user_del: bool,
     /// FLUSHALL/FLUSHDB without SYNC or ASYNC run as ASYNC.
     pub lazyfree_lazy_user_flush: bool,
+    /// Keys the server deletes itself (expired, evicted, SPOP's or
+    /// RESTORE's): big values freed in the background, the deletion logged
+    /// as UNLINK (see persist::aof::log::Deletion).
+    pub lazyfree_lazy_expire: bool,
+    pub lazyfree_lazy_eviction: bool,
+    pub lazyfree_lazy_server_del: bool,
     pub rdbchecksum: bool,
     pub stop_writes_on_bgsave_error: bool,
     /// Testing aid (as Redis): sleep this many µs per key saved.
@@ -226,6 +232,9 @@ impl Default for Config {
             rdbcompression: true,
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
+            lazyfree_lazy_expire: false,
+            lazyfree_lazy_eviction: false,
+            lazyfree_lazy_server_del: false,
             rdbchecksum: true,
             stop_writes_on_bgsave_error: true,
             rdb_key_save_delay: 0,
@@ -783,6 +792,9 @@ pub const PARAMS: &[Param] = &[
     p_bool!("rdbcompression", rdbcompression, true),
     p_bool!("lazyfree-lazy-user-del", lazyfree_lazy_user_del, true),
     p_bool!("lazyfree-lazy-user-flush", lazyfree_lazy_user_flush, true),
+    p_bool!("lazyfree-lazy-expire", lazyfree_lazy_expire, true),
+    p_bool!("lazyfree-lazy-eviction", lazyfree_lazy_eviction, true),
+    p_bool!("lazyfree-lazy-server-del", lazyfree_lazy_server_del, true),
     p_bool!("rdbchecksum", rdbchecksum, false),
     p_bool!(
         "stop-writes-on-bgsave-error",
@@ -1810,14 +1822,14 @@ mod tests {
     fn redis_conf_parameters_ember_does_not_use() {
         let mut c = Config::default();
         let text = "repl-diskless-sync yes\nreplica-read-only yes\nactiverehashing yes\n\
-                    always-show-logo yes\ncluster-enabled no\nlazyfree-lazy-server-del yes\n\
+                    always-show-logo yes\ncluster-enabled no\nactivedefrag no\n\
                     oom-score-adj-values 0 200 800\nslave-serve-stale-data yes\n\
                     stream-node-max-bytes 4kb\nshutdown-on-sigterm force nosave\n";
         c.apply_text(text, " redis.conf", 0).unwrap();
         assert_eq!(c.shutdown_on_sigterm, "nosave force");
         // Kept only where not at Redis's default.
         let kept: Vec<&str> = c.compat.keys().copied().collect();
-        assert_eq!(kept, vec!["always-show-logo", "lazyfree-lazy-server-del"]);
+        assert_eq!(kept, vec!["always-show-logo"]);
         for (line, why) in [
             ("cluster-enabled yes", "Ember has no cluster mode"),
             (

@@ -158,8 +158,14 @@ fn expire_shard(ks: &Keyspace, i: usize) -> (usize, usize, bool) {
                 };
                 let is_expired = table.at(pos).is_some_and(|(_, e)| e.is_expired(now));
                 if is_expired {
-                    let (key, _) = table.remove_at(pos);
-                    crate::persist::aof::log::deleted(&log, db, &key);
+                    let (key, gone) = table.remove_at(pos);
+                    crate::persist::aof::log::deleted(
+                        &log,
+                        db,
+                        &key,
+                        crate::persist::aof::log::Deletion::Expired,
+                    );
+                    super::free_deleted(&log, crate::persist::aof::log::Deletion::Expired, gone);
                     // Counts it in expired_keys and raises `expired`.
                     shard.expired(db, &key);
                     expired += 1;

@@ -218,10 +218,9 @@ impl Shard {
                 access::touch(&mut e.lru, now);
                 Some(e)
             }
-            Lookup::Expired => {
-                expired_in(&mut self.stats, &self.pubsub, db, key);
+            Lookup::Expired(gone) => {
+                expired_by_lookup(&mut self.stats, &self.pubsub, &self.log, db, key, gone);
                 self.stats.keyspace_misses += 1;
-                crate::persist::aof::log::deleted(&self.log, db, key);
                 crate::notify::notify(&self.pubsub, crate::notify::KEY_MISS, "keymiss", db, key);
                 None
             }
@@ -241,9 +240,8 @@ impl Shard {
                 access::touch(&mut e.lru, now);
                 Some(e)
             }
-            Lookup::Expired => {
-                expired_in(&mut self.stats, &self.pubsub, db, key);
-                crate::persist::aof::log::deleted(&self.log, db, key);
+            Lookup::Expired(gone) => {
+                expired_by_lookup(&mut self.stats, &self.pubsub, &self.log, db, key, gone);
                 None
             }
             Lookup::Missing => None,
@@ -287,9 +285,8 @@ impl Shard {
     pub fn exists(&mut self, db: usize, key: &[u8], now: u64) -> bool {
         match self.dbs[db].lookup_keeping(key, now, &self.held_until) {
             Lookup::Found(_) => true,
-            Lookup::Expired => {
-                expired_in(&mut self.stats, &self.pubsub, db, key);
-                crate::persist::aof::log::deleted(&self.log, db, key);
+            Lookup::Expired(gone) => {
+                expired_by_lookup(&mut self.stats, &self.pubsub, &self.log, db, key, gone);
                 false
             }
             Lookup::Missing => false,
@@ -427,6 +424,36 @@ fn expired_in(stats: &mut ShardStats, pubsub: &crate::pubsub::PubSub, db: usize,
     stats.expired_keys += 1;
     crate::tracking::Tracking::expired(pubsub, key);
     crate::notify::notify(pubsub, crate::notify::EXPIRED, "expired", db, key);
+}
+
+/// A lookup found `key` expired and deleted it: count it, raise
+/// `expired`, log the deletion and free the value (in the background with
+/// lazyfree-lazy-expire). Fields apart, as the lookup still borrows a table.
+#[cold]
+fn expired_by_lookup(
+    stats: &mut ShardStats,
+    pubsub: &crate::pubsub::PubSub,
+    log: &crate::persist::aof::Log,
+    db: usize,
+    key: &[u8],
+    gone: Entry,
+) {
+    expired_in(stats, pubsub, db, key);
+    let why = crate::persist::aof::log::Deletion::Expired;
+    crate::persist::aof::log::deleted(log, db, key, why);
+    free_deleted(log, why, gone);
+}
+
+/// Free the entry of a key the server deleted itself: in the background
+/// (a big value) when that kind of deletion is lazy.
+pub fn free_deleted(
+    log: &crate::persist::aof::Log,
+    why: crate::persist::aof::log::Deletion,
+    gone: Entry,
+) {
+    if log.lazy(why) {
+        crate::lazyfree::drop_value(gone.value);
+    }
 }
 
 fn live_in(t: &Table, key: &[u8], now: u64) -> bool {

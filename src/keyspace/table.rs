@@ -165,8 +165,7 @@ impl Table {
         if held_until.load(std::sync::atomic::Ordering::Relaxed) > now {
             return Lookup::Missing;
         }
-        self.remove_at(i);
-        Lookup::Expired
+        Lookup::Expired(self.remove_at(i).1)
     }
 
     /// The live entry for `key`, if any (lazy expiry as in [`Table::lookup`],
@@ -489,8 +488,9 @@ impl Table {
 /// The result of [`Table::lookup`].
 pub enum Lookup<'a> {
     Found(&'a mut Entry),
-    /// The key existed but had expired; it has just been deleted.
-    Expired,
+    /// The key existed but had expired; it has just been deleted (its
+    /// entry is the caller's to free, maybe lazily).
+    Expired(Entry),
     Missing,
 }
 
@@ -534,7 +534,7 @@ mod tests {
         let mut t = Table::default();
         t.insert(b"a", v("1"), 100, 0);
         assert!(matches!(t.lookup(b"a", 99), Lookup::Found(_)));
-        assert!(matches!(t.lookup(b"a", 100), Lookup::Expired));
+        assert!(matches!(t.lookup(b"a", 100), Lookup::Expired(_)));
         assert!(matches!(t.lookup(b"a", 100), Lookup::Missing));
         assert_eq!(t.volatile_len(), 0);
     }

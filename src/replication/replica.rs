@@ -605,8 +605,18 @@ pub fn expire_written(server: &Server, now: u64) {
             .and_then(|p| Some((p, t.at(p)?.1.has_ttl(), t.at(p)?.1.is_expired(now))));
         let forget = match state {
             Some((pos, true, true)) => {
-                let (k, _) = t.remove_at(pos);
-                crate::persist::aof::log::deleted(&log, db, &k);
+                let (k, gone) = t.remove_at(pos);
+                crate::persist::aof::log::deleted(
+                    &log,
+                    db,
+                    &k,
+                    crate::persist::aof::log::Deletion::Expired,
+                );
+                crate::keyspace::free_deleted(
+                    &log,
+                    crate::persist::aof::log::Deletion::Expired,
+                    gone,
+                );
                 shard.expired(db, &k);
                 true
             }

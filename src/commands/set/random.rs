@@ -90,7 +90,13 @@ fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         let all = super::ops::union_of(&[Some(&*s)], lim);
         out.set(all.len());
         all.iter().for_each(|m| emit(out, m));
-        crate::persist::aof::propagate_instead([&b"DEL"[..], key]);
+        // DEL, or UNLINK with lazyfree-lazy-server-del (as Redis).
+        let del = ctx
+            .server
+            .aof
+            .log
+            .del_name(crate::persist::aof::log::Deletion::Server);
+        crate::persist::aof::propagate_instead([del, key]);
         after_removal(&mut shard, db, key, true, "spop");
         return Ok(());
     }

@@ -159,6 +159,20 @@ pub struct Log {
     /// DEBUG AOF-FLUSH-SLEEP: microseconds the writer sleeps before each
     /// write.
     flush_sleep_us: AtomicU64,
+    /// lazyfree-lazy-expire, -eviction, -server-del, by [`Deletion`].
+    lazy: [AtomicBool; 3],
+}
+
+/// Why the server deleted a key itself. Each reason has its
+/// `lazyfree-lazy-*` parameter: on, the value is freed in the background
+/// (a big one) and the deletion reaches the AOF and replicas as UNLINK
+/// rather than DEL (Redis's propagateDeletion).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    Expired = 0,
+    Evicted = 1,
+    /// SPOP of the whole set, RESTORE of an expired value over a key.
+    Server = 2,
 }
 
 impl Default for Log {
@@ -179,6 +193,7 @@ impl Default for Log {
             policy: AtomicU8::new(FSYNC_EVERYSEC),
             timestamps: AtomicBool::new(false),
             flush_sleep_us: AtomicU64::new(0),
+            lazy: Default::default(),
         }
     }
 }
@@ -242,6 +257,28 @@ impl Log {
             repl_only: true,
             ..Record::default()
         }));
+    }
+
+    /// From the configuration: which deletions are lazy.
+    pub fn set_lazy(&self, expire: bool, eviction: bool, server_del: bool) {
+        self.lazy[Deletion::Expired as usize].store(expire, Ordering::Relaxed);
+        self.lazy[Deletion::Evicted as usize].store(eviction, Ordering::Relaxed);
+        self.lazy[Deletion::Server as usize].store(server_del, Ordering::Relaxed);
+    }
+
+    /// Whether deletions for `why` are lazy (UNLINK).
+    #[inline]
+    pub fn lazy(&self, why: Deletion) -> bool {
+        self.lazy[why as usize].load(Ordering::Relaxed)
+    }
+
+    /// DEL or UNLINK, as a deletion for `why` is propagated.
+    pub fn del_name(&self, why: Deletion) -> &'static [u8] {
+        if self.lazy(why) {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        }
     }
 
     /// The next sequence number that will be handed out.
@@ -571,13 +608,14 @@ fn mark(log: &Log, repl_only: bool) {
     });
 }
 
-/// A key was deleted by expiry or eviction, under its shard lock: log a DEL.
-pub fn deleted(log: &Log, db: usize, key: &[u8]) {
+/// A key was deleted by expiry or eviction, under its shard lock: log a DEL
+/// (UNLINK when that deletion is lazy).
+pub fn deleted(log: &Log, db: usize, key: &[u8], why: Deletion) {
     if !log.is_on() {
         return;
     }
     let mut cmd = Vec::with_capacity(key.len() + 24);
-    encode(&mut cmd, [&b"DEL"[..], key]);
+    encode(&mut cmd, [log.del_name(why), key]);
     let alone = CUR.with(|c| {
         let mut c = c.borrow_mut();
         if c.depth == 0 {

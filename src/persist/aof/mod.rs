@@ -245,6 +245,11 @@ impl Aof {
     /// CONFIG SET changed the configuration from `old`.
     pub fn config_changed(&self, old: &crate::config::Config, new: &crate::config::Config) {
         self.log.set_policy(fsync_code(&new.appendfsync));
+        self.log.set_lazy(
+            new.lazyfree_lazy_expire,
+            new.lazyfree_lazy_eviction,
+            new.lazyfree_lazy_server_del,
+        );
         self.log.set_timestamps(new.aof_timestamp_enabled);
         if new.appendonly && !old.appendonly {
             // As Redis: the base is written in the background, writes are
@@ -350,6 +355,13 @@ pub fn startup(server: &Arc<Server>) -> io::Result<()> {
         .read(|c| (c.appendonly, c.appendfsync.clone(), c.aof_timestamp_enabled));
     aof.log.set_policy(fsync_code(&fsync));
     aof.log.set_timestamps(timestamps);
+    server.config.read(|c| {
+        aof.log.set_lazy(
+            c.lazyfree_lazy_expire,
+            c.lazyfree_lazy_eviction,
+            c.lazyfree_lazy_server_del,
+        )
+    });
     {
         let a = server.aof.clone();
         let h = std::thread::Builder::new()
