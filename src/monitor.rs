@@ -95,15 +95,17 @@ pub fn repr(out: &mut Vec<u8>, arg: &[u8]) {
     out.push(b'"');
 }
 
-/// Which arguments Redis 7.2 shows as `(redacted)`: every AUTH argument,
-/// and HELLO's AUTH username and password.
-fn redacted(name: &str, args: Args<'_>) -> std::ops::Range<usize> {
+/// Which arguments Redis 7.2 shows as `(redacted)` in MONITOR and the
+/// SLOWLOG: every AUTH argument, HELLO's AUTH username and password, and
+/// MIGRATE's AUTH password or AUTH2 username and password.
+pub fn redacted(name: &str, args: Args<'_>) -> std::ops::Range<usize> {
     match name {
         "auth" => 1..args.len(),
         "hello" => match args.iter().position(|a| a.eq_ignore_ascii_case(b"auth")) {
             Some(i) => i + 1..(i + 3).min(args.len()),
             None => 0..0,
         },
+        "migrate" => crate::commands::migrate::secret_args(args),
         _ => 0..0,
     }
 }

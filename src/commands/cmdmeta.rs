@@ -373,6 +373,10 @@ pub fn find_keys(m: &Meta, args: Args<'_>) -> Found {
             vec![(1, f)]
         }
         "sort_ro" => vec![(1, ks::RO | ks::ACCESS)],
+        "migrate" => super::migrate::key_positions(args)
+            .into_iter()
+            .map(|i| (i, ks::RW | ks::ACCESS | ks::DELETE))
+            .collect(),
         // The sorted key, and the last STORE destination, skipping the
         // arguments of LIMIT, GET and BY.
         "sort" => {

@@ -392,12 +392,12 @@ fn section(ctx: &mut Ctx<'_>, name: &str, t: &mut String) {
             // Snapshots do not fork (docs/ARCHITECTURE.md): these count
             // snapshots begun (BGSAVE, SAVE, rewrites, full syncs) and the
             // time the last one held every shard to fix its instant, the
-            // pause that stands for Redis's fork. MIGRATE is not supported,
-            // there is no active defrag.
+            // pause that stands for Redis's fork. There is no active
+            // defrag.
             let (forks, fork_us) = ctx.server.keyspace.snapshot_stats();
             w(t, "latest_fork_usec", &fork_us);
             w(t, "total_forks", &forks);
-            w(t, "migrate_cached_sockets", &0);
+            w(t, "migrate_cached_sockets", &ctx.server.migrate.count());
             w(t, "slave_expires_tracked_keys", &0);
             w(t, "active_defrag_hits", &0);
             w(t, "active_defrag_misses", &0);

@@ -5,7 +5,6 @@ use super::{flags::*, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Args;
 use crate::server::latency::Summed;
-use crate::util::eq_ic;
 
 pub const COMMANDS: &[Command] = &[
     Command::container("slowlog", SLOWLOG).group("server").doc(
@@ -349,14 +348,4 @@ fn latency_help(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         "    Print this help.",
     ]);
     Ok(())
-}
-
-/// Whether `name` is AUTH-like: arguments from the returned index on are
-/// secret and the slow log shows them as "(redacted)".
-pub fn redact_from(name: &str, args: Args<'_>) -> Option<usize> {
-    match name {
-        "auth" => Some(1),
-        "hello" => args.iter().position(|a| eq_ic(a, b"auth")).map(|i| i + 1),
-        _ => None,
-    }
 }

@@ -29,6 +29,7 @@ pub mod keyspecs;
 pub mod latency;
 pub mod list;
 pub mod memory;
+pub mod migrate;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;
@@ -108,6 +109,7 @@ pub fn families() -> Vec<&'static [Command]> {
         pubsub::COMMANDS,
         replication::COMMANDS,
         dump::COMMANDS,
+        migrate::COMMANDS,
         crate::persist::aof::command::COMMANDS,
         acl_cmd::COMMANDS,
         script::COMMANDS,
@@ -908,7 +910,7 @@ fn slowlog_push(
     let max_len = server.config.read(|c| c.slowlog_max_len) as usize;
     server.slowlog.push(
         args,
-        latency::redact_from(cmd.name, args),
+        crate::monitor::redacted(cmd.name, args),
         usec,
         now / 1000,
         client.info.addr.to_string(),

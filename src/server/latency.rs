@@ -250,13 +250,13 @@ pub struct SlowLog {
 }
 
 impl SlowLog {
-    /// Add an entry for a command that took `usec`; `redact` replaces
-    /// secret arguments (from this index on) as Redis does for AUTH.
+    /// Add an entry for a command that took `usec`; the arguments in
+    /// `redact` are secrets, shown as `(redacted)` as Redis does.
     #[allow(clippy::too_many_arguments)]
     pub fn push(
         &self,
         args: Args<'_>,
-        redact_from: Option<usize>,
+        redact: std::ops::Range<usize>,
         usec: u64,
         now_s: u64,
         peer: String,
@@ -269,7 +269,7 @@ impl SlowLog {
         for j in 0..kept {
             if kept != argc && j == kept - 1 {
                 v.push(format!("... ({} more arguments)", argc - kept + 1).into_bytes());
-            } else if redact_from.is_some_and(|r| j >= r) {
+            } else if redact.contains(&j) {
                 v.push(b"(redacted)".to_vec());
             } else {
                 let a = &args[j];

@@ -85,6 +85,8 @@ pub struct Server {
     pub aof: Arc<crate::persist::aof::Aof>,
     /// Connected replicas and WAITs (src/replication).
     pub repl: crate::replication::Repl,
+    /// MIGRATE's cached connections to its targets.
+    pub migrate: crate::commands::migrate::Sockets,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -343,6 +345,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
         trim: Default::default(),
         this: this.clone(),
         repl: Default::default(),
+        migrate: Default::default(),
         shutdown_tx,
     });
     server.repl.set_replid(&server.run_id);
@@ -521,6 +524,7 @@ fn cron(server: Arc<Server>, gate: usize) {
             last_second = now / 1000;
             obuf::cron(&server);
             crate::replication::cron(&server);
+            server.migrate.close_idle();
         }
         let (cmds, net_in, net_out, _, _) = server.traffic_totals();
         server
