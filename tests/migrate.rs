@@ -3,7 +3,7 @@
 //! connection cache, the replication stream and COMMAND GETKEYS.
 
 mod common;
-use common::{err, have_tool, info_u64, q, TestServer};
+use common::{have_tool, info_u64, q, TestServer};
 use redis::Value;
 
 type Conn = redis::Connection;
