@@ -96,17 +96,31 @@ pub fn repr(out: &mut Vec<u8>, arg: &[u8]) {
 }
 
 /// Which arguments Redis 7.2 shows as `(redacted)` in MONITOR and the
-/// SLOWLOG: every AUTH argument, HELLO's AUTH username and password, and
-/// MIGRATE's AUTH password or AUTH2 username and password.
-pub fn redacted(name: &str, args: Args<'_>) -> std::ops::Range<usize> {
+/// SLOWLOG: every AUTH argument, HELLO's AUTH username and password,
+/// MIGRATE's AUTH password or AUTH2 username and password, everything ACL
+/// SETUSER was given, and the values CONFIG SET gives the sensitive
+/// parameters (masteruser, masterauth, requirepass).
+pub fn redacted(name: &str, args: Args<'_>) -> Vec<usize> {
     match name {
-        "auth" => 1..args.len(),
+        "auth" => (1..args.len()).collect(),
         "hello" => match args.iter().position(|a| a.eq_ignore_ascii_case(b"auth")) {
-            Some(i) => i + 1..(i + 3).min(args.len()),
-            None => 0..0,
+            Some(i) => (i + 1..(i + 3).min(args.len())).collect(),
+            None => Vec::new(),
         },
-        "migrate" => crate::commands::migrate::secret_args(args),
-        _ => 0..0,
+        "migrate" => crate::commands::migrate::secret_args(args).collect(),
+        "acl|setuser" => (2..args.len()).collect(),
+        "config|set" => (2..args.len())
+            .step_by(2)
+            .filter(|&i| {
+                let p = args.get(i);
+                i + 1 < args.len()
+                    && [&b"masteruser"[..], b"masterauth", b"requirepass"]
+                        .iter()
+                        .any(|s| p.eq_ignore_ascii_case(s))
+            })
+            .map(|i| i + 1)
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -47,8 +47,30 @@ fn slowlog_records_slow_commands() {
     let mut rpush = vec!["RPUSH", "list"];
     rpush.extend(many.iter().map(|s| s.as_str()));
     q::<i64>(&mut c, &rpush);
+    // What ACL SETUSER is given, and the values of sensitive parameters,
+    // are secrets too (as Redis redacts them); a failed one is no exception.
+    let _ = err(&mut c, &["ACL", "SETUSER", "a user", "+get"]);
+    q::<()>(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "maxmemory-samples",
+            "5",
+            "masterauth",
+            "pw",
+        ],
+    );
     let _ = err(&mut c, &["AUTH", "secret-password"]);
     let entries = slowlog(&mut c, -1);
+    let r = "(redacted)";
+    assert_eq!(args_of(&entries[2]), vec!["ACL", "SETUSER", r, r]);
+    assert_eq!(
+        args_of(&entries[1]),
+        vec!["CONFIG", "SET", "maxmemory-samples", "5", "masterauth", r]
+    );
+    let mut entries = entries;
+    entries.drain(1..3);
     // Newest first: AUTH, RPUSH, SET long, SET k, CLIENT SETNAME, CONFIG SET.
     assert_eq!(args_of(&entries[0]), vec!["AUTH", "(redacted)"]);
     let rp = args_of(&entries[1]);

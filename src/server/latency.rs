@@ -256,7 +256,7 @@ impl SlowLog {
     pub fn push(
         &self,
         args: Args<'_>,
-        redact: std::ops::Range<usize>,
+        redact: Vec<usize>,
         usec: u64,
         now_s: u64,
         peer: String,
