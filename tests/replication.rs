@@ -755,3 +755,37 @@ fn server_deletions_are_unlink_when_lazy() {
         assert!(got.len() > 4, "{lazy}: {got:?}");
     }
 }
+
+/// CLIENT PAUSE WRITE on a replica holds its master's writes: they are
+/// read (slave_read_repl_offset) but applied (slave_repl_offset) only
+/// after CLIENT UNPAUSE, as Redis postpones its master client.
+#[test]
+fn a_write_pause_on_a_replica_holds_the_masters_stream() {
+    let m = TestServer::start();
+    let r = TestServer::start();
+    let mut mc = m.conn();
+    let mut rc = r.conn();
+    let port = m.addr.port().to_string();
+    let _: () = q(&mut rc, &["REPLICAOF", "127.0.0.1", &port]);
+    wait_linked(&mut rc);
+    let _: () = q(&mut mc, &["SET", "foo", "bar"]);
+    let before = info_u64(&mut mc, "master_repl_offset");
+    wait_until("the replica caught up", 10, || {
+        info_u64(&mut rc, "slave_repl_offset") == before
+    });
+    let _: () = q(&mut rc, &["CLIENT", "PAUSE", "100000", "WRITE"]);
+    let _: () = q(&mut mc, &["SET", "foo2", "bar2"]);
+    let after = info_u64(&mut mc, "master_repl_offset");
+    wait_until("the replica read it", 10, || {
+        info_u64(&mut rc, "slave_read_repl_offset") == after
+    });
+    assert_eq!(info_u64(&mut rc, "slave_repl_offset"), before);
+    let got: Option<String> = q(&mut rc, &["GET", "foo2"]);
+    assert_eq!(got, None);
+    let _: () = q(&mut rc, &["CLIENT", "UNPAUSE"]);
+    wait_until("the replica applied it", 10, || {
+        info_u64(&mut rc, "slave_repl_offset") == after
+    });
+    let got: Option<String> = q(&mut rc, &["GET", "foo2"]);
+    assert_eq!(got.as_deref(), Some("bar2"));
+}

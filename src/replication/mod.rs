@@ -344,7 +344,10 @@ impl Repl {
                 w("master_last_io_seconds_ago", &ago);
                 let syncing = state == replica::SYNC;
                 w("master_sync_in_progress", &(syncing as u8));
-                w("slave_read_repl_offset", &offset);
+                w(
+                    "slave_read_repl_offset",
+                    &(offset + up.unapplied.load(Relaxed)),
+                );
                 w("slave_repl_offset", &offset);
                 if syncing {
                     let total = up.sync_total.load(Relaxed);

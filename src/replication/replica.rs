@@ -55,6 +55,9 @@ pub struct Upstream {
     /// A full resync's payload: total (0: unknown, EOF-marked) and read.
     pub sync_total: AtomicU64,
     pub sync_read: AtomicU64,
+    /// Stream bytes received and not applied yet (INFO
+    /// `slave_read_repl_offset` is the applied offset plus these).
+    pub unapplied: AtomicU64,
 }
 
 /// The master's replication ID and the offset applied from it: what the
@@ -79,6 +82,7 @@ impl Upstream {
             down_since_ms: AtomicU64::new(now_ms()),
             sync_total: AtomicU64::new(0),
             sync_read: AtomicU64::new(0),
+            unapplied: AtomicU64::new(0),
         })
     }
 
@@ -508,6 +512,13 @@ fn follow(
                 std::thread::sleep(Duration::from_millis(10));
             }
             let processed = position.lock().offset + skipped as u64;
+            // CLIENT PAUSE WRITE holds the master's writes too (they are
+            // kept, and read on, until it ends), as Redis postpones its
+            // master client.
+            if server.pause.holds(server, &client, args, now_ms()) {
+                pos = pos.saturating_sub(skipped);
+                break;
+            }
             if args.len() >= 2
                 && args[0].eq_ignore_ascii_case(b"replconf")
                 && args[1].eq_ignore_ascii_case(b"getack")
@@ -543,6 +554,7 @@ fn follow(
             p.db = client.db;
         }
         link.buf.drain(..pos);
+        up.unapplied.store(link.buf.len() as u64, Relaxed);
         crate::tracking::Tracking::flush_bcast(&server.pubsub);
         let now = now_ms();
         if now.saturating_sub(last_ack) >= 1000 {
