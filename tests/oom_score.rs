@@ -32,6 +32,11 @@ fn oom_score_follows_the_config() {
     // The first value is the class of a server with no master.
     config_set(&mut c, "oom-score-adj-values", "15 20 30");
     assert_eq!(score(pid), at(base + 15));
+    // A replica takes the second.
+    let _: () = q(&mut c, &["REPLICAOF", "localhost", "1"]);
+    assert_eq!(score(pid), at(base + 20));
+    let _: () = q(&mut c, &["REPLICAOF", "NO", "ONE"]);
+    assert_eq!(score(pid), at(base + 15));
     config_set(&mut c, "oom-score-adj", "relative");
     let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "oom-score-adj"]);
     assert_eq!(got, ["oom-score-adj", "yes"]);

@@ -217,6 +217,7 @@ fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let repl = &ctx.server.repl;
     if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
         repl.set_no_master(ctx.server);
+        crate::server::oom::set_replica(false, &ctx.server.config.snapshot());
         ctx.out.ok();
         return Ok(());
     }
@@ -242,6 +243,7 @@ fn replicaof(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             .raw(b"+OK Already connected to specified master\r\n");
         return Ok(());
     }
+    crate::server::oom::set_replica(true, &ctx.server.config.snapshot());
     ctx.out.ok();
     Ok(())
 }

@@ -37,8 +37,8 @@ pub struct Config {
     pub busy_reply_threshold: u64,
     /// `min-replicas-to-write` / `min-replicas-max-lag` (aliases
     /// `min-slaves-*`): with both above 0, writes need that many replicas
-    /// no more than that many seconds behind. Ember has no replicas, so any
-    /// such setting refuses writes with NOREPLICAS, as Redis would.
+    /// no more than that many seconds behind (refused with NOREPLICAS
+    /// otherwise, as Redis does).
     pub min_replicas_to_write: u64,
     pub min_replicas_max_lag: u64,
     pub requirepass: Option<Vec<u8>>,

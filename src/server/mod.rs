@@ -404,6 +404,7 @@ pub fn start(config: Config) -> io::Result<ServerHandle> {
     if let Some((host, port)) = master.as_deref().and_then(|m| m.split_once(' ')) {
         if let Ok(port) = port.parse::<u16>() {
             server.repl.set_master(&server, host, port);
+            oom::set_replica(true, &server.config.snapshot());
         }
     }
     crate::alloc::mark_startup();

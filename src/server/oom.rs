@@ -4,8 +4,9 @@
 //! `/proc/self/oom_score_adj` is the one the process had when Ember first
 //! took control plus the `oom-score-adj-values` entry for its class; with
 //! `absolute`, that entry alone; clamped to -1000..1000 either way. Turning
-//! it back to `no` restores the score from before. Ember has no replicas
-//! and no forked children, so the class is always the first ("master").
+//! it back to `no` restores the score from before. The class is the first
+//! ("master") or, while the server is a replica, the second; Ember forks
+//! no children, so the third is never used.
 //! Elsewhere than Linux, enabling it fails, as in a Redis built without
 //! `/proc/self/oom_score_adj`.
 
@@ -17,10 +18,20 @@ const PROC_FILE: &str = "/proc/self/oom_score_adj";
 /// The score from before Ember adjusted it; `None` while it has not.
 static BASE: Mutex<Option<i64>> = Mutex::new(None);
 
+/// The server is a replica (the second class of `oom-score-adj-values`).
+static REPLICA: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// REPLICAOF changed the role: apply the class's score.
+pub fn set_replica(replica: bool, config: &Config) {
+    REPLICA.store(replica, std::sync::atomic::Ordering::Relaxed);
+    let _ = apply(config);
+}
+
 /// The score `config` asks for, given the score from before (`base`);
 /// `None` when the setting is `no`.
 pub fn wanted(config: &Config, base: i64) -> Option<i64> {
-    let own = i64::from(config.oom_score_adj_values[0]);
+    let class = usize::from(REPLICA.load(std::sync::atomic::Ordering::Relaxed));
+    let own = i64::from(config.oom_score_adj_values[class]);
     let v = match config.oom_score_adj.as_str() {
         "no" => return None,
         "absolute" => own,
