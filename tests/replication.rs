@@ -287,6 +287,18 @@ fn psync_handshake_over_a_raw_socket() {
     assert_eq!(n, 0);
     let n: i64 = q(&mut mc, &["WAIT", "0", "0"]);
     assert_eq!(n, 0);
+    // Timeouts as Redis reads them: past 64 bits, a deadline that would
+    // overflow, a negative one.
+    for (t, e) in [
+        (
+            "9223372036854775808",
+            "ERR timeout is not an integer or out of range",
+        ),
+        ("9223372036854775807", "ERR timeout is out of range"),
+        ("-1", "ERR timeout is negative"),
+    ] {
+        assert_eq!(err(&mut mc, &["WAIT", "2", t]), e);
+    }
 
     let mut s = TcpStream::connect(m.addr).unwrap();
     s.write_all(b"REPLCONF listening-port 4321\r\nREPLCONF capa eof capa psync2\r\nPSYNC ? -1\r\n")

@@ -193,6 +193,10 @@ pub fn timeout_int_ms(arg: &[u8]) -> Result<u64, CmdError> {
     if ms < 0 {
         return Err(CmdError::err("timeout is negative"));
     }
+    // As Redis: the deadline (now + timeout) must fit in 64 signed bits.
+    if ms > i64::MAX - crate::util::now_ms() as i64 {
+        return Err(CmdError::err("timeout is out of range"));
+    }
     Ok(ms as u64)
 }
 
