@@ -194,8 +194,13 @@ impl BlockOp {
             BlockOp::ZPop { .. } | BlockOp::ListPop { .. } | BlockOp::Stream(_) => out.null_array(),
             BlockOp::ListMove { .. } => out.null(),
             BlockOp::Replicas(ack) => {
-                let offset = ack.offset.load(std::sync::atomic::Ordering::Relaxed);
-                out.int(server.repl.acked(offset) as i64)
+                let (local, n) = server.repl.counts(ack);
+                if ack.aof.is_some() {
+                    // WAITAOF: [local copies, replicas].
+                    out.array(2);
+                    out.int(local as i64);
+                }
+                out.int(n as i64)
             }
         }
     }

@@ -801,3 +801,85 @@ fn a_write_pause_on_a_replica_holds_the_masters_stream() {
     let got: Option<String> = q(&mut rc, &["GET", "foo2"]);
     assert_eq!(got.as_deref(), Some("bar2"));
 }
+
+/// WAITAOF: this server's AOF fsync, and replicas' (REPLCONF ACK … FACK),
+/// as Redis 7.2 counts them.
+#[test]
+fn waitaof_counts_local_and_replica_fsyncs() {
+    let m = TestServer::with_config(|c| {
+        c.appendonly = true;
+        c.appendfsync = "always".into();
+    });
+    let mut mc = m.conn();
+    let _: () = q(&mut mc, &["SET", "a", "1"]);
+    let got: Vec<i64> = q(&mut mc, &["WAITAOF", "1", "0", "0"]);
+    assert_eq!(got, [1, 0]);
+    let got: Vec<i64> = q(&mut mc, &["WAITAOF", "0", "0", "0"]);
+    assert_eq!(got, [1, 0]);
+    // Argument errors, as Redis words them.
+    for (args, e) in [
+        (
+            ["2", "0", "0"],
+            "ERR value is out of range, value must between 0 and 1",
+        ),
+        (
+            ["x", "0", "0"],
+            "ERR value is not an integer or out of range",
+        ),
+        (
+            ["0", "-1", "0"],
+            "ERR value is out of range, must be positive",
+        ),
+        (["0", "0", "-1"], "ERR timeout is negative"),
+    ] {
+        let mut cmd = vec!["WAITAOF"];
+        cmd.extend(args);
+        assert_eq!(err(&mut mc, &cmd), e);
+    }
+    // A replica with its own AOF counts once it has fsynced the writes;
+    // one without does not.
+    let r = TestServer::with_config(|c| {
+        c.appendonly = true;
+        c.appendfsync = "always".into();
+    });
+    let plain = TestServer::start();
+    let mut rc = r.conn();
+    let mut pc = plain.conn();
+    let port = m.addr.port().to_string();
+    for c in [&mut rc, &mut pc] {
+        let _: () = q(c, &["REPLICAOF", "127.0.0.1", &port]);
+        wait_linked(c);
+    }
+    let _: () = q(&mut mc, &["SET", "b", "2"]);
+    let got: Vec<i64> = q(&mut mc, &["WAITAOF", "1", "1", "5000"]);
+    assert_eq!(got, [1, 1]);
+    let got: Vec<i64> = q(&mut mc, &["WAITAOF", "0", "2", "300"]);
+    assert_eq!(got, [1, 1]);
+    let e = err(&mut rc, &["WAITAOF", "0", "0", "0"]);
+    assert!(
+        e.starts_with("ERR WAITAOF cannot be used with replica instances"),
+        "{e}"
+    );
+    // Under appendfsync no nothing is fsynced: the local copy never counts.
+    common::config_set(&mut mc, "appendfsync", "no");
+    let _: () = q(&mut mc, &["SET", "c", "3"]);
+    let got: Vec<i64> = q(&mut mc, &["WAITAOF", "1", "0", "100"]);
+    assert_eq!(got[0], 0);
+    // Inside MULTI it answers at once.
+    let got: Vec<Vec<i64>> = redis::pipe()
+        .atomic()
+        .cmd("WAITAOF")
+        .arg(1)
+        .arg(0)
+        .arg(0)
+        .query(&mut mc)
+        .unwrap();
+    assert_eq!(got[0][0], 0);
+    // Without an AOF, a local copy cannot be asked for.
+    let _: () = q(&mut pc, &["REPLICAOF", "NO", "ONE"]);
+    let e = err(&mut pc, &["WAITAOF", "1", "0", "0"]);
+    assert_eq!(
+        e,
+        "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled."
+    );
+}

@@ -101,6 +101,16 @@ pub const COMMANDS: &[Command] = &[
             "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
             "numreplicas timeout",
         ),
+    Command::new("waitaof", 4, waitaof)
+        .flags(NOSCRIPT)
+        .acl(acl::CONNECTION)
+        .group("generic")
+        .doc(
+            "7.2.0",
+            "O(1)",
+            "Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the master and/or replicas.",
+            "numlocal numreplicas timeout",
+        ),
     Command::container("cluster", CLUSTER).group("cluster").doc(
         "3.0.0",
         "Depends on subcommand.",
@@ -108,6 +118,85 @@ pub const COMMANDS: &[Command] = &[
         "",
     ),
 ];
+
+/// WAITAOF numlocal numreplicas timeout: `[local, replicas]`, whether this
+/// server's AOF has fsynced every write made so far (the connection's
+/// included) and how many replicas' AOFs have (their REPLCONF ACK … FACK).
+/// It answers once `numlocal` (0 or 1) and `numreplicas` are met, or at the
+/// timeout with what there is; inside MULTI or a script, at once.
+fn waitaof(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let numlocal = parse_i64(&args[1])
+        .ok_or_else(|| CmdError::err("value is not an integer or out of range"))?;
+    if !(0..=1).contains(&numlocal) {
+        return Err(CmdError::err(
+            "value is out of range, value must between 0 and 1",
+        ));
+    }
+    let numreplicas = super::args::positive(&args[2], super::args::MUST_BE_POSITIVE)? as u64;
+    let timeout = super::args::timeout_int_ms(&args[3])?;
+    let server = ctx.server;
+    let (log, repl) = (&server.aof.log, &server.repl);
+    if repl.is_replica() {
+        return Err(CmdError::err("WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated."));
+    }
+    if numlocal > 0 && !log.aof_on() {
+        return Err(CmdError::err(
+            "WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
+        ));
+    }
+    // Every record numbered so far (this connection's are submitted first).
+    log.flush_outbox();
+    let at = log.next_seq();
+    let ack =
+        crate::replication::WaitAck::for_aof(numreplicas, numlocal == 1, at - 1, log.aof_on());
+    if ctx.client.deny_blocking || (numlocal == 0 && numreplicas == 0) {
+        ack.offset
+            .store(log.backlog.end(), std::sync::atomic::Ordering::Relaxed);
+        let (local, n) = repl.counts(&ack);
+        ctx.out.array(2);
+        ctx.out.int(local as i64);
+        ctx.out.int(n as i64);
+        return Ok(());
+    }
+    wait_for(ctx, ack, at, timeout);
+    Ok(())
+}
+
+/// Block the client until `ack` is met (the replicas are asked for an
+/// ACK) or `timeout` passes; the stream offset it waits for is the one
+/// where record `at` begins.
+fn wait_for(
+    ctx: &mut Ctx<'_>,
+    ack: std::sync::Arc<crate::replication::WaitAck>,
+    at: u64,
+    timeout: u64,
+) {
+    let (log, repl) = (&ctx.server.aof.log, &ctx.server.repl);
+    crate::blocking::block_keyless(
+        ctx,
+        crate::blocking::BlockOp::Replicas(ack.clone()),
+        timeout,
+    );
+    let Some(waiter) = ctx.client.blocked.clone() else {
+        return;
+    };
+    repl.add_wait(waiter, ack.clone());
+    if let Some(server) = ctx.server.arc() {
+        log.at_point(
+            at,
+            Box::new(move |offset| {
+                ack.offset
+                    .store(offset, std::sync::atomic::Ordering::Relaxed);
+                server.repl.check_waits();
+            }),
+        );
+    }
+    if repl.connected() > 0 {
+        let mut getack = Vec::with_capacity(40);
+        crate::persist::aof::log::encode(&mut getack, [&b"REPLCONF"[..], b"GETACK", b"*"]);
+        log.submit_alone(getack);
+    }
+}
 
 /// WAIT numreplicas timeout: the number of replicas that acknowledged
 /// every write made so far (the connection's included). It answers once
@@ -131,31 +220,12 @@ fn wait(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     // numbered so far is in it (this connection's are submitted first).
     log.flush_outbox();
     let at = log.next_seq();
-    let ack = crate::replication::WaitAck::new(numreplicas as u64);
-    crate::blocking::block_keyless(
+    wait_for(
         ctx,
-        crate::blocking::BlockOp::Replicas(ack.clone()),
+        crate::replication::WaitAck::new(numreplicas as u64),
+        at,
         timeout,
     );
-    let Some(waiter) = ctx.client.blocked.clone() else {
-        return Ok(());
-    };
-    repl.add_wait(waiter, ack.clone());
-    if let Some(server) = ctx.server.arc() {
-        log.at_point(
-            at,
-            Box::new(move |offset| {
-                ack.offset
-                    .store(offset, std::sync::atomic::Ordering::Relaxed);
-                server.repl.check_waits();
-            }),
-        );
-    }
-    if repl.connected() > 0 {
-        let mut getack = Vec::with_capacity(40);
-        crate::persist::aof::log::encode(&mut getack, [&b"REPLCONF"[..], b"GETACK", b"*"]);
-        log.submit_alone(getack);
-    }
     Ok(())
 }
 

@@ -44,6 +44,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         port: AtomicU16::new(hello.listening_port),
         state: AtomicU8::new(WAIT_BGSAVE),
         ack: AtomicU64::new(0),
+        fack: AtomicU64::new(0),
         ack_ms: AtomicU64::new(now_ms()),
     });
     info.replica.store(true, Relaxed);
@@ -429,6 +430,12 @@ fn acks(server: &Server, parser: &mut Parser, inbuf: &mut Vec<u8>, link: &Link) 
                 link.ack.fetch_max(off.max(0) as u64, Relaxed);
                 link.ack_ms.store(now_ms(), Relaxed);
                 acked = true;
+            }
+            // REPLCONF ACK <offset> FACK <aof offset> (Redis 7.2).
+            if args.len() >= 5 && args[3].eq_ignore_ascii_case(b"fack") {
+                if let Some(off) = crate::protocol::parse::parse_i64(&args[4]) {
+                    link.fack.fetch_max(off.max(0) as u64, Relaxed);
+                }
             }
         }
         pos += consumed;

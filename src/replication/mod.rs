@@ -65,6 +65,8 @@ pub struct Link {
     pub state: AtomicU8,
     /// The offset it acknowledged (REPLCONF ACK).
     pub ack: AtomicU64,
+    /// The offset it has fsynced in its own AOF (REPLCONF ACK … FACK).
+    pub fack: AtomicU64,
     /// Unix ms of its last ACK.
     pub ack_ms: AtomicU64,
 }
@@ -75,6 +77,18 @@ pub struct Link {
 pub struct WaitAck {
     pub want: u64,
     pub offset: AtomicU64,
+    /// WAITAOF: replicas count only once their AOF has it (FACK), and
+    /// `local` asks for this server's AOF fsync of records up to `seq`.
+    pub aof: Option<AofWait>,
+}
+
+#[derive(Debug)]
+pub struct AofWait {
+    pub local: bool,
+    pub seq: u64,
+    /// The AOF was on: without it there is no local copy (Redis's
+    /// fsynced_reploff of -1).
+    pub aof_on: bool,
 }
 
 const UNKNOWN: u64 = u64::MAX;
@@ -84,6 +98,16 @@ impl WaitAck {
         Arc::new(WaitAck {
             want,
             offset: AtomicU64::new(UNKNOWN),
+            aof: None,
+        })
+    }
+
+    /// WAITAOF's: `local` (0 or 1) fsyncs here of records up to `seq`.
+    pub fn for_aof(want: u64, local: bool, seq: u64, aof_on: bool) -> Arc<WaitAck> {
+        Arc::new(WaitAck {
+            want,
+            offset: AtomicU64::new(UNKNOWN),
+            aof: Some(AofWait { local, seq, aof_on }),
         })
     }
 }
@@ -94,6 +118,9 @@ pub struct Repl {
     waits: Mutex<Vec<(Arc<Waiter>, Arc<WaitAck>)>>,
     /// Unix ms of the last PING put in the stream.
     last_ping_ms: AtomicU64,
+    /// Records up to this number are fsynced in this server's AOF (the
+    /// AOF writer; WAITAOF's local copy).
+    aof_fsynced: AtomicU64,
     /// Unix ms since when no replica is connected (0: one is).
     alone_since_ms: AtomicU64,
     /// This server's replication ID (the run ID at first): a new one
@@ -285,6 +312,42 @@ impl Repl {
             .count() as u64
     }
 
+    /// Replicas whose AOF has everything up to `offset` (FACK).
+    pub fn aof_acked(&self, offset: u64) -> u64 {
+        if offset == UNKNOWN {
+            return 0;
+        }
+        self.links
+            .lock()
+            .iter()
+            .filter(|l| l.state.load(Relaxed) == ONLINE && l.fack.load(Relaxed) >= offset)
+            .count() as u64
+    }
+
+    /// Records up to this number are fsynced in this server's AOF.
+    pub fn local_fsynced(&self) -> u64 {
+        self.aof_fsynced.load(Relaxed)
+    }
+
+    /// The AOF writer fsynced records up to `seq`: answer the WAITAOFs
+    /// that waited for it.
+    pub fn aof_fsynced(&self, seq: u64) {
+        self.aof_fsynced.fetch_max(seq, Relaxed);
+        self.check_waits();
+    }
+
+    /// What a WAIT or WAITAOF has now: (local copies, replicas).
+    pub fn counts(&self, ack: &WaitAck) -> (u64, u64) {
+        let offset = ack.offset.load(Relaxed);
+        match &ack.aof {
+            None => (0, self.acked(offset)),
+            Some(a) => (
+                (a.aof_on && self.local_fsynced() >= a.seq) as u64,
+                self.aof_acked(offset),
+            ),
+        }
+    }
+
     /// A WAIT blocked: it is answered by [`Repl::check_waits`] or times out.
     pub fn add_wait(&self, waiter: Arc<Waiter>, ack: Arc<WaitAck>) {
         self.waits.lock().push((waiter, ack));
@@ -301,14 +364,19 @@ impl Repl {
             if !w.is_waiting() {
                 return false;
             }
-            let n = self.acked(ack.offset.load(Relaxed));
-            if n >= ack.want && ack.want > 0 {
-                let mut r = Reply::new(false);
-                r.int(n as i64);
-                w.finish(Outcome::Served(r.buf));
-                return false;
+            let (local, n) = self.counts(ack);
+            let mut r = Reply::new(false);
+            match &ack.aof {
+                None if n >= ack.want && ack.want > 0 => r.int(n as i64),
+                Some(a) if n >= ack.want && local >= a.local as u64 => {
+                    r.array(2);
+                    r.int(local as i64);
+                    r.int(n as i64);
+                }
+                _ => return true,
             }
-            true
+            w.finish(Outcome::Served(r.buf));
+            false
         });
     }
 

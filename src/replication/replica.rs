@@ -488,6 +488,8 @@ fn follow(
     );
     let mut last_ack = 0u64;
     let position = &server.repl.position;
+    let mut fack = Fack::default();
+    let mut fack_sent = None;
     loop {
         if up.stop.load(Relaxed) || info.killed.load(Relaxed) {
             return Ok(());
@@ -523,7 +525,7 @@ fn follow(
                 && args[0].eq_ignore_ascii_case(b"replconf")
                 && args[1].eq_ignore_ascii_case(b"getack")
             {
-                send_ack(link, processed)?;
+                send_ack(link, processed, fack.offset(server))?;
                 last_ack = now_ms();
             } else if !args[0].eq_ignore_ascii_case(b"ping") {
                 let now = now_ms();
@@ -552,15 +554,20 @@ fn follow(
             let mut p = position.lock();
             p.offset = processed + consumed as u64;
             p.db = client.db;
+            fack.applied(server, p.offset);
         }
         link.buf.drain(..pos);
         up.unapplied.store(link.buf.len() as u64, Relaxed);
         crate::tracking::Tracking::flush_bcast(&server.pubsub);
         let now = now_ms();
-        if now.saturating_sub(last_ack) >= 1000 {
+        // Every second, and as soon as this replica's AOF fsynced more of
+        // the stream (a WAITAOF on the master waits for that).
+        let fsynced = fack.offset(server);
+        if now.saturating_sub(last_ack) >= 1000 || fsynced > fack_sent {
             let offset = position.lock().offset;
-            send_ack(link, offset)?;
+            send_ack(link, offset, fsynced)?;
             last_ack = now;
+            fack_sent = fsynced;
         }
         if !link.fill(up)?
             && now.saturating_sub(up.last_io_ms.load(Relaxed)) > timeout.as_millis() as u64
@@ -573,9 +580,55 @@ fn follow(
     }
 }
 
-fn send_ack(link: &mut Link, offset: u64) -> io::Result<()> {
+/// `REPLCONF ACK <offset>`, with `FACK <offset>` when this replica's AOF
+/// is on (what WAITAOF counts on the master).
+fn send_ack(link: &mut Link, offset: u64, fack: Option<u64>) -> io::Result<()> {
     let off = offset.to_string();
-    link.command(&[b"REPLCONF", b"ACK", off.as_bytes()])
+    match fack {
+        Some(f) => {
+            let f = f.to_string();
+            link.command(&[b"REPLCONF", b"ACK", off.as_bytes(), b"FACK", f.as_bytes()])
+        }
+        None => link.command(&[b"REPLCONF", b"ACK", off.as_bytes()]),
+    }
+}
+
+/// Which stream offset this replica's own AOF has fsynced: after each
+/// command applied, the next record number here and the offset reached;
+/// an offset counts once every record before its number is fsynced.
+#[derive(Default)]
+struct Fack {
+    pending: std::collections::VecDeque<(u64, u64)>,
+    done: u64,
+}
+
+impl Fack {
+    fn applied(&mut self, server: &Server, offset: u64) {
+        if !server.aof.log.aof_on() {
+            self.pending.clear();
+            return;
+        }
+        let seq = server.aof.log.next_seq();
+        match self.pending.back_mut() {
+            Some(last) if last.0 == seq => last.1 = offset,
+            _ => self.pending.push_back((seq, offset)),
+        }
+    }
+
+    fn offset(&mut self, server: &Server) -> Option<u64> {
+        if !server.aof.log.aof_on() {
+            return None;
+        }
+        let fsynced = server.repl.local_fsynced();
+        while let Some(&(seq, off)) = self.pending.front() {
+            if seq > fsynced + 1 {
+                break;
+            }
+            self.done = self.done.max(off);
+            self.pending.pop_front();
+        }
+        Some(self.done)
+    }
 }
 
 struct Unregister<'a> {

@@ -44,6 +44,8 @@ pub(super) fn run(aof: Arc<Aof>) {
     let mut last_fsync = Instant::now();
     // Bytes in `buf` belong to records up to this number.
     let mut upto = 0u64;
+    // Records up to this number are fsynced in the AOF.
+    let mut fsynced = 0u64;
     let mut retry_at: Option<Instant> = None;
     let mut coalesced = false;
     // The second of the last `#TS:` annotation written (Redis's
@@ -166,6 +168,14 @@ pub(super) fn run(aof: Arc<Aof>) {
                 last_fsync = Instant::now();
             }
             log.publish(upto);
+            // Nothing written is waiting for an fsync: all up to here is
+            // on disk (WAITAOF; records without AOF bytes count too).
+            if !unsynced && file.is_some() && upto > fsynced {
+                fsynced = upto;
+                if let Some(server) = aof.server() {
+                    server.repl.aof_fsynced(upto);
+                }
+            }
         }
         if let Some(sw) = switch {
             file = sw.to;
