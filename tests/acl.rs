@@ -1332,3 +1332,42 @@ fn a_relative_aclfile_is_found_under_dir() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// SORT's BY (with a real pattern) and GET read keys no key check sees:
+/// they need a selector that allows SORT and reads every key, as Redis.
+#[test]
+fn sort_by_and_get_need_unrestricted_read_access() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "v1", "1"]);
+    let _: i64 = q(&mut c, &["LPUSH", "mylist", "1"]);
+    let by = "ERR BY option of SORT denied due to insufficient ACL permissions.";
+    let get = "ERR GET option of SORT denied due to insufficient ACL permissions.";
+    for (rules, allowed) in [
+        ("(+sort ~mylist)", false),
+        ("(+sort ~mylist ~v*)", false),
+        ("(+sort ~mylist %W~*)", false),
+        ("(+sort ~mylist %R~*)", true),
+        ("(+sort ~mylist ~*)", true),
+    ] {
+        let _: () = q(
+            &mut c,
+            &["ACL", "SETUSER", "sorter", "reset", "on", "nopass", rules],
+        );
+        let mut u = as_user(&s, "sorter", "x");
+        // Without patterns, or a BY that does not sort, only the key counts.
+        let plain: Vec<String> = q(&mut u, &["SORT", "mylist"]);
+        assert_eq!(plain, ["1"]);
+        let nosort: Vec<String> = q(&mut u, &["SORT", "mylist", "BY", "nosort"]);
+        assert_eq!(nosort, ["1"]);
+        if allowed {
+            let got: Vec<String> = q(&mut u, &["SORT", "mylist", "BY", "v*"]);
+            assert_eq!(got, ["1"]);
+            let got: Vec<String> = q(&mut u, &["SORT", "mylist", "GET", "v*"]);
+            assert_eq!(got, ["1"]);
+        } else {
+            assert_eq!(err(&mut u, &["SORT", "mylist", "BY", "v*"]), by, "{rules}");
+            assert_eq!(err(&mut u, &["SORT", "mylist", "GET", "#"]), get, "{rules}");
+        }
+    }
+}

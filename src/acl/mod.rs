@@ -578,6 +578,25 @@ pub fn check_command(user: &User, entry: &TableEntry, args: Args<'_>) -> Result<
     Err(worst)
 }
 
+/// Whether a selector of `user` that allows this command reads every key
+/// (`allkeys`, `~*` or `%R~*`): Redis's
+/// ACLUserCheckCmdWithUnrestrictedKeyAccess, which SORT's BY and GET need
+/// (their patterns name keys no ACL check sees).
+pub fn unrestricted_read(user: &User, entry: &TableEntry, args: Args<'_>) -> bool {
+    if user.unrestricted.load(Relaxed) {
+        return true;
+    }
+    let state = user.state.read();
+    let mut keys = None;
+    state.selectors.iter().any(|s| {
+        check_selector(s, entry, args, &mut keys).is_ok()
+            && (s.allkeys
+                || s.keys
+                    .iter()
+                    .any(|(p, a)| a & rules::READ == rules::READ && p.as_slice() == b"*"))
+    })
+}
+
 fn check_selector(
     s: &Selector,
     entry: &TableEntry,

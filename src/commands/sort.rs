@@ -96,7 +96,13 @@ struct Opts<'a> {
     ordered: bool,
 }
 
-fn parse<'a>(args: &Args<'a>, readonly: bool) -> Result<Opts<'a>, CmdError> {
+/// `full_access`: whether the user may read every key (asked only when a
+/// BY pattern or GET needs it).
+fn parse<'a>(
+    args: &Args<'a>,
+    readonly: bool,
+    full_access: &mut dyn FnMut() -> bool,
+) -> Result<Opts<'a>, CmdError> {
     let mut o = Opts {
         desc: false,
         alpha: false,
@@ -130,8 +136,20 @@ fn parse<'a>(args: &Args<'a>, readonly: bool) -> Result<Opts<'a>, CmdError> {
             o.by = Some(p);
             // Like Redis's strchr: a '*' after an embedded NUL is not seen.
             o.dontsort = !cstr(p).contains(&b'*');
+            // A real pattern reads keys no ACL check saw: it needs a user
+            // who may read every key.
+            if !o.dontsort && !full_access() {
+                return Err(CmdError::err(
+                    "BY option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             j += 1;
         } else if is(a, "get") && left >= 1 {
+            if !full_access() {
+                return Err(CmdError::err(
+                    "GET option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             o.gets.push(args.get(j + 1));
             j += 1;
         } else {
@@ -440,7 +458,13 @@ fn reply(ctx: &mut Ctx<'_>, values: Vec<Option<Vec<u8>>>) {
 }
 
 fn sort_generic(ctx: &mut Ctx<'_>, args: Args<'_>, readonly: bool) -> CmdResult {
-    let mut o = parse(&args, readonly)?;
+    let mut full_access = || {
+        ctx.server
+            .commands
+            .resolve(args)
+            .is_ok_and(|e| crate::acl::unrestricted_read(&ctx.client.user, e, args))
+    };
+    let mut o = parse(&args, readonly, &mut full_access)?;
     o.ordered = o.store.is_some() || ctx.client.in_script;
     let (db, now, key) = (ctx.db(), ctx.now, args.get(1));
     let lookups =
