@@ -278,12 +278,18 @@ pub struct Binary {
 }
 
 impl Binary {
-    /// `ember-server --port <free> --bind 127.0.0.1 --save ""` and `extra`.
+    /// `ember-server --port <free> --bind 127.0.0.1 --save ""` and `extra`,
+    /// in a private directory (a dump.rdb in the working directory would
+    /// otherwise be loaded).
     pub fn start(extra: &[&str]) -> Binary {
         let (child, port) = spawn_on_free_port("ember-server", |port| {
+            let dir = std::env::temp_dir().join(format!("ember-binary-{port}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("temp dir");
             let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ember-server"));
             cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", ""])
+                .args(["--dir", &dir.to_string_lossy()])
                 .args(extra);
             cmd
         });
