@@ -778,16 +778,25 @@ fn a_write_pause_on_a_replica_holds_the_masters_stream() {
     let mut mc = m.conn();
     let mut rc = r.conn();
     let port = m.addr.port().to_string();
+    // No PING in the stream meanwhile (it is applied even while paused).
+    common::config_set(&mut mc, "repl-ping-replica-period", "3600");
     let _: () = q(&mut rc, &["REPLICAOF", "127.0.0.1", &port]);
     wait_linked(&mut rc);
     let _: () = q(&mut mc, &["SET", "foo", "bar"]);
+    // WAIT: the stream has the write and the replica applied it.
+    let acked: i64 = q(&mut mc, &["WAIT", "1", "5000"]);
+    assert_eq!(acked, 1);
     let before = info_u64(&mut mc, "master_repl_offset");
     wait_until("the replica caught up", 10, || {
         info_u64(&mut rc, "slave_repl_offset") == before
     });
     let _: () = q(&mut rc, &["CLIENT", "PAUSE", "100000", "WRITE"]);
     let _: () = q(&mut mc, &["SET", "foo2", "bar2"]);
-    let after = info_u64(&mut mc, "master_repl_offset");
+    let mut after = before;
+    wait_until("the write in the stream", 10, || {
+        after = info_u64(&mut mc, "master_repl_offset");
+        after > before
+    });
     wait_until("the replica read it", 10, || {
         info_u64(&mut rc, "slave_read_repl_offset") == after
     });
