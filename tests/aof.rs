@@ -1190,6 +1190,28 @@ fn config_set_appendonly_at_runtime() {
     p.shutdown();
 }
 
+/// A rewrite stopped by CONFIG SET appendonly no is gone by the time the
+/// next BGREWRITEAOF comes (Redis kills its child synchronously): that one
+/// starts rather than finding one "already in progress".
+#[test]
+fn a_stopped_rewrite_does_not_hold_up_the_next() {
+    let dir = Dir::new("stopped");
+    let p = start(&dir, &[]);
+    let mut c = p.conn();
+    let _: Value = q(&mut c, &["SET", "k", "v"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "10000000"]);
+    let reply: String = q(&mut c, &["BGREWRITEAOF"]);
+    assert_eq!(reply, "Background append only file rewriting started");
+    // Past its cut, sleeping on the key.
+    std::thread::sleep(Duration::from_millis(50));
+    let _: () = q(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
+    let _: () = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    let reply: String = q(&mut c, &["BGREWRITEAOF"]);
+    assert_eq!(reply, "Background append only file rewriting started");
+    wait_rewrite(&mut c, 2);
+    p.shutdown();
+}
+
 #[test]
 fn auto_rewrite_on_growth() {
     let dir = Dir::new("auto");

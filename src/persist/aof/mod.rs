@@ -157,6 +157,16 @@ impl Aof {
     /// scheduled after a running BGSAVE (one snapshot at a time, as Redis
     /// runs one child), or not at all when one is in progress already.
     pub fn spawn_rewrite(&self, server: &Arc<Server>, enable: bool) -> Start {
+        if self.rewriting.load(Relaxed) && self.cancel.load(Relaxed) {
+            // A stopped rewrite still winding down (CONFIG SET appendonly
+            // no): Redis kills its child synchronously, so a rewrite asked
+            // for right after starts; give ours a moment to finish (it
+            // stops within milliseconds once past its cut).
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            while self.rewriting.load(Relaxed) && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
         if self.rewriting.load(Relaxed) {
             return self.already();
         }
