@@ -116,14 +116,9 @@ fn restore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         if let Some(gone) = replace.then(|| shard.db(db).remove(key)).flatten() {
             shard.modified(db, key);
             shard.notify(crate::notify::GENERIC, "del", db, key);
-            // As Redis: logged as the DEL (or, lazyfree-lazy-server-del,
-            // UNLINK) it amounts to.
-            let log = &ctx.server.aof.log;
-            crate::persist::aof::propagate_instead([
-                log.del_name(crate::persist::aof::log::Deletion::Server),
-                key,
-            ]);
-            crate::keyspace::free_deleted(log, crate::persist::aof::log::Deletion::Server, gone);
+            let why = crate::persist::aof::log::Deletion::Server;
+            ctx.propagate_del(why, key);
+            crate::keyspace::free_deleted(&ctx.server.aof.log, why, gone);
         }
         ctx.out.ok();
         return Ok(());

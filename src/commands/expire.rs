@@ -184,14 +184,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: Args<'_>, unit: Unit, relative: bool)
     let table = shard.db(db);
     let event = if when <= 0 || crate::keyspace::expire::already_past(when as u64, now) {
         table.remove(key);
-        // UNLINK with lazyfree-lazy-expire, as Redis.
-        ctx.propagate_instead(&[
-            ctx.server
-                .aof
-                .log
-                .del_name(crate::persist::aof::log::Deletion::Expired),
-            key,
-        ]);
+        ctx.propagate_del(crate::persist::aof::log::Deletion::Expired, key);
         "del"
     } else {
         table.set_expire(key, when as u64);

@@ -92,46 +92,42 @@ impl Sockets {
     }
 }
 
-/// The secret arguments of a MIGRATE (AUTH's password, AUTH2's username
-/// and password), for MONITOR and the SLOWLOG.
-pub fn secret_args(args: Args<'_>) -> std::ops::Range<usize> {
-    let mut j = 6;
-    while j < args.len() {
-        let a = args.get(j);
-        if eq_ic(a, b"auth") {
-            return j + 1..(j + 2).min(args.len());
-        } else if eq_ic(a, b"auth2") {
-            return j + 1..(j + 3).min(args.len());
-        } else if eq_ic(a, b"keys") {
-            break;
-        }
-        j += 1;
-    }
-    0..0
-}
-
-/// The keys of a MIGRATE (Redis's migrateGetKeys): the key argument, or
-/// those after KEYS, skipping AUTH's and AUTH2's arguments on the way.
-pub fn key_positions(args: Args<'_>) -> Vec<usize> {
+/// Where MIGRATE's AUTH/AUTH2 secrets and its KEYS list are, scanning the
+/// options as Redis's migrateGetKeys does (AUTH's arguments skipped, KEYS
+/// ends the options): (the secrets, the index of the first key after KEYS).
+fn scan(args: Args<'_>) -> (std::ops::Range<usize>, Option<usize>) {
+    let mut secret = 0..0;
     let mut j = 6;
     while j < args.len() {
         let a = args.get(j);
         if eq_ic(a, b"keys") {
-            if !args.get(3).is_empty() {
-                return Vec::new();
-            }
-            return (j + 1..args.len()).collect();
+            return (secret, Some(j + 1));
         } else if eq_ic(a, b"auth") {
+            secret = j + 1..(j + 2).min(args.len());
             j += 1;
         } else if eq_ic(a, b"auth2") {
+            secret = j + 1..(j + 3).min(args.len());
             j += 2;
         }
         j += 1;
     }
-    if args.len() > 3 {
-        vec![3]
-    } else {
-        Vec::new()
+    (secret, None)
+}
+
+/// The secret arguments of a MIGRATE (AUTH's password, AUTH2's username
+/// and password), for MONITOR and the SLOWLOG.
+pub fn secret_args(args: Args<'_>) -> std::ops::Range<usize> {
+    scan(args).0
+}
+
+/// The keys of a MIGRATE (Redis's migrateGetKeys): the key argument, or
+/// those after KEYS (none when the key argument is not empty then).
+pub fn key_positions(args: Args<'_>) -> Vec<usize> {
+    match scan(args).1 {
+        Some(_) if !args.get(3).is_empty() => Vec::new(),
+        Some(first) => (first..args.len()).collect(),
+        None if args.len() > 3 => vec![3],
+        None => Vec::new(),
     }
 }
 

@@ -82,6 +82,12 @@ impl Ctx<'_> {
     pub fn propagate_instead(&self, argv: &[&[u8]]) {
         crate::persist::aof::propagate_instead(argv.iter().copied());
     }
+
+    /// Log this command as the deletion of `key` it amounts to: DEL, or
+    /// UNLINK when deletions for `why` are lazy (lazyfree-lazy-*), as Redis.
+    pub fn propagate_del(&self, why: crate::persist::aof::log::Deletion, key: &[u8]) {
+        self.propagate_instead(&[self.server.aof.log.del_name(why), key]);
+    }
 }
 
 /// Every family's table, in the order `COMMAND` lists them.

@@ -408,14 +408,7 @@ fn getex(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         None => {}
         Some(t) if t != NO_EXPIRE && crate::keyspace::expire::already_past(t, now) => {
             shard.db(db).remove(key);
-            // UNLINK with lazyfree-lazy-expire, as Redis.
-            ctx.propagate_instead(&[
-                ctx.server
-                    .aof
-                    .log
-                    .del_name(crate::persist::aof::log::Deletion::Expired),
-                key,
-            ]);
+            ctx.propagate_del(crate::persist::aof::log::Deletion::Expired, key);
             shard.modified(db, key);
             ctx.notify(GENERIC, "del", key);
         }

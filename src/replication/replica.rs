@@ -514,10 +514,11 @@ fn follow(
                 std::thread::sleep(Duration::from_millis(10));
             }
             let processed = position.lock().offset + skipped as u64;
+            let now = now_ms();
             // CLIENT PAUSE WRITE holds the master's writes too (they are
             // kept, and read on, until it ends), as Redis postpones its
             // master client.
-            if server.pause.holds(server, &client, args, now_ms()) {
+            if server.pause.holds(server, &client, args, now) {
                 pos = pos.saturating_sub(skipped);
                 break;
             }
@@ -528,7 +529,6 @@ fn follow(
                 send_ack(link, processed, fack.offset(server))?;
                 last_ack = now_ms();
             } else if !args[0].eq_ignore_ascii_case(b"ping") {
-                let now = now_ms();
                 info.last_interaction_ms.store(now, Relaxed);
                 // The master decides what expires (its DELs follow).
                 let _master = crate::keyspace::expire::Loading::begin();

@@ -90,13 +90,7 @@ fn spop_count(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         let all = super::ops::union_of(&[Some(&*s)], lim);
         out.set(all.len());
         all.iter().for_each(|m| emit(out, m));
-        // DEL, or UNLINK with lazyfree-lazy-server-del (as Redis).
-        let del = ctx
-            .server
-            .aof
-            .log
-            .del_name(crate::persist::aof::log::Deletion::Server);
-        crate::persist::aof::propagate_instead([del, key]);
+        ctx.propagate_del(crate::persist::aof::log::Deletion::Server, key);
         after_removal(&mut shard, db, key, true, "spop");
         return Ok(());
     }
